@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# safelock: the lock controller module and its userspace tools.
+#
+#   make                     module (against KDIR) and tools
+#   make modules             the module only
+#   make tools               safelockd and safelockctl
+#   make modules_install     honours INSTALL_MOD_PATH
+#   make install             tools, honours DESTDIR and PREFIX
+#   make check               every test: host, lint, then the VM suites
+#   make demo                a short scenario on a simulated board in a VM
+#   make lint                checkpatch, sparse, cppcheck
+#
+# Yocto's module.bbclass calls `make -C $(KERNEL_SRC) M=$(S) O=...`
+# through this file with KERNEL_SRC set; that works the same.
+
+# A kernel build tree: KERNEL_SRC (Yocto), else KDIR, else the running kernel's.
+KERNEL_SRC ?=
+KDIR ?= $(if $(KERNEL_SRC),$(KERNEL_SRC),/lib/modules/$(shell uname -r)/build)
+M ?= $(CURDIR)
+INSTALL_MOD_PATH ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+ifneq ($(O),)
+KBUILD_OUT := O=$(O)
+endif
+
+.PHONY: all modules modules_install clean tools install check demo lint \
+	host-check deps
+
+all: modules tools
+
+modules:
+	@if [ ! -d "$(KDIR)" ]; then \
+		echo "safelock: no kernel build tree at $(KDIR): install linux-headers-$$(uname -r) or set KDIR=" >&2; \
+		exit 1; \
+	fi
+	$(MAKE) -C $(KDIR) M=$(M) $(KBUILD_OUT) modules
+
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(M) $(KBUILD_OUT) INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) modules_install
+
+tools:
+	$(MAKE) -C tools
+
+install:
+	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+
+deps:
+	@scripts/deps.sh
+
+check: deps
+	@scripts/check.sh
+
+demo: deps
+	@scripts/demo.sh
+
+lint:
+	@scripts/lint.sh
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(M) $(KBUILD_OUT) clean; fi
+	$(MAKE) -C tools clean
+	$(MAKE) -C selftests/safelock clean

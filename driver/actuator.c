@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * safelock: the lines to the world: bolt and door sensor.
+ *
+ * Polarity lives in the firmware description (GPIO_ACTIVE_LOW and friends),
+ * never here: "active" means bolt retracted and door open.
+ */
+#include <linux/gpio/consumer.h>
+
+#include "safelock.h"
+
+int safelock_actuator_probe(struct safelock *sl)
+{
+	/* Fail secure: the bolt is thrown from the moment we own the line. */
+	sl->bolt = devm_gpiod_get(sl->dev, "bolt", GPIOD_OUT_LOW);
+	if (IS_ERR(sl->bolt))
+		return dev_err_probe(sl->dev, PTR_ERR(sl->bolt), "no bolt line\n");
+
+	sl->door = devm_gpiod_get_optional(sl->dev, "door", GPIOD_IN);
+	if (IS_ERR(sl->door))
+		return dev_err_probe(sl->dev, PTR_ERR(sl->door), "bad door line\n");
+	return 0;
+}
+
+/**
+ * safelock_bolt_set() - drive the bolt and report the move
+ * @sl: the lock
+ * @open: true to retract the bolt, false to throw it
+ */
+void safelock_bolt_set(struct safelock *sl, bool open)
+{
+	lockdep_assert_held(&sl->lock);
+	if (sl->gone)
+		return;
+	if (safelock_bolt_is_open(sl) == open)
+		return;
+	gpiod_set_value_cansleep(sl->bolt, open);
+	safelock_bolt_event(sl, open);
+}
+
+bool safelock_bolt_is_open(struct safelock *sl)
+{
+	return gpiod_get_value_cansleep(sl->bolt) > 0;
+}
+
+/* A door line that cannot be read counts as open: never lock onto it. */
+bool safelock_door_is_open(struct safelock *sl)
+{
+	if (!sl->door)
+		return false;
+	return gpiod_get_value_cansleep(sl->door) != 0;
+}
+
+/* Fail secure: a lock that goes away leaves its bolt thrown. */
+void safelock_bolt_secure(struct safelock *sl)
+{
+	gpiod_set_value_cansleep(sl->bolt, 0);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every difference between the kernels safelock supports (6.1 to 7.x) lives
+ * here, and nothing else does.
+ */
+#ifndef _SAFELOCK_COMPAT_H
+#define _SAFELOCK_COMPAT_H
+
+#include <linux/device.h>
+#include <net/genetlink.h>
+
+/*
+ * 6.4: class_create() lost its owner argument and stopped being a macro, so
+ * the macro's presence tells which one this kernel has.
+ */
+static inline struct class *safelock_class_create(const char *name)
+{
+#ifdef class_create
+	return class_create(THIS_MODULE, name);
+#else
+	return class_create(name);
+#endif
+}
+
+/*
+ * 6.7 (backported to Debian's 6.1.y): capability-gated multicast groups.
+ * Without them the event group would be open to every user, so refuse to
+ * build rather than leak.
+ */
+#ifndef GENL_MCAST_CAP_NET_ADMIN
+#error "this kernel lacks GENL_MCAST_CAP_NET_ADMIN (upstream 6.7, Debian 6.1.y)"
+#endif
+
+#endif /* _SAFELOCK_COMPAT_H */

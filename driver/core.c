@@ -1,0 +1,531 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * safelock: probe, the per-device structure, its lifetime, and the glue that
+ * carries out what the state machine (fsm.c) decides.
+ *
+ * The driver never sees a stored code and never decides whether a code is
+ * right: it sends the entry to the registered verifier and acts on a verdict
+ * bound to its own pending request.
+ */
+#include <linux/crypto.h>
+#include <linux/jiffies.h>
+#include <linux/minmax.h>
+#include <linux/mod_devicetable.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/property.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <crypto/algapi.h>
+
+#include "compat.h"
+#include "safelock.h"
+
+/* Protects safelock_devices[]. */
+static DEFINE_MUTEX(safelock_devices_lock);
+static struct safelock *safelock_devices[SAFELOCK_MAX_DEVICES];
+
+/* Request ids are unique per boot, across devices. */
+static atomic64_t safelock_request_ids = ATOMIC64_INIT(0);
+
+static void safelock_release(struct kref *ref)
+{
+	struct safelock *sl = container_of(ref, struct safelock, ref);
+
+	mutex_destroy(&sl->lock);
+	kfree(sl);
+}
+
+void safelock_put(struct safelock *sl)
+{
+	kref_put(&sl->ref, safelock_release);
+}
+
+/**
+ * safelock_get_by_index() - find a lock by its index and take a reference
+ * @index: N of /dev/safelockN
+ *
+ * Return: the lock, to be released with safelock_put(), or NULL.
+ */
+struct safelock *safelock_get_by_index(unsigned int index)
+{
+	struct safelock *sl;
+
+	if (index >= SAFELOCK_MAX_DEVICES)
+		return NULL;
+	mutex_lock(&safelock_devices_lock);
+	sl = safelock_devices[index];
+	if (sl)
+		kref_get(&sl->ref);
+	mutex_unlock(&safelock_devices_lock);
+	return sl;
+}
+
+static void safelock_emit(struct safelock *sl, u32 type, u32 result, u32 user_id,
+			  u64 request_id, u32 value)
+{
+	struct safelock_event ev = {
+		.timestamp_ns = ktime_get_ns(),
+		.type = type,
+		.state = sl->fsm.state,
+		.result = result,
+		.user_id = user_id,
+		.request_id = request_id,
+		.value = value,
+	};
+
+	lockdep_assert_held(&sl->lock);
+	spin_lock(&sl->ev_lock);
+	ev.seq = ++sl->seq;
+	safelock_cdev_event(sl, &ev);
+	spin_unlock(&sl->ev_lock);
+	safelock_netlink_event(sl, &ev);
+}
+
+static void safelock_request_end(struct safelock *sl)
+{
+	lockdep_assert_held(&sl->lock);
+	cancel_delayed_work(&sl->verify_work);
+	memzero_explicit(sl->req.nonce, sizeof(sl->req.nonce));
+	sl->req.id = 0;
+}
+
+static void safelock_request_start(struct safelock *sl, const struct safelock_fsm_out *out)
+{
+	struct safelock_fsm_out failed;
+	int ret;
+
+	lockdep_assert_held(&sl->lock);
+	sl->req.id = atomic64_inc_return(&safelock_request_ids);
+	get_random_bytes(sl->req.nonce, sizeof(sl->req.nonce));
+	sl->req.deadline_ns = ktime_get_ns() + (u64)sl->verify_timeout_ms * NSEC_PER_MSEC;
+	mod_delayed_work(system_wq, &sl->verify_work,
+			 msecs_to_jiffies(sl->verify_timeout_ms) + 1);
+
+	ret = safelock_netlink_verify(sl, out);
+	if (ret) {
+		dev_dbg(sl->dev, "request %llu not delivered: %d\n", sl->req.id, ret);
+		safelock_fsm_verify_failed(&sl->fsm, SAFELOCK_RESULT_NO_VERIFIER, &failed);
+		safelock_fsm_apply(sl, &failed, SAFELOCK_STATE_VERIFYING);
+	}
+}
+
+/**
+ * safelock_fsm_apply() - carry out one step of the state machine
+ * @sl: the lock
+ * @out: what the step asked for; out->code is wiped by the caller
+ * @before: the state before the step, to report a change
+ */
+void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
+			enum safelock_state before)
+{
+	u64 req_id = sl->req.id;
+	u32 a = out->actions;
+
+	lockdep_assert_held(&sl->lock);
+	if (a & SAFELOCK_ACT_ENTRY_STOP)
+		cancel_delayed_work(&sl->entry_work);
+	if (a & SAFELOCK_ACT_ENTRY_TIMER)
+		mod_delayed_work(system_wq, &sl->entry_work,
+				 msecs_to_jiffies(sl->entry_timeout_ms));
+	if (a & SAFELOCK_ACT_REQUEST_END)
+		safelock_request_end(sl);
+	if (a & SAFELOCK_ACT_RELOCK_STOP)
+		cancel_delayed_work(&sl->relock_work);
+	if (a & SAFELOCK_ACT_BOLT_CLOSE)
+		safelock_bolt_set(sl, false);
+
+	if (a & SAFELOCK_ACT_EV_ENTRY)
+		safelock_emit(sl, SAFELOCK_EVENT_ENTRY_STARTED, 0, 0, 0, 0);
+	if (a & SAFELOCK_ACT_EV_ATTEMPT)
+		safelock_emit(sl, SAFELOCK_EVENT_ATTEMPT, out->result, out->user_id,
+			      req_id, 0);
+	if (sl->fsm.state != before)
+		safelock_emit(sl, SAFELOCK_EVENT_STATE, 0, 0, 0, before);
+
+	if (a & SAFELOCK_ACT_BOLT_OPEN)
+		safelock_bolt_set(sl, true);
+	if (a & SAFELOCK_ACT_RELOCK_TIMER)
+		mod_delayed_work(system_wq, &sl->relock_work,
+				 msecs_to_jiffies(sl->relock_ms));
+	if (a & SAFELOCK_ACT_VERIFY)
+		safelock_request_start(sl, out);
+}
+
+/* Bolt events come from the actuator, which knows when the line moved. */
+void safelock_bolt_event(struct safelock *sl, bool open)
+{
+	safelock_emit(sl, SAFELOCK_EVENT_BOLT, 0, 0, 0, open);
+}
+
+static void safelock_entry_timeout(struct work_struct *work)
+{
+	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, entry_work);
+	enum safelock_state before;
+	struct safelock_fsm_out out;
+
+	mutex_lock(&sl->lock);
+	before = sl->fsm.state;
+	safelock_fsm_entry_timeout(&sl->fsm, &out);
+	safelock_fsm_apply(sl, &out, before);
+	mutex_unlock(&sl->lock);
+}
+
+static void safelock_verify_timeout(struct work_struct *work)
+{
+	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, verify_work);
+	struct safelock_fsm_out out;
+	u64 id;
+
+	mutex_lock(&sl->lock);
+	id = sl->req.id;
+	if (id && ktime_get_ns() >= sl->req.deadline_ns) {
+		safelock_fsm_verify_failed(&sl->fsm, SAFELOCK_RESULT_TIMEOUT, &out);
+		safelock_fsm_apply(sl, &out, SAFELOCK_STATE_VERIFYING);
+		sl->req.expired_id = id;
+	} else if (id) {
+		/* Woken early: wait for the rest of the deadline. */
+		mod_delayed_work(system_wq, &sl->verify_work, 1);
+	}
+	mutex_unlock(&sl->lock);
+}
+
+static void safelock_relock(struct work_struct *work)
+{
+	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, relock_work);
+	enum safelock_state before;
+	struct safelock_fsm_out out;
+
+	mutex_lock(&sl->lock);
+	before = sl->fsm.state;
+	safelock_fsm_relock(&sl->fsm, &out);
+	safelock_fsm_apply(sl, &out, before);
+	mutex_unlock(&sl->lock);
+}
+
+/**
+ * safelock_verdict() - apply a verdict from the registered verifier
+ * @sl: the lock
+ * @portid: netlink port the verdict came from
+ * @id: the request id the verdict answers
+ * @nonce: the nonce it echoes, %SAFELOCK_NONCE_SIZE bytes
+ * @result: %SAFELOCK_RESULT_GRANTED or %SAFELOCK_RESULT_DENIED
+ * @extack: for the reason of a refusal
+ *
+ * A verdict counts once, for the pending request, before its deadline, with
+ * its nonce, from the verifier the request was sent to.
+ *
+ * Return: 0 or a negative errno with an extack message.
+ */
+int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
+		     enum safelock_result result, struct netlink_ext_ack *extack)
+{
+	struct safelock_fsm_out out;
+	int ret = 0;
+
+	mutex_lock(&sl->lock);
+	if (sl->gone) {
+		NL_SET_ERR_MSG(extack, "device is gone");
+		ret = -ENODEV;
+	} else if (id && id == sl->req.answered_id) {
+		NL_SET_ERR_MSG(extack, "request already answered");
+		ret = -EALREADY;
+	} else if (id && id == sl->req.expired_id) {
+		NL_SET_ERR_MSG(extack, "request expired");
+		ret = -ETIMEDOUT;
+	} else if (!sl->req.id || id != sl->req.id) {
+		NL_SET_ERR_MSG(extack, "no such request");
+		ret = -ENOENT;
+	} else if (portid != sl->req.portid) {
+		NL_SET_ERR_MSG(extack, "request was sent to another verifier");
+		ret = -EPERM;
+	} else if (ktime_get_ns() >= sl->req.deadline_ns) {
+		NL_SET_ERR_MSG(extack, "request expired");
+		safelock_fsm_verify_failed(&sl->fsm, SAFELOCK_RESULT_TIMEOUT, &out);
+		safelock_fsm_apply(sl, &out, SAFELOCK_STATE_VERIFYING);
+		sl->req.expired_id = id;
+		ret = -ETIMEDOUT;
+	} else if (crypto_memneq(nonce, sl->req.nonce, SAFELOCK_NONCE_SIZE)) {
+		NL_SET_ERR_MSG(extack, "nonce mismatch");
+		ret = -EINVAL;
+	} else {
+		sl->req.answered_id = id;
+		safelock_fsm_verdict(&sl->fsm, result, &out);
+		safelock_fsm_apply(sl, &out, SAFELOCK_STATE_VERIFYING);
+	}
+	mutex_unlock(&sl->lock);
+	return ret;
+}
+
+/* Tell one lock what the verifier's presence now is. */
+static void safelock_sync_verifier(struct safelock *sl, bool present, bool provisioned)
+{
+	enum safelock_state before;
+	struct safelock_fsm_out out;
+	bool was;
+
+	mutex_lock(&sl->lock);
+	if (!sl->gone) {
+		before = sl->fsm.state;
+		was = sl->fsm.verifier;
+		safelock_fsm_verifier(&sl->fsm, present, provisioned, &out);
+		safelock_fsm_apply(sl, &out, before);
+		if (was != present)
+			safelock_emit(sl, SAFELOCK_EVENT_VERIFIER, 0, 0, 0, present);
+	}
+	mutex_unlock(&sl->lock);
+}
+
+/**
+ * safelock_verifier_changed() - the verifier registered, left or updated
+ *
+ * Brings every lock in line with the verifier's present state; idempotent,
+ * so a late call after several changes does the right thing.
+ */
+void safelock_verifier_changed(void)
+{
+	bool present, provisioned;
+	struct safelock *sl;
+	unsigned int i;
+
+	for (i = 0; i < SAFELOCK_MAX_DEVICES; i++) {
+		sl = safelock_get_by_index(i);
+		if (!sl)
+			continue;
+		present = safelock_verifier_present(&provisioned);
+		safelock_sync_verifier(sl, present, provisioned);
+		safelock_put(sl);
+	}
+}
+
+u32 safelock_status_flags(struct safelock *sl)
+{
+	u32 flags = 0;
+
+	lockdep_assert_held(&sl->lock);
+	if (sl->fsm.verifier)
+		flags |= SAFELOCK_STATUS_VERIFIER;
+	if (!sl->gone && safelock_bolt_is_open(sl))
+		flags |= SAFELOCK_STATUS_BOLT_OPEN;
+	if (!sl->gone && safelock_door_is_open(sl))
+		flags |= SAFELOCK_STATUS_DOOR_OPEN;
+	if (READ_ONCE(sl->keypad_present))
+		flags |= SAFELOCK_STATUS_KEYPAD;
+	return flags;
+}
+
+/**
+ * safelock_lock_now() - throw the bolt now; never opens
+ * @sl: the lock
+ *
+ * Return: 0, -ENODEV if the device is gone, -EPERM if unprovisioned,
+ * -EBUSY if the door is open.
+ */
+int safelock_lock_now(struct safelock *sl)
+{
+	enum safelock_state before;
+	struct safelock_fsm_out out;
+	int ret;
+
+	mutex_lock(&sl->lock);
+	if (sl->gone) {
+		ret = -ENODEV;
+	} else {
+		before = sl->fsm.state;
+		ret = safelock_fsm_lock_now(&sl->fsm, safelock_door_is_open(sl), &out);
+		if (!ret)
+			safelock_fsm_apply(sl, &out, before);
+	}
+	mutex_unlock(&sl->lock);
+	return ret;
+}
+
+static int safelock_read_ms(struct safelock *sl, const char *prop, u32 def,
+			    u32 min, u32 max, u32 *val)
+{
+	int ret = device_property_read_u32(sl->dev, prop, val);
+
+	if (ret == -EINVAL) {	/* absent */
+		*val = def;
+		return 0;
+	}
+	if (ret)
+		return dev_err_probe(sl->dev, ret, "cannot read %s\n", prop);
+	if (*val < min || *val > max)
+		return dev_err_probe(sl->dev, -EINVAL, "%s = %u out of range %u..%u\n",
+				     prop, *val, min, max);
+	return 0;
+}
+
+static int safelock_parse_properties(struct safelock *sl)
+{
+	int ret;
+
+	ret = safelock_read_ms(sl, "relock-ms", 5000, 500, 600000, &sl->relock_ms);
+	if (!ret)
+		ret = safelock_read_ms(sl, "verify-timeout-ms", 10000, 1000, 60000,
+				       &sl->verify_timeout_ms);
+	if (!ret)
+		ret = safelock_read_ms(sl, "entry-timeout-ms", 15000, 2000, 120000,
+				       &sl->entry_timeout_ms);
+	return ret;
+}
+
+static void safelock_put_action(void *data)
+{
+	safelock_put(data);
+}
+
+/* Stop every timer; nothing re-arms them once @gone is set. */
+static void safelock_stop(void *data)
+{
+	struct safelock *sl = data;
+
+	mutex_lock(&sl->lock);
+	sl->gone = true;
+	safelock_request_end(sl);
+	safelock_fsm_wipe(&sl->fsm);
+	mutex_unlock(&sl->lock);
+
+	cancel_work_sync(&sl->key_work);
+	cancel_delayed_work_sync(&sl->entry_work);
+	cancel_delayed_work_sync(&sl->verify_work);
+	cancel_delayed_work_sync(&sl->relock_work);
+	safelock_bolt_secure(sl);
+}
+
+static void safelock_unpublish(void *data)
+{
+	struct safelock *sl = data;
+
+	mutex_lock(&safelock_devices_lock);
+	safelock_devices[sl->index] = NULL;
+	mutex_unlock(&safelock_devices_lock);
+	safelock_put(sl);
+}
+
+/* Make the lock reachable by index, at the lowest free one. */
+static int safelock_publish(struct safelock *sl)
+{
+	unsigned int i;
+
+	mutex_lock(&safelock_devices_lock);
+	for (i = 0; i < SAFELOCK_MAX_DEVICES; i++)
+		if (!safelock_devices[i])
+			break;
+	if (i < SAFELOCK_MAX_DEVICES) {
+		kref_get(&sl->ref);
+		sl->index = i;
+		safelock_devices[i] = sl;
+	}
+	mutex_unlock(&safelock_devices_lock);
+	if (i == SAFELOCK_MAX_DEVICES)
+		return dev_err_probe(sl->dev, -ENOSPC, "too many locks\n");
+	return devm_add_action_or_reset(sl->dev, safelock_unpublish, sl);
+}
+
+static int safelock_probe(struct platform_device *pdev)
+{
+	struct device *dev = &pdev->dev;
+	struct safelock *sl;
+	bool provisioned;
+	int ret;
+
+	sl = kzalloc(sizeof(*sl), GFP_KERNEL);
+	if (!sl)
+		return -ENOMEM;
+	kref_init(&sl->ref);
+	mutex_init(&sl->lock);
+	spin_lock_init(&sl->key_lock);
+	spin_lock_init(&sl->ev_lock);
+	INIT_LIST_HEAD(&sl->readers);
+	INIT_DELAYED_WORK(&sl->entry_work, safelock_entry_timeout);
+	INIT_DELAYED_WORK(&sl->verify_work, safelock_verify_timeout);
+	INIT_DELAYED_WORK(&sl->relock_work, safelock_relock);
+	INIT_WORK(&sl->key_work, safelock_key_work);
+	safelock_fsm_init(&sl->fsm);
+	sl->dev = dev;
+	ret = devm_add_action_or_reset(dev, safelock_put_action, sl);
+	if (ret)
+		return ret;
+
+	ret = safelock_parse_properties(sl);
+	if (ret)
+		return ret;
+	ret = safelock_actuator_probe(sl);
+	if (ret)
+		return ret;
+	ret = devm_add_action_or_reset(dev, safelock_stop, sl);
+	if (ret)
+		return ret;
+	ret = safelock_publish(sl);
+	if (ret)
+		return ret;
+	ret = safelock_cdev_probe(sl);
+	if (ret)
+		return ret;
+	ret = safelock_keypad_probe(sl);
+	if (ret)
+		return ret;
+
+	safelock_sync_verifier(sl, safelock_verifier_present(&provisioned), provisioned);
+	dev_info(dev, "safelock%u: ready, %s\n", sl->index, safelock_state_name(sl->fsm.state));
+	return 0;
+}
+
+static const struct of_device_id safelock_of_match[] = {
+	{ .compatible = "safelock,lock-controller" },
+	{ }
+};
+MODULE_DEVICE_TABLE(of, safelock_of_match);
+
+static const struct platform_device_id safelock_id_table[] = {
+	{ .name = "safelock" },
+	{ }
+};
+MODULE_DEVICE_TABLE(platform, safelock_id_table);
+
+static struct platform_driver safelock_driver = {
+	.probe = safelock_probe,
+	.id_table = safelock_id_table,
+	.driver = {
+		.name = "safelock",
+		.of_match_table = safelock_of_match,
+	},
+};
+
+static int __init safelock_init(void)
+{
+	int ret;
+
+	ret = safelock_cdev_init();
+	if (ret)
+		return ret;
+	ret = safelock_netlink_init();
+	if (ret)
+		goto err_cdev;
+	ret = platform_driver_register(&safelock_driver);
+	if (ret)
+		goto err_netlink;
+	return 0;
+
+err_netlink:
+	safelock_netlink_exit();
+err_cdev:
+	safelock_cdev_exit();
+	return ret;
+}
+module_init(safelock_init);
+
+static void __exit safelock_exit(void)
+{
+	platform_driver_unregister(&safelock_driver);
+	safelock_netlink_exit();
+	safelock_cdev_exit();
+}
+module_exit(safelock_exit);
+
+MODULE_DESCRIPTION("Safe-lock controller: keypad, bolt and the verifier protocol");
+MODULE_AUTHOR("The safelock developers");
+MODULE_LICENSE("GPL");

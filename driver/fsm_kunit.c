@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of the lock state machine (fsm.c): every transition, and the
+ * properties the product rests on: only a verdict of GRANTED opens, keys
+ * outside an entry change nothing, digits are wiped when an entry ends.
+ *
+ * Built as its own test-only module (SAFELOCK_TESTS=y) around a private copy
+ * of fsm.c, so safelock.ko exports nothing for it.
+ */
+#include <kunit/test.h>
+
+#include "fsm.c"
+
+static void type(struct safelock_fsm *fsm, const char *keys, struct safelock_fsm_out *out)
+{
+	for (; *keys; keys++)
+		safelock_fsm_key(fsm, *keys, out);
+}
+
+/* A lock that a verifier with an owner has brought to LOCKED. */
+static void ready(struct safelock_fsm *fsm)
+{
+	struct safelock_fsm_out out;
+
+	safelock_fsm_init(fsm);
+	safelock_fsm_verifier(fsm, true, true, &out);
+}
+
+static void fsm_starts_unprovisioned(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	safelock_fsm_init(&fsm);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), -EPERM);
+	/* A verifier without an owner does not provision the lock. */
+	safelock_fsm_verifier(&fsm, true, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
+	safelock_fsm_verifier(&fsm, true, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+}
+
+static void fsm_entry_sends_user_and_code(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	safelock_fsm_key(&fsm, '0', &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_ENTRY);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_EV_ENTRY);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_ENTRY_TIMER);
+	type(&fsm, "42987654", &out);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_EV_ENTRY);
+	safelock_fsm_key(&fsm, SAFELOCK_KEY_ENTER, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_VERIFYING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_VERIFY);
+	KUNIT_EXPECT_EQ(test, out.user_id, 42u);
+	KUNIT_EXPECT_EQ(test, out.code_len, 6u);
+	KUNIT_EXPECT_EQ(test, memcmp(out.code, "987654", 6), 0);
+	/* The machine keeps no digit once the entry is sent. */
+	KUNIT_EXPECT_EQ(test, fsm.entry_len, 0u);
+	KUNIT_EXPECT_TRUE(test, !memchr_inv(fsm.entry, 0, sizeof(fsm.entry)));
+}
+
+static void fsm_only_granted_opens(struct kunit *test)
+{
+	static const enum safelock_result results[] = {
+		SAFELOCK_RESULT_DENIED, SAFELOCK_RESULT_NONE, SAFELOCK_RESULT_TIMEOUT,
+		SAFELOCK_RESULT_NO_VERIFIER, SAFELOCK_RESULT_MAX, 0x7fffffff,
+	};
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(results); i++) {
+		ready(&fsm);
+		type(&fsm, "001123456E", &out);
+		safelock_fsm_verdict(&fsm, results[i], &out);
+		KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+		KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+		KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_DENIED);
+	}
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
+	safelock_fsm_relock(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+}
+
+static void fsm_verdict_outside_verifying_ignored(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_key(&fsm, '1', &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_ENTRY);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+}
+
+static void fsm_malformed_entries(struct kunit *test)
+{
+	static const char * const entries[] = {
+		"E",			/* nothing */
+		"00112345E",		/* code of 5 digits */
+		"0011234567890123E",	/* code of 13 digits */
+		"000123456E",		/* user 0 */
+		"00112345678901234567E", /* overflow */
+	};
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(entries); i++) {
+		ready(&fsm);
+		type(&fsm, entries[i], &out);
+		KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+		KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_VERIFY);
+		if (i)	/* a lone ENTER in LOCKED is no attempt at all */
+			KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_MALFORMED);
+		KUNIT_EXPECT_EQ(test, fsm.entry_len, 0u);
+	}
+	/* Longest valid entry: 12 digits. */
+	ready(&fsm);
+	type(&fsm, "999123456789012E", &out);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_VERIFY);
+	KUNIT_EXPECT_EQ(test, out.user_id, 999u);
+	KUNIT_EXPECT_EQ(test, out.code_len, 12u);
+}
+
+static void fsm_clear_and_timeout_abandon(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	type(&fsm, "0011234", &out);
+	safelock_fsm_key(&fsm, SAFELOCK_KEY_CLEAR, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_CANCELLED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_ENTRY_STOP);
+	KUNIT_EXPECT_EQ(test, fsm.entry_len, 0u);
+
+	type(&fsm, "0011234", &out);
+	safelock_fsm_entry_timeout(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, fsm.entry_len, 0u);
+	/* The rest of the old entry cannot complete a new one. */
+	type(&fsm, "56E", &out);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_VERIFY);
+}
+
+static void fsm_no_verifier(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	safelock_fsm_verifier(&fsm, false, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);	/* stays provisioned */
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_NO_VERIFIER);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_VERIFY);
+	KUNIT_EXPECT_TRUE(test, !memchr_inv(out.code, 0, sizeof(out.code)));
+
+	/* The verifier leaving mid-request ends the request, locked. */
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verifier(&fsm, false, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_REQUEST_END);
+	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_CANCELLED);
+}
+
+static void fsm_keys_ignored_while_busy(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_VERIFYING);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, &out);
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+}
+
+static void fsm_lock_now(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, &out);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, true, &out), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_STOP);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_REQUEST_END);
+	/* A verdict for the abandoned request opens nothing. */
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+}
+
+static void fsm_state_names(struct kunit *test)
+{
+	unsigned int s;
+
+	for (s = 0; s < SAFELOCK_STATE_MAX; s++)
+		KUNIT_EXPECT_NOT_NULL(test, safelock_state_names[s]);
+	KUNIT_EXPECT_STREQ(test, safelock_state_name(SAFELOCK_STATE_MAX), "UNKNOWN");
+}
+
+static struct kunit_case safelock_fsm_cases[] = {
+	KUNIT_CASE(fsm_starts_unprovisioned),
+	KUNIT_CASE(fsm_entry_sends_user_and_code),
+	KUNIT_CASE(fsm_only_granted_opens),
+	KUNIT_CASE(fsm_verdict_outside_verifying_ignored),
+	KUNIT_CASE(fsm_malformed_entries),
+	KUNIT_CASE(fsm_clear_and_timeout_abandon),
+	KUNIT_CASE(fsm_no_verifier),
+	KUNIT_CASE(fsm_keys_ignored_while_busy),
+	KUNIT_CASE(fsm_lock_now),
+	KUNIT_CASE(fsm_state_names),
+	{ }
+};
+
+static struct kunit_suite safelock_fsm_suite = {
+	.name = "safelock_fsm",
+	.test_cases = safelock_fsm_cases,
+};
+
+kunit_test_suite(safelock_fsm_suite);
+
+MODULE_DESCRIPTION("KUnit tests of the safelock state machine");
+MODULE_LICENSE("GPL");

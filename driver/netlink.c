@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * safelock: the generic netlink family "safelock"
+ * (Documentation/netlink/specs/safelock.yaml).
+ *
+ * The kernel asks the one registered verifier to check an entry (VERIFY,
+ * unicast to the verifier's socket) and acts only on a VERDICT that comes
+ * back from that socket for its own pending request.  The verifier is
+ * dropped when its socket closes.  The family lives in the initial network
+ * namespace only: a physical lock has one.
+ */
+#include <linux/netlink.h>
+#include <linux/notifier.h>
+#include <net/genetlink.h>
+#include <net/netlink.h>
+#include <net/net_namespace.h>
+
+#include "compat.h"
+#include "safelock.h"
+
+/* Protects the next two; taken inside safelock.lock, never around it. */
+static DEFINE_SPINLOCK(safelock_verifier_lock);
+static u32 safelock_verifier_portid;	/* 0: no verifier */
+static bool safelock_provisioned;
+
+static void safelock_verifier_work_fn(struct work_struct *work)
+{
+	safelock_verifier_changed();
+}
+
+static DECLARE_WORK(safelock_verifier_work, safelock_verifier_work_fn);
+
+static struct genl_family safelock_genl_family;
+
+enum safelock_mcgrps {
+	SAFELOCK_MCGRP_EVENTS,
+};
+
+static const struct genl_multicast_group safelock_mcgrps[] = {
+	[SAFELOCK_MCGRP_EVENTS] = {
+		.name = SAFELOCK_GENL_MCGRP_EVENTS,
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
+	},
+};
+
+/**
+ * safelock_verifier_present() - is a verifier registered?
+ * @provisioned: set to what the verifier last said of its vault
+ *
+ * Return: true if a verifier is registered.
+ */
+bool safelock_verifier_present(bool *provisioned)
+{
+	bool present;
+
+	spin_lock(&safelock_verifier_lock);
+	present = safelock_verifier_portid != 0;
+	*provisioned = safelock_provisioned;
+	spin_unlock(&safelock_verifier_lock);
+	return present;
+}
+
+static const struct nla_policy safelock_register_policy[SAFELOCK_A_PROVISIONED + 1] = {
+	[SAFELOCK_A_PROVISIONED] = NLA_POLICY_MAX(NLA_U8, 1),
+};
+
+static int safelock_nl_register(struct sk_buff *skb, struct genl_info *info)
+{
+	u32 portid = info->snd_portid;
+	int ret = 0;
+
+	spin_lock(&safelock_verifier_lock);
+	if (safelock_verifier_portid && safelock_verifier_portid != portid) {
+		NL_SET_ERR_MSG(info->extack, "a verifier is already registered");
+		ret = -EBUSY;
+	} else {
+		safelock_verifier_portid = portid;
+		if (info->attrs[SAFELOCK_A_PROVISIONED])
+			safelock_provisioned = nla_get_u8(info->attrs[SAFELOCK_A_PROVISIONED]);
+	}
+	spin_unlock(&safelock_verifier_lock);
+	if (!ret)
+		safelock_verifier_changed();
+	return ret;
+}
+
+static const struct nla_policy safelock_verdict_policy[SAFELOCK_A_RESULT + 1] = {
+	[SAFELOCK_A_DEVICE] = NLA_POLICY_MAX(NLA_U32, SAFELOCK_MAX_DEVICES - 1),
+	[SAFELOCK_A_REQUEST_ID] = { .type = NLA_U64 },
+	[SAFELOCK_A_NONCE] = NLA_POLICY_EXACT_LEN(SAFELOCK_NONCE_SIZE),
+	[SAFELOCK_A_RESULT] = NLA_POLICY_RANGE(NLA_U32, SAFELOCK_RESULT_GRANTED,
+					       SAFELOCK_RESULT_DENIED),
+};
+
+static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **attrs = info->attrs;
+	struct safelock *sl;
+	u32 portid;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, SAFELOCK_A_DEVICE) ||
+	    GENL_REQ_ATTR_CHECK(info, SAFELOCK_A_REQUEST_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, SAFELOCK_A_NONCE) ||
+	    GENL_REQ_ATTR_CHECK(info, SAFELOCK_A_RESULT))
+		return -EINVAL;
+
+	spin_lock(&safelock_verifier_lock);
+	portid = safelock_verifier_portid;
+	spin_unlock(&safelock_verifier_lock);
+	if (!portid || portid != info->snd_portid) {
+		NL_SET_ERR_MSG(info->extack, "not the registered verifier");
+		return -EPERM;
+	}
+
+	sl = safelock_get_by_index(nla_get_u32(attrs[SAFELOCK_A_DEVICE]));
+	if (!sl) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[SAFELOCK_A_DEVICE], "no such device");
+		return -ENODEV;
+	}
+	ret = safelock_verdict(sl, info->snd_portid, nla_get_u64(attrs[SAFELOCK_A_REQUEST_ID]),
+			       nla_data(attrs[SAFELOCK_A_NONCE]),
+			       nla_get_u32(attrs[SAFELOCK_A_RESULT]), info->extack);
+	safelock_put(sl);
+	return ret;
+}
+
+static int safelock_fill_status(struct sk_buff *skb, struct safelock *sl, u32 portid,
+				u32 seq, int flags)
+{
+	void *hdr;
+	u32 state, st_flags;
+	u64 ev_seq;
+
+	mutex_lock(&sl->lock);
+	state = sl->fsm.state;
+	st_flags = safelock_status_flags(sl);
+	spin_lock(&sl->ev_lock);
+	ev_seq = sl->seq;
+	spin_unlock(&sl->ev_lock);
+	mutex_unlock(&sl->lock);
+
+	hdr = genlmsg_put(skb, portid, seq, &safelock_genl_family, flags,
+			  SAFELOCK_CMD_STATUS_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, SAFELOCK_A_DEVICE, sl->index) ||
+	    nla_put_u32(skb, SAFELOCK_A_STATE, state) ||
+	    nla_put_u32(skb, SAFELOCK_A_FLAGS, st_flags) ||
+	    nla_put_u64_64bit(skb, SAFELOCK_A_SEQ, ev_seq, SAFELOCK_A_PAD)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static const struct nla_policy safelock_status_policy[SAFELOCK_A_DEVICE + 1] = {
+	[SAFELOCK_A_DEVICE] = NLA_POLICY_MAX(NLA_U32, SAFELOCK_MAX_DEVICES - 1),
+};
+
+static int safelock_nl_status_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	struct safelock *sl;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, SAFELOCK_A_DEVICE))
+		return -EINVAL;
+	sl = safelock_get_by_index(nla_get_u32(info->attrs[SAFELOCK_A_DEVICE]));
+	if (!sl) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[SAFELOCK_A_DEVICE],
+				    "no such device");
+		return -ENODEV;
+	}
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg) {
+		safelock_put(sl);
+		return -ENOMEM;
+	}
+	ret = safelock_fill_status(msg, sl, info->snd_portid, info->snd_seq, 0);
+	safelock_put(sl);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int safelock_nl_status_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct safelock *sl;
+	unsigned long i;
+	int ret = 0;
+
+	for (i = cb->args[0]; i < SAFELOCK_MAX_DEVICES; i++) {
+		sl = safelock_get_by_index(i);
+		if (!sl)
+			continue;
+		ret = safelock_fill_status(skb, sl, NETLINK_CB(cb->skb).portid,
+					   cb->nlh->nlmsg_seq, NLM_F_MULTI);
+		safelock_put(sl);
+		if (ret)
+			break;
+	}
+	cb->args[0] = i;
+	return ret == -EMSGSIZE && skb->len ? skb->len : ret ? ret : skb->len;
+}
+
+static const struct genl_ops safelock_genl_ops[] = {
+	{
+		.cmd = SAFELOCK_CMD_VERIFIER_REGISTER,
+		.doit = safelock_nl_register,
+		.policy = safelock_register_policy,
+		.maxattr = ARRAY_SIZE(safelock_register_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SAFELOCK_CMD_VERDICT,
+		.doit = safelock_nl_verdict,
+		.policy = safelock_verdict_policy,
+		.maxattr = ARRAY_SIZE(safelock_verdict_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SAFELOCK_CMD_STATUS_GET,
+		.doit = safelock_nl_status_get,
+		.dumpit = safelock_nl_status_dump,
+		.policy = safelock_status_policy,
+		.maxattr = ARRAY_SIZE(safelock_status_policy) - 1,
+	},
+};
+
+static struct genl_family safelock_genl_family __ro_after_init = {
+	.name = SAFELOCK_GENL_NAME,
+	.version = SAFELOCK_GENL_VERSION,
+	.maxattr = SAFELOCK_A_MAX,
+	.netnsok = false,
+	.parallel_ops = true,
+	.module = THIS_MODULE,
+	.ops = safelock_genl_ops,
+	.n_ops = ARRAY_SIZE(safelock_genl_ops),
+	.resv_start_op = SAFELOCK_CMD_VERIFIER_REGISTER,
+	.mcgrps = safelock_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(safelock_mcgrps),
+};
+
+/**
+ * safelock_netlink_verify() - send a VERIFY request to the verifier
+ * @sl: the lock, with its request filled in; sl->lock held
+ * @out: the entry's user id and code
+ *
+ * Return: 0 if the verifier's socket took the request, else a negative errno.
+ */
+int safelock_netlink_verify(struct safelock *sl, const struct safelock_fsm_out *out)
+{
+	struct sk_buff *msg;
+	void *hdr;
+	u32 portid;
+
+	lockdep_assert_held(&sl->lock);
+	spin_lock(&safelock_verifier_lock);
+	portid = safelock_verifier_portid;
+	spin_unlock(&safelock_verifier_lock);
+	if (!portid)
+		return -ENOTCONN;
+	sl->req.portid = portid;
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put(msg, 0, 0, &safelock_genl_family, 0, SAFELOCK_CMD_VERIFY);
+	if (!hdr ||
+	    nla_put_u32(msg, SAFELOCK_A_DEVICE, sl->index) ||
+	    nla_put_u64_64bit(msg, SAFELOCK_A_REQUEST_ID, sl->req.id, SAFELOCK_A_PAD) ||
+	    nla_put(msg, SAFELOCK_A_NONCE, SAFELOCK_NONCE_SIZE, sl->req.nonce) ||
+	    nla_put_u64_64bit(msg, SAFELOCK_A_DEADLINE_NS, sl->req.deadline_ns, SAFELOCK_A_PAD) ||
+	    nla_put_u32(msg, SAFELOCK_A_USER_ID, out->user_id) ||
+	    nla_put(msg, SAFELOCK_A_CODE, out->code_len, out->code)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_unicast(&init_net, msg, portid);
+}
+
+/**
+ * safelock_netlink_event() - copy an event to the "events" multicast group
+ * @sl: the lock
+ * @ev: the event; it never carries a digit
+ */
+void safelock_netlink_event(struct safelock *sl, const struct safelock_event *ev)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!genl_has_listeners(&safelock_genl_family, &init_net, SAFELOCK_MCGRP_EVENTS))
+		return;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &safelock_genl_family, 0, SAFELOCK_CMD_EVENT);
+	if (!hdr ||
+	    nla_put_u32(msg, SAFELOCK_A_DEVICE, sl->index) ||
+	    nla_put_u64_64bit(msg, SAFELOCK_A_SEQ, ev->seq, SAFELOCK_A_PAD) ||
+	    nla_put_u64_64bit(msg, SAFELOCK_A_TIMESTAMP_NS, ev->timestamp_ns, SAFELOCK_A_PAD) ||
+	    nla_put_u32(msg, SAFELOCK_A_EVENT, ev->type) ||
+	    nla_put_u32(msg, SAFELOCK_A_STATE, ev->state) ||
+	    nla_put_u32(msg, SAFELOCK_A_RESULT, ev->result) ||
+	    nla_put_u32(msg, SAFELOCK_A_USER_ID, ev->user_id) ||
+	    nla_put_u64_64bit(msg, SAFELOCK_A_REQUEST_ID, ev->request_id, SAFELOCK_A_PAD) ||
+	    nla_put_u32(msg, SAFELOCK_A_VALUE, ev->value)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast(&safelock_genl_family, msg, 0, SAFELOCK_MCGRP_EVENTS, GFP_KERNEL);
+}
+
+/* The verifier's socket closed: it is no longer the verifier. */
+static int safelock_netlink_notify(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	struct netlink_notify *n = ptr;
+	bool dropped = false;
+
+	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC ||
+	    !net_eq(n->net, &init_net))
+		return NOTIFY_DONE;
+
+	spin_lock(&safelock_verifier_lock);
+	if (n->portid && n->portid == safelock_verifier_portid) {
+		safelock_verifier_portid = 0;
+		safelock_provisioned = false;
+		dropped = true;
+	}
+	spin_unlock(&safelock_verifier_lock);
+	if (dropped)
+		schedule_work(&safelock_verifier_work);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block safelock_netlink_nb = {
+	.notifier_call = safelock_netlink_notify,
+};
+
+int safelock_netlink_init(void)
+{
+	int ret;
+
+	ret = netlink_register_notifier(&safelock_netlink_nb);
+	if (ret)
+		return ret;
+	ret = genl_register_family(&safelock_genl_family);
+	if (ret)
+		netlink_unregister_notifier(&safelock_netlink_nb);
+	return ret;
+}
+
+void safelock_netlink_exit(void)
+{
+	genl_unregister_family(&safelock_genl_family);
+	netlink_unregister_notifier(&safelock_netlink_nb);
+	flush_work(&safelock_verifier_work);
+}

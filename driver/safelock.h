@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * safelock: the driver's internal interfaces.
+ *
+ * Data flows one way: keypad.c -> fsm.c -> netlink.c -> (safelockd) ->
+ * netlink.c -> fsm.c -> actuator.c.  fsm.c decides; the other files
+ * translate between it and the world.  core.c owns struct safelock and
+ * applies what the state machine asks for.
+ */
+#ifndef _SAFELOCK_H
+#define _SAFELOCK_H
+
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/input.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/netlink.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include <linux/safelock.h>
+
+#define SAFELOCK_MAX_DEVICES	16
+#define SAFELOCK_ENTRY_MAX	(SAFELOCK_USER_ID_DIGITS + SAFELOCK_CODE_MAX_DIGITS)
+#define SAFELOCK_KEYQ_SIZE	32
+#define SAFELOCK_EVQ_SIZE	64
+
+/* Keys as the state machine sees them: '0'..'9' or one of these. */
+#define SAFELOCK_KEY_ENTER	'E'
+#define SAFELOCK_KEY_CLEAR	'C'
+
+/* What the state machine asks core.c to do, in safelock_fsm_out.actions. */
+#define SAFELOCK_ACT_ENTRY_TIMER	BIT(0)	/* (re)start the inter-key timer */
+#define SAFELOCK_ACT_ENTRY_STOP		BIT(1)	/* stop the inter-key timer */
+#define SAFELOCK_ACT_VERIFY		BIT(2)	/* send a VERIFY for out->code */
+#define SAFELOCK_ACT_REQUEST_END	BIT(3)	/* the pending request is over */
+#define SAFELOCK_ACT_BOLT_OPEN		BIT(4)	/* retract the bolt */
+#define SAFELOCK_ACT_BOLT_CLOSE		BIT(5)	/* throw the bolt */
+#define SAFELOCK_ACT_RELOCK_TIMER	BIT(6)	/* start the relock timer */
+#define SAFELOCK_ACT_RELOCK_STOP	BIT(7)	/* stop the relock timer */
+#define SAFELOCK_ACT_EV_ENTRY		BIT(8)	/* report "entry started" */
+#define SAFELOCK_ACT_EV_ATTEMPT		BIT(9)	/* report the attempt's result */
+
+/**
+ * struct safelock_fsm - the lock state machine; pure logic, no locking
+ * @state: current &enum safelock_state
+ * @provisioned: a verifier has said its vault has an owner
+ * @verifier: a verifier is registered
+ * @entry: digits typed so far (wiped when the entry ends)
+ * @entry_len: number of valid bytes in @entry
+ * @entry_overflow: more keys were typed than an entry can hold
+ */
+struct safelock_fsm {
+	enum safelock_state state;
+	bool provisioned;
+	bool verifier;
+	u8 entry[SAFELOCK_ENTRY_MAX];
+	unsigned int entry_len;
+	bool entry_overflow;
+};
+
+/**
+ * struct safelock_fsm_out - what one step of the state machine asks for
+ * @actions: SAFELOCK_ACT_* bits
+ * @result: result of the attempt for %SAFELOCK_ACT_EV_ATTEMPT
+ * @user_id: user id of the entry
+ * @code: the code's digits for %SAFELOCK_ACT_VERIFY; the caller wipes it
+ * @code_len: number of digits in @code
+ */
+struct safelock_fsm_out {
+	u32 actions;
+	enum safelock_result result;
+	u32 user_id;
+	u8 code[SAFELOCK_CODE_MAX_DIGITS];
+	unsigned int code_len;
+};
+
+void safelock_fsm_init(struct safelock_fsm *fsm);
+void safelock_fsm_wipe(struct safelock_fsm *fsm);
+void safelock_fsm_key(struct safelock_fsm *fsm, u8 key, struct safelock_fsm_out *out);
+void safelock_fsm_entry_timeout(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
+void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, bool provisioned,
+			   struct safelock_fsm_out *out);
+void safelock_fsm_verify_failed(struct safelock_fsm *fsm, enum safelock_result result,
+				struct safelock_fsm_out *out);
+void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
+			  struct safelock_fsm_out *out);
+void safelock_fsm_relock(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
+int safelock_fsm_lock_now(struct safelock_fsm *fsm, bool door_open,
+			  struct safelock_fsm_out *out);
+const char *safelock_state_name(enum safelock_state state);
+
+/**
+ * struct safelock_request - the one verification request a lock may have
+ * @id: request id, unique per boot; 0 when none is pending
+ * @nonce: random bytes the verdict must echo
+ * @deadline_ns: CLOCK_MONOTONIC time after which no verdict is accepted
+ * @portid: netlink port of the verifier the request was sent to
+ * @expired_id: id of the last request that timed out, to explain a late verdict
+ * @answered_id: id of the last request that got its verdict, to explain a replay
+ */
+struct safelock_request {
+	u64 id;
+	u8 nonce[SAFELOCK_NONCE_SIZE];
+	u64 deadline_ns;
+	u32 portid;
+	u64 expired_id;
+	u64 answered_id;
+};
+
+/**
+ * struct safelock - one lock controller
+ * @dev: the platform device
+ * @ref: keeps this alive while a file is open after unbind
+ * @index: N of /dev/safelockN and the netlink device index
+ * @lock: protects @fsm, @req, @gone, the timers' arming and the bolt line
+ * @fsm: the state machine
+ * @req: the pending verification request
+ * @gone: the device was unbound; nothing touches hardware any more
+ * @bolt: output line, active = bolt retracted
+ * @door: optional input line, active = door open
+ * @relock_ms: how long the bolt stays retracted
+ * @verify_timeout_ms: how long the verifier has to answer
+ * @entry_timeout_ms: longest pause between two keys
+ * @keypad_name: name of the input device that is the keypad
+ * @entry_work: fires when an entry times out between keys
+ * @verify_work: fires at the request's deadline
+ * @relock_work: fires when the bolt must be thrown again
+ * @key_work: drains @keyq into the state machine
+ * @key_lock: protects @keyq, @keyq_len, @keyq_lost (taken in atomic context)
+ * @keyq: keys from the input handler, wiped as they are consumed
+ * @keyq_len: number of keys in @keyq
+ * @keyq_lost: a key was dropped because @keyq was full
+ * @handler: input handler bound to the keypad
+ * @keypad_present: a keypad is connected
+ * @ev_lock: protects @readers and @seq (taken with @lock held or alone)
+ * @readers: open files, each with its own event queue
+ * @seq: sequence number of the last event
+ * @cdev: the character device; has its own lifetime (cdev_alloc())
+ * @chrdev: the class device of /dev/safelockN
+ */
+struct safelock {
+	struct device *dev;
+	struct kref ref;
+	unsigned int index;
+
+	/* protects fsm, req, gone, the timers' arming and the bolt line */
+	struct mutex lock;
+	struct safelock_fsm fsm;
+	struct safelock_request req;
+	bool gone;
+
+	struct gpio_desc *bolt;
+	struct gpio_desc *door;
+	u32 relock_ms;
+	u32 verify_timeout_ms;
+	u32 entry_timeout_ms;
+	const char *keypad_name;
+
+	struct delayed_work entry_work;
+	struct delayed_work verify_work;
+	struct delayed_work relock_work;
+	struct work_struct key_work;
+
+	/* protects the key queue; taken in atomic context */
+	spinlock_t key_lock;
+	u8 keyq[SAFELOCK_KEYQ_SIZE];
+	unsigned int keyq_len;
+	bool keyq_lost;
+	struct input_handler handler;
+	bool keypad_present;
+
+	/* protects readers, their queues, and seq */
+	spinlock_t ev_lock;
+	struct list_head readers;
+	u64 seq;
+
+	struct cdev *cdev;
+	struct device *chrdev;
+};
+
+/* core.c */
+void safelock_put(struct safelock *sl);
+struct safelock *safelock_get_by_index(unsigned int index);
+void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
+			enum safelock_state before);
+void safelock_verifier_changed(void);
+u32 safelock_status_flags(struct safelock *sl);
+int safelock_lock_now(struct safelock *sl);
+int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
+		     enum safelock_result result, struct netlink_ext_ack *extack);
+void safelock_bolt_event(struct safelock *sl, bool open);
+
+/* actuator.c */
+int safelock_actuator_probe(struct safelock *sl);
+void safelock_bolt_set(struct safelock *sl, bool open);
+bool safelock_bolt_is_open(struct safelock *sl);
+void safelock_bolt_secure(struct safelock *sl);
+bool safelock_door_is_open(struct safelock *sl);
+
+/* keypad.c */
+int safelock_keypad_probe(struct safelock *sl);
+void safelock_key_work(struct work_struct *work);
+
+/* cdev.c */
+int safelock_cdev_init(void);
+void safelock_cdev_exit(void);
+int safelock_cdev_probe(struct safelock *sl);
+void safelock_cdev_event(struct safelock *sl, const struct safelock_event *ev);
+
+/* netlink.c */
+int safelock_netlink_init(void);
+void safelock_netlink_exit(void);
+bool safelock_verifier_present(bool *provisioned);
+int safelock_netlink_verify(struct safelock *sl, const struct safelock_fsm_out *out);
+void safelock_netlink_event(struct safelock *sl, const struct safelock_event *ev);
+
+#endif /* _SAFELOCK_H */

@@ -1,0 +1,42 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install the Debian packages that building, testing and the demo need.
+# Idempotent: installs only what is missing, and says so.  Safe to run often;
+# `make check` and `make demo` run it first.
+set -eu
+
+PKGS="
+build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
+pkg-config gzip
+linux-source-6.1 linux-source-6.12 linux-headers-amd64
+qemu-system-x86 swtpm swtpm-tools
+libtss2-dev libnl-3-dev libnl-genl-3-dev libkmod-dev
+busybox-static sparse cppcheck python3-yaml
+"
+
+missing=
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	echo "deps: all $(echo $PKGS | wc -w) packages present"
+	exit 0
+fi
+
+echo "deps: installing:$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists only if the first try cannot find a package.
+# shellcheck disable=SC2086
+if ! $SUDO apt-get install -y -q --no-install-recommends $missing </dev/null; then
+	$SUDO apt-get update -q </dev/null
+	$SUDO apt-get install -y -q --no-install-recommends $missing </dev/null
+fi

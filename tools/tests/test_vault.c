@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The TPM vault against a real TPM 2.0: swtpm on a unix socket, in a fresh
+ * temporary state directory. The code is random digits made at run time.
+ *
+ * Usage: test_vault [TOOLS_DIR]   (SKIPs every test if swtpm is absent)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <openssl/evp.h>
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_tctildr.h>
+
+#include "libsafelock.h"
+#include "../safelockd/vault.h"
+#include "tap.h"
+
+#define NTESTS 13
+
+static char dir[] = "/tmp/safelock-vault-XXXXXX";
+static char sock[PATH_MAX], ctrl[PATH_MAX], pidfile[PATH_MAX];
+static char tpmdir[PATH_MAX], statedir[PATH_MAX], tcti[PATH_MAX + 16];
+
+static bool in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+	const char *p, *e;
+
+	for (p = path ? path : "/usr/bin:/bin"; *p; p = *e ? e + 1 : e) {
+		e = strchrnul(p, ':');
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)(e - p), p, prog);
+		if (access(buf, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* fork/exec @argv, wait for it; its exit status or -1. */
+static int run(char *const argv[])
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static pid_t swtpm_pid(void)
+{
+	char buf[32] = "";
+	int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return (pid_t)atoi(buf);
+}
+
+static bool wait_for(const char *path, int ms)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	for (; ms > 0; ms -= 10) {
+		if (access(path, F_OK) == 0)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+static bool start_swtpm(void)
+{
+	char sockarg[PATH_MAX + 32], ctrlarg[PATH_MAX + 32];
+	char statearg[PATH_MAX + 16], pidarg[PATH_MAX + 16];
+	char *argv[] = {
+		"swtpm", "socket", "--tpm2", "--tpmstate", statearg,
+		"--server", sockarg, "--ctrl", ctrlarg,
+		"--flags", "not-need-init,startup-clear",
+		"--daemon", "--pid", pidarg, NULL
+	};
+
+	snprintf(statearg, sizeof(statearg), "dir=%s", tpmdir);
+	snprintf(sockarg, sizeof(sockarg), "type=unixio,path=%s", sock);
+	snprintf(ctrlarg, sizeof(ctrlarg), "type=unixio,path=%s", ctrl);
+	snprintf(pidarg, sizeof(pidarg), "file=%s", pidfile);
+	if (run(argv) != 0)
+		return false;
+	return wait_for(sock, 5000) && wait_for(pidfile, 5000);
+}
+
+/* TPM2_Shutdown first: an unclean stop counts as a DA failure. */
+static bool stop_swtpm(void)
+{
+	TSS2_TCTI_CONTEXT *t = NULL;
+	ESYS_CONTEXT *ctx = NULL;
+	char *argv[] = { "swtpm_ioctl", "-s", "--unix", ctrl, NULL };
+	pid_t pid = swtpm_pid();
+	TSS2_RC rc = 1;
+	int i;
+
+	if (!Tss2_TctiLdr_Initialize(tcti, &t) &&
+	    !Esys_Initialize(&ctx, t, NULL))
+		rc = Esys_Shutdown(ctx, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, TPM2_SU_CLEAR);
+	if (ctx)
+		Esys_Finalize(&ctx);
+	if (t)
+		Tss2_TctiLdr_Finalize(&t);
+	if (run(argv) != 0 && pid > 0)
+		kill(pid, SIGTERM);
+	for (i = 0; pid > 0 && i < 500 && kill(pid, 0) == 0; i++)
+		usleep(10000);
+	return rc == 0;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static void random_code(char *code, size_t len)
+{
+	unsigned char r[SAFELOCK_CODE_MAX_DIGITS];
+	size_t i;
+
+	if (getrandom(r, len, 0) != (ssize_t)len)
+		abort();
+	for (i = 0; i < len; i++)
+		code[i] = (char)('0' + r[i] % 10);
+	code[len] = '\0';
+	safelock_wipe(r, sizeof(r));
+}
+
+/* Does the sealed object file hold the code or SHA-256(salt || code)? */
+static int file_leaks(const char *path, const char *code, size_t len)
+{
+	unsigned char buf[4096], md[32];
+	unsigned int mdlen = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int leak;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 40)
+		return -1;
+	/* the salt follows the 8-byte magic */
+	if (!EVP_Digest(NULL, 0, md, &mdlen, EVP_sha256(), NULL))
+		return -1;
+	{
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+		EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+		EVP_DigestUpdate(c, buf + 8, 32);
+		EVP_DigestUpdate(c, code, len);
+		EVP_DigestFinal_ex(c, md, &mdlen);
+		EVP_MD_CTX_free(c);
+	}
+	leak = memmem(buf, (size_t)n, code, len) != NULL ||
+	       memmem(buf, (size_t)n, md, sizeof(md)) != NULL;
+	safelock_wipe(md, sizeof(md));
+	return leak;
+}
+
+int main(void)
+{
+	struct vault_config cfg = { .tcti = tcti, .state_dir = statedir };
+	struct vault v = { .ops = &vault_tpm_ops };
+	char code[SAFELOCK_CODE_BUF], wrong[SAFELOCK_CODE_BUF];
+	char obj[PATH_MAX + 32];
+	struct stat st;
+	size_t len;
+	int i, ret;
+
+	tap_plan(NTESTS);
+	if (!in_path("swtpm") || !in_path("swtpm_ioctl")) {
+		for (i = 0; i < NTESTS; i++)
+			tap_skip("vault", "swtpm or swtpm_ioctl not installed");
+		return tap_exit();
+	}
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(tpmdir, sizeof(tpmdir), "%s/tpm", dir);
+	snprintf(statedir, sizeof(statedir), "%s/state", dir);
+	snprintf(sock, sizeof(sock), "%s/swtpm.sock", dir);
+	snprintf(ctrl, sizeof(ctrl), "%s/swtpm.sock.ctrl", dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/swtpm.pid", dir);
+	snprintf(tcti, sizeof(tcti), "swtpm:path=%s", sock);
+	snprintf(obj, sizeof(obj), "%s/user-001.obj", statedir);
+	mkdir(tpmdir, 0700);
+
+	len = SAFELOCK_CODE_MIN_DIGITS + (size_t)(time(NULL) %
+		(SAFELOCK_CODE_MAX_DIGITS - SAFELOCK_CODE_MIN_DIGITS + 1));
+	random_code(code, len);
+	memcpy(wrong, code, len + 1);
+	wrong[len - 1] = (char)('0' + (wrong[len - 1] - '0' + 1) % 10);
+
+	if (!tap_ok(start_swtpm(), "swtpm starts")) {
+		for (i = 1; i < NTESTS; i++)
+			tap_skip("vault", "swtpm did not start");
+		goto out;
+	}
+	ret = v.ops->open(&v, &cfg);
+	if (!tap_ok(ret == 0, "vault opens on %s", tcti)) {
+		tap_diag("%s", v.errmsg);
+		for (i = 2; i < NTESTS - 1; i++)
+			tap_skip("vault", "vault did not open");
+		goto stop;
+	}
+	tap_ok(v.ops->provisioned(&v) == 0, "not provisioned before enrolment");
+	ret = v.ops->enrol(&v, 1, code, len);
+	if (!tap_ok(ret == 0, "enrol user 1 with a %zu-digit code", len))
+		tap_diag("%s", v.errmsg);
+	tap_ok(v.ops->provisioned(&v) == 1, "provisioned after enrolment");
+	ret = v.ops->verify(&v, 1, code, len);
+	if (!tap_ok(ret == VAULT_GRANTED, "right code is granted"))
+		tap_diag("ret %d: %s", ret, v.errmsg);
+	ret = v.ops->verify(&v, 1, wrong, len);
+	if (!tap_ok(ret == VAULT_DENIED, "wrong code is denied"))
+		tap_diag("ret %d: %s", ret, v.errmsg);
+	ret = v.ops->verify(&v, 2, code, len);
+	tap_ok(ret == VAULT_DENIED, "unknown user is denied");
+	ret = v.ops->verify(&v, 1, code, len);
+	if (!tap_ok(ret == VAULT_GRANTED, "right code still granted after a failure"))
+		tap_diag("ret %d: %s", ret, v.errmsg);
+	tap_ok(v.ops->enrol(&v, 3, code, 5) == -EINVAL &&
+	       v.ops->enrol(&v, 3, "1234567890123", 13) == -EINVAL &&
+	       v.ops->enrol(&v, 3, "12345a", 6) == -EINVAL &&
+	       v.ops->enrol(&v, 0, code, len) == -EINVAL &&
+	       v.ops->enrol(&v, 1000, code, len) == -EINVAL,
+	       "bad code length, non-digits and bad user ids are rejected");
+	tap_ok(stat(obj, &st) == 0 && (st.st_mode & 0777) == 0600,
+	       "sealed object file is mode 0600");
+	tap_ok(file_leaks(obj, code, len) == 0,
+	       "state file holds neither the code nor SHA-256(salt||code)");
+	v.ops->close(&v);
+stop:
+	tap_ok(stop_swtpm(), "TPM2_Shutdown and swtpm stop");
+out:
+	safelock_wipe(code, sizeof(code));
+	safelock_wipe(wrong, sizeof(wrong));
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	return tap_exit();
+}

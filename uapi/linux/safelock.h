@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
+/*
+ * safelock: the contract between the safe-lock controller driver and
+ * userspace.  Two interfaces:
+ *
+ *  - the character device /dev/safelockN: information, state, "lock now"
+ *    and an event stream (read()/poll());
+ *  - the generic netlink family "safelock": the verifier (safelockd)
+ *    registers, receives VERIFY requests and answers with VERDICTs; anyone
+ *    may read the status; CAP_NET_ADMIN holders may follow events.
+ *
+ * Nothing in either interface opens the bolt: only a GRANTED verdict from the
+ * registered verifier, bound to a pending request of the kernel's own, does.
+ * Entered digits travel only in the VERIFY request to the verifier's socket.
+ *
+ * Documentation/userspace-api/safelock.rst and
+ * Documentation/netlink/specs/safelock.yaml describe both in full.
+ */
+#ifndef _UAPI_LINUX_SAFELOCK_H
+#define _UAPI_LINUX_SAFELOCK_H
+
+#include <linux/const.h>
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/** define SAFELOCK_ABI_VERSION - version of this interface, in &safelock_info */
+#define SAFELOCK_ABI_VERSION		1
+
+#define SAFELOCK_NAME_SIZE		32
+
+/* Entry format: SAFELOCK_USER_ID_DIGITS digits of user id, then the code, then ENTER. */
+#define SAFELOCK_USER_ID_DIGITS		3
+#define SAFELOCK_CODE_MIN_DIGITS	6
+#define SAFELOCK_CODE_MAX_DIGITS	12
+#define SAFELOCK_NONCE_SIZE		16
+
+/**
+ * enum safelock_state - states of the lock state machine
+ * @SAFELOCK_STATE_UNPROVISIONED: no owner enrolled yet; the lock cannot be
+ *	secured and no code opens it
+ * @SAFELOCK_STATE_LOCKED: bolt thrown, idle, waiting for a key
+ * @SAFELOCK_STATE_ENTRY: a code is being typed
+ * @SAFELOCK_STATE_VERIFYING: a VERIFY request is with the verifier
+ * @SAFELOCK_STATE_UNLOCKED: bolt retracted; relocks after the relock delay
+ * @SAFELOCK_STATE_MAX: number of states
+ */
+enum safelock_state {
+	SAFELOCK_STATE_UNPROVISIONED = 0,
+	SAFELOCK_STATE_LOCKED,
+	SAFELOCK_STATE_ENTRY,
+	SAFELOCK_STATE_VERIFYING,
+	SAFELOCK_STATE_UNLOCKED,
+	SAFELOCK_STATE_MAX,
+};
+
+/**
+ * enum safelock_result - outcome of an attempt, in events and verdicts
+ * @SAFELOCK_RESULT_NONE: not an attempt
+ * @SAFELOCK_RESULT_GRANTED: the verifier accepted the code
+ * @SAFELOCK_RESULT_DENIED: the verifier refused the code
+ * @SAFELOCK_RESULT_NO_VERIFIER: no verifier was registered; nothing opened
+ * @SAFELOCK_RESULT_TIMEOUT: the verifier did not answer before the deadline
+ * @SAFELOCK_RESULT_MALFORMED: the entry did not have the documented format
+ *	and was not sent to the verifier
+ * @SAFELOCK_RESULT_CANCELLED: the entry was cleared, timed out between keys,
+ *	or the verifier went away while the request was pending
+ * @SAFELOCK_RESULT_MAX: number of results
+ */
+enum safelock_result {
+	SAFELOCK_RESULT_NONE = 0,
+	SAFELOCK_RESULT_GRANTED,
+	SAFELOCK_RESULT_DENIED,
+	SAFELOCK_RESULT_NO_VERIFIER,
+	SAFELOCK_RESULT_TIMEOUT,
+	SAFELOCK_RESULT_MALFORMED,
+	SAFELOCK_RESULT_CANCELLED,
+	SAFELOCK_RESULT_MAX,
+};
+
+/**
+ * enum safelock_event_type - what an event reports
+ * @SAFELOCK_EVENT_STATE: the state machine changed state
+ * @SAFELOCK_EVENT_ENTRY_STARTED: the first key of an entry was pressed
+ *	(never which key)
+ * @SAFELOCK_EVENT_ATTEMPT: an entry was completed; see @result
+ * @SAFELOCK_EVENT_BOLT: the bolt was driven; see &safelock_event.value
+ *	(1 retracted, 0 thrown)
+ * @SAFELOCK_EVENT_DOOR: the door sensor changed; value 1 open, 0 closed
+ * @SAFELOCK_EVENT_VERIFIER: the verifier registered (value 1) or went away (0)
+ * @SAFELOCK_EVENT_MAX: number of event types
+ */
+enum safelock_event_type {
+	SAFELOCK_EVENT_STATE = 1,
+	SAFELOCK_EVENT_ENTRY_STARTED,
+	SAFELOCK_EVENT_ATTEMPT,
+	SAFELOCK_EVENT_BOLT,
+	SAFELOCK_EVENT_DOOR,
+	SAFELOCK_EVENT_VERIFIER,
+	SAFELOCK_EVENT_MAX,
+};
+
+/* Lines present, in &safelock_info.lines */
+#define SAFELOCK_LINE_BOLT		_BITUL(0)
+#define SAFELOCK_LINE_DOOR		_BITUL(1)
+#define SAFELOCK_LINE_KEYPAD		_BITUL(2)
+
+/* Flags in &safelock_status.flags */
+#define SAFELOCK_STATUS_VERIFIER	_BITUL(0)
+#define SAFELOCK_STATUS_BOLT_OPEN	_BITUL(1)
+#define SAFELOCK_STATUS_DOOR_OPEN	_BITUL(2)
+#define SAFELOCK_STATUS_KEYPAD		_BITUL(3)
+
+/**
+ * struct safelock_info - what a lock is and has
+ * @abi_version: %SAFELOCK_ABI_VERSION of the driver
+ * @index: N of /dev/safelockN, also the device index in netlink messages
+ * @lines: SAFELOCK_LINE_* of the lines this board has
+ * @relock_ms: time the bolt stays retracted after a granted verdict
+ * @verify_timeout_ms: time the verifier has to answer a request
+ * @entry_timeout_ms: longest pause between two keys of one entry
+ * @name: NUL-terminated name of the device
+ * @padding: reserved, zero
+ */
+struct safelock_info {
+	__u32 abi_version;
+	__u32 index;
+	__u32 lines;
+	__u32 relock_ms;
+	__u32 verify_timeout_ms;
+	__u32 entry_timeout_ms;
+	char name[SAFELOCK_NAME_SIZE];
+	__u32 padding[8];
+};
+
+/**
+ * struct safelock_status - the lock's state now
+ * @state: &enum safelock_state
+ * @flags: SAFELOCK_STATUS_* flags
+ * @last_seq: sequence number of the last event emitted (0: none yet)
+ * @padding: reserved, zero
+ */
+struct safelock_status {
+	__u32 state;
+	__u32 flags;
+	__aligned_u64 last_seq;
+	__u32 padding[6];
+};
+
+/**
+ * struct safelock_event - one record read from /dev/safelockN
+ * @timestamp_ns: CLOCK_MONOTONIC time of the event, in nanoseconds
+ * @seq: sequence number, per device, starting at 1 and without holes; a
+ *	reader that sees a jump has lost the events in between (queue full)
+ * @request_id: the request an attempt belongs to, or 0
+ * @type: &enum safelock_event_type
+ * @state: &enum safelock_state after the event
+ * @result: &enum safelock_result for %SAFELOCK_EVENT_ATTEMPT, else 0
+ * @user_id: user id typed with the attempt (never the code), or 0
+ * @value: type-dependent value (bolt, door, verifier)
+ * @padding: reserved, zero
+ *
+ * Each read() returns a whole number of records.
+ */
+struct safelock_event {
+	__aligned_u64 timestamp_ns;
+	__aligned_u64 seq;
+	__aligned_u64 request_id;
+	__u32 type;
+	__u32 state;
+	__u32 result;
+	__u32 user_id;
+	__u32 value;
+	__u32 padding[5];
+};
+
+#define SAFELOCK_IOC_MAGIC	0xB7
+
+/* Fill a &struct safelock_info. */
+#define SAFELOCK_IOC_GET_INFO	_IOR(SAFELOCK_IOC_MAGIC, 0x01, struct safelock_info)
+/* Fill a &struct safelock_status. */
+#define SAFELOCK_IOC_GET_STATE	_IOR(SAFELOCK_IOC_MAGIC, 0x02, struct safelock_status)
+/* Throw the bolt now and abandon any entry or request. Never opens. */
+#define SAFELOCK_IOC_LOCK_NOW	_IO(SAFELOCK_IOC_MAGIC, 0x03)
+
+/* Generic netlink */
+#define SAFELOCK_GENL_NAME		"safelock"
+#define SAFELOCK_GENL_VERSION		1
+#define SAFELOCK_GENL_MCGRP_EVENTS	"events"
+
+/**
+ * enum safelock_attrs - generic netlink attributes
+ * @SAFELOCK_A_DEVICE: u32, index of the lock (N of /dev/safelockN)
+ * @SAFELOCK_A_REQUEST_ID: u64, the kernel's id of a verification request
+ * @SAFELOCK_A_NONCE: binary, %SAFELOCK_NONCE_SIZE random bytes of the request
+ * @SAFELOCK_A_DEADLINE_NS: u64, CLOCK_MONOTONIC time after which a verdict
+ *	is refused
+ * @SAFELOCK_A_USER_ID: u32, user id typed with the entry
+ * @SAFELOCK_A_CODE: binary, the code's ASCII digits; only in VERIFY, only to
+ *	the verifier
+ * @SAFELOCK_A_RESULT: u32, &enum safelock_result
+ * @SAFELOCK_A_PROVISIONED: u8, 1 if the verifier's vault has an owner
+ * @SAFELOCK_A_STATE: u32, &enum safelock_state
+ * @SAFELOCK_A_FLAGS: u32, SAFELOCK_STATUS_* flags
+ * @SAFELOCK_A_SEQ: u64, event sequence number
+ * @SAFELOCK_A_TIMESTAMP_NS: u64, CLOCK_MONOTONIC time of an event
+ * @SAFELOCK_A_EVENT: u32, &enum safelock_event_type
+ * @SAFELOCK_A_VALUE: u32, event value
+ * @SAFELOCK_A_PAD: padding for 64-bit attributes
+ */
+enum safelock_attrs {
+	SAFELOCK_A_UNSPEC,
+	SAFELOCK_A_DEVICE,
+	SAFELOCK_A_REQUEST_ID,
+	SAFELOCK_A_NONCE,
+	SAFELOCK_A_DEADLINE_NS,
+	SAFELOCK_A_USER_ID,
+	SAFELOCK_A_CODE,
+	SAFELOCK_A_RESULT,
+	SAFELOCK_A_PROVISIONED,
+	SAFELOCK_A_STATE,
+	SAFELOCK_A_FLAGS,
+	SAFELOCK_A_SEQ,
+	SAFELOCK_A_TIMESTAMP_NS,
+	SAFELOCK_A_EVENT,
+	SAFELOCK_A_VALUE,
+	SAFELOCK_A_PAD,
+
+	__SAFELOCK_A_MAX,
+	SAFELOCK_A_MAX = __SAFELOCK_A_MAX - 1
+};
+
+/**
+ * enum safelock_cmds - generic netlink commands
+ * @SAFELOCK_CMD_VERIFIER_REGISTER: (verifier, CAP_NET_ADMIN) become the one
+ *	verifier; optional %SAFELOCK_A_PROVISIONED. Dropped when the socket
+ *	closes. Sent again from the same socket it updates PROVISIONED.
+ * @SAFELOCK_CMD_VERIFY: (kernel to verifier) check DEVICE, REQUEST_ID, NONCE,
+ *	DEADLINE_NS, USER_ID, CODE
+ * @SAFELOCK_CMD_VERDICT: (verifier, CAP_NET_ADMIN) answer DEVICE,
+ *	REQUEST_ID, NONCE with RESULT (GRANTED or DENIED); accepted once, from
+ *	the registered verifier's socket, before the deadline
+ * @SAFELOCK_CMD_STATUS_GET: (anyone) DEVICE; replies with DEVICE, STATE,
+ *	FLAGS, SEQ; without DEVICE, a dump of every lock
+ * @SAFELOCK_CMD_EVENT: (kernel, multicast "events", CAP_NET_ADMIN) DEVICE,
+ *	SEQ, TIMESTAMP_NS, EVENT, STATE, RESULT, USER_ID, REQUEST_ID, VALUE
+ */
+enum safelock_cmds {
+	SAFELOCK_CMD_UNSPEC,
+	SAFELOCK_CMD_VERIFIER_REGISTER,
+	SAFELOCK_CMD_VERIFY,
+	SAFELOCK_CMD_VERDICT,
+	SAFELOCK_CMD_STATUS_GET,
+	SAFELOCK_CMD_EVENT,
+
+	__SAFELOCK_CMD_MAX,
+	SAFELOCK_CMD_MAX = __SAFELOCK_CMD_MAX - 1
+};
+
+#endif /* _UAPI_LINUX_SAFELOCK_H */
