@@ -89,6 +89,7 @@ static void safelock_request_end(struct safelock *sl)
 	cancel_delayed_work(&sl->verify_work);
 	memzero_explicit(sl->req.nonce, sizeof(sl->req.nonce));
 	sl->req.id = 0;
+	sl->req.user_id = 0;
 }
 
 static void safelock_request_start(struct safelock *sl, const struct safelock_fsm_out *out)
@@ -98,6 +99,7 @@ static void safelock_request_start(struct safelock *sl, const struct safelock_fs
 
 	lockdep_assert_held(&sl->lock);
 	sl->req.id = atomic64_inc_return(&safelock_request_ids);
+	sl->req.user_id = out->user_id;
 	get_random_bytes(sl->req.nonce, sizeof(sl->req.nonce));
 	sl->req.deadline_ns = ktime_get_ns() + (u64)sl->verify_timeout_ms * NSEC_PER_MSEC;
 	mod_delayed_work(system_wq, &sl->verify_work,
@@ -120,6 +122,7 @@ static void safelock_request_start(struct safelock *sl, const struct safelock_fs
 void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 			enum safelock_state before)
 {
+	u32 user_id = out->user_id ? out->user_id : sl->req.user_id;
 	u64 req_id = sl->req.id;
 	u32 a = out->actions;
 
@@ -139,8 +142,7 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 	if (a & SAFELOCK_ACT_EV_ENTRY)
 		safelock_emit(sl, SAFELOCK_EVENT_ENTRY_STARTED, 0, 0, 0, 0);
 	if (a & SAFELOCK_ACT_EV_ATTEMPT)
-		safelock_emit(sl, SAFELOCK_EVENT_ATTEMPT, out->result, out->user_id,
-			      req_id, 0);
+		safelock_emit(sl, SAFELOCK_EVENT_ATTEMPT, out->result, user_id, req_id, 0);
 	if (sl->fsm.state != before)
 		safelock_emit(sl, SAFELOCK_EVENT_STATE, 0, 0, 0, before);
 

@@ -100,6 +100,7 @@ const char *safelock_state_name(enum safelock_state state);
  * @nonce: random bytes the verdict must echo
  * @deadline_ns: CLOCK_MONOTONIC time after which no verdict is accepted
  * @portid: netlink port of the verifier the request was sent to
+ * @user_id: user id typed with the entry, for the attempt's event
  * @expired_id: id of the last request that timed out, to explain a late verdict
  * @answered_id: id of the last request that got its verdict, to explain a replay
  */
@@ -108,6 +109,7 @@ struct safelock_request {
 	u8 nonce[SAFELOCK_NONCE_SIZE];
 	u64 deadline_ns;
 	u32 portid;
+	u32 user_id;
 	u64 expired_id;
 	u64 answered_id;
 };

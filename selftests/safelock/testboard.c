@@ -38,6 +38,7 @@ module_param(entry_timeout_ms, uint, 0444);
 MODULE_PARM_DESC(entry_timeout_ms, "entry-timeout-ms property");
 
 static struct gpiod_lookup_table *safelock_tb_lookup;
+static struct platform_device *safelock_tb_pdev;
 
 static void safelock_tb_line(struct gpiod_lookup *l, u16 hwnum, const char *con_id)
 {
@@ -47,7 +48,6 @@ static void safelock_tb_line(struct gpiod_lookup *l, u16 hwnum, const char *con_
 	l->idx = 0;
 	l->flags = GPIO_ACTIVE_HIGH;
 }
-static struct platform_device *safelock_tb_pdev;
 
 static int __init safelock_tb_init(void)
 {

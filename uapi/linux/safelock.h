@@ -189,6 +189,7 @@ struct safelock_event {
 
 /**
  * enum safelock_attrs - generic netlink attributes
+ * @SAFELOCK_A_UNSPEC: unused
  * @SAFELOCK_A_DEVICE: u32, index of the lock (N of /dev/safelockN)
  * @SAFELOCK_A_REQUEST_ID: u64, the kernel's id of a verification request
  * @SAFELOCK_A_NONCE: binary, %SAFELOCK_NONCE_SIZE random bytes of the request
@@ -206,6 +207,8 @@ struct safelock_event {
  * @SAFELOCK_A_EVENT: u32, &enum safelock_event_type
  * @SAFELOCK_A_VALUE: u32, event value
  * @SAFELOCK_A_PAD: padding for 64-bit attributes
+ * @__SAFELOCK_A_MAX: number of attributes
+ * @SAFELOCK_A_MAX: highest attribute
  */
 enum safelock_attrs {
 	SAFELOCK_A_UNSPEC,
@@ -231,6 +234,7 @@ enum safelock_attrs {
 
 /**
  * enum safelock_cmds - generic netlink commands
+ * @SAFELOCK_CMD_UNSPEC: unused
  * @SAFELOCK_CMD_VERIFIER_REGISTER: (verifier, CAP_NET_ADMIN) become the one
  *	verifier; optional %SAFELOCK_A_PROVISIONED. Dropped when the socket
  *	closes. Sent again from the same socket it updates PROVISIONED.
@@ -243,6 +247,8 @@ enum safelock_attrs {
  *	FLAGS, SEQ; without DEVICE, a dump of every lock
  * @SAFELOCK_CMD_EVENT: (kernel, multicast "events", CAP_NET_ADMIN) DEVICE,
  *	SEQ, TIMESTAMP_NS, EVENT, STATE, RESULT, USER_ID, REQUEST_ID, VALUE
+ * @__SAFELOCK_CMD_MAX: number of commands
+ * @SAFELOCK_CMD_MAX: highest command
  */
 enum safelock_cmds {
 	SAFELOCK_CMD_UNSPEC,

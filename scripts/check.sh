@@ -1,0 +1,156 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: every test, in order.
+#   1. host: the tools and their unit tests, the module against Debian's
+#      linux-headers-amd64 (W=1, warning-free), lint;
+#   2. per test kernel (SAFELOCK_KERNELS, default "6.1 6.12 7.3"): build the
+#      kernel if it is not cached, the modules (W=1) and the kselftests, boot
+#      the VM and run the kselftests and the KUnit suite there; a kernel
+#      report in the guest fails the run.
+# Ends with the line "N passed, N failed"; exits non-zero on any failure.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP"
+export SAFELOCK_KERNELS=${SAFELOCK_KERNELS:-6.1 6.12 7.3}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/safelock-check.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+T0=$SECONDS
+PASSED=0 FAILED=0 SKIPPED=0
+FAILURES=()
+
+step() { printf '\n\033[1m==> %s\033[0m  [%s elapsed]\n' "$*" "$(elapsed)"; }
+elapsed() { local s=$((SECONDS - T0)); printf '%d:%02d' $((s / 60)) $((s % 60)); }
+pass() { PASSED=$((PASSED + 1)); printf 'ok      %s\n' "$1"; }
+skip() { SKIPPED=$((SKIPPED + 1)); printf 'skip    %s # %s\n' "$1" "$2"; }
+fail() {
+	FAILED=$((FAILED + 1)); FAILURES+=("$1"); printf 'FAIL    %s\n' "$1"
+	if [ -n "${2:-}" ] && [ -f "$2" ]; then tail -n 25 "$2" | sed 's/^/        | /'; fi
+}
+
+# Run a command as one test; its output goes to a log shown on failure.
+run() {
+	local name=$1 log
+	shift
+	log=$WORK/$(echo "$name" | tr -c 'A-Za-z0-9.-' _).log
+	if "$@" >"$log" 2>&1; then pass "$name"; else fail "$name" "$log"; fi
+}
+
+# Count the TAP results in a file.  $3 is the indentation of the lines that
+# count ("" top level, "    " for KUnit cases).  A plan that promises more
+# results than arrived counts the missing ones as failures.
+tap() {
+	local label=$1 file=$2 indent=${3:-} line name planned=0 seen=0
+	while IFS= read -r line; do
+		case $line in
+		"${indent}ok "*"# SKIP"*|"${indent}ok "*"# skip"*)
+			seen=$((seen + 1)); name=${line#"${indent}"ok }
+			skip "$label: ${name%%#*}" "${line##*# [Ss][Kk][Ii][Pp]}" ;;
+		"${indent}ok "*)
+			seen=$((seen + 1)); pass "$label: ${line#"${indent}"ok }" ;;
+		"${indent}not ok "*)
+			seen=$((seen + 1)); fail "$label: ${line#"${indent}"not ok }" ;;
+		"${indent}1.."*)
+			planned=$((planned + ${line#"${indent}"1..})) ;;
+		esac
+	done <"$file"
+	if [ "$planned" -gt "$seen" ]; then
+		fail "$label: $((planned - seen)) planned results never reported" "$file"
+	fi
+	[ "$seen" -gt 0 ] || fail "$label: no results at all" "$file"
+}
+
+# Extract one SECTION of a guest run; echo its exit status.
+section() {
+	awk -v s="$2" '$0 == "SECTION-BEGIN " s { on = 1; next }
+		on && $1 == "SECTION-END" && $2 == s { exit } on { print }' "$1"
+}
+section_rc() {
+	awk -v s="$2" '$1 == "SECTION-END" && $2 == s { print $3 }' "$1"
+}
+
+debian_headers() {
+	local dep
+	dep=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 2>/dev/null | sed 's/[ ,(].*//')
+	[ -n "$dep" ] && [ -d "/usr/src/$dep" ] && echo "/usr/src/$dep"
+}
+
+# The build must be silent: any warning fails it.
+build_quiet() {
+	"$@" >"$WORK/build.out" 2>&1
+	local rc=$?
+	cat "$WORK/build.out"
+	[ $rc -eq 0 ] && ! grep -qE 'warning:|error:' "$WORK/build.out"
+}
+
+host_tests() {
+	step "host: tools"
+	run "host: tools build (-Wall -Wextra -Werror)" make -C tools
+	make -C tools test >"$WORK/tools-test.log" 2>&1
+	local rc=$?
+	tap "host" "$WORK/tools-test.log"
+	[ $rc -eq 0 ] || fail "host: make -C tools test exited $rc" "$WORK/tools-test.log"
+
+	step "host: safelock.ko against Debian's linux-headers-amd64 (a distribution user's build)"
+	local hdr
+	if hdr=$(debian_headers); then
+		run "host: module builds against $(basename "$hdr"), W=1, no warnings" \
+			env SAFELOCK_TESTS=n "$TOP/scripts/build-for.sh" "$hdr" "$WORK/distro"
+	else
+		fail "host: linux-headers-amd64 is not installed (scripts/deps.sh installs it)"
+	fi
+
+	step "host: lint (checkpatch --strict, kernel-doc, sparse, cppcheck)"
+	scripts/lint.sh >"$WORK/lint.log" 2>&1
+	tap "host" "$WORK/lint.log"
+}
+
+kernel_tests() {
+	local k=$1 ktree ksrc mod=$WORK/mod-$1 out=$WORK/vm-$1.log rc
+	step "kernel $k: modules and kselftests"
+	if ! ktree=$(scripts/kernels.sh path "$k" 2>"$WORK/path.err"); then
+		fail "$k: test kernel missing" "$WORK/path.err"
+		return
+	fi
+	ksrc=$(readlink -f "$ktree/source")
+	run "$k: modules build with W=1, no warnings" build_quiet scripts/build-for.sh "$ktree" "$mod"
+	mkdir -p "$WORK/ksft-$k"
+	run "$k: kselftests build" make -C selftests/safelock KDIR="$ksrc" OUTPUT="$WORK/ksft-$k"
+	if [ ! -f "$mod/safelock.ko" ] || [ ! -x "$WORK/ksft-$k/safelock_test" ]; then
+		fail "$k: nothing to run in the VM"
+		return
+	fi
+
+	step "kernel $k: kselftests and KUnit in the VM (about 3 minutes under TCG)"
+	SAFELOCK_VM_LOG=$WORK/console-$k.log scripts/vm.sh --kernel "$k" --timeout 900 \
+		--add "$mod/safelock.ko" --add "$mod/safelock_testboard.ko" \
+		--add "$mod/safelock_fsm_kunit.ko" --add "$WORK/ksft-$k/safelock_test" \
+		--add "$TOP/tools/safelockd/safelockd" --add "$TOP/tools/safelockctl/safelockctl" \
+		--add "$TOP/selftests/safelock/settings" \
+		--add "$TOP/scripts/check-guest.sh" -- ./check-guest.sh >"$out" 2>&1
+	rc=$?
+	section "$out" kselftest >"$WORK/ksft-$k.tap"
+	section "$out" kunit >"$WORK/kunit-$k.tap"
+	tap "$k kselftest" "$WORK/ksft-$k.tap"
+	tap "$k kunit" "$WORK/kunit-$k.tap" "    "
+	if [ $rc -eq 0 ]; then
+		pass "$k: guest kernel log clean (no WARNING, BUG, lockdep or KASAN report)"
+	else
+		fail "$k: VM run failed (exit $rc; kernel report, crash or timeout)" "$out"
+	fi
+}
+
+step "test kernels: $SAFELOCK_KERNELS (cached in ${XDG_CACHE_HOME:-$HOME/.cache}/safelock; about 7 min each when not)"
+if scripts/kernels.sh build; then kernels_ok=1; else kernels_ok=0; fi
+host_tests
+for k in $SAFELOCK_KERNELS; do
+	kernel_tests "$k"
+done
+[ $kernels_ok = 1 ] || fail "test kernels: a build failed (see above)"
+
+printf '\n\033[1m==> summary\033[0m  [%s total]\n' "$(elapsed)"
+for f in "${FAILURES[@]}"; do printf 'FAILED: %s\n' "$f"; done
+echo "$SKIPPED skipped"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make lint: checkpatch --strict and sparse on the kernel code, cppcheck on
+# the tools.  Prints one TAP line per check; exits non-zero on any finding.
+# checkpatch comes from the newest cached test-kernel source, sparse runs
+# against the first test kernel (scripts/kernels.sh builds them).
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP"
+n=0 failed=0
+result() {	# result OK|FAIL|SKIP NAME [REASON-OR-OUTPUT]
+	n=$((n + 1))
+	case $1 in
+	OK) echo "ok $n - lint: $2" ;;
+	SKIP) echo "ok $n - lint: $2 # SKIP $3" ;;
+	*) echo "not ok $n - lint: $2"; failed=$((failed + 1))
+	   printf '%s\n' "$3" | sed 's/^/# /' | head -n 60 ;;
+	esac
+}
+
+KSRC=
+for s in 7.3 6.12 6.1; do
+	if t=$(scripts/kernels.sh path "$s" 2>/dev/null); then
+		KSRC=$(readlink -f "$t/source")
+		break
+	fi
+done
+
+kernel_files=$(ls driver/*.c driver/*.h uapi/linux/*.h selftests/safelock/testboard.c)
+
+if [ -z "$KSRC" ]; then
+	result SKIP checkpatch "no test-kernel source yet (run scripts/kernels.sh build)"
+else
+	# shellcheck disable=SC2086
+	out=$("$KSRC/scripts/checkpatch.pl" --strict --no-tree --terse --show-types -f $kernel_files 2>&1)
+	if echo "$out" | grep -qE '^[^ ]+:[0-9]+: (ERROR|WARNING|CHECK)'; then
+		result FAIL "checkpatch --strict" "$(echo "$out" | grep -E ': (ERROR|WARNING|CHECK)')"
+	else
+		result OK "checkpatch --strict"
+	fi
+	out=$("$KSRC/scripts/kernel-doc" -none uapi/linux/safelock.h 2>&1)
+	if [ -n "$out" ]; then result FAIL "kernel-doc uapi/linux/safelock.h" "$out"
+	else result OK "kernel-doc uapi/linux/safelock.h"; fi
+fi
+
+if ! command -v sparse >/dev/null; then
+	result SKIP sparse "sparse not installed"
+elif ! ktree=$(scripts/kernels.sh path "$(scripts/kernels.sh list | awk '{print $1}')" 2>/dev/null); then
+	result SKIP sparse "no test kernel built yet"
+else
+	tmp=$(mktemp -d)
+	out=$(scripts/build-for.sh "$ktree" "$tmp" C=2 2>&1)
+	rc=$?
+	rm -rf "$tmp"
+	if [ $rc -ne 0 ] || echo "$out" | grep -qE 'warning:|error:'; then
+		result FAIL "sparse (C=2) and W=1" "$(echo "$out" | grep -E 'warning:|error:|Error')"
+	else
+		result OK "sparse (C=2) and W=1"
+	fi
+fi
+
+if ! command -v cppcheck >/dev/null; then
+	result SKIP cppcheck "cppcheck not installed"
+else
+	out=$(cppcheck -q --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr -I uapi -I tools/lib tools scripts/demo 2>&1)
+	if [ $? -ne 0 ] || [ -n "$out" ]; then result FAIL "cppcheck tools/" "$out"
+	else result OK "cppcheck tools/"; fi
+fi
+
+out=$(grep -rn --include='*.c' -E '\bsystem[[:space:]]*\(' tools scripts selftests 2>&1)
+if [ -n "$out" ]; then result FAIL "no system() in userspace" "$out"
+else result OK "no system() in userspace"; fi
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
