@@ -11,6 +11,7 @@
 # Ends with the line "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 
+if [ -t 1 ]; then BOLD='\033[1m' NORM='\033[0m'; else BOLD= NORM=; fi
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 export SAFELOCK_KERNELS=${SAFELOCK_KERNELS:-6.1 6.12 7.3}
@@ -20,7 +21,7 @@ T0=$SECONDS
 PASSED=0 FAILED=0 SKIPPED=0
 FAILURES=()
 
-step() { printf '\n\033[1m==> %s\033[0m  [%s elapsed]\n' "$*" "$(elapsed)"; }
+step() { printf '\n%b==> %s%b  [%s elapsed]\n' "$BOLD" "$*" "$NORM" "$(elapsed)"; }
 elapsed() { local s=$((SECONDS - T0)); printf '%d:%02d' $((s / 60)) $((s % 60)); }
 pass() { PASSED=$((PASSED + 1)); printf 'ok      %s\n' "$1"; }
 skip() { SKIPPED=$((SKIPPED + 1)); printf 'skip    %s # %s\n' "$1" "$2"; }
@@ -84,6 +85,29 @@ build_quiet() {
 	[ $rc -eq 0 ] && ! grep -qE 'warning:|error:' "$WORK/build.out"
 }
 
+# Compare the files under $1 with the expected list $2 (relative, sorted).
+same_files() {
+	local got
+	got=$(cd "$1" && find . -type f | sed 's|^\./||' | sort)
+	if [ "$got" != "$2" ]; then
+		printf 'expected:\n%s\ngot:\n%s\n' "$2" "$got"
+		return 1
+	fi
+}
+
+install_layout() {
+	local d=$WORK/destdir
+	make -s install DESTDIR="$d" PREFIX=/usr &&
+		same_files "$d" "$(printf 'usr/bin/safelockctl\nusr/sbin/safelockd')"
+}
+
+modules_install_layout() {
+	local d=$WORK/modroot ver
+	ver=$(basename "$1" | sed 's/^linux-headers-//')
+	make -s modules_install KDIR="$1" M="$WORK/distro" INSTALL_MOD_PATH="$d" &&
+		same_files "$d" "lib/modules/$ver/extra/safelock.ko"
+}
+
 host_tests() {
 	step "host: tools"
 	run "host: tools build (-Wall -Wextra -Werror)" make -C tools
@@ -93,12 +117,19 @@ host_tests() {
 	[ $rc -eq 0 ] || fail "host: make -C tools test exited $rc" "$WORK/tools-test.log"
 
 	step "host: safelock.ko against Debian's linux-headers-amd64 (a distribution user's build)"
-	local hdr
+	local hdr=
 	if hdr=$(debian_headers); then
 		run "host: module builds against $(basename "$hdr"), W=1, no warnings" \
 			env SAFELOCK_TESTS=n "$TOP/scripts/build-for.sh" "$hdr" "$WORK/distro"
 	else
 		fail "host: linux-headers-amd64 is not installed (scripts/deps.sh installs it)"
+	fi
+
+	step "host: install layouts (make install DESTDIR= PREFIX=, make modules_install INSTALL_MOD_PATH=)"
+	run "host: make install puts exactly the two tools under DESTDIR/PREFIX" install_layout
+	if [ -n "$hdr" ]; then
+		run "host: make modules_install puts exactly safelock.ko under INSTALL_MOD_PATH" \
+			modules_install_layout "$hdr"
 	fi
 
 	step "host: lint (checkpatch --strict, kernel-doc, sparse, cppcheck)"
@@ -149,7 +180,7 @@ for k in $SAFELOCK_KERNELS; do
 done
 [ $kernels_ok = 1 ] || fail "test kernels: a build failed (see above)"
 
-printf '\n\033[1m==> summary\033[0m  [%s total]\n' "$(elapsed)"
+printf '\n%b==> summary%b  [%s total]\n' "$BOLD" "$NORM" "$(elapsed)"
 for f in "${FAILURES[@]}"; do printf 'FAILED: %s\n' "$f"; done
 echo "$SKIPPED skipped"
 echo "$PASSED passed, $FAILED failed"

@@ -8,9 +8,10 @@
 # SAFELOCK_KERNELS picks the kernel (the first one listed; default 6.1).
 set -euo pipefail
 
+if [ -t 1 ]; then BOLD='\033[1m' NORM='\033[0m'; else BOLD= NORM=; fi
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 series=$(SAFELOCK_KERNELS=${SAFELOCK_KERNELS:-6.1} "$TOP/scripts/kernels.sh" list | awk '{print $1}')
-step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+step() { printf '%b==> %s%b\n' "$BOLD" "$*" "$NORM"; }
 
 step "test kernel $series (cached after the first run; the first build takes about 7 minutes)"
 "$TOP/scripts/kernels.sh" build "$series"

@@ -123,10 +123,14 @@ progress_make() {
 		sleep 5
 		local el=$((SECONDS - start))
 		if [ $((el % 20)) -lt 5 ] && [ "$el" -ge 5 ]; then
-			local left=$((EXPECT_MIN * 60 - el))
-			[ $left -lt 30 ] && left=30
-			printf 'kernel: %s: building, %d:%02d elapsed, about %d min left (log: %s)\n' \
-				"$label" $((el / 60)) $((el % 60)) $(((left + 59) / 60)) "$log" >&2
+			local left=$((EXPECT_MIN * 60 - el)) eta
+			if [ $left -gt 0 ]; then
+				eta="about $(((left + 59) / 60)) min left"
+			else
+				eta="longer than the usual $EXPECT_MIN min (a busy machine?)"
+			fi
+			printf 'kernel: %s: building, %d:%02d elapsed, %s (log: %s)\n' \
+				"$label" $((el / 60)) $((el % 60)) "$eta" "$log" >&2
 		fi
 	done
 	if ! wait "$pid"; then

@@ -7,7 +7,7 @@
 set -u
 cd /safelock
 
-say() { printf '\033[1mdemo: %s\033[0m\n' "$*"; }
+say() { printf 'demo: %s\n' "$*"; }
 fail() { printf 'demo: FAILED: %s\n' "$*"; exit 1; }
 
 # Wait up to $1 tenths of a second for the lock to reach state $2.
