@@ -32,6 +32,7 @@ static u8 safelock_key_map(unsigned int code)
 	case KEY_ENTER:
 	case KEY_KPENTER:
 		return SAFELOCK_KEY_ENTER;
+	case KEY_CLEAR:
 	case KEY_ESC:
 	case KEY_BACKSPACE:
 	case KEY_DELETE:

@@ -23,7 +23,23 @@ FAILURES=()
 
 step() { printf '\n%b==> %s%b  [%s elapsed]\n' "$BOLD" "$*" "$NORM" "$(elapsed)"; }
 elapsed() { local s=$((SECONDS - T0)); printf '%d:%02d' $((s / 60)) $((s % 60)); }
-pass() { PASSED=$((PASSED + 1)); printf 'ok      %s\n' "$1"; }
+pass() {
+	PASSED=$((PASSED + 1))
+	[ "${QUIET_PASS:-0}" = 1 ] || printf 'ok      %s\n' "$1"
+}
+
+# Show the guest's progress while it runs: each test as it starts and ends.
+live() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"#  RUN "*) printf '        %s: running %s\n' "$1" "${line#\#  RUN }" ;;
+		"ok "*|"    ok "*) printf 'ok      %s: %s\n' "$1" "${line#"${line%%ok *}"ok }" ;;
+		"not ok "*|"    not ok "*) ;;	# reported with its log below
+		"vm: "*) printf '        %s\n' "$line" ;;
+		esac
+	done
+}
 skip() { SKIPPED=$((SKIPPED + 1)); printf 'skip    %s # %s\n' "$1" "$2"; }
 fail() {
 	FAILED=$((FAILED + 1)); FAILURES+=("$1"); printf 'FAIL    %s\n' "$1"
@@ -159,12 +175,13 @@ kernel_tests() {
 		--add "$mod/safelock_fsm_kunit.ko" --add "$WORK/ksft-$k/safelock_test" \
 		--add "$TOP/tools/safelockd/safelockd" --add "$TOP/tools/safelockctl/safelockctl" \
 		--add "$TOP/selftests/safelock/settings" \
-		--add "$TOP/scripts/check-guest.sh" -- ./check-guest.sh >"$out" 2>&1
-	rc=$?
+		--add "$TOP/scripts/check-guest.sh" -- ./check-guest.sh 2>&1 |
+		tee "$out" | live "$k"
+	rc=${PIPESTATUS[0]}
 	section "$out" kselftest >"$WORK/ksft-$k.tap"
 	section "$out" kunit >"$WORK/kunit-$k.tap"
-	tap "$k kselftest" "$WORK/ksft-$k.tap"
-	tap "$k kunit" "$WORK/kunit-$k.tap" "    "
+	QUIET_PASS=1 tap "$k kselftest" "$WORK/ksft-$k.tap"
+	QUIET_PASS=1 tap "$k kunit" "$WORK/kunit-$k.tap" "    "
 	if [ $rc -eq 0 ]; then
 		pass "$k: guest kernel log clean (no WARNING, BUG, lockdep or KASAN report)"
 	else

@@ -23,7 +23,9 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-/** define SAFELOCK_ABI_VERSION - version of this interface, in &safelock_info */
+/**
+ * define SAFELOCK_ABI_VERSION - version of this interface, in &safelock_info
+ */
 #define SAFELOCK_ABI_VERSION		1
 
 #define SAFELOCK_NAME_SIZE		32
@@ -63,7 +65,8 @@ enum safelock_state {
  * @SAFELOCK_RESULT_MALFORMED: the entry did not have the documented format
  *	and was not sent to the verifier
  * @SAFELOCK_RESULT_CANCELLED: the entry was cleared, timed out between keys,
- *	or the verifier went away while the request was pending
+ *	was abandoned by %SAFELOCK_IOC_LOCK_NOW, or the verifier went away
+ *	while the request was pending
  * @SAFELOCK_RESULT_MAX: number of results
  */
 enum safelock_result {
