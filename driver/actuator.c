@@ -6,8 +6,43 @@
  * never here: "active" means bolt retracted and door open.
  */
 #include <linux/gpio/consumer.h>
+#include <linux/interrupt.h>
 
 #include "safelock.h"
+
+/* The door moved: report it.  Threaded, so it may sleep on the lines. */
+static irqreturn_t safelock_door_irq(int irq, void *data)
+{
+	struct safelock *sl = data;
+	bool open;
+
+	mutex_lock(&sl->lock);
+	if (!sl->gone) {
+		open = safelock_door_is_open(sl);
+		if (open != sl->door_open) {
+			sl->door_open = open;
+			safelock_door_event(sl, open);
+		}
+	}
+	mutex_unlock(&sl->lock);
+	return IRQ_HANDLED;
+}
+
+static int safelock_door_probe(struct safelock *sl)
+{
+	int irq, ret;
+
+	sl->door_open = safelock_door_is_open(sl);
+	irq = gpiod_to_irq(sl->door);
+	if (irq < 0)
+		return dev_err_probe(sl->dev, irq, "door line cannot interrupt\n");
+	ret = devm_request_threaded_irq(sl->dev, irq, NULL, safelock_door_irq,
+					IRQF_TRIGGER_RISING | IRQF_TRIGGER_FALLING | IRQF_ONESHOT,
+					dev_name(sl->dev), sl);
+	if (ret)
+		return dev_err_probe(sl->dev, ret, "cannot request the door interrupt\n");
+	return 0;
+}
 
 int safelock_actuator_probe(struct safelock *sl)
 {
@@ -19,6 +54,8 @@ int safelock_actuator_probe(struct safelock *sl)
 	sl->door = devm_gpiod_get_optional(sl->dev, "door", GPIOD_IN);
 	if (IS_ERR(sl->door))
 		return dev_err_probe(sl->dev, PTR_ERR(sl->door), "bad door line\n");
+	if (sl->door)
+		return safelock_door_probe(sl);
 	return 0;
 }
 

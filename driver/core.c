@@ -161,6 +161,11 @@ void safelock_bolt_event(struct safelock *sl, bool open)
 	safelock_emit(sl, SAFELOCK_EVENT_BOLT, 0, 0, 0, open);
 }
 
+void safelock_door_event(struct safelock *sl, bool open)
+{
+	safelock_emit(sl, SAFELOCK_EVENT_DOOR, 0, 0, 0, open);
+}
+
 static void safelock_entry_timeout(struct work_struct *work)
 {
 	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, entry_work);

@@ -125,6 +125,7 @@ struct safelock_request {
  * @gone: the device was unbound; nothing touches hardware any more
  * @bolt: output line, active = bolt retracted
  * @door: optional input line, active = door open
+ * @door_open: the door's state last reported
  * @relock_ms: how long the bolt stays retracted
  * @verify_timeout_ms: how long the verifier has to answer
  * @entry_timeout_ms: longest pause between two keys
@@ -158,6 +159,7 @@ struct safelock {
 
 	struct gpio_desc *bolt;
 	struct gpio_desc *door;
+	bool door_open;
 	u32 relock_ms;
 	u32 verify_timeout_ms;
 	u32 entry_timeout_ms;
@@ -196,6 +198,7 @@ int safelock_lock_now(struct safelock *sl);
 int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
 		     enum safelock_result result, struct netlink_ext_ack *extack);
 void safelock_bolt_event(struct safelock *sl, bool open);
+void safelock_door_event(struct safelock *sl, bool open);
 
 /* actuator.c */
 int safelock_actuator_probe(struct safelock *sl);

@@ -100,14 +100,26 @@ unpack() {
 	touch "$src/.safelock-unpacked"
 }
 
+# Every option of the fragment must end up as asked, except options this
+# kernel no longer has (7.3 folded PROC_SYSCTL into SYSCTL, for example).
 check_config() {
-	local b=$1 missing=
+	local src=$1 b=$2 missing= known opt line
+	known=$(find "$src" -name 'Kconfig*' -print0 |
+		xargs -0 sed -n 's/^[[:space:]]*\(menu\)\{0,1\}config[[:space:]]\{1,\}\([A-Za-z0-9_]*\).*/CONFIG_\2/p' |
+		sort -u)
 	while read -r line; do
 		case $line in
-		CONFIG_*=*) grep -qx -- "$line" "$b/.config" || missing="$missing ${line}" ;;
-		"# CONFIG_"*" is not set")
-			local opt=${line#\# }; opt=${opt%% *}
-			grep -q "^$opt=" "$b/.config" && missing="$missing $opt=n" ;;
+		CONFIG_*=*) opt=${line%%=*} ;;
+		"# CONFIG_"*" is not set") opt=${line#\# }; opt=${opt%% *} ;;
+		*) continue ;;
+		esac
+		if ! grep -qx -- "$opt" <<<"$known"; then
+			say "note: $opt does not exist in this kernel; skipped"
+			continue
+		fi
+		case $line in
+		CONFIG_*=*) grep -qx -- "$line" "$b/.config" || missing="$missing $line" ;;
+		*) grep -q "^$opt=" "$b/.config" && missing="$missing $opt=n" ;;
 		esac
 	done <"$FRAGMENT"
 	[ -z "$missing" ] || die "options of the fragment not in the final .config:$missing"
@@ -156,7 +168,7 @@ build_one() {
 		"$src"/scripts/kconfig/merge_config.sh -m -O "$b" "$b/.config" "$FRAGMENT"
 		make -C "$src" O="$b" olddefconfig
 	} >"$b/config.log" 2>&1 || { tail -n 20 "$b/config.log" >&2; die "$series: configuration failed"; }
-	check_config "$b"
+	check_config "$src" "$b"
 	local t0=$SECONDS
 	progress_make "$series" "$b/build.log" make -C "$src" O="$b" -j"$(nproc)" bzImage modules
 	echo "$ver" >"$b/.safelock-version"

@@ -45,6 +45,22 @@ else
 	else result OK "kernel-doc uapi/linux/safelock.h"; fi
 fi
 
+# The netlink spec must satisfy the kernel's own YNL schema.
+if [ -z "$KSRC" ] || [ ! -f "$KSRC/Documentation/netlink/genetlink-c.yaml" ]; then
+	result SKIP "netlink spec schema" "no kernel source with Documentation/netlink/genetlink-c.yaml"
+else
+	out=$(python3 - "$KSRC/Documentation/netlink/genetlink-c.yaml" \
+		Documentation/netlink/specs/safelock.yaml 2>&1 <<'PY'
+import sys, yaml, jsonschema
+schema = yaml.safe_load(open(sys.argv[1]))
+spec = yaml.safe_load(open(sys.argv[2]))
+jsonschema.validate(spec, schema)
+PY
+)
+	if [ $? -ne 0 ]; then result FAIL "netlink spec schema (genetlink-c)" "$out"
+	else result OK "netlink spec schema (genetlink-c)"; fi
+fi
+
 if ! command -v sparse >/dev/null; then
 	result SKIP sparse "sparse not installed"
 elif ! ktree=$(scripts/kernels.sh path "$(scripts/kernels.sh list | awk '{print $1}')" 2>/dev/null); then
