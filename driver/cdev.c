@@ -69,7 +69,7 @@ static int safelock_get_info(struct safelock *sl, void __user *arg)
 
 	if (sl->door)
 		info.lines |= SAFELOCK_LINE_DOOR;
-	if (sl->keypad_name)
+	if (sl->keypad_name || sl->keypad_fwnode)
 		info.lines |= SAFELOCK_LINE_KEYPAD;
 	strscpy(info.name, dev_name(sl->dev), sizeof(info.name));
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;

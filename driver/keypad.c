@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * safelock: the keypad.  An input handler binds to the input device whose
- * name the firmware gives in "keypad-name", grabs it so that no other reader
+ * safelock: the keypad.  An input handler binds to the input device the
+ * firmware names: "keypad", a reference to the keypad's own node (a
+ * gpio-matrix-keypad or gpio-keys node on a board), or "keypad-name", the
+ * input device's name (a uinput device in the test VM).  It grabs it so that no other reader
  * (evdev, a console, a key logger) sees the digits, and turns key presses
  * into state machine keys.  The handler runs in atomic context: it only
  * queues keys; safelock_key_work() feeds them to the state machine.
@@ -109,6 +111,8 @@ static bool safelock_keypad_match(struct input_handler *handler, struct input_de
 {
 	struct safelock *sl = handler->private;
 
+	if (sl->keypad_fwnode)
+		return dev->dev.parent && dev_fwnode(dev->dev.parent) == sl->keypad_fwnode;
 	return dev->name && !strcmp(dev->name, sl->keypad_name);
 }
 
@@ -175,20 +179,52 @@ static void safelock_keypad_remove(void *data)
 	input_unregister_handler(&sl->handler);
 }
 
+static void safelock_keypad_put_fwnode(void *data)
+{
+	fwnode_handle_put(data);
+}
+
+/* Which input device is the keypad: a node reference, or a name. */
+static int safelock_keypad_find(struct safelock *sl)
+{
+	struct fwnode_handle *ref;
+	int ret;
+
+	ref = fwnode_find_reference(dev_fwnode(sl->dev), "keypad", 0);
+	if (IS_ERR(ref) && PTR_ERR(ref) != -ENOENT)
+		return dev_err_probe(sl->dev, PTR_ERR(ref), "bad keypad reference\n");
+	ret = device_property_read_string(sl->dev, "keypad-name", &sl->keypad_name);
+	if (ret && ret != -EINVAL) {
+		if (!IS_ERR(ref))
+			fwnode_handle_put(ref);
+		return dev_err_probe(sl->dev, ret, "bad keypad-name\n");
+	}
+	if (!IS_ERR(ref)) {
+		if (!ret) {
+			fwnode_handle_put(ref);
+			return dev_err_probe(sl->dev, -EINVAL,
+					     "keypad and keypad-name are exclusive\n");
+		}
+		sl->keypad_fwnode = ref;
+		return devm_add_action_or_reset(sl->dev, safelock_keypad_put_fwnode, ref);
+	}
+	if (ret)
+		return 0;	/* neither: no keypad */
+	sl->keypad_name = devm_kstrdup(sl->dev, sl->keypad_name, GFP_KERNEL);
+	return sl->keypad_name ? 0 : -ENOMEM;
+}
+
 int safelock_keypad_probe(struct safelock *sl)
 {
 	int ret;
 
-	ret = device_property_read_string(sl->dev, "keypad-name", &sl->keypad_name);
-	if (ret == -EINVAL) {
-		dev_info(sl->dev, "no keypad-name: keypad entry disabled\n");
+	ret = safelock_keypad_find(sl);
+	if (ret)
+		return ret;
+	if (!sl->keypad_fwnode && !sl->keypad_name) {
+		dev_info(sl->dev, "no keypad described: keypad entry disabled\n");
 		return 0;
 	}
-	if (ret)
-		return dev_err_probe(sl->dev, ret, "bad keypad-name\n");
-	sl->keypad_name = devm_kstrdup(sl->dev, sl->keypad_name, GFP_KERNEL);
-	if (!sl->keypad_name)
-		return -ENOMEM;
 
 	sl->handler.name = devm_kasprintf(sl->dev, GFP_KERNEL, "safelock%u", sl->index);
 	if (!sl->handler.name)

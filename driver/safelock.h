@@ -129,7 +129,8 @@ struct safelock_request {
  * @relock_ms: how long the bolt stays retracted
  * @verify_timeout_ms: how long the verifier has to answer
  * @entry_timeout_ms: longest pause between two keys
- * @keypad_name: name of the input device that is the keypad
+ * @keypad_name: name of the input device that is the keypad, or NULL
+ * @keypad_fwnode: firmware node of the keypad device, or NULL
  * @entry_work: fires when an entry times out between keys
  * @verify_work: fires at the request's deadline
  * @relock_work: fires when the bolt must be thrown again
@@ -164,6 +165,7 @@ struct safelock {
 	u32 verify_timeout_ms;
 	u32 entry_timeout_ms;
 	const char *keypad_name;
+	struct fwnode_handle *keypad_fwnode;
 
 	struct delayed_work entry_work;
 	struct delayed_work verify_work;
