@@ -173,7 +173,7 @@ static int safelock_open(struct inode *inode, struct file *file)
 	sl = safelock_get_by_index(iminor(inode));
 	if (!sl)
 		return -ENODEV;
-	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	r = kzalloc_obj(*r, GFP_KERNEL);
 	if (!r) {
 		safelock_put(sl);
 		return -ENOMEM;

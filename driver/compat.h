@@ -7,6 +7,7 @@
 #define _SAFELOCK_COMPAT_H
 
 #include <linux/device.h>
+#include <linux/slab.h>
 #include <net/genetlink.h>
 
 /*
@@ -29,6 +30,11 @@ static inline struct class *safelock_class_create(const char *name)
  */
 #ifndef GENL_MCAST_CAP_NET_ADMIN
 #error "this kernel lacks GENL_MCAST_CAP_NET_ADMIN (upstream 6.7, Debian 6.1.y)"
+#endif
+
+/* 7.0: typed allocation helpers; the newest checkpatch asks for them. */
+#ifndef kzalloc_obj
+#define kzalloc_obj(P, GFP)	kzalloc(sizeof(P), GFP)
 #endif
 
 #endif /* _SAFELOCK_COMPAT_H */

@@ -439,7 +439,7 @@ static int safelock_probe(struct platform_device *pdev)
 	bool provisioned;
 	int ret;
 
-	sl = kzalloc(sizeof(*sl), GFP_KERNEL);
+	sl = kzalloc_obj(*sl, GFP_KERNEL);
 	if (!sl)
 		return -ENOMEM;
 	kref_init(&sl->ref);

@@ -12,6 +12,7 @@
 #include <linux/property.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "safelock.h"
 
 /* Map a key code to '0'..'9', ENTER or CLEAR; 0 for keys we ignore. */
@@ -123,7 +124,7 @@ static int safelock_keypad_connect(struct input_handler *handler, struct input_d
 	struct input_handle *handle;
 	int ret;
 
-	handle = kzalloc(sizeof(*handle), GFP_KERNEL);
+	handle = kzalloc_obj(*handle, GFP_KERNEL);
 	if (!handle)
 		return -ENOMEM;
 	handle->dev = dev;

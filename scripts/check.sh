@@ -58,9 +58,11 @@ run() {
 # count ("" top level, "    " for KUnit cases).  A plan that promises more
 # results than arrived counts the missing ones as failures.
 tap() {
-	local label=$1 file=$2 indent=${3:-} line name planned=0 seen=0
+	local base=$1 label=$1 file=$2 indent=${3:-} line name planned=0 seen=0
 	while IFS= read -r line; do
 		case $line in
+		"# tests/"*)	# the tools' test programs announce themselves
+			label="$base ${line#\# tests/}" ;;
 		"${indent}ok "*"# SKIP"*|"${indent}ok "*"# skip"*)
 			seen=$((seen + 1)); name=${line#"${indent}"ok }
 			skip "$label: ${name%%#*}" "${line##*# [Ss][Kk][Ii][Pp]}" ;;
