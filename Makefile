@@ -6,7 +6,8 @@
 #   make modules             the module only
 #   make tools               safelockd and safelockctl
 #   make modules_install     honours INSTALL_MOD_PATH
-#   make install             tools, honours DESTDIR and PREFIX
+#   make install             tools, udev rule, modules-load.d file;
+#                            honours DESTDIR, PREFIX, UDEVDIR, MODULESLOADDIR
 #   make check               every test: host, lint, then the VM suites
 #   make demo                a short scenario on a simulated board in a VM
 #   make lint                checkpatch, sparse, cppcheck
@@ -21,6 +22,8 @@ M ?= $(CURDIR)
 INSTALL_MOD_PATH ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
+UDEVDIR ?= $(PREFIX)/lib/udev/rules.d
+MODULESLOADDIR ?= $(PREFIX)/lib/modules-load.d
 
 ifneq ($(O),)
 KBUILD_OUT := O=$(O)
@@ -44,8 +47,12 @@ modules_install:
 tools:
 	$(MAKE) -C tools
 
+# The tools, the device node's udev rule (group "safelock", which the
+# system must provide) and the modules-load.d file; nothing a test uses.
 install:
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+	install -D -m 0644 udev/60-safelock.rules $(DESTDIR)$(UDEVDIR)/60-safelock.rules
+	install -D -m 0644 udev/safelock.conf $(DESTDIR)$(MODULESLOADDIR)/safelock.conf
 
 deps:
 	@scripts/deps.sh

@@ -116,7 +116,8 @@ same_files() {
 install_layout() {
 	local d=$WORK/destdir
 	make -s install DESTDIR="$d" PREFIX=/usr &&
-		same_files "$d" "$(printf 'usr/bin/safelockctl\nusr/sbin/safelockd')"
+		same_files "$d" "$(printf '%s\n' usr/bin/safelockctl usr/lib/modules-load.d/safelock.conf \
+			usr/lib/udev/rules.d/60-safelock.rules usr/sbin/safelockd)"
 }
 
 modules_install_layout() {
@@ -124,6 +125,20 @@ modules_install_layout() {
 	ver=$(basename "$1" | sed 's/^linux-headers-//')
 	make -s modules_install KDIR="$1" M="$WORK/distro" INSTALL_MOD_PATH="$d" &&
 		same_files "$d" "lib/modules/$ver/extra/safelock.ko"
+}
+
+# A script that prints TAP: count its results; a non-zero exit with no
+# "not ok" line is a failure of its own.
+tap_script() {
+	local title=$1 script=$2 log rc
+	step "$title"
+	log=$WORK/$(basename "$script").log
+	"$script" >"$log" 2>&1
+	rc=$?
+	tap "host" "$log"
+	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$log"; then
+		fail "host: $script exited $rc" "$log"
+	fi
 }
 
 host_tests() {
@@ -144,11 +159,15 @@ host_tests() {
 	fi
 
 	step "host: install layouts (make install DESTDIR= PREFIX=, make modules_install INSTALL_MOD_PATH=)"
-	run "host: make install puts exactly the two tools under DESTDIR/PREFIX" install_layout
+	run "host: make install puts exactly the shipped files under DESTDIR/PREFIX" install_layout
 	if [ -n "$hdr" ]; then
 		run "host: make modules_install puts exactly safelock.ko under INSTALL_MOD_PATH" \
 			modules_install_layout "$hdr"
 	fi
+
+	tap_script "board: device tree binding and overlay (dt-schema, dtc, fdtoverlay)" scripts/dt-check.sh
+	tap_script "board: DKMS build and install against linux-headers-amd64" scripts/dkms-check.sh
+	tap_script "board: Yocto layer, built and installed as its recipes would" scripts/yocto-check.sh
 
 	step "host: lint (checkpatch --strict, kernel-doc, sparse, cppcheck)"
 	scripts/lint.sh >"$WORK/lint.log" 2>&1

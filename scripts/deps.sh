@@ -13,7 +13,14 @@ linux-source-6.1 linux-source-6.12 linux-headers-amd64
 qemu-system-x86 swtpm swtpm-tools
 libtss2-dev libnl-3-dev libnl-genl-3-dev libkmod-dev
 busybox-static sparse cppcheck python3-yaml python3-jsonschema
+dt-schema dkms
+gcc-aarch64-linux-gnu qemu-system-arm device-tree-compiler
+libc6-dev:arm64 libnl-3-dev:arm64 libnl-genl-3-dev:arm64 libtss2-dev:arm64 libssl-dev:arm64
 "
+# The arm64 suite (scripts/arm64/) cross-builds against Debian's arm64
+# libraries and boots an arm64 busybox (busybox-static:arm64 conflicts with
+# the amd64 one: scripts/arm64/busybox.sh fetches it with apt-get download).
+NEED_ARCH=arm64
 
 missing=
 for p in $PKGS; do
@@ -22,7 +29,10 @@ for p in $PKGS; do
 	fi
 done
 
-if [ -z "$missing" ]; then
+add_arch=
+dpkg --print-foreign-architectures | grep -qx "$NEED_ARCH" || add_arch=1
+
+if [ -z "$missing" ] && [ -z "$add_arch" ]; then
 	echo "deps: all $(echo $PKGS | wc -w) packages present"
 	exit 0
 fi
@@ -34,6 +44,11 @@ else
 	SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
+if [ -n "$add_arch" ]; then
+	echo "deps: adding the $NEED_ARCH architecture (dpkg --add-architecture) and updating the package lists"
+	$SUDO dpkg --add-architecture "$NEED_ARCH"
+	$SUDO apt-get update -q </dev/null
+fi
 # Refresh the package lists only if the first try cannot find a package.
 # shellcheck disable=SC2086
 if ! $SUDO apt-get install -y -q --no-install-recommends $missing </dev/null; then
