@@ -142,7 +142,8 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 	if (a & SAFELOCK_ACT_EV_ENTRY)
 		safelock_emit(sl, SAFELOCK_EVENT_ENTRY_STARTED, 0, 0, 0, 0);
 	if (a & SAFELOCK_ACT_EV_ATTEMPT)
-		safelock_emit(sl, SAFELOCK_EVENT_ATTEMPT, out->result, user_id, req_id, 0);
+		safelock_emit(sl, SAFELOCK_EVENT_ATTEMPT, out->result, user_id, req_id,
+			      out->retry_after_ms);
 	if (sl->fsm.state != before)
 		safelock_emit(sl, SAFELOCK_EVENT_STATE, 0, 0, 0, before);
 
@@ -151,8 +152,25 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 	if (a & SAFELOCK_ACT_RELOCK_TIMER)
 		mod_delayed_work(system_wq, &sl->relock_work,
 				 msecs_to_jiffies(sl->relock_ms));
+	if (a & SAFELOCK_ACT_PENALTY_TIMER) {
+		sl->penalty_until_ns = ktime_get_ns() +
+				       (u64)out->retry_after_ms * NSEC_PER_MSEC;
+		mod_delayed_work(system_wq, &sl->penalty_work,
+				 msecs_to_jiffies(out->retry_after_ms) + 1);
+	}
 	if (a & SAFELOCK_ACT_VERIFY)
 		safelock_request_start(sl, out);
+}
+
+/* Milliseconds of penalty left, 0 outside PENALTY. */
+u32 safelock_penalty_left_ms(struct safelock *sl)
+{
+	u64 now = ktime_get_ns();
+
+	lockdep_assert_held(&sl->lock);
+	if (sl->fsm.state != SAFELOCK_STATE_PENALTY || now >= sl->penalty_until_ns)
+		return 0;
+	return div_u64(sl->penalty_until_ns - now + NSEC_PER_MSEC - 1, NSEC_PER_MSEC);
 }
 
 /* Bolt events come from the actuator, which knows when the line moved. */
@@ -198,6 +216,22 @@ static void safelock_verify_timeout(struct work_struct *work)
 	mutex_unlock(&sl->lock);
 }
 
+static void safelock_penalty_over(struct work_struct *work)
+{
+	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, penalty_work);
+	struct safelock_fsm_out out;
+
+	mutex_lock(&sl->lock);
+	if (sl->fsm.state == SAFELOCK_STATE_PENALTY && ktime_get_ns() < sl->penalty_until_ns) {
+		/* Woken early: wait for the rest. */
+		mod_delayed_work(system_wq, &sl->penalty_work, 1);
+	} else {
+		safelock_fsm_penalty_over(&sl->fsm, &out);
+		safelock_fsm_apply(sl, &out, SAFELOCK_STATE_PENALTY);
+	}
+	mutex_unlock(&sl->lock);
+}
+
 static void safelock_relock(struct work_struct *work)
 {
 	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, relock_work);
@@ -218,6 +252,7 @@ static void safelock_relock(struct work_struct *work)
  * @id: the request id the verdict answers
  * @nonce: the nonce it echoes, %SAFELOCK_NONCE_SIZE bytes
  * @result: %SAFELOCK_RESULT_GRANTED or %SAFELOCK_RESULT_DENIED
+ * @retry_after_ms: with a denial, the penalty the verifier asks for
  * @extack: for the reason of a refusal
  *
  * A verdict counts once, for the pending request, before its deadline, with
@@ -226,7 +261,8 @@ static void safelock_relock(struct work_struct *work)
  * Return: 0 or a negative errno with an extack message.
  */
 int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
-		     enum safelock_result result, struct netlink_ext_ack *extack)
+		     enum safelock_result result, u32 retry_after_ms,
+		     struct netlink_ext_ack *extack)
 {
 	struct safelock_fsm_out out;
 	int ret = 0;
@@ -258,7 +294,7 @@ int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
 		ret = -EINVAL;
 	} else {
 		sl->req.answered_id = id;
-		safelock_fsm_verdict(&sl->fsm, result, &out);
+		safelock_fsm_verdict(&sl->fsm, result, retry_after_ms, &out);
 		safelock_fsm_apply(sl, &out, SAFELOCK_STATE_VERIFYING);
 	}
 	mutex_unlock(&sl->lock);
@@ -399,6 +435,7 @@ static void safelock_stop(void *data)
 	cancel_delayed_work_sync(&sl->entry_work);
 	cancel_delayed_work_sync(&sl->verify_work);
 	cancel_delayed_work_sync(&sl->relock_work);
+	cancel_delayed_work_sync(&sl->penalty_work);
 	safelock_bolt_secure(sl);
 }
 
@@ -450,6 +487,7 @@ static int safelock_probe(struct platform_device *pdev)
 	INIT_DELAYED_WORK(&sl->entry_work, safelock_entry_timeout);
 	INIT_DELAYED_WORK(&sl->verify_work, safelock_verify_timeout);
 	INIT_DELAYED_WORK(&sl->relock_work, safelock_relock);
+	INIT_DELAYED_WORK(&sl->penalty_work, safelock_penalty_over);
 	INIT_WORK(&sl->key_work, safelock_key_work);
 	safelock_fsm_init(&sl->fsm);
 	sl->dev = dev;

@@ -22,6 +22,7 @@ static const char * const safelock_state_names[SAFELOCK_STATE_MAX] = {
 	[SAFELOCK_STATE_ENTRY]		= "ENTRY",
 	[SAFELOCK_STATE_VERIFYING]	= "VERIFYING",
 	[SAFELOCK_STATE_UNLOCKED]	= "UNLOCKED",
+	[SAFELOCK_STATE_PENALTY]	= "PENALTY",
 };
 
 const char *safelock_state_name(enum safelock_state state)
@@ -218,14 +219,17 @@ void safelock_fsm_verify_failed(struct safelock_fsm *fsm, enum safelock_result r
  * safelock_fsm_verdict() - the verifier answered the pending request
  * @fsm: the state machine
  * @result: %SAFELOCK_RESULT_GRANTED or %SAFELOCK_RESULT_DENIED
+ * @retry_after_ms: with a denial, how long the keypad must stay quiet
  * @out: filled with what to do
  *
  * The caller has already checked that the verdict is for the pending
  * request, from the registered verifier, in time, with the right nonce.
- * Only GRANTED opens; anything else is a denial.
+ * Only GRANTED opens; anything else is a denial.  A denial with a
+ * retry-after mirrors the verifier's lockout: PENALTY, where keys count
+ * for nothing and cannot extend it.
  */
 void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
-			  struct safelock_fsm_out *out)
+			  u32 retry_after_ms, struct safelock_fsm_out *out)
 {
 	safelock_out_reset(out);
 	if (fsm->state != SAFELOCK_STATE_VERIFYING)
@@ -235,10 +239,27 @@ void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
 		fsm->state = SAFELOCK_STATE_UNLOCKED;
 		out->actions |= SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_RELOCK_TIMER;
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_GRANTED);
+	} else if (retry_after_ms) {
+		fsm->state = SAFELOCK_STATE_PENALTY;
+		out->actions |= SAFELOCK_ACT_PENALTY_TIMER;
+		out->retry_after_ms = retry_after_ms;
+		safelock_fsm_attempt(out, SAFELOCK_RESULT_DENIED);
 	} else {
 		fsm->state = SAFELOCK_STATE_LOCKED;
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_DENIED);
 	}
+}
+
+/**
+ * safelock_fsm_penalty_over() - the verifier's retry-after has passed
+ * @fsm: the state machine
+ * @out: filled with what to do
+ */
+void safelock_fsm_penalty_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	safelock_out_reset(out);
+	if (fsm->state == SAFELOCK_STATE_PENALTY)
+		fsm->state = SAFELOCK_STATE_LOCKED;
 }
 
 /**
@@ -261,6 +282,8 @@ void safelock_fsm_relock(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
  * @door_open: the door sensor says the door is open
  * @out: filled with what to do
  *
+ * A lock in PENALTY stays there: locking never shortens a penalty.
+ *
  * Return: 0, -EPERM if the lock has no owner yet (it cannot be secured), or
  * -EBUSY if the door is open (the bolt would stop it from closing).
  */
@@ -272,6 +295,10 @@ int safelock_fsm_lock_now(struct safelock_fsm *fsm, bool door_open,
 		return -EPERM;
 	if (door_open)
 		return -EBUSY;
+	if (fsm->state == SAFELOCK_STATE_PENALTY) {
+		out->actions |= SAFELOCK_ACT_BOLT_CLOSE;
+		return 0;
+	}
 
 	switch (fsm->state) {
 	case SAFELOCK_STATE_ENTRY:

@@ -81,14 +81,14 @@ static void fsm_only_granted_opens(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(results); i++) {
 		ready(&fsm);
 		type(&fsm, "001123456E", &out);
-		safelock_fsm_verdict(&fsm, results[i], &out);
+		safelock_fsm_verdict(&fsm, results[i], 0, &out);
 		KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 		KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
 		KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_DENIED);
 	}
 	ready(&fsm);
 	type(&fsm, "001123456E", &out);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
@@ -103,11 +103,11 @@ static void fsm_verdict_outside_verifying_ignored(struct kunit *test)
 	struct safelock_fsm_out out;
 
 	ready(&fsm);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
 	safelock_fsm_key(&fsm, '1', &out);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_ENTRY);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
 }
@@ -197,7 +197,7 @@ static void fsm_keys_ignored_while_busy(struct kunit *test)
 	type(&fsm, "001123456E", &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_VERIFYING);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
 	type(&fsm, "001123456E", &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
@@ -210,7 +210,7 @@ static void fsm_lock_now(struct kunit *test)
 
 	ready(&fsm);
 	type(&fsm, "001123456E", &out);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
 	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, true, &out), -EBUSY);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
 	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
@@ -223,9 +223,51 @@ static void fsm_lock_now(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_REQUEST_END);
 	/* A verdict for the abandoned request opens nothing. */
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+}
+
+static void fsm_penalty(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 60000, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_PENALTY_TIMER);
+	KUNIT_EXPECT_EQ(test, out.retry_after_ms, 60000u);
+	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_DENIED);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+
+	/* The keypad is quiet: no entry starts, nothing restarts the timer. */
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	/* Locking keeps the penalty; so does the verifier leaving. */
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_PENALTY_TIMER);
+	safelock_fsm_verifier(&fsm, false, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
+	/* A stray verdict opens nothing. */
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+
+	safelock_fsm_penalty_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	safelock_fsm_key(&fsm, '0', &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_ENTRY);
+
+	/* A denial without retry-after is no penalty. */
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 0, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_PENALTY_TIMER);
 }
 
 static void fsm_state_names(struct kunit *test)
@@ -247,6 +289,7 @@ static struct kunit_case safelock_fsm_cases[] = {
 	KUNIT_CASE(fsm_no_verifier),
 	KUNIT_CASE(fsm_keys_ignored_while_busy),
 	KUNIT_CASE(fsm_lock_now),
+	KUNIT_CASE(fsm_penalty),
 	KUNIT_CASE(fsm_state_names),
 	{ }
 };

@@ -84,19 +84,21 @@ static int safelock_nl_register(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
-static const struct nla_policy safelock_verdict_policy[SAFELOCK_A_RESULT + 1] = {
+static const struct nla_policy safelock_verdict_policy[SAFELOCK_A_RETRY_AFTER_MS + 1] = {
 	[SAFELOCK_A_DEVICE] = NLA_POLICY_MAX(NLA_U32, SAFELOCK_MAX_DEVICES - 1),
 	[SAFELOCK_A_REQUEST_ID] = { .type = NLA_U64 },
 	[SAFELOCK_A_NONCE] = NLA_POLICY_EXACT_LEN(SAFELOCK_NONCE_SIZE),
 	[SAFELOCK_A_RESULT] = NLA_POLICY_RANGE(NLA_U32, SAFELOCK_RESULT_GRANTED,
 					       SAFELOCK_RESULT_DENIED),
+	[SAFELOCK_A_RETRY_AFTER_MS] = { .type = NLA_U32 },
 };
 
 static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **attrs = info->attrs;
+	u32 portid, retry_after = 0;
+	enum safelock_result result;
 	struct safelock *sl;
-	u32 portid;
 	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, SAFELOCK_A_DEVICE) ||
@@ -104,6 +106,15 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 	    GENL_REQ_ATTR_CHECK(info, SAFELOCK_A_NONCE) ||
 	    GENL_REQ_ATTR_CHECK(info, SAFELOCK_A_RESULT))
 		return -EINVAL;
+
+	result = nla_get_u32(attrs[SAFELOCK_A_RESULT]);
+	if (attrs[SAFELOCK_A_RETRY_AFTER_MS])
+		retry_after = nla_get_u32(attrs[SAFELOCK_A_RETRY_AFTER_MS]);
+	if (retry_after && result != SAFELOCK_RESULT_DENIED) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[SAFELOCK_A_RETRY_AFTER_MS],
+				    "retry-after only goes with a denial");
+		return -EINVAL;
+	}
 
 	spin_lock(&safelock_verifier_lock);
 	portid = safelock_verifier_portid;
@@ -119,8 +130,8 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 		return -ENODEV;
 	}
 	ret = safelock_verdict(sl, info->snd_portid, nla_get_u64(attrs[SAFELOCK_A_REQUEST_ID]),
-			       nla_data(attrs[SAFELOCK_A_NONCE]),
-			       nla_get_u32(attrs[SAFELOCK_A_RESULT]), info->extack);
+			       nla_data(attrs[SAFELOCK_A_NONCE]), result, retry_after,
+			       info->extack);
 	safelock_put(sl);
 	return ret;
 }

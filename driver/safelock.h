@@ -44,6 +44,7 @@
 #define SAFELOCK_ACT_RELOCK_STOP	BIT(7)	/* stop the relock timer */
 #define SAFELOCK_ACT_EV_ENTRY		BIT(8)	/* report "entry started" */
 #define SAFELOCK_ACT_EV_ATTEMPT		BIT(9)	/* report the attempt's result */
+#define SAFELOCK_ACT_PENALTY_TIMER	BIT(10)	/* start the penalty timer */
 
 /**
  * struct safelock_fsm - the lock state machine; pure logic, no locking
@@ -70,6 +71,7 @@ struct safelock_fsm {
  * @user_id: user id of the entry
  * @code: the code's digits for %SAFELOCK_ACT_VERIFY; the caller wipes it
  * @code_len: number of digits in @code
+ * @retry_after_ms: length of the penalty for %SAFELOCK_ACT_PENALTY_TIMER
  */
 struct safelock_fsm_out {
 	u32 actions;
@@ -77,6 +79,7 @@ struct safelock_fsm_out {
 	u32 user_id;
 	u8 code[SAFELOCK_CODE_MAX_DIGITS];
 	unsigned int code_len;
+	u32 retry_after_ms;
 };
 
 void safelock_fsm_init(struct safelock_fsm *fsm);
@@ -88,7 +91,8 @@ void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, bool provisio
 void safelock_fsm_verify_failed(struct safelock_fsm *fsm, enum safelock_result result,
 				struct safelock_fsm_out *out);
 void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
-			  struct safelock_fsm_out *out);
+			  u32 retry_after_ms, struct safelock_fsm_out *out);
+void safelock_fsm_penalty_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 void safelock_fsm_relock(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 int safelock_fsm_lock_now(struct safelock_fsm *fsm, bool door_open,
 			  struct safelock_fsm_out *out);
@@ -134,6 +138,8 @@ struct safelock_request {
  * @entry_work: fires when an entry times out between keys
  * @verify_work: fires at the request's deadline
  * @relock_work: fires when the bolt must be thrown again
+ * @penalty_work: fires when the verifier's retry-after has passed
+ * @penalty_until_ns: CLOCK_MONOTONIC end of the penalty
  * @key_work: drains @keyq into the state machine
  * @key_lock: protects @keyq, @keyq_len, @keyq_lost (taken in atomic context)
  * @keyq: keys from the input handler, wiped as they are consumed
@@ -170,6 +176,8 @@ struct safelock {
 	struct delayed_work entry_work;
 	struct delayed_work verify_work;
 	struct delayed_work relock_work;
+	struct delayed_work penalty_work;
+	u64 penalty_until_ns;
 	struct work_struct key_work;
 
 	/* protects the key queue; taken in atomic context */
@@ -198,7 +206,9 @@ void safelock_verifier_changed(void);
 u32 safelock_status_flags(struct safelock *sl);
 int safelock_lock_now(struct safelock *sl);
 int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
-		     enum safelock_result result, struct netlink_ext_ack *extack);
+		     enum safelock_result result, u32 retry_after_ms,
+		     struct netlink_ext_ack *extack);
+u32 safelock_penalty_left_ms(struct safelock *sl);
 void safelock_bolt_event(struct safelock *sl, bool open);
 void safelock_door_event(struct safelock *sl, bool open);
 

@@ -4,17 +4,19 @@
 # make check: every test, in order.
 #   1. host: the tools and their unit tests, the module against Debian's
 #      linux-headers-amd64 (W=1, warning-free), lint;
-#   2. per test kernel (SAFELOCK_KERNELS, default "6.1 6.12 7.3"): build the
-#      kernel if it is not cached, the modules (W=1) and the kselftests, boot
-#      the VM and run the kselftests and the KUnit suite there; a kernel
-#      report in the guest fails the run.
+#   2. per test kernel (SAFELOCK_KERNELS, default "6.1 6.12 7.3 arm64"): build
+#      the kernel if it is not cached, the modules (W=1) and the kselftests,
+#      boot the VM and run the kselftests and the KUnit suite there; a kernel
+#      report in the guest fails the run.  "arm64" is the 6.12 arm64 kernel in
+#      qemu-system-aarch64 -M virt, the board described by a device tree.
 # Ends with the line "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 
 if [ -t 1 ]; then BOLD='\033[1m' NORM='\033[0m'; else BOLD= NORM=; fi
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
-export SAFELOCK_KERNELS=${SAFELOCK_KERNELS:-6.1 6.12 7.3}
+export SAFELOCK_KERNELS=${SAFELOCK_KERNELS:-6.1 6.12 7.3 arm64}
+X86_KERNELS=$(echo "$SAFELOCK_KERNELS" | tr ' ' '\n' | grep -vx arm64 | tr '\n' ' ')
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/safelock-check.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 T0=$SECONDS
@@ -36,7 +38,7 @@ live() {
 		"#  RUN "*) printf '        %s: running %s\n' "$1" "${line#\#  RUN }" ;;
 		"ok "*|"    ok "*) printf 'ok      %s: %s\n' "$1" "${line#"${line%%ok *}"ok }" ;;
 		"not ok "*|"    not ok "*) ;;	# reported with its log below
-		"vm: "*) printf '        %s\n' "$line" ;;
+		"vm: "*|"arm64: "*|"kernel: "*) printf '        %s\n' "$line" ;;
 		esac
 	done
 }
@@ -210,11 +212,33 @@ kernel_tests() {
 	fi
 }
 
-step "test kernels: $SAFELOCK_KERNELS (cached in ${XDG_CACHE_HOME:-$HOME/.cache}/safelock; about 7 min each when not)"
-if scripts/kernels.sh build; then kernels_ok=1; else kernels_ok=0; fi
+# The arm64 suite: its own script builds (or finds) the arm64 kernel, the
+# modules, the cross-built tools and test, and runs the guest.
+arm64_tests() {
+	local out=$WORK/vm-arm64.log rc
+	step "arm64 (6.12, device tree board): kernel, modules, cross-built tools, VM (the kernel build takes about 9 min when not cached)"
+	scripts/arm64/check.sh 2>&1 | tee "$out" | live arm64
+	rc=${PIPESTATUS[0]}
+	section "$out" kselftest >"$WORK/ksft-arm64.tap"
+	section "$out" kunit >"$WORK/kunit-arm64.tap"
+	QUIET_PASS=1 tap "arm64 kselftest" "$WORK/ksft-arm64.tap"
+	QUIET_PASS=1 tap "arm64 kunit" "$WORK/kunit-arm64.tap" "    "
+	if [ $rc -eq 0 ]; then
+		pass "arm64: builds warning-free and the guest kernel log is clean"
+	else
+		fail "arm64: build or VM run failed (exit $rc)" "$out"
+	fi
+}
+
+step "test kernels: $X86_KERNELS(cached in ${XDG_CACHE_HOME:-$HOME/.cache}/safelock; about 7 min each when not)"
+kernels_ok=1
+if [ -n "${X86_KERNELS// /}" ]; then
+	# shellcheck disable=SC2086
+	scripts/kernels.sh build $X86_KERNELS || kernels_ok=0
+fi
 host_tests
 for k in $SAFELOCK_KERNELS; do
-	kernel_tests "$k"
+	if [ "$k" = arm64 ]; then arm64_tests; else kernel_tests "$k"; fi
 done
 [ $kernels_ok = 1 ] || fail "test kernels: a build failed (see above)"
 

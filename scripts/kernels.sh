@@ -9,7 +9,8 @@
 #   scripts/kernels.sh source SERIES       print the unpacked source tree
 #   scripts/kernels.sh list                the series $SAFELOCK_KERNELS selects
 #
-# SERIES is 6.1, 6.12 or 7.3.  SAFELOCK_KERNELS="6.1" selects a subset.
+# SERIES is 6.1, 6.12 or 7.3.  SAFELOCK_KERNELS="6.1" selects a subset (an
+# "arm64" entry there is for scripts/arm64/kernel.sh and ignored here).
 # The cache lives in ${XDG_CACHE_HOME:-$HOME/.cache}/safelock, keyed by the
 # source package version and the hash of the config fragment, so an unchanged
 # second run builds nothing.
@@ -26,7 +27,14 @@ RECIPE=1	# bump when the way a kernel is configured or built changes
 say() { printf 'kernel: %s\n' "$*" >&2; }
 die() { printf 'kernel: error: %s\n' "$*" >&2; exit 1; }
 
-series_list() { echo "${SAFELOCK_KERNELS:-$ALL_SERIES}"; }
+# The x86 series selected; "arm64" (scripts/arm64/kernel.sh) is not ours.
+series_list() {
+	local s out=
+	for s in ${SAFELOCK_KERNELS:-$ALL_SERIES}; do
+		[ "$s" = arm64 ] || out="$out $s"
+	done
+	echo "${out# }"
+}
 
 frag_hash() {
 	{ echo "recipe $RECIPE"; cat "$FRAGMENT"; } | sha256sum | cut -c1-12

@@ -4,12 +4,25 @@
 # Boot a test kernel under qemu with a fresh swtpm and a busybox initramfs,
 # run one command in the guest, and report its output and exit status.
 #
-#   scripts/vm.sh [--kernel SERIES|--bzimage PATH] [--timeout SEC]
+#   scripts/vm.sh [--arch x86_64|arm64] [--kernel SERIES|--bzimage PATH]
+#                 [--dtb FILE|--overlay FILE.dtso] [--timeout SEC]
 #                 [--add PATH[:GUESTPATH]]... [--shell] [--quiet] [-- COMMAND...]
 #
+#   --arch ARCH       x86_64 (default, or $SAFELOCK_ARCH): qemu-system-x86_64,
+#                     tpm-crb; arm64: qemu-system-aarch64 -M virt (TCG,
+#                     cortex-a57), PL011 console, tpm-tis-device, the board
+#                     from a device tree, arm64 busybox (scripts/arm64/)
 #   --kernel SERIES   6.1 (default, or $SAFELOCK_KERNEL), 6.12, 7.3: a tree
-#                     built by scripts/kernels.sh
-#   --bzimage PATH    boot this kernel image instead
+#                     built by scripts/kernels.sh; with --arch arm64 only
+#                     6.12, built by scripts/arm64/kernel.sh
+#   --bzimage PATH    boot this kernel image instead (--image is the same)
+#   --dtb FILE        arm64: boot with this device tree blob
+#   --overlay FILE.dtso
+#                     arm64: dump the virt machine's DTB with the run's own
+#                     machine options (TPM included), compile FILE with
+#                     dtc -@, apply it with fdtoverlay and boot with the
+#                     result (cached); without --dtb or --overlay, qemu's
+#                     own DTB
 #   --timeout SEC     kill the guest after SEC seconds (default 300; none
 #                     with --shell unless given)
 #   --add PATH[:GUESTPATH]
@@ -24,7 +37,9 @@
 #
 # The guest: PATH=/safelock:/bin:/sbin, cwd /safelock, /proc, /sys, /dev,
 # configfs, debugfs, tmpfs on /tmp and /run, /dev/tpm0 and /dev/tpmrm0 backed
-# by swtpm (tpm-crb).  COMMAND runs with stdin from /dev/null.
+# by swtpm (tpm-crb; tpm-tis-device on arm64).  COMMAND runs with stdin from
+# /dev/null.  arm64 has a single serial port: no live kmsg stream, the dmesg
+# dump at the end is the guest's kernel log.
 #
 # Exit status: COMMAND's; but 1 when the guest kernel log has a report
 # (WARNING:, BUG:, Oops, lockdep, hung task, ...) and COMMAND exited 0 or 4
@@ -44,7 +59,8 @@ VMDIR=$TOP/scripts/vm
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/safelock
 PATTERNS='WARNING:|BUG:|Oops|general protection|possible circular locking|possible recursive locking|inconsistent lock state|INFO: task .* blocked|KASAN|UBSAN|lockdep is turned off|turning off the locking correctness validator|Call Trace:|Kernel panic|soft lockup|hard LOCKUP|detected stalls? on CPU|INFO: rcu'
 
-series=${SAFELOCK_KERNEL:-6.1} bzimage= timeout= shell=0 quiet=0
+series=${SAFELOCK_KERNEL:-} bzimage= timeout= shell=0 quiet=0
+arch=${SAFELOCK_ARCH:-x86_64} dtb= overlay=
 adds=() cmd=()
 
 usage() {
@@ -61,8 +77,14 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) [ $# -ge 2 ] || usage; series=$2; bzimage=; shift 2 ;;
 	--kernel=*) series=${1#*=}; bzimage=; shift ;;
-	--bzimage) [ $# -ge 2 ] || usage; bzimage=$2; shift 2 ;;
-	--bzimage=*) bzimage=${1#*=}; shift ;;
+	--bzimage|--image) [ $# -ge 2 ] || usage; bzimage=$2; shift 2 ;;
+	--bzimage=*|--image=*) bzimage=${1#*=}; shift ;;
+	--arch) [ $# -ge 2 ] || usage; arch=$2; shift 2 ;;
+	--arch=*) arch=${1#*=}; shift ;;
+	--dtb) [ $# -ge 2 ] || usage; dtb=$2; overlay=; shift 2 ;;
+	--dtb=*) dtb=${1#*=}; overlay=; shift ;;
+	--overlay) [ $# -ge 2 ] || usage; overlay=$2; dtb=; shift 2 ;;
+	--overlay=*) overlay=${1#*=}; dtb=; shift ;;
 	--timeout) [ $# -ge 2 ] || usage; timeout=$2; shift 2 ;;
 	--timeout=*) timeout=${1#*=}; shift ;;
 	--add) [ $# -ge 2 ] || usage; adds+=("$2"); shift 2 ;;
@@ -81,17 +103,47 @@ else
 	timeout=${timeout:-300}
 fi
 case ${timeout:-1} in ''|*[!0-9]*|0) err "--timeout wants a positive number of seconds"; usage ;; esac
+case $arch in
+x86_64|x86|amd64) arch=x86_64
+	[ -z "$dtb$overlay" ] || { err "--dtb and --overlay are for --arch arm64"; usage; } ;;
+arm64|aarch64) arch=arm64 ;;
+*) err "unknown --arch '$arch' (x86_64, arm64)"; usage ;;
+esac
+[ -z "$dtb" ] || [ -f "$dtb" ] || die "no device tree blob $dtb"
+[ -z "$overlay" ] || [ -f "$overlay" ] || die "no overlay $overlay"
 
-for t in qemu-system-x86_64 swtpm swtpm_ioctl cpio gzip ldd; do
-	command -v "$t" >/dev/null || die "$t not found (run scripts/deps.sh)"
-done
-BUSYBOX=/bin/busybox
-case $(LC_ALL=C ldd "$BUSYBOX" 2>&1) in *'not a dynamic executable'*) ;; *) false ;; esac ||
-	die "$BUSYBOX is missing or not static (install busybox-static)"
+if [ "$arch" = x86_64 ]; then
+	series=${series:-6.1}
+	for t in qemu-system-x86_64 swtpm swtpm_ioctl cpio gzip ldd; do
+		command -v "$t" >/dev/null || die "$t not found (run scripts/deps.sh)"
+	done
+	BUSYBOX=/bin/busybox
+	case $(LC_ALL=C ldd "$BUSYBOX" 2>&1) in *'not a dynamic executable'*) ;; *) false ;; esac ||
+		die "$BUSYBOX is missing or not static (install busybox-static)"
+	LIBDIR=usr/lib/x86_64-linux-gnu
+else
+	series=${series:-6.12}
+	[ "$series" = 6.12 ] || [ -n "$bzimage" ] ||
+		die "arm64 kernels: only 6.12 (scripts/arm64/kernel.sh), or --bzimage PATH"
+	for t in qemu-system-aarch64 swtpm swtpm_ioctl cpio gzip readelf; do
+		command -v "$t" >/dev/null || die "$t not found (run scripts/deps.sh)"
+	done
+	[ -z "$overlay" ] || for t in dtc fdtoverlay; do
+		command -v "$t" >/dev/null || die "$t not found (run scripts/deps.sh)"
+	done
+	BUSYBOX=$("$TOP"/scripts/arm64/busybox.sh) || die "no arm64 busybox"
+	LIBDIR=usr/lib/aarch64-linux-gnu
+fi
 
 if [ -n "$bzimage" ]; then
 	[ -f "$bzimage" ] || die "no kernel image $bzimage"
 	klabel=$(basename "$bzimage")
+elif [ "$arch" = arm64 ]; then
+	tree=$("$TOP"/scripts/arm64/kernel.sh path) ||
+		die "the arm64 kernel is not built (scripts/arm64/kernel.sh build)"
+	bzimage=$tree/arch/arm64/boot/Image
+	[ -f "$bzimage" ] || die "no $bzimage"
+	klabel="$series arm64"
 else
 	tree=$("$TOP"/scripts/kernels.sh path "$series") ||
 		die "kernel $series is not built (scripts/kernels.sh build $series)"
@@ -137,6 +189,7 @@ declare -A LIBS=()
 need_libs() {
 	local f=$1 out line lib
 	[ "$(head -c4 "$f" 2>/dev/null | od -An -c | tr -d ' ')" = '177ELF' ] || return 0
+	[ "$arch" = arm64 ] && { need_libs_cross "$f"; return; }
 	out=$(LC_ALL=C ldd "$f" 2>/dev/null) || return 0
 	case $out in *'not a dynamic executable'*|*'statically linked'*) return 0 ;; esac
 	while read -r line; do
@@ -156,6 +209,40 @@ need_libs() {
 			done ;;
 		esac
 	done <<<"$out"
+}
+
+# arm64: the host's ldd cannot run the binaries; read the ELF instead.  The
+# loader from PT_INTERP, each DT_NEEDED from Debian's arm64 multiarch
+# directories, recursively.  Every ELF file must be AArch64.
+ARM64_LIBDIRS="/usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu"
+need_libs_cross() {
+	local f=$1 hdr interp n d lib found
+	hdr=$(LC_ALL=C readelf -h "$f" 2>/dev/null) || die "$f: unreadable ELF"
+	case $hdr in *'Machine:'*AArch64*) ;; *)
+		die "$f is not an AArch64 file ($(printf '%s\n' "$hdr" | sed -n 's/^ *Machine: *//p'))" ;;
+	esac
+	interp=$(LC_ALL=C readelf -l "$f" 2>/dev/null |
+		sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
+	[ -z "$interp" ] || [ -n "${LIBS[$interp]:-}" ] || {
+		[ -e "$interp" ] || die "$f needs the loader $interp, which is not on this host (libc6:arm64)"
+		LIBS[$interp]=1
+	}
+	for n in $(LC_ALL=C readelf -d "$f" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		found=
+		for d in $ARM64_LIBDIRS; do
+			[ -e "$d/$n" ] && { found=$d/$n; break; }
+		done
+		[ -n "$found" ] || die "$f needs $n, which is not in $ARM64_LIBDIRS (install its :arm64 package)"
+		[ -n "${LIBS[$found]:-}" ] && continue
+		LIBS[$found]=1
+		need_libs_cross "$found"
+		case $n in
+		libtss2-tctildr.so*)	# dlopen()s the device TCTI
+			lib=$(dirname "$found")/libtss2-tcti-device.so.0
+			[ -e "$lib" ] && [ -z "${LIBS[$lib]:-}" ] && { LIBS[$lib]=1; need_libs_cross "$lib"; } ;;
+		esac
+	done
+	return 0
 }
 
 add_one() {
@@ -186,15 +273,18 @@ base_cpio() {
 	local key base b d a
 	key=$(cat "$BUSYBOX" "$VMDIR/init" | sha256sum | cut -c1-16)
 	base=$CACHE/vm/base-$key.cpio
+	[ "$arch" = x86_64 ] || base=$CACHE/vm/base-$arch-$key.cpio
 	[ -s "$base" ] && { echo "$base"; return; }
 	b=$WORK/base
-	for d in bin sbin usr/bin usr/sbin usr/lib/x86_64-linux-gnu usr/lib64 etc/vm \
+	for d in bin sbin usr/bin usr/sbin "$LIBDIR" usr/lib64 etc/vm \
 		proc sys dev tmp run root safelock var mnt; do
 		mkdir -p "$b/$d"
 	done
 	ln -s usr/lib "$b/lib"; ln -s usr/lib64 "$b/lib64"; ln -s ../run "$b/var/run"
 	cp "$BUSYBOX" "$b/bin/busybox"
-	for a in $("$BUSYBOX" --list-full); do
+	# An arm64 busybox cannot run here: its applets are those of the host's
+	# busybox-static, the same Debian version and configuration.
+	for a in $( ([ "$arch" = x86_64 ] && "$BUSYBOX" --list-full) || /bin/busybox --list-full); do
 		[ -e "$b/$a" ] || ln -s /bin/busybox "$b/$a"
 	done
 	cp "$VMDIR/init" "$b/init"; chmod 755 "$b/init"
@@ -231,15 +321,61 @@ build_initramfs() {
 }
 
 # ---------------------------------------------------------------- qemu
-APPEND="console=ttyS0,115200 loglevel=4 panic=-1 no_timer_check ${SAFELOCK_VM_APPEND:-}"
+if [ "$arch" = x86_64 ]; then
+	APPEND="console=ttyS0,115200 loglevel=4 panic=-1 no_timer_check ${SAFELOCK_VM_APPEND:-}"
+else
+	APPEND="console=ttyAMA0 loglevel=4 panic=-1 ${SAFELOCK_VM_APPEND:-}"
+fi
+# arm64: everything that shapes the virt machine's device tree.
+ARM64_M=virt,gic-version=3
+ARM64_MACHINE=(-cpu cortex-a57 -m "${SAFELOCK_VM_MEM:-512}" -smp 2 -nodefaults -display none)
+ARM64_TPM=(-device tpm-tis-device,tpmdev=tpm0)
 qemu_base() {
+	if [ "$arch" = arm64 ]; then
+		QEMU=(qemu-system-aarch64 -M "$ARM64_M" "${ARM64_MACHINE[@]}" -no-reboot -accel tcg
+			-kernel "$bzimage" -initrd "$WORK/initramfs.gz")
+		[ -z "$dtb" ] || QEMU+=(-dtb "$dtb")
+		return
+	fi
 	QEMU=(qemu-system-x86_64 -nodefaults -no-reboot -m "${SAFELOCK_VM_MEM:-512}" -smp 2
 		-display none -kernel "$bzimage" -initrd "$WORK/initramfs.gz")
 	if [ "$1" = kvm ]; then QEMU+=(-accel kvm -cpu host); else QEMU+=(-accel tcg); fi
 }
 
+# arm64 --overlay: qemu's DTB for exactly this machine (with the TPM: the
+# device adds a node), the overlay applied; cached by qemu version, machine
+# options and overlay.  The dump needs a TPM backend: a throwaway swtpm.
+make_dtb() {
+	local key out d pid i
+	key=$({ qemu-system-aarch64 --version | head -n1; echo "$ARM64_M ${ARM64_MACHINE[*]} ${ARM64_TPM[*]}"
+		cat "$overlay"; } | sha256sum | cut -c1-16)
+	out=$CACHE/vm/arm64-$key.dtb
+	if [ ! -s "$out" ]; then
+		d=$WORK/dtb; mkdir -p "$d/tpm" "$CACHE/vm"
+		swtpm socket --tpm2 --tpmstate dir="$d/tpm" --ctrl type=unixio,path="$d/ctrl" \
+			--flags startup-clear --pid file="$d/pid" -d >"$d/swtpm.out" 2>&1 ||
+			{ cat "$d/swtpm.out" >&2; die "swtpm (for the DTB dump) did not start"; }
+		for i in $(seq 50); do [ -S "$d/ctrl" ] && break; sleep 0.1; done
+		qemu-system-aarch64 -M "$ARM64_M,dumpdtb=$d/virt.dtb" "${ARM64_MACHINE[@]}" \
+			-chardev socket,id=chrtpm,path="$d/ctrl" -tpmdev emulator,id=tpm0,chardev=chrtpm \
+			"${ARM64_TPM[@]}" >"$d/dump.out" 2>&1
+		pid=$(cat "$d/pid" 2>/dev/null || true)
+		[ -n "$pid" ] && kill "$pid" 2>/dev/null
+		[ -s "$d/virt.dtb" ] || { cat "$d/dump.out" >&2; die "qemu did not dump the virt DTB"; }
+		dtc -@ -q -I dts -O dtb -o "$d/overlay.dtbo" "$overlay" 2>"$d/dtc.out" ||
+			{ cat "$d/dtc.out" >&2; die "dtc failed on $overlay"; }
+		fdtoverlay -i "$d/virt.dtb" -o "$d/merged.dtb" "$d/overlay.dtbo" 2>"$d/fdtoverlay.out" ||
+			{ cat "$d/fdtoverlay.out" >&2; die "fdtoverlay failed on $overlay"; }
+		mv "$d/merged.dtb" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
+		say "device tree: $(basename "$overlay") on qemu's virt DTB -> $out"
+	fi
+	dtb=$out
+}
+
 # KVM only if a short boot with it works (on some machines qemu hangs).
 pick_accel() {
+	# KVM cannot run an arm64 guest on this x86 host.
+	[ "$arch" = arm64 ] && { ACCEL=tcg; return; }
 	case ${SAFELOCK_ACCEL:-} in
 	tcg|kvm) ACCEL=$SAFELOCK_ACCEL; return ;;
 	'') ;;
@@ -322,18 +458,24 @@ kernel_log() {
 build_initramfs
 say "initramfs: $(du -k "$WORK/initramfs.gz" | cut -f1) KiB in $(since "$T0") s"
 pick_accel
+[ -z "$overlay" ] || make_dtb
 start_swtpm
 qemu_base "$ACCEL"
-QEMU+=(-chardev socket,id=chrtpm,path="$WORK/swtpm.ctrl"
-	-tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-crb,tpmdev=tpm0
-	-chardev file,id=kmsg,path="$KMSG" -append "$APPEND")
+QEMU+=(-chardev socket,id=chrtpm,path="$WORK/swtpm.ctrl" -tpmdev emulator,id=tpm0,chardev=chrtpm)
+if [ "$arch" = arm64 ]; then
+	QEMU+=("${ARM64_TPM[@]}" -append "$APPEND")
+	KMSG_SERIAL=()
+else
+	QEMU+=(-device tpm-crb,tpmdev=tpm0 -chardev file,id=kmsg,path="$KMSG" -append "$APPEND")
+	KMSG_SERIAL=(-serial chardev:kmsg)
+fi
 
 say "booting $klabel ($ACCEL)$([ "$shell" = 1 ] || echo ", timeout ${timeout} s") ..."
 TB=$(now)
 timed_out=0
 if [ "$shell" = 1 ]; then
 	QEMU+=(-chardev stdio,id=con,mux=on,signal=off,logfile="$LOG"
-		-serial chardev:con -serial chardev:kmsg -mon chardev=con,mode=readline)
+		-serial chardev:con "${KMSG_SERIAL[@]}" -mon chardev=con,mode=readline)
 	say "console: Ctrl-A x kills the VM, Ctrl-A h for help"
 	if [ -n "$timeout" ]; then
 		timeout --foreground -k 5 "$timeout" "${QEMU[@]}"
@@ -343,7 +485,7 @@ if [ "$shell" = 1 ]; then
 	fi
 else
 	: >"$LOG"; : >"$KMSG"
-	"${QEMU[@]}" -chardev file,id=con,path="$LOG" -serial chardev:con -serial chardev:kmsg \
+	"${QEMU[@]}" -chardev file,id=con,path="$LOG" -serial chardev:con "${KMSG_SERIAL[@]}" \
 		</dev/null >"$WORK/qemu.out" 2>&1 &
 	QPID=$!
 	tail -n +1 -s 0.1 -f --pid="$QPID" "$LOG" 2>/dev/null | command_output &
@@ -371,7 +513,7 @@ if [ "$timed_out" = 1 ]; then
 	err "timed out after $timeout s"
 	rc=124
 fi
-status=$(strip_cr "$LOG" | grep -oE "SAFELOCK-VM-EXIT [0-9]+ $TOKEN" | awk '{ print $2 }' | tail -n1)
+status=$(strip_cr "$LOG" | grep -aoE "SAFELOCK-VM-EXIT [0-9]+ $TOKEN" | awk '{ print $2 }' | tail -n1)
 if [ -z "$rc" ] && [ -z "$status" ]; then
 	err "the guest never reported an exit status (crash?)"
 	[ -s "$WORK/qemu.out" ] && sed 's/^/vm: qemu: /' "$WORK/qemu.out" >&2
@@ -393,7 +535,7 @@ if [ "$tpmsd" = no ] && [ -n "$status" ]; then
 fi
 if [ "$rc" = 124 ] || [ "$rc" = 125 ] && [ "$shell" = 0 ]; then
 	err "last console lines:"
-	sed -n '/^=== vm.sh:/q;p' "$LOG" | tr -d '\r' | grep -vF "$TOKEN" | tail -n 30 | sed 's/^/vm: | /' >&2
+	sed -n '/^=== vm.sh:/q;p' "$LOG" | tr -d '\r' | grep -avF "$TOKEN" | tail -n 30 | sed 's/^/vm: | /' >&2
 	err "last kernel log lines:"
 	printf '%s\n' "$klog" | tail -n 10 | sed 's/^/vm: k /' >&2
 fi

@@ -11,6 +11,17 @@
  * Runs as root in a VM with gpio-sim, configfs, uinput and devtmpfs.
  * safelock.ko, safelock_testboard.ko and safelockd are looked up in
  * $SAFELOCK_MODDIR (default: the current directory).
+ *
+ * SAFELOCK_BOARD=dt (the arm64 VM, scripts/arm64/): the boards already exist,
+ * described by the device tree (scripts/arm64/safelock-virt.dtso): per
+ * fixture a node safelock-<board> ("board", "tpm"), a gpio-sim bank labelled
+ * safelock-<board> (line 0 bolt, 1 door, 4-13 keys 0-9, 14 ENTER, 15 ESC) and
+ * a gpio-keys keypad on it.  The fixture creates nothing: it binds the
+ * driver to its node (and unbinds the other) through
+ * /sys/bus/platform/drivers/safelock/{bind,unbind} where the default mode
+ * loads and unloads the test board, types by pulling the key lines up and
+ * down, and takes the timings from the node's properties, not from its own
+ * constants.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,6 +47,7 @@
 #include <unistd.h>
 
 #include <linux/genetlink.h>
+#include <linux/gpio.h>
 #include <linux/input.h>
 #include <linux/netlink.h>
 #include <linux/uinput.h>
@@ -58,6 +70,20 @@
 #define VERIFY_TIMEOUT_MS	3000
 #define ENTRY_TIMEOUT_MS	5000
 #define TPM_VERIFY_TIMEOUT_MS	10000
+
+/* SAFELOCK_BOARD=dt */
+#define DT_DRIVER_DIR	"/sys/bus/platform/drivers/safelock"
+#define DT_DEVICES_DIR	"/sys/bus/platform/devices"
+#define DT_KEY_LINE0	4	/* keys 0-9 on lines 4-13, ENTER 14, ESC 15 */
+#define DT_KEY_LINES	12
+#define DT_KEY_HOLD_US	30000	/* debounce-interval is 1 ms: ample */
+
+static bool dt_mode(void)
+{
+	const char *m = getenv("SAFELOCK_BOARD");
+
+	return m && !strcmp(m, "dt");
+}
 
 /* ------------------------------------------------------------------ */
 /* Time and files                                                      */
@@ -495,8 +521,9 @@ static int nl_register(struct nl *nl, int provisioned, char *ext, size_t extlen)
 	return nl_transact(nl, &m, ext, extlen, NULL);
 }
 
-static int nl_verdict(struct nl *nl, uint32_t device, uint64_t id, const uint8_t *nonce,
-		      uint32_t result, char *ext, size_t extlen)
+/* A verdict; @retry_after_ms is sent only when non-zero. */
+static int nl_verdict_retry(struct nl *nl, uint32_t device, uint64_t id, const uint8_t *nonce,
+			    uint32_t result, uint32_t retry_after_ms, char *ext, size_t extlen)
 {
 	struct nl_msg m;
 
@@ -505,7 +532,15 @@ static int nl_verdict(struct nl *nl, uint32_t device, uint64_t id, const uint8_t
 	msg_put_u64(&m, SAFELOCK_A_REQUEST_ID, id);
 	msg_put(&m, SAFELOCK_A_NONCE, nonce, SAFELOCK_NONCE_SIZE);
 	msg_put_u32(&m, SAFELOCK_A_RESULT, result);
+	if (retry_after_ms)
+		msg_put_u32(&m, SAFELOCK_A_RETRY_AFTER_MS, retry_after_ms);
 	return nl_transact(nl, &m, ext, extlen, NULL);
+}
+
+static int nl_verdict(struct nl *nl, uint32_t device, uint64_t id, const uint8_t *nonce,
+		      uint32_t result, char *ext, size_t extlen)
+{
+	return nl_verdict_retry(nl, device, id, nonce, result, 0, ext, extlen);
 }
 
 /* Wait up to @ms for a VERIFY request. Returns 0 or -ETIMEDOUT/-errno. */
@@ -542,6 +577,10 @@ struct board {
 	bool sim_dir, sim_bank, sim_live;
 	int uinput;
 	bool testboard;
+	const char *dt_board;	/* DT mode: which board ("board", "tpm") */
+	char pdev[64];		/* DT mode: its platform device */
+	bool dt_bound;
+	unsigned int relock_ms, verify_ms, entry_ms;	/* what the lock was given */
 	int fd;			/* /dev/safelockN */
 	char node[64];
 	unsigned int index;
@@ -589,6 +628,47 @@ static int emit(int fd, int type, int code, int value)
 	return write(fd, &ie, sizeof(ie)) == sizeof(ie) ? 0 : -errno;
 }
 
+/* DT mode: the keypad line of a key code. */
+static int dt_key_line(int code)
+{
+	if (code == KEY_0)
+		return DT_KEY_LINE0;
+	if (code >= KEY_1 && code <= KEY_9)
+		return DT_KEY_LINE0 + 1 + (code - KEY_1);
+	if (code == KEY_ENTER)
+		return DT_KEY_LINE0 + 10;
+	if (code == KEY_ESC)
+		return DT_KEY_LINE0 + 11;
+	return -1;
+}
+
+static int dt_set_line(struct board *b, int line, bool high)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/sim_gpio%d/pull", b->lines, line);
+	return write_str(path, high ? "pull-up" : "pull-down");
+}
+
+/*
+ * DT mode: press and release a key on the gpio-keys keypad.  gpio-keys reads
+ * the line when its debounce timer fires, so the key stays down, and then
+ * up, well beyond the DT's 1 ms debounce-interval.
+ */
+static int dt_press(struct board *b, int code)
+{
+	int line = dt_key_line(code), ret;
+
+	if (line < 0)
+		return -EINVAL;
+	ret = dt_set_line(b, line, true);
+	usleep(DT_KEY_HOLD_US);
+	if (!ret)
+		ret = dt_set_line(b, line, false);
+	usleep(DT_KEY_HOLD_US);
+	return ret;
+}
+
 /* Type @keys: digits, 'E' for ENTER, 'C' for ESC (clear). */
 static int type_keys(struct board *b, const char *keys)
 {
@@ -606,6 +686,12 @@ static int type_keys(struct board *b, const char *keys)
 			code = KEY_ESC;
 		else
 			return -EINVAL;
+		if (b->dt_board) {
+			ret = dt_press(b, code);
+			if (ret)
+				return ret;
+			continue;
+		}
 		ret = emit(b->uinput, EV_KEY, code, 1);
 		if (!ret)
 			ret = emit(b->uinput, EV_SYN, SYN_REPORT, 0);
@@ -736,7 +822,23 @@ static int board_unload(struct board *b)
 		ret = unload_module(TESTBOARD);
 		b->testboard = false;
 	}
+	if (b->dt_bound) {
+		ret = write_str(DT_DRIVER_DIR "/unbind", b->pdev);
+		b->dt_bound = false;
+	}
 	return ret;
+}
+
+/* DT mode: door closed, no key down. */
+static void dt_lines_idle(struct board *b)
+{
+	int i;
+
+	if (!b->lines[0])
+		return;
+	dt_set_line(b, 1, false);
+	for (i = 0; i < DT_KEY_LINES; i++)
+		dt_set_line(b, DT_KEY_LINE0 + i, false);
 }
 
 static void board_down(struct board *b)
@@ -746,6 +848,8 @@ static void board_down(struct board *b)
 		b->fd = -1;
 	}
 	board_unload(b);
+	if (b->dt_board)
+		dt_lines_idle(b);
 	if (b->uinput >= 0) {
 		ioctl(b->uinput, UI_DEV_DESTROY);
 		close(b->uinput);
@@ -754,14 +858,17 @@ static void board_down(struct board *b)
 	gpio_sim_destroy(b);
 }
 
+static int board_open(struct board *b);
+static int dt_board_up(struct board *b);
+
 /*
  * Bring a board up.  Returns 0; KSFT_SKIP with b->err set if a prerequisite
  * is missing; -1 with b->err set on failure.  On error everything is undone.
+ * In DT mode the timings are the device tree's, not the arguments.
  */
 static int board_up(struct board *b, unsigned int relock_ms, unsigned int verify_ms,
 		    unsigned int entry_ms)
 {
-	struct safelock_info info;
 	char params[256];
 	int ret;
 
@@ -777,6 +884,8 @@ static int board_up(struct board *b, unsigned int relock_ms, unsigned int verify
 			return ret == -ENOENT ? KSFT_SKIP : -1;
 		}
 	}
+	if (b->dt_board)
+		return dt_board_up(b);
 	if (!exists(GPIO_SIM_DIR)) {
 		snprintf(b->err, sizeof(b->err), "no %s (CONFIG_GPIO_SIM, configfs)", GPIO_SIM_DIR);
 		return KSFT_SKIP;
@@ -810,8 +919,22 @@ static int board_up(struct board *b, unsigned int relock_ms, unsigned int verify
 		return ret == -ENOENT ? KSFT_SKIP : -1;
 	}
 	b->testboard = true;
+	b->relock_ms = relock_ms;
+	b->verify_ms = verify_ms;
+	b->entry_ms = entry_ms;
 
 	snprintf(b->node, sizeof(b->node), "/dev/safelock0");
+	return board_open(b);
+fail:
+	board_down(b);
+	return -1;
+}
+
+/* The bound lock's /dev node is open: check it and wait for the keypad. */
+static int board_open(struct board *b)
+{
+	struct safelock_info info;
+
 	if (!wait_for((b->fd = open(b->node, O_RDWR | O_CLOEXEC)) >= 0, 5000)) {
 		snprintf(b->err, sizeof(b->err), "%s did not appear: %s", b->node, strerror(errno));
 		goto fail;
@@ -826,6 +949,148 @@ static int board_up(struct board *b, unsigned int relock_ms, unsigned int verify
 		goto fail;
 	}
 	return 0;
+fail:
+	board_down(b);
+	return -1;
+}
+
+/* DT mode: a u32 property of the lock's node; @def if it has none. */
+static unsigned int dt_u32(struct board *b, const char *prop, unsigned int def)
+{
+	char path[512];
+	unsigned char v[4];
+	int fd, n;
+
+	snprintf(path, sizeof(path), DT_DEVICES_DIR "/%s/of_node/%s", b->pdev, prop);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return def;
+	n = read(fd, v, sizeof(v));
+	close(fd);
+	if (n != 4)
+		return def;
+	return (unsigned int)v[0] << 24 | v[1] << 16 | v[2] << 8 | v[3];
+}
+
+/* DT mode: the sysfs directory of the gpio-sim bank labelled @label. */
+static int dt_find_chip(struct board *b, const char *label)
+{
+	struct gpiochip_info ci;
+	struct dirent *de;
+	char path[512];
+	int fd, found = 0;
+	DIR *d;
+
+	d = opendir("/dev");
+	if (!d)
+		return -errno;
+	while (!found && (de = readdir(d))) {
+		if (strncmp(de->d_name, "gpiochip", 8))
+			continue;
+		snprintf(path, sizeof(path), "/dev/%s", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		memset(&ci, 0, sizeof(ci));
+		if (!ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, &ci) && !strcmp(ci.label, label)) {
+			snprintf(b->lines, sizeof(b->lines), "/sys/bus/gpio/devices/%s", ci.name);
+			found = 1;
+		}
+		close(fd);
+	}
+	closedir(d);
+	if (!found)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/sim_gpio%d/pull", b->lines, DT_KEY_LINE0 + DT_KEY_LINES - 1);
+	return exists(path) ? 0 : -ENODEV;
+}
+
+/* DT mode: unbind every lock but ours (the boards share the verifier). */
+static void dt_unbind_others(void)
+{
+	struct dirent *de;
+	char path[512];
+	struct stat st;
+	DIR *d;
+
+	d = opendir(DT_DRIVER_DIR);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "module"))
+			continue;
+		snprintf(path, sizeof(path), DT_DRIVER_DIR "/%s", de->d_name);
+		if (lstat(path, &st) || !S_ISLNK(st.st_mode))
+			continue;
+		write_str(DT_DRIVER_DIR "/unbind", de->d_name);
+	}
+	closedir(d);
+}
+
+/* DT mode: the N of /dev/safelockN of our bound lock. */
+static int dt_find_node(struct board *b)
+{
+	char path[512];
+	struct dirent *de;
+	DIR *d;
+	int ret = -ENOENT;
+
+	snprintf(path, sizeof(path), DT_DEVICES_DIR "/%s/safelock", b->pdev);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "safelock", 8) && strlen(de->d_name) < 32) {
+			snprintf(b->node, sizeof(b->node), "/dev/%.32s", de->d_name);
+			ret = 0;
+			break;
+		}
+	closedir(d);
+	return ret;
+}
+
+/*
+ * DT mode: the board is in the device tree.  Find its lines, put them at
+ * rest, bind the driver to its node alone and open its /dev node.
+ */
+static int dt_board_up(struct board *b)
+{
+	char path[512], label[64];
+	int ret;
+
+	snprintf(b->pdev, sizeof(b->pdev), "safelock-%s", b->dt_board);
+	snprintf(path, sizeof(path), DT_DEVICES_DIR "/%s", b->pdev);
+	if (!exists(path)) {
+		snprintf(b->err, sizeof(b->err),
+			 "SAFELOCK_BOARD=dt but no %s node in the device tree "
+			 "(scripts/arm64/safelock-virt.dtso)", b->pdev);
+		return KSFT_SKIP;
+	}
+	snprintf(label, sizeof(label), "safelock-%s", b->dt_board);
+	ret = dt_find_chip(b, label);
+	if (ret) {
+		snprintf(b->err, sizeof(b->err), "gpio-sim bank %s with %d lines: %s", label,
+			 DT_KEY_LINE0 + DT_KEY_LINES, strerror(-ret));
+		b->lines[0] = '\0';
+		return -1;
+	}
+	dt_unbind_others();
+	dt_lines_idle(b);
+	b->relock_ms = dt_u32(b, "relock-ms", 5000);
+	b->verify_ms = dt_u32(b, "verify-timeout-ms", 10000);
+	b->entry_ms = dt_u32(b, "entry-timeout-ms", 15000);
+
+	ret = write_str(DT_DRIVER_DIR "/bind", b->pdev);
+	if (ret) {
+		snprintf(b->err, sizeof(b->err), "bind %s: %s", b->pdev, strerror(-ret));
+		goto fail;
+	}
+	b->dt_bound = true;
+	if (!wait_for(dt_find_node(b) == 0, 5000)) {
+		snprintf(b->err, sizeof(b->err), "%s has no safelock device", b->pdev);
+		goto fail;
+	}
+	return board_open(b);
 fail:
 	board_down(b);
 	return -1;
@@ -903,6 +1168,8 @@ FIXTURE_SETUP(board)
 	int ret;
 
 	board_init(&self->b);
+	if (dt_mode())
+		self->b.dt_board = "board";
 	nl_init(&self->v);
 	nl_init(&self->v2);
 	ret = board_up(&self->b, RELOCK_MS, VERIFY_TIMEOUT_MS, ENTRY_TIMEOUT_MS);
@@ -991,7 +1258,7 @@ TEST_F(board, granted)
 		TH_LOG("typed %s, verifier got %.*s", code, vr.code_len, vr.code);
 	EXPECT_NE(0, vr.id);
 	EXPECT_GT(vr.deadline_ns, now_ns());
-	EXPECT_LE(vr.deadline_ns, t0 + (VERIFY_TIMEOUT_MS + 1000) * 1000000ULL);
+	EXPECT_LE(vr.deadline_ns, t0 + (self->b.verify_ms + 1000) * 1000000ULL);
 	ASSERT_TRUE(vr.seen & (1U << SAFELOCK_A_NONCE));
 	EXPECT_EQ(SAFELOCK_STATE_VERIFYING, state(&self->b));
 	EXPECT_EQ(0, bolt(&self->b));
@@ -1014,11 +1281,11 @@ TEST_F(board, granted)
 	EXPECT_EQ(1, bolt_open.value);
 
 	/* Relock after relock_ms. */
-	ASSERT_TRUE(wait_for(bolt(&self->b) == 0, RELOCK_MS + 3000));
+	ASSERT_TRUE(wait_for(bolt(&self->b) == 0, self->b.relock_ms + 3000));
 	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 1000));
 	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_BOLT, -1, &ev, 1000));
 	EXPECT_EQ(0, ev.value);
-	EXPECT_GE(ev.timestamp_ns - bolt_open.timestamp_ns, (RELOCK_MS - 50) * 1000000ULL)
+	EXPECT_GE(ev.timestamp_ns - bolt_open.timestamp_ns, (self->b.relock_ms - 50) * 1000000ULL)
 		TH_LOG("bolt open only %llu ms",
 		       (unsigned long long)(ev.timestamp_ns - bolt_open.timestamp_ns) / 1000000);
 	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_STATE, SAFELOCK_STATE_LOCKED, &ev, 1000));
@@ -1044,6 +1311,55 @@ TEST_F(board, denied)
 	EXPECT_EQ(1, ev.user_id);
 	EXPECT_FALSE(wait_for(bolt(&self->b) != 0, 300));
 	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+}
+
+/* A denial with a retry-after mirrors the verifier's lockout. */
+TEST_F(board, penalty)
+{
+	struct safelock_status st;
+	struct safelock_event ev;
+	struct verify_req vr;
+	char code[16], ext[256];
+	uint64_t start;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ENTER_AND_VERIFY(code, &vr);
+	/* A grant cannot carry a penalty: refused, the request stays open. */
+	EXPECT_EQ(-EINVAL, nl_verdict_retry(&self->v, vr.device, vr.id, vr.nonce,
+					    SAFELOCK_RESULT_GRANTED, 2000, ext, sizeof(ext)));
+	EXPECT_NE(NULL, strstr(ext, "retry-after only goes with a denial")) TH_LOG("extack: %s", ext);
+	EXPECT_EQ(0, bolt(&self->b));
+
+	start = now_ms();
+	ASSERT_EQ(0, nl_verdict_retry(&self->v, vr.device, vr.id, vr.nonce,
+				      SAFELOCK_RESULT_DENIED, 2000, ext, sizeof(ext)))
+		TH_LOG("verdict refused: %s", ext);
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_ATTEMPT, -1, &ev, 2000));
+	EXPECT_EQ(SAFELOCK_RESULT_DENIED, ev.result);
+	EXPECT_EQ(2000, ev.value);
+	ASSERT_EQ(0, get_status(&self->b, &st));
+	EXPECT_EQ(SAFELOCK_STATE_PENALTY, st.state);
+	EXPECT_LT(0, st.penalty_ms);
+	EXPECT_GE(2000, st.penalty_ms);
+
+	/* The keypad is quiet: nothing reaches the verifier, nothing starts. */
+	random_code(code, NULL);
+	ASSERT_EQ(0, type_entry(&self->b, 1, code));
+	EXPECT_EQ(-ETIMEDOUT, nl_wait_verify(&self->v, &vr, 300))
+		TH_LOG("an entry typed during the penalty reached the verifier");
+	EXPECT_EQ(-ETIMEDOUT, next_event(&self->b, SAFELOCK_EVENT_ENTRY_STARTED, -1, &ev, 100));
+	/* Locking does not shorten it. */
+	EXPECT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW));
+	EXPECT_EQ(SAFELOCK_STATE_PENALTY, state(&self->b));
+
+	/* It ends by itself, on time, and keys count again. */
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 4000));
+	EXPECT_LE(start + 1900, now_ms()) TH_LOG("the penalty ended early");
+	ASSERT_EQ(0, get_status(&self->b, &st));
+	EXPECT_EQ(0, st.penalty_ms);
+	ENTER_AND_VERIFY(code, &vr);
+	EXPECT_EQ(0, bolt(&self->b));
 }
 
 TEST_F(board, no_verifier)
@@ -1099,7 +1415,7 @@ TEST_F(board, expired_request)
 	NEED_BOARD();
 	REGISTER_VERIFIER();
 	ENTER_AND_VERIFY(code, &vr);
-	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_ATTEMPT, -1, &ev, VERIFY_TIMEOUT_MS + 3000))
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_ATTEMPT, -1, &ev, self->b.verify_ms + 3000))
 		TH_LOG("no TIMEOUT attempt event");
 	EXPECT_EQ(SAFELOCK_RESULT_TIMEOUT, ev.result)
 		TH_LOG("attempt result %s", result_name(ev.result));
@@ -1127,7 +1443,7 @@ TEST_F(board, replay)
 				SAFELOCK_RESULT_GRANTED, ext, sizeof(ext)))
 		TH_LOG("verdict refused: %s", ext);
 	ASSERT_TRUE(wait_for(bolt(&self->b) == 1, 2000));
-	ASSERT_TRUE(wait_for(bolt(&self->b) == 0, RELOCK_MS + 3000));
+	ASSERT_TRUE(wait_for(bolt(&self->b) == 0, self->b.relock_ms + 3000));
 	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 1000));
 
 	EXPECT_EQ(-EALREADY, nl_verdict(&self->v, vr.device, vr.id, vr.nonce,
@@ -1342,9 +1658,10 @@ TEST_F(board, chardev)
 	EXPECT_EQ(SAFELOCK_ABI_VERSION, info.abi_version);
 	EXPECT_EQ(SAFELOCK_LINE_BOLT | SAFELOCK_LINE_DOOR | SAFELOCK_LINE_KEYPAD,
 		  info.lines & (SAFELOCK_LINE_BOLT | SAFELOCK_LINE_DOOR | SAFELOCK_LINE_KEYPAD));
-	EXPECT_EQ(RELOCK_MS, info.relock_ms);
-	EXPECT_EQ(VERIFY_TIMEOUT_MS, info.verify_timeout_ms);
-	EXPECT_EQ(ENTRY_TIMEOUT_MS, info.entry_timeout_ms);
+	/* What the board (module parameters, or the device tree) gave it. */
+	EXPECT_EQ(self->b.relock_ms, info.relock_ms);
+	EXPECT_EQ(self->b.verify_ms, info.verify_timeout_ms);
+	EXPECT_EQ(self->b.entry_ms, info.entry_timeout_ms);
 	EXPECT_NE(0, info.name[0]);
 	EXPECT_LT(strnlen(info.name, sizeof(info.name)), sizeof(info.name));
 	for (i = 0; i < sizeof(info.padding) / sizeof(info.padding[0]); i++)
@@ -1503,6 +1820,8 @@ FIXTURE_SETUP(tpm)
 	int ret;
 
 	board_init(&self->b);
+	if (dt_mode())
+		self->b.dt_board = "tpm";
 	self->daemon = 0;
 	snprintf(self->bin, sizeof(self->bin), "%s/safelockd", moddir());
 	if (!exists("/dev/tpmrm0"))
@@ -1575,18 +1894,18 @@ TEST_F_TIMEOUT(tpm, right_then_wrong_code, 180)
 
 	ASSERT_EQ(0, type_entry(&self->b, 1, self->code));
 	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_ATTEMPT, -1, &ev,
-				TPM_VERIFY_TIMEOUT_MS + 5000));
+				self->b.verify_ms + 5000));
 	EXPECT_EQ(SAFELOCK_RESULT_GRANTED, ev.result)
 		TH_LOG("right code: attempt result %s", result_name(ev.result));
 	EXPECT_EQ(1, ev.user_id);
 	ASSERT_TRUE(wait_for(bolt(&self->b) == 1, 2000));
-	ASSERT_TRUE(wait_for(bolt(&self->b) == 0, RELOCK_MS + 3000));
+	ASSERT_TRUE(wait_for(bolt(&self->b) == 0, self->b.relock_ms + 3000));
 	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 1000));
 
 	random_code(wrong, self->code);
 	ASSERT_EQ(0, type_entry(&self->b, 1, wrong));
 	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_ATTEMPT, -1, &ev,
-				TPM_VERIFY_TIMEOUT_MS + 5000));
+				self->b.verify_ms + 5000));
 	EXPECT_EQ(SAFELOCK_RESULT_DENIED, ev.result)
 		TH_LOG("wrong code: attempt result %s", result_name(ev.result));
 	EXPECT_EQ(1, ev.user_id);

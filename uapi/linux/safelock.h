@@ -44,6 +44,9 @@
  * @SAFELOCK_STATE_ENTRY: a code is being typed
  * @SAFELOCK_STATE_VERIFYING: a VERIFY request is with the verifier
  * @SAFELOCK_STATE_UNLOCKED: bolt retracted; relocks after the relock delay
+ * @SAFELOCK_STATE_PENALTY: the verifier denied an entry and asked for a
+ *	pause (retry-after); the keypad is ignored until it ends, and a key
+ *	pressed meanwhile does not extend it
  * @SAFELOCK_STATE_MAX: number of states
  */
 enum safelock_state {
@@ -52,6 +55,7 @@ enum safelock_state {
 	SAFELOCK_STATE_ENTRY,
 	SAFELOCK_STATE_VERIFYING,
 	SAFELOCK_STATE_UNLOCKED,
+	SAFELOCK_STATE_PENALTY,
 	SAFELOCK_STATE_MAX,
 };
 
@@ -140,13 +144,15 @@ struct safelock_info {
  * @state: &enum safelock_state
  * @flags: SAFELOCK_STATUS_* flags
  * @last_seq: sequence number of the last event emitted (0: none yet)
+ * @penalty_ms: in %SAFELOCK_STATE_PENALTY, the milliseconds left; else 0
  * @padding: reserved, zero
  */
 struct safelock_status {
 	__u32 state;
 	__u32 flags;
 	__aligned_u64 last_seq;
-	__u32 padding[6];
+	__u32 penalty_ms;
+	__u32 padding[5];
 };
 
 /**
@@ -159,7 +165,8 @@ struct safelock_status {
  * @state: &enum safelock_state after the event
  * @result: &enum safelock_result for %SAFELOCK_EVENT_ATTEMPT, else 0
  * @user_id: user id typed with the attempt (never the code), or 0
- * @value: type-dependent value (bolt, door, verifier)
+ * @value: type-dependent value (bolt, door, verifier; for a denied attempt,
+ *	the retry-after in milliseconds the verifier asked for)
  * @padding: reserved, zero
  *
  * Each read() returns a whole number of records.
@@ -210,6 +217,8 @@ struct safelock_event {
  * @SAFELOCK_A_EVENT: u32, &enum safelock_event_type
  * @SAFELOCK_A_VALUE: u32, event value
  * @SAFELOCK_A_PAD: padding for 64-bit attributes
+ * @SAFELOCK_A_RETRY_AFTER_MS: u32, in a DENIED verdict: how long the keypad
+ *	stays quiet (%SAFELOCK_STATE_PENALTY); 0 or absent for none
  * @__SAFELOCK_A_MAX: number of attributes
  * @SAFELOCK_A_MAX: highest attribute
  */
@@ -230,6 +239,7 @@ enum safelock_attrs {
 	SAFELOCK_A_EVENT,
 	SAFELOCK_A_VALUE,
 	SAFELOCK_A_PAD,
+	SAFELOCK_A_RETRY_AFTER_MS,
 
 	__SAFELOCK_A_MAX,
 	SAFELOCK_A_MAX = __SAFELOCK_A_MAX - 1
@@ -244,8 +254,9 @@ enum safelock_attrs {
  * @SAFELOCK_CMD_VERIFY: (kernel to verifier) check DEVICE, REQUEST_ID, NONCE,
  *	DEADLINE_NS, USER_ID, CODE
  * @SAFELOCK_CMD_VERDICT: (verifier, CAP_NET_ADMIN) answer DEVICE,
- *	REQUEST_ID, NONCE with RESULT (GRANTED or DENIED); accepted once, from
- *	the registered verifier's socket, before the deadline
+ *	REQUEST_ID, NONCE with RESULT (GRANTED or DENIED) and, with DENIED,
+ *	optionally RETRY_AFTER_MS; accepted once, from the registered
+ *	verifier's socket, before the deadline
  * @SAFELOCK_CMD_STATUS_GET: (anyone) DEVICE; replies with DEVICE, STATE,
  *	FLAGS, SEQ; without DEVICE, a dump of every lock
  * @SAFELOCK_CMD_EVENT: (kernel, multicast "events", CAP_NET_ADMIN) DEVICE,
