@@ -14,16 +14,10 @@
 static irqreturn_t safelock_door_irq(int irq, void *data)
 {
 	struct safelock *sl = data;
-	bool open;
 
 	mutex_lock(&sl->lock);
-	if (!sl->gone) {
-		open = safelock_door_is_open(sl);
-		if (open != sl->door_open) {
-			sl->door_open = open;
-			safelock_door_event(sl, open);
-		}
-	}
+	if (!sl->gone)
+		safelock_door_changed(sl, safelock_door_is_open(sl));
 	mutex_unlock(&sl->lock);
 	return IRQ_HANDLED;
 }
@@ -32,7 +26,6 @@ static int safelock_door_probe(struct safelock *sl)
 {
 	int irq, ret;
 
-	sl->door_open = safelock_door_is_open(sl);
 	irq = gpiod_to_irq(sl->door);
 	if (irq < 0)
 		return dev_err_probe(sl->dev, irq, "door line cannot interrupt\n");

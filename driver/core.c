@@ -179,9 +179,22 @@ void safelock_bolt_event(struct safelock *sl, bool open)
 	safelock_emit(sl, SAFELOCK_EVENT_BOLT, 0, 0, 0, open);
 }
 
-void safelock_door_event(struct safelock *sl, bool open)
+/**
+ * safelock_door_changed() - the door sensor moved; report it and react
+ * @sl: the lock, with sl->lock held
+ * @open: the door is now open
+ */
+void safelock_door_changed(struct safelock *sl, bool open)
 {
+	enum safelock_state before = sl->fsm.state;
+	struct safelock_fsm_out out;
+
+	lockdep_assert_held(&sl->lock);
+	if (open == sl->fsm.door_open)
+		return;
+	safelock_fsm_door(&sl->fsm, open, &out);
 	safelock_emit(sl, SAFELOCK_EVENT_DOOR, 0, 0, 0, open);
+	safelock_fsm_apply(sl, &out, before);
 }
 
 static void safelock_entry_timeout(struct work_struct *work)
@@ -501,6 +514,9 @@ static int safelock_probe(struct platform_device *pdev)
 	ret = safelock_actuator_probe(sl);
 	if (ret)
 		return ret;
+	mutex_lock(&sl->lock);
+	sl->fsm.door_open = safelock_door_is_open(sl);
+	mutex_unlock(&sl->lock);
 	ret = devm_add_action_or_reset(dev, safelock_stop, sl);
 	if (ret)
 		return ret;

@@ -237,6 +237,7 @@ void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
 	out->actions |= SAFELOCK_ACT_REQUEST_END;
 	if (result == SAFELOCK_RESULT_GRANTED) {
 		fsm->state = SAFELOCK_STATE_UNLOCKED;
+		fsm->door_opened = false;
 		out->actions |= SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_RELOCK_TIMER;
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_GRANTED);
 	} else if (retry_after_ms) {
@@ -266,14 +267,42 @@ void safelock_fsm_penalty_over(struct safelock_fsm *fsm, struct safelock_fsm_out
  * safelock_fsm_relock() - the relock delay has passed
  * @fsm: the state machine
  * @out: filled with what to do
+ *
+ * With the door open the bolt would only hit the frame: the lock then
+ * relocks when the door closes.
  */
 void safelock_fsm_relock(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
 {
 	safelock_out_reset(out);
-	if (fsm->state != SAFELOCK_STATE_UNLOCKED)
+	if (fsm->state != SAFELOCK_STATE_UNLOCKED || fsm->door_open)
 		return;
 	fsm->state = SAFELOCK_STATE_LOCKED;
 	out->actions |= SAFELOCK_ACT_BOLT_CLOSE;
+}
+
+/**
+ * safelock_fsm_door() - the door sensor changed
+ * @fsm: the state machine
+ * @open: the door is now open
+ * @out: filled with what to do
+ *
+ * Once the door has been opened after an unlock, the relock timer no
+ * longer applies: closing the door relocks at once.
+ */
+void safelock_fsm_door(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out)
+{
+	safelock_out_reset(out);
+	fsm->door_open = open;
+	if (fsm->state != SAFELOCK_STATE_UNLOCKED)
+		return;
+	if (open) {
+		fsm->door_opened = true;
+		out->actions |= SAFELOCK_ACT_RELOCK_STOP;
+	} else if (fsm->door_opened) {
+		fsm->door_opened = false;
+		fsm->state = SAFELOCK_STATE_LOCKED;
+		out->actions |= SAFELOCK_ACT_BOLT_CLOSE;
+	}
 }
 
 /**

@@ -270,6 +270,41 @@ static void fsm_penalty(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_PENALTY_TIMER);
 }
 
+static void fsm_door_relock(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
+	/* Door opened: the relock timer no longer throws the bolt. */
+	safelock_fsm_door(&fsm, true, &out);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_STOP);
+	safelock_fsm_relock(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	/* Door closed: relocked at once. */
+	safelock_fsm_door(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+
+	/* A door that was never opened: the timer relocks as before. */
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
+	safelock_fsm_door(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_relock(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+
+	/* Door movements outside UNLOCKED move nothing. */
+	safelock_fsm_door(&fsm, true, &out);
+	safelock_fsm_door(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+}
+
 static void fsm_state_names(struct kunit *test)
 {
 	unsigned int s;
@@ -290,6 +325,7 @@ static struct kunit_case safelock_fsm_cases[] = {
 	KUNIT_CASE(fsm_keys_ignored_while_busy),
 	KUNIT_CASE(fsm_lock_now),
 	KUNIT_CASE(fsm_penalty),
+	KUNIT_CASE(fsm_door_relock),
 	KUNIT_CASE(fsm_state_names),
 	{ }
 };

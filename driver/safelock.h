@@ -54,6 +54,8 @@
  * @entry: digits typed so far (wiped when the entry ends)
  * @entry_len: number of valid bytes in @entry
  * @entry_overflow: more keys were typed than an entry can hold
+ * @door_open: the door sensor's last reported state (false without one)
+ * @door_opened: the door was opened since the bolt was last retracted
  */
 struct safelock_fsm {
 	enum safelock_state state;
@@ -62,6 +64,8 @@ struct safelock_fsm {
 	u8 entry[SAFELOCK_ENTRY_MAX];
 	unsigned int entry_len;
 	bool entry_overflow;
+	bool door_open;
+	bool door_opened;
 };
 
 /**
@@ -94,6 +98,7 @@ void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
 			  u32 retry_after_ms, struct safelock_fsm_out *out);
 void safelock_fsm_penalty_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 void safelock_fsm_relock(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
+void safelock_fsm_door(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out);
 int safelock_fsm_lock_now(struct safelock_fsm *fsm, bool door_open,
 			  struct safelock_fsm_out *out);
 const char *safelock_state_name(enum safelock_state state);
@@ -129,7 +134,6 @@ struct safelock_request {
  * @gone: the device was unbound; nothing touches hardware any more
  * @bolt: output line, active = bolt retracted
  * @door: optional input line, active = door open
- * @door_open: the door's state last reported
  * @relock_ms: how long the bolt stays retracted
  * @verify_timeout_ms: how long the verifier has to answer
  * @entry_timeout_ms: longest pause between two keys
@@ -166,7 +170,6 @@ struct safelock {
 
 	struct gpio_desc *bolt;
 	struct gpio_desc *door;
-	bool door_open;
 	u32 relock_ms;
 	u32 verify_timeout_ms;
 	u32 entry_timeout_ms;
@@ -210,7 +213,7 @@ int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
 		     struct netlink_ext_ack *extack);
 u32 safelock_penalty_left_ms(struct safelock *sl);
 void safelock_bolt_event(struct safelock *sl, bool open);
-void safelock_door_event(struct safelock *sl, bool open);
+void safelock_door_changed(struct safelock *sl, bool open);
 
 /* actuator.c */
 int safelock_actuator_probe(struct safelock *sl);

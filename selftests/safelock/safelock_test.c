@@ -1635,6 +1635,33 @@ TEST_F(board, door_events)
 	EXPECT_EQ(0, bolt(&self->b));
 }
 
+/* Once the door has been opened, closing it relocks; the timer waits. */
+TEST_F(board, door_close_relocks)
+{
+	struct safelock_info info;
+	struct verify_req vr;
+	char code[16], ext[256];
+
+	NEED_BOARD();
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_GET_INFO, &info));
+	REGISTER_VERIFIER();
+	ENTER_AND_VERIFY(code, &vr);
+	ASSERT_EQ(0, nl_verdict(&self->v, vr.device, vr.id, vr.nonce,
+				SAFELOCK_RESULT_GRANTED, ext, sizeof(ext)))
+		TH_LOG("verdict refused: %s", ext);
+	ASSERT_TRUE(wait_for(bolt(&self->b) == 1, 2000));
+	ASSERT_EQ(0, set_door(&self->b, true));
+	ASSERT_TRUE(wait_for(flags(&self->b) & SAFELOCK_STATUS_DOOR_OPEN, 2000));
+	/* Past the relock delay the bolt stays back: it would hit the frame. */
+	EXPECT_FALSE(wait_for(bolt(&self->b) == 0, info.relock_ms + 500))
+		TH_LOG("the bolt was thrown with the door open");
+	EXPECT_EQ(SAFELOCK_STATE_UNLOCKED, state(&self->b));
+	ASSERT_EQ(0, set_door(&self->b, false));
+	EXPECT_TRUE(wait_for(bolt(&self->b) == 0, 1000))
+		TH_LOG("closing the door did not relock");
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+}
+
 TEST_F(board, chardev)
 {
 	struct safelock_event evs[8];
