@@ -10,6 +10,7 @@ static const char *const state_names[] = {
 	[SAFELOCK_STATE_ENTRY]		= "ENTRY",
 	[SAFELOCK_STATE_VERIFYING]	= "VERIFYING",
 	[SAFELOCK_STATE_UNLOCKED]	= "UNLOCKED",
+	[SAFELOCK_STATE_PENALTY]	= "PENALTY",
 };
 _Static_assert(ARRAY_SIZE(state_names) == SAFELOCK_STATE_MAX, "state names");
 

@@ -153,6 +153,8 @@ int cmd_status(const struct ctl_config *cfg)
 	out_num(&o, "index", "index:", info.index, "");
 	out_num(&o, "abi_version", "abi version:", info.abi_version, "");
 	out_str(&o, "state", "state:", safelock_state_name(st.state));
+	if (st.state == SAFELOCK_STATE_PENALTY)
+		out_num(&o, "penalty_ms", "penalty left:", st.penalty_ms, " ms");
 	out_bool(&o, "bolt_open", "bolt:", st.flags & SAFELOCK_STATUS_BOLT_OPEN,
 		 "retracted", "thrown");
 	out_bool(&o, "door_open", "door:", st.flags & SAFELOCK_STATUS_DOOR_OPEN,

@@ -5,22 +5,57 @@
  * (an OP-TEE trusted application, say) fits behind the same interface.
  *
  * A backend never stores a code or anything an attacker could test codes
- * against offline, and it throttles wrong codes itself (the TPM's
- * dictionary-attack counter).
+ * against offline, and it throttles wrong codes itself: failure counters
+ * kept in the vault (written before each check), the escalating schedule
+ * of schedule.c, and the TPM's dictionary-attack counter as a backstop.
  */
 #ifndef SAFELOCKD_VAULT_H
 #define SAFELOCKD_VAULT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum vault_verdict {
 	VAULT_DENIED = 0,
 	VAULT_GRANTED = 1,
 };
 
+/*
+ * The retry-after of a verdict when code entry is disabled (the hard limit
+ * of consecutive failures was reached): until recovery, not a real delay.
+ * safelockd sends it as is in SAFELOCK_A_RETRY_AFTER_MS.
+ */
+#define VAULT_RETRY_DISABLED	UINT32_MAX
+
+/*
+ * The escalating schedule (schedule.c): after @failures consecutive
+ * failures, how long from the last failure until the next try, in ms;
+ * VAULT_RETRY_DISABLED at and above VAULT_HARD_LIMIT.
+ */
+#define VAULT_HARD_LIMIT	20
+uint64_t vault_schedule_delay_ms(unsigned int failures);
+
 struct vault_config {
 	const char *tcti;	/* TPM: TCTI configuration string */
 	const char *state_dir;	/* where sealed objects are kept */
+	/*
+	 * For tests only; safelockd has no option and reads no environment
+	 * variable that sets them, so they stay 0/false in production.
+	 * test_clock_offset_ms: added to the vault's clock (delays pass
+	 * without waiting). test_cut_after_count: verify() counts the try,
+	 * then returns -ECANCELED without checking or settling, as if power
+	 * had been cut at that point.
+	 */
+	uint64_t test_clock_offset_ms;
+	bool test_cut_after_count;
+};
+
+/* The throttling state of a user, as the vault sees it now. */
+struct vault_throttle {
+	unsigned int user_failures;	/* consecutive, this user */
+	unsigned int global_failures;	/* consecutive, every user */
+	unsigned int retry_after_ms;	/* 0: may try now */
 };
 
 struct vault;
@@ -33,9 +68,17 @@ struct vault_ops {
 	/* 0, -EINVAL for a bad user or code, other -errno */
 	int (*enrol)(struct vault *v, unsigned int user_id, const char *code,
 		     size_t len);
-	/* VAULT_GRANTED, VAULT_DENIED, or -errno (the caller then denies) */
+	/*
+	 * VAULT_GRANTED, VAULT_DENIED, or -errno (the caller then denies).
+	 * *retry_after_ms: how long the keypad must stay quiet before the
+	 * next try (0: none; VAULT_RETRY_DISABLED: entry disabled), set on
+	 * every return. A try during a delay is denied without a check.
+	 */
 	int (*verify)(struct vault *v, unsigned int user_id, const char *code,
-		      size_t len);
+		      size_t len, unsigned int *retry_after_ms);
+	/* 0 and *st, or -errno */
+	int (*throttle)(struct vault *v, unsigned int user_id,
+			struct vault_throttle *st);
 	/* 1 if at least one user is enrolled, 0 if none, -errno */
 	int (*provisioned)(struct vault *v);
 };

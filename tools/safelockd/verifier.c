@@ -65,8 +65,15 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * @retry_after_ms goes with DENIED as SAFELOCK_A_RETRY_AFTER_MS when it is
+ * not 0: the time the kernel keeps the keypad quiet. VAULT_RETRY_DISABLED
+ * (0xffffffff, about 49.7 days) means code entry is disabled until
+ * recovery; the kernel asks again when it runs out.
+ */
 static void send_verdict(struct verifier *vf, uint32_t dev, uint64_t req,
-			 const void *nonce, uint32_t result)
+			 const void *nonce, uint32_t result,
+			 uint32_t retry_after_ms)
 {
 	struct nl_msg *msg = sl_genl_msg(&vf->nl, SAFELOCK_CMD_VERDICT);
 	int ret;
@@ -74,7 +81,9 @@ static void send_verdict(struct verifier *vf, uint32_t dev, uint64_t req,
 	if (!msg || nla_put_u32(msg, SAFELOCK_A_DEVICE, dev) ||
 	    nla_put_u64(msg, SAFELOCK_A_REQUEST_ID, req) ||
 	    nla_put(msg, SAFELOCK_A_NONCE, SAFELOCK_NONCE_SIZE, nonce) ||
-	    nla_put_u32(msg, SAFELOCK_A_RESULT, result)) {
+	    nla_put_u32(msg, SAFELOCK_A_RESULT, result) ||
+	    (result == SAFELOCK_RESULT_DENIED && retry_after_ms &&
+	     nla_put_u32(msg, SAFELOCK_A_RETRY_AFTER_MS, retry_after_ms))) {
 		if (msg)
 			nlmsg_free(msg);
 		fprintf(stderr, "safelockd: unable to send verdict for request %llu: out of memory\n",
@@ -95,6 +104,8 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	char code[SAFELOCK_CODE_BUF] = { 0 };
 	unsigned char nonce[SAFELOCK_NONCE_SIZE];
 	uint32_t dev, user, result = SAFELOCK_RESULT_DENIED;
+	unsigned int retry_after = 0;
+	char wait[48] = "";
 	uint64_t req;
 	size_t len = 0;
 	int ret;
@@ -126,7 +137,8 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 		return;
 	}
 	if (safelock_code_valid(code, len)) {
-		ret = vf->vault->ops->verify(vf->vault, user, code, len);
+		ret = vf->vault->ops->verify(vf->vault, user, code, len,
+					     &retry_after);
 		if (ret == VAULT_GRANTED)
 			result = SAFELOCK_RESULT_GRANTED;
 	} else {
@@ -135,10 +147,16 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 			 "malformed code");
 	}
 	safelock_wipe(code, sizeof(code));
-	send_verdict(vf, dev, req, nonce, result);
-	fprintf(stderr, "safelockd: request %llu user %03u: %s%s%s%s\n",
+	if (result == SAFELOCK_RESULT_GRANTED)
+		retry_after = 0;
+	send_verdict(vf, dev, req, nonce, result, retry_after);
+	if (retry_after == VAULT_RETRY_DISABLED)
+		snprintf(wait, sizeof(wait), ", entry disabled");
+	else if (retry_after)
+		snprintf(wait, sizeof(wait), ", retry after %u ms", retry_after);
+	fprintf(stderr, "safelockd: request %llu user %03u: %s%s%s%s%s\n",
 		(unsigned long long)req, user, safelock_result_name(result),
-		vf->vault->errmsg[0] ? " (" : "", vf->vault->errmsg,
+		wait, vf->vault->errmsg[0] ? " (" : "", vf->vault->errmsg,
 		vf->vault->errmsg[0] ? ")" : "");
 }
 

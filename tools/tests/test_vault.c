@@ -2,6 +2,8 @@
 /*
  * The TPM vault against a real TPM 2.0: swtpm on a unix socket, in a fresh
  * temporary state directory. The code is random digits made at run time.
+ * Then the throttling: count before check (a simulated power cut), the
+ * schedule, reboot, global counting, the DA backstop, the hard limit.
  *
  * Usage: test_vault [TOOLS_DIR]   (SKIPs every test if swtpm is absent)
  */
@@ -26,7 +28,8 @@
 #include "../safelockd/vault.h"
 #include "tap.h"
 
-#define NTESTS 13
+#define NTESTS 27
+#define NTHROTTLE 14
 
 static char dir[] = "/tmp/safelock-vault-XXXXXX";
 static char sock[PATH_MAX], ctrl[PATH_MAX], pidfile[PATH_MAX];
@@ -191,12 +194,214 @@ static int file_leaks(const char *path, const char *code, size_t len)
 	return leak;
 }
 
+/* Read TPM properties @first..@first+n-1 (fixed or variable) into @out. */
+static bool tpm_props(TPM2_PT first, UINT32 n, UINT32 *out)
+{
+	TSS2_TCTI_CONTEXT *t = NULL;
+	ESYS_CONTEXT *ctx = NULL;
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	bool ok = false;
+	UINT32 i;
+
+	if (!Tss2_TctiLdr_Initialize(tcti, &t) &&
+	    !Esys_Initialize(&ctx, t, NULL) &&
+	    !Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				TPM2_CAP_TPM_PROPERTIES, first, n, NULL, &cap) &&
+	    cap->data.tpmProperties.count == n) {
+		ok = true;
+		for (i = 0; i < n; i++) {
+			ok &= cap->data.tpmProperties.tpmProperty[i].property == first + i;
+			out[i] = cap->data.tpmProperties.tpmProperty[i].value;
+		}
+	}
+	Esys_Free(cap);
+	if (ctx)
+		Esys_Finalize(&ctx);
+	if (t)
+		Tss2_TctiLdr_Finalize(&t);
+	return ok;
+}
+
+/* Close and open the vault again ("reboot" of safelockd) with @cfg. */
+static bool reopen(struct vault *v, const struct vault_config *cfg)
+{
+	if (v->priv)
+		v->ops->close(v);
+	if (v->ops->open(v, cfg)) {
+		tap_diag("reopen: %s", v->errmsg);
+		return false;
+	}
+	return true;
+}
+
+static bool counts(struct vault *v, unsigned int user, unsigned int uf,
+		   unsigned int gf, struct vault_throttle *st)
+{
+	if (v->ops->throttle(v, user, st)) {
+		tap_diag("throttle: %s", v->errmsg);
+		return false;
+	}
+	if (st->user_failures != uf || st->global_failures != gf) {
+		tap_diag("user %u: %u failures (want %u), global %u (want %u), retry after %u ms",
+			 user, st->user_failures, uf, st->global_failures, gf,
+			 st->retry_after_ms);
+		return false;
+	}
+	return true;
+}
+
+/* Power loss: SIGKILL swtpm (no TPM2_Shutdown), start it again. */
+static bool power_cut(void)
+{
+	pid_t pid = swtpm_pid();
+	int i;
+
+	if (pid <= 0 || kill(pid, SIGKILL) < 0)
+		return false;
+	for (i = 0; i < 500 && kill(pid, 0) == 0; i++)
+		usleep(10000);
+	unlink(sock);
+	unlink(ctrl);
+	unlink(pidfile);
+	return start_swtpm();
+}
+
+static void wrong_of(const char *code, size_t len, char *wrong, unsigned int k)
+{
+	memcpy(wrong, code, len + 1);
+	wrong[len - 1] = (char)('0' + (wrong[len - 1] - '0' + 1 + k % 9) % 10);
+}
+
+/* The throttling tests: NTHROTTLE TAP lines. */
+static void throttling(struct vault *v, struct vault_config *cfg)
+{
+	char c4[SAFELOCK_CODE_BUF], c5[SAFELOCK_CODE_BUF], w[SAFELOCK_CODE_BUF];
+	struct vault_throttle st;
+	unsigned int ra = 0, i;
+	UINT32 da[3] = { 0 };
+	int first = tap_count;
+	uint64_t prev, d;
+	bool ok;
+	int ret;
+
+	w[0] = '\0';
+	random_code(c4, 8);
+	random_code(c5, 6);
+	/* the schedule: monotonic, 5 free tries, disabled at the hard limit */
+	ok = true;
+	for (i = 1, prev = 0; i <= VAULT_HARD_LIMIT + 5; prev = d, i++) {
+		d = vault_schedule_delay_ms(i);
+		ok &= d >= prev;
+	}
+	tap_ok(ok && vault_schedule_delay_ms(0) == 0 &&
+	       vault_schedule_delay_ms(4) == 0 && vault_schedule_delay_ms(5) > 0 &&
+	       vault_schedule_delay_ms(VAULT_HARD_LIMIT - 1) < VAULT_RETRY_DISABLED &&
+	       vault_schedule_delay_ms(VAULT_HARD_LIMIT) == VAULT_RETRY_DISABLED,
+	       "schedule: monotonic, 5 free tries, disabled at %d", VAULT_HARD_LIMIT);
+
+	/* the DA backstop, read back from the TPM */
+	v->ops->close(v);
+	ok = tpm_props(TPM2_PT_MAX_AUTH_FAIL, 3, da);
+	if (!tap_ok(ok && da[0] == 32 && da[1] == 600 && da[2] == 86400,
+		    "DA parameters read back: maxTries 32, recovery 600 s, lockout recovery 86400 s"))
+		tap_diag("read %d: %u %u %u", ok, da[0], da[1], da[2]);
+	if (!reopen(v, cfg))
+		goto broken;
+	if (v->ops->enrol(v, 4, c4, 8) || v->ops->enrol(v, 5, c5, 6)) {
+		tap_diag("enrol: %s", v->errmsg);
+		goto broken;
+	}
+
+	/* count before check: cut after the count, TPM power lost, reboot */
+	cfg->test_cut_after_count = true;
+	ok = reopen(v, cfg);
+	ret = ok ? v->ops->verify(v, 4, c4, 8, &ra) : 0;
+	cfg->test_cut_after_count = false;
+	v->ops->close(v);
+	ok = ok && ret == -ECANCELED && power_cut() && reopen(v, cfg);
+	if (!tap_ok(ok && counts(v, 4, 1, 1, &st),
+		    "a try cut short after the count (TPM power lost) is a failure after reboot"))
+		goto broken;
+	ret = v->ops->verify(v, 4, c4, 8, &ra);
+	tap_ok(ret == VAULT_GRANTED && ra == 0 && counts(v, 4, 0, 0, &st),
+	       "a success resets the user's and the global consecutive failures");
+
+	/* five wrong codes; the fifth answer carries the first delay */
+	ok = true;
+	for (i = 0; i < 5; i++) {
+		wrong_of(c5, 6, w, i);
+		ret = v->ops->verify(v, 5, w, 6, &ra);
+		ok &= ret == VAULT_DENIED;
+		ok &= i < 4 ? ra == 0 : ra > 0 && ra <= 60000;
+	}
+	tap_ok(ok && counts(v, 5, 5, 5, &st),
+	       "5 wrong codes: denied, counted; the 5th verdict says retry after %u ms", ra);
+	ret = v->ops->verify(v, 5, c5, 6, &ra);
+	tap_ok(ret == VAULT_DENIED && ra > 0 && ra <= 60000 &&
+	       counts(v, 5, 5, 5, &st),
+	       "the right code in the delay: denied unchecked, not counted, retry after %u ms", ra);
+	ret = v->ops->verify(v, 4, c4, 8, &ra);
+	tap_ok(ret == VAULT_DENIED && ra > 0 && counts(v, 4, 0, 5, &st),
+	       "another user's right code is refused too: the global count is in a delay");
+	ok = reopen(v, cfg);
+	tap_ok(ok && counts(v, 5, 5, 5, &st) && st.retry_after_ms > 0,
+	       "counts and delay survive a restart of the vault (%u ms left)",
+	       st.retry_after_ms);
+	v->ops->close(v);
+	tap_ok(stop_swtpm() && start_swtpm() && reopen(v, cfg) &&
+	       counts(v, 5, 5, 5, &st) && st.retry_after_ms > 0,
+	       "counts and delay survive a TPM restart (%u ms left)",
+	       st.retry_after_ms);
+	cfg->test_clock_offset_ms += 61 * 1000;
+	ok = reopen(v, cfg);
+	ret = ok ? v->ops->verify(v, 5, c5, 6, &ra) : -1;
+	tap_ok(ret == VAULT_GRANTED && ra == 0 && counts(v, 5, 0, 0, &st),
+	       "61 s of TPM clock later the right code is granted; counts reset");
+
+	/* the global count across two users */
+	wrong_of(c4, 8, w, 0);
+	ok = v->ops->verify(v, 4, w, 8, &ra) == VAULT_DENIED;
+	wrong_of(c5, 6, w, 0);
+	ok &= v->ops->verify(v, 5, w, 6, &ra) == VAULT_DENIED;
+	tap_ok(ok && counts(v, 4, 1, 2, &st) && counts(v, 5, 1, 2, &st),
+	       "the global counter counts failures of two users");
+	ret = v->ops->verify(v, 4, c4, 8, &ra);
+	tap_ok(ret == VAULT_GRANTED && counts(v, 4, 0, 0, &st) &&
+	       counts(v, 5, 1, 0, &st),
+	       "user 4's success clears its count and the global one, not user 5's");
+
+	/* the hard limit: an unknown user, each try after the delay */
+	ok = true;
+	for (i = 0; i < VAULT_HARD_LIMIT && ok; i++) {
+		cfg->test_clock_offset_ms += 25ULL * 3600 * 1000;
+		ok = reopen(v, cfg) &&
+		     v->ops->verify(v, 7, c4, 8, &ra) == VAULT_DENIED;
+	}
+	tap_ok(ok && ra == VAULT_RETRY_DISABLED && counts(v, 7, 20, 20, &st),
+	       "%d failures: entry disabled (retry after 0x%x)", VAULT_HARD_LIMIT, ra);
+	cfg->test_clock_offset_ms += 30ULL * 24 * 3600 * 1000;
+	ok = reopen(v, cfg);
+	ret = ok ? v->ops->verify(v, 4, c4, 8, &ra) : -1;
+	tap_ok(ret == VAULT_DENIED && ra == VAULT_RETRY_DISABLED &&
+	       counts(v, 4, 0, 20, &st),
+	       "30 days later still disabled, for every user, right code refused");
+	goto out;
+broken:
+	while (tap_count < first + NTHROTTLE)
+		tap_skip("throttling", "setup failed");
+out:
+	safelock_wipe(c4, sizeof(c4));
+	safelock_wipe(c5, sizeof(c5));
+	safelock_wipe(w, sizeof(w));
+}
+
 int main(void)
 {
 	struct vault_config cfg = { .tcti = tcti, .state_dir = statedir };
 	struct vault v = { .ops = &vault_tpm_ops };
 	char code[SAFELOCK_CODE_BUF], wrong[SAFELOCK_CODE_BUF];
 	char obj[PATH_MAX + 32];
+	unsigned int ra = 0;
 	struct stat st;
 	size_t len;
 	int i, ret;
@@ -243,15 +448,15 @@ int main(void)
 	if (!tap_ok(ret == 0, "enrol user 1 with a %zu-digit code", len))
 		tap_diag("%s", v.errmsg);
 	tap_ok(v.ops->provisioned(&v) == 1, "provisioned after enrolment");
-	ret = v.ops->verify(&v, 1, code, len);
+	ret = v.ops->verify(&v, 1, code, len, &ra);
 	if (!tap_ok(ret == VAULT_GRANTED, "right code is granted"))
 		tap_diag("ret %d: %s", ret, v.errmsg);
-	ret = v.ops->verify(&v, 1, wrong, len);
+	ret = v.ops->verify(&v, 1, wrong, len, &ra);
 	if (!tap_ok(ret == VAULT_DENIED, "wrong code is denied"))
 		tap_diag("ret %d: %s", ret, v.errmsg);
-	ret = v.ops->verify(&v, 2, code, len);
+	ret = v.ops->verify(&v, 2, code, len, &ra);
 	tap_ok(ret == VAULT_DENIED, "unknown user is denied");
-	ret = v.ops->verify(&v, 1, code, len);
+	ret = v.ops->verify(&v, 1, code, len, &ra);
 	if (!tap_ok(ret == VAULT_GRANTED, "right code still granted after a failure"))
 		tap_diag("ret %d: %s", ret, v.errmsg);
 	tap_ok(v.ops->enrol(&v, 3, code, 5) == -EINVAL &&
@@ -264,7 +469,9 @@ int main(void)
 	       "sealed object file is mode 0600");
 	tap_ok(file_leaks(obj, code, len) == 0,
 	       "state file holds neither the code nor SHA-256(salt||code)");
-	v.ops->close(&v);
+	throttling(&v, &cfg);
+	if (v.priv)
+		v.ops->close(&v);
 stop:
 	tap_ok(stop_swtpm(), "TPM2_Shutdown and swtpm stop");
 out:
