@@ -98,7 +98,9 @@ static void safelock_request_start(struct safelock *sl, const struct safelock_fs
 	int ret;
 
 	lockdep_assert_held(&sl->lock);
-	sl->req.id = atomic64_inc_return(&safelock_request_ids);
+	/* The request keeps the id the verifier was told at the first key. */
+	sl->req.id = sl->entry_id ? sl->entry_id : atomic64_inc_return(&safelock_request_ids);
+	sl->entry_id = 0;
 	sl->req.user_id = out->user_id;
 	get_random_bytes(sl->req.nonce, sizeof(sl->req.nonce));
 	sl->req.deadline_ns = ktime_get_ns() + (u64)sl->verify_timeout_ms * NSEC_PER_MSEC;
@@ -123,7 +125,7 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 			enum safelock_state before)
 {
 	u32 user_id = out->user_id ? out->user_id : sl->req.user_id;
-	u64 req_id = sl->req.id;
+	u64 req_id = sl->req.id ? sl->req.id : sl->entry_id;
 	u32 a = out->actions;
 
 	lockdep_assert_held(&sl->lock);
@@ -139,13 +141,19 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 	if (a & SAFELOCK_ACT_BOLT_CLOSE)
 		safelock_bolt_set(sl, false);
 
-	if (a & SAFELOCK_ACT_EV_ENTRY)
-		safelock_emit(sl, SAFELOCK_EVENT_ENTRY_STARTED, 0, 0, 0, 0);
+	if (a & SAFELOCK_ACT_EV_ENTRY) {
+		sl->entry_id = atomic64_inc_return(&safelock_request_ids);
+		safelock_emit(sl, SAFELOCK_EVENT_ENTRY_STARTED, 0, 0, sl->entry_id, 0);
+		safelock_netlink_entry_begin(sl, sl->entry_id);
+	}
 	if (a & SAFELOCK_ACT_EV_ATTEMPT)
 		safelock_emit(sl, SAFELOCK_EVENT_ATTEMPT, out->result, user_id, req_id,
 			      out->retry_after_ms);
 	if (sl->fsm.state != before)
 		safelock_emit(sl, SAFELOCK_EVENT_STATE, 0, 0, 0, before);
+	/* An entry that ends without a request leaves no id behind. */
+	if ((a & SAFELOCK_ACT_ENTRY_STOP) && !(a & SAFELOCK_ACT_VERIFY))
+		sl->entry_id = 0;
 
 	if (a & SAFELOCK_ACT_BOLT_OPEN)
 		safelock_bolt_set(sl, true);

@@ -296,6 +296,39 @@ int safelock_netlink_verify(struct safelock *sl, const struct safelock_fsm_out *
 }
 
 /**
+ * safelock_netlink_entry_begin() - tell the verifier an entry has begun
+ * @sl: the lock; sl->lock held
+ * @entry_id: the id the entry's VERIFY will carry
+ *
+ * Best effort: no verifier, or one that does not listen, changes nothing.
+ */
+void safelock_netlink_entry_begin(struct safelock *sl, u64 entry_id)
+{
+	struct sk_buff *msg;
+	void *hdr;
+	u32 portid;
+
+	lockdep_assert_held(&sl->lock);
+	spin_lock(&safelock_verifier_lock);
+	portid = safelock_verifier_portid;
+	spin_unlock(&safelock_verifier_lock);
+	if (!portid)
+		return;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &safelock_genl_family, 0, SAFELOCK_CMD_ENTRY_BEGIN);
+	if (!hdr ||
+	    nla_put_u32(msg, SAFELOCK_A_DEVICE, sl->index) ||
+	    nla_put_u64_64bit(msg, SAFELOCK_A_REQUEST_ID, entry_id, SAFELOCK_A_PAD)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_unicast(&init_net, msg, portid);
+}
+
+/**
  * safelock_netlink_event() - copy an event to the "events" multicast group
  * @sl: the lock
  * @ev: the event; it never carries a digit

@@ -142,6 +142,7 @@ struct safelock_request {
  * @entry_work: fires when an entry times out between keys
  * @verify_work: fires at the request's deadline
  * @relock_work: fires when the bolt must be thrown again
+ * @entry_id: id of the entry being typed, the id of its request at ENTER
  * @penalty_work: fires when the verifier's retry-after has passed
  * @penalty_until_ns: CLOCK_MONOTONIC end of the penalty
  * @key_work: drains @keyq into the state machine
@@ -166,6 +167,7 @@ struct safelock {
 	struct mutex lock;
 	struct safelock_fsm fsm;
 	struct safelock_request req;
+	u64 entry_id;
 	bool gone;
 
 	struct gpio_desc *bolt;
@@ -237,6 +239,7 @@ int safelock_netlink_init(void);
 void safelock_netlink_exit(void);
 bool safelock_verifier_present(bool *provisioned);
 int safelock_netlink_verify(struct safelock *sl, const struct safelock_fsm_out *out);
+void safelock_netlink_entry_begin(struct safelock *sl, u64 entry_id);
 void safelock_netlink_event(struct safelock *sl, const struct safelock_event *ev);
 
 #endif /* _SAFELOCK_H */

@@ -261,6 +261,8 @@ struct nl {
 	uint32_t seq;
 	struct verify_req stash[NL_STASH];
 	int nstash;
+	struct verify_req begun[NL_STASH];	/* ENTRY_BEGIN notices, last ones */
+	int nbegun;
 };
 
 struct nl_msg {
@@ -337,7 +339,9 @@ static void nl_parse_verify(struct nl *nl, struct nlmsghdr *h)
 	struct nlattr *a;
 	void *d;
 
-	if (g->cmd != SAFELOCK_CMD_VERIFY || nl->nstash >= NL_STASH)
+	if (g->cmd != SAFELOCK_CMD_VERIFY && g->cmd != SAFELOCK_CMD_ENTRY_BEGIN)
+		return;
+	if (g->cmd == SAFELOCK_CMD_VERIFY && nl->nstash >= NL_STASH)
 		return;
 	for_each_attr(a, (char *)g + GENL_HDRLEN, len) {
 		int t = a->nla_type & NLA_TYPE_MASK;
@@ -377,7 +381,10 @@ static void nl_parse_verify(struct nl *nl, struct nlmsghdr *h)
 			break;
 		}
 	}
-	nl->stash[nl->nstash++] = v;
+	if (g->cmd == SAFELOCK_CMD_ENTRY_BEGIN)
+		nl->begun[nl->nbegun++ % NL_STASH] = v;
+	else
+		nl->stash[nl->nstash++] = v;
 }
 
 struct nl_reply {
@@ -1262,6 +1269,12 @@ TEST_F(board, granted)
 	ASSERT_TRUE(vr.seen & (1U << SAFELOCK_A_NONCE));
 	EXPECT_EQ(SAFELOCK_STATE_VERIFYING, state(&self->b));
 	EXPECT_EQ(0, bolt(&self->b));
+	/* The verifier heard of the entry at its first key, by the same id, without a digit. */
+	ASSERT_EQ(1, self->v.nbegun) TH_LOG("ENTRY_BEGIN notices: %d", self->v.nbegun);
+	EXPECT_EQ(vr.id, self->v.begun[0].id);
+	EXPECT_EQ(self->b.index, self->v.begun[0].device);
+	EXPECT_EQ((1U << SAFELOCK_A_DEVICE) | (1U << SAFELOCK_A_REQUEST_ID),
+		  self->v.begun[0].seen & ~(1U << SAFELOCK_A_PAD));
 
 	ASSERT_EQ(0, nl_verdict(&self->v, vr.device, vr.id, vr.nonce,
 				SAFELOCK_RESULT_GRANTED, ext, sizeof(ext)))
@@ -1611,9 +1624,12 @@ TEST_F(board, malformed_entry)
 			TH_LOG("no attempt event for %s", bad[i]);
 		EXPECT_EQ(SAFELOCK_RESULT_MALFORMED, ev.result)
 			TH_LOG("%s: attempt result %s", bad[i], result_name(ev.result));
-		EXPECT_EQ(0, ev.request_id);
+		/* No request went out for it, */
 		EXPECT_EQ(-ETIMEDOUT, nl_wait_verify(&self->v, &vr, 300))
 			TH_LOG("%s was sent to the verifier", bad[i]);
+		/* but the attempt names its entry, as told at the first key. */
+		EXPECT_NE(0, ev.request_id);
+		EXPECT_EQ(ev.request_id, self->v.begun[(self->v.nbegun - 1) % NL_STASH].id);
 		EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
 	}
 	EXPECT_EQ(0, bolt(&self->b));

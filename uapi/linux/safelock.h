@@ -160,7 +160,8 @@ struct safelock_status {
  * @timestamp_ns: CLOCK_MONOTONIC time of the event, in nanoseconds
  * @seq: sequence number, per device, starting at 1 and without holes; a
  *	reader that sees a jump has lost the events in between (queue full)
- * @request_id: the request an attempt belongs to, or 0
+ * @request_id: the entry an attempt or "entry started" belongs to (the id
+ *	of its VERIFY request, if it got that far), or 0
  * @type: &enum safelock_event_type
  * @state: &enum safelock_state after the event
  * @result: &enum safelock_result for %SAFELOCK_EVENT_ATTEMPT, else 0
@@ -261,6 +262,10 @@ enum safelock_attrs {
  *	FLAGS, SEQ; without DEVICE, a dump of every lock
  * @SAFELOCK_CMD_EVENT: (kernel, multicast "events", CAP_NET_ADMIN) DEVICE,
  *	SEQ, TIMESTAMP_NS, EVENT, STATE, RESULT, USER_ID, REQUEST_ID, VALUE
+ * @SAFELOCK_CMD_ENTRY_BEGIN: (kernel to verifier) DEVICE, REQUEST_ID: the
+ *	first key of an entry was pressed; the VERIFY for this entry, if it
+ *	comes, carries the same REQUEST_ID.  Never carries a digit.  Lets the
+ *	verifier prepare while the person types; nothing may depend on it.
  * @__SAFELOCK_CMD_MAX: number of commands
  * @SAFELOCK_CMD_MAX: highest command
  */
@@ -271,6 +276,7 @@ enum safelock_cmds {
 	SAFELOCK_CMD_VERDICT,
 	SAFELOCK_CMD_STATUS_GET,
 	SAFELOCK_CMD_EVENT,
+	SAFELOCK_CMD_ENTRY_BEGIN,
 
 	__SAFELOCK_CMD_MAX,
 	SAFELOCK_CMD_MAX = __SAFELOCK_CMD_MAX - 1
