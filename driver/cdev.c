@@ -71,6 +71,11 @@ static int safelock_get_info(struct safelock *sl, void __user *arg)
 		info.lines |= SAFELOCK_LINE_DOOR;
 	if (sl->keypad_name || sl->keypad_fwnode)
 		info.lines |= SAFELOCK_LINE_KEYPAD;
+	if (sl->alarm)
+		info.lines |= SAFELOCK_LINE_ALARM;
+	if (sl->tamper)
+		info.lines |= SAFELOCK_LINE_TAMPER;
+	info.alarm_ms = sl->alarm_ms;
 	strscpy(info.name, dev_name(sl->dev), sizeof(info.name));
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }

@@ -115,6 +115,48 @@ static void safelock_request_start(struct safelock *sl, const struct safelock_fs
 	}
 }
 
+/* Raise the silent alarm, or keep it up for another alarm_ms. */
+static void safelock_alarm_raise(struct safelock *sl)
+{
+	lockdep_assert_held(&sl->lock);
+	if (!sl->alarm || sl->gone)
+		return;
+	if (!sl->alarm_on) {
+		sl->alarm_on = true;
+		safelock_alarm_set(sl, true);
+		safelock_emit(sl, SAFELOCK_EVENT_ALARM, 0, 0, 0, 1);
+	}
+	mod_delayed_work(system_wq, &sl->alarm_work, msecs_to_jiffies(sl->alarm_ms));
+}
+
+static void safelock_alarm_drop(struct work_struct *work)
+{
+	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, alarm_work);
+
+	mutex_lock(&sl->lock);
+	if (sl->alarm_on && !sl->gone) {
+		sl->alarm_on = false;
+		safelock_alarm_set(sl, false);
+		safelock_emit(sl, SAFELOCK_EVENT_ALARM, 0, 0, 0, 0);
+	}
+	mutex_unlock(&sl->lock);
+}
+
+/**
+ * safelock_tamper_changed() - the tamper switch moved; report it
+ * @sl: the lock, with sl->lock held
+ * @active: the enclosure is being tampered with
+ *
+ * Tampering raises the silent alarm; it never opens anything.
+ */
+void safelock_tamper_changed(struct safelock *sl, bool active)
+{
+	lockdep_assert_held(&sl->lock);
+	safelock_emit(sl, SAFELOCK_EVENT_TAMPER, 0, 0, 0, active);
+	if (active)
+		safelock_alarm_raise(sl);
+}
+
 /**
  * safelock_fsm_apply() - carry out one step of the state machine
  * @sl: the lock
@@ -149,6 +191,10 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 	if (a & SAFELOCK_ACT_EV_ATTEMPT)
 		safelock_emit(sl, SAFELOCK_EVENT_ATTEMPT, out->result, user_id, req_id,
 			      out->retry_after_ms);
+	if (a & SAFELOCK_ACT_DURESS) {
+		safelock_emit(sl, SAFELOCK_EVENT_DURESS, 0, user_id, req_id, 0);
+		safelock_alarm_raise(sl);
+	}
 	if (sl->fsm.state != before)
 		safelock_emit(sl, SAFELOCK_EVENT_STATE, 0, 0, 0, before);
 	/* An entry that ends without a request leaves no id behind. */
@@ -274,6 +320,7 @@ static void safelock_relock(struct work_struct *work)
  * @nonce: the nonce it echoes, %SAFELOCK_NONCE_SIZE bytes
  * @result: %SAFELOCK_RESULT_GRANTED or %SAFELOCK_RESULT_DENIED
  * @retry_after_ms: with a denial, the penalty the verifier asks for
+ * @duress: with a grant, the entry was a duress entry
  * @extack: for the reason of a refusal
  *
  * A verdict counts once, for the pending request, before its deadline, with
@@ -282,7 +329,7 @@ static void safelock_relock(struct work_struct *work)
  * Return: 0 or a negative errno with an extack message.
  */
 int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
-		     enum safelock_result result, u32 retry_after_ms,
+		     enum safelock_result result, u32 retry_after_ms, bool duress,
 		     struct netlink_ext_ack *extack)
 {
 	struct safelock_fsm_out out;
@@ -315,7 +362,7 @@ int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
 		ret = -EINVAL;
 	} else {
 		sl->req.answered_id = id;
-		safelock_fsm_verdict(&sl->fsm, result, retry_after_ms, &out);
+		safelock_fsm_verdict(&sl->fsm, result, retry_after_ms, duress, &out);
 		safelock_fsm_apply(sl, &out, SAFELOCK_STATE_VERIFYING);
 	}
 	mutex_unlock(&sl->lock);
@@ -376,6 +423,10 @@ u32 safelock_status_flags(struct safelock *sl)
 		flags |= SAFELOCK_STATUS_DOOR_OPEN;
 	if (READ_ONCE(sl->keypad_present))
 		flags |= SAFELOCK_STATUS_KEYPAD;
+	if (sl->alarm_on)
+		flags |= SAFELOCK_STATUS_ALARM;
+	if (!sl->gone && safelock_tamper_is_active(sl))
+		flags |= SAFELOCK_STATUS_TAMPER;
 	return flags;
 }
 
@@ -433,6 +484,8 @@ static int safelock_parse_properties(struct safelock *sl)
 	if (!ret)
 		ret = safelock_read_ms(sl, "entry-timeout-ms", 15000, 2000, 120000,
 				       &sl->entry_timeout_ms);
+	if (!ret)
+		ret = safelock_read_ms(sl, "alarm-ms", 60000, 1000, 3600000, &sl->alarm_ms);
 	return ret;
 }
 
@@ -457,6 +510,7 @@ static void safelock_stop(void *data)
 	cancel_delayed_work_sync(&sl->verify_work);
 	cancel_delayed_work_sync(&sl->relock_work);
 	cancel_delayed_work_sync(&sl->penalty_work);
+	cancel_delayed_work_sync(&sl->alarm_work);
 	safelock_bolt_secure(sl);
 }
 
@@ -509,6 +563,7 @@ static int safelock_probe(struct platform_device *pdev)
 	INIT_DELAYED_WORK(&sl->verify_work, safelock_verify_timeout);
 	INIT_DELAYED_WORK(&sl->relock_work, safelock_relock);
 	INIT_DELAYED_WORK(&sl->penalty_work, safelock_penalty_over);
+	INIT_DELAYED_WORK(&sl->alarm_work, safelock_alarm_drop);
 	INIT_WORK(&sl->key_work, safelock_key_work);
 	safelock_fsm_init(&sl->fsm);
 	sl->dev = dev;

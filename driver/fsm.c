@@ -220,16 +220,18 @@ void safelock_fsm_verify_failed(struct safelock_fsm *fsm, enum safelock_result r
  * @fsm: the state machine
  * @result: %SAFELOCK_RESULT_GRANTED or %SAFELOCK_RESULT_DENIED
  * @retry_after_ms: with a denial, how long the keypad must stay quiet
+ * @duress: with a grant, the entry was a duress entry
  * @out: filled with what to do
  *
  * The caller has already checked that the verdict is for the pending
  * request, from the registered verifier, in time, with the right nonce.
  * Only GRANTED opens; anything else is a denial.  A denial with a
  * retry-after mirrors the verifier's lockout: PENALTY, where keys count
- * for nothing and cannot extend it.
+ * for nothing and cannot extend it.  A duress grant opens like any other,
+ * and raises the silent alarm.
  */
 void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
-			  u32 retry_after_ms, struct safelock_fsm_out *out)
+			  u32 retry_after_ms, bool duress, struct safelock_fsm_out *out)
 {
 	safelock_out_reset(out);
 	if (fsm->state != SAFELOCK_STATE_VERIFYING)
@@ -239,6 +241,8 @@ void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
 		fsm->state = SAFELOCK_STATE_UNLOCKED;
 		fsm->door_opened = false;
 		out->actions |= SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_RELOCK_TIMER;
+		if (duress)
+			out->actions |= SAFELOCK_ACT_DURESS;
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_GRANTED);
 	} else if (retry_after_ms) {
 		fsm->state = SAFELOCK_STATE_PENALTY;

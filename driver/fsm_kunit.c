@@ -81,14 +81,14 @@ static void fsm_only_granted_opens(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(results); i++) {
 		ready(&fsm);
 		type(&fsm, "001123456E", &out);
-		safelock_fsm_verdict(&fsm, results[i], 0, &out);
+		safelock_fsm_verdict(&fsm, results[i], 0, false, &out);
 		KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 		KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
 		KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_DENIED);
 	}
 	ready(&fsm);
 	type(&fsm, "001123456E", &out);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
@@ -103,11 +103,11 @@ static void fsm_verdict_outside_verifying_ignored(struct kunit *test)
 	struct safelock_fsm_out out;
 
 	ready(&fsm);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
 	safelock_fsm_key(&fsm, '1', &out);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_ENTRY);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
 }
@@ -197,7 +197,7 @@ static void fsm_keys_ignored_while_busy(struct kunit *test)
 	type(&fsm, "001123456E", &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_VERIFYING);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
 	type(&fsm, "001123456E", &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
@@ -210,7 +210,7 @@ static void fsm_lock_now(struct kunit *test)
 
 	ready(&fsm);
 	type(&fsm, "001123456E", &out);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
 	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, true, &out), -EBUSY);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
 	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
@@ -223,7 +223,7 @@ static void fsm_lock_now(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_REQUEST_END);
 	/* A verdict for the abandoned request opens nothing. */
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
 }
@@ -235,7 +235,7 @@ static void fsm_penalty(struct kunit *test)
 
 	ready(&fsm);
 	type(&fsm, "001123456E", &out);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 60000, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 60000, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_PENALTY_TIMER);
 	KUNIT_EXPECT_EQ(test, out.retry_after_ms, 60000u);
@@ -253,7 +253,7 @@ static void fsm_penalty(struct kunit *test)
 	safelock_fsm_verifier(&fsm, false, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
 	/* A stray verdict opens nothing. */
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
 
@@ -265,7 +265,7 @@ static void fsm_penalty(struct kunit *test)
 	/* A denial without retry-after is no penalty. */
 	ready(&fsm);
 	type(&fsm, "001123456E", &out);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 0, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 0, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_PENALTY_TIMER);
 }
@@ -277,7 +277,7 @@ static void fsm_door_relock(struct kunit *test)
 
 	ready(&fsm);
 	type(&fsm, "001123456E", &out);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
 	/* Door opened: the relock timer no longer throws the bolt. */
 	safelock_fsm_door(&fsm, true, &out);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_STOP);
@@ -291,7 +291,7 @@ static void fsm_door_relock(struct kunit *test)
 
 	/* A door that was never opened: the timer relocks as before. */
 	type(&fsm, "001123456E", &out);
-	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
 	safelock_fsm_door(&fsm, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
@@ -303,6 +303,26 @@ static void fsm_door_relock(struct kunit *test)
 	safelock_fsm_door(&fsm, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+}
+
+static void fsm_duress(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_DURESS);
+
+	/* Duress on a denial is no grant and raises nothing. */
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 0, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_FALSE(test, out.actions & (SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_DURESS));
 }
 
 static void fsm_state_names(struct kunit *test)
@@ -326,6 +346,7 @@ static struct kunit_case safelock_fsm_cases[] = {
 	KUNIT_CASE(fsm_lock_now),
 	KUNIT_CASE(fsm_penalty),
 	KUNIT_CASE(fsm_door_relock),
+	KUNIT_CASE(fsm_duress),
 	KUNIT_CASE(fsm_state_names),
 	{ }
 };

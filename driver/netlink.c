@@ -84,13 +84,14 @@ static int safelock_nl_register(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
-static const struct nla_policy safelock_verdict_policy[SAFELOCK_A_RETRY_AFTER_MS + 1] = {
+static const struct nla_policy safelock_verdict_policy[SAFELOCK_A_DURESS + 1] = {
 	[SAFELOCK_A_DEVICE] = NLA_POLICY_MAX(NLA_U32, SAFELOCK_MAX_DEVICES - 1),
 	[SAFELOCK_A_REQUEST_ID] = { .type = NLA_U64 },
 	[SAFELOCK_A_NONCE] = NLA_POLICY_EXACT_LEN(SAFELOCK_NONCE_SIZE),
 	[SAFELOCK_A_RESULT] = NLA_POLICY_RANGE(NLA_U32, SAFELOCK_RESULT_GRANTED,
 					       SAFELOCK_RESULT_DENIED),
 	[SAFELOCK_A_RETRY_AFTER_MS] = { .type = NLA_U32 },
+	[SAFELOCK_A_DURESS] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
@@ -98,6 +99,7 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr **attrs = info->attrs;
 	u32 portid, retry_after = 0;
 	enum safelock_result result;
+	bool duress = false;
 	struct safelock *sl;
 	int ret;
 
@@ -113,6 +115,13 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 	if (retry_after && result != SAFELOCK_RESULT_DENIED) {
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[SAFELOCK_A_RETRY_AFTER_MS],
 				    "retry-after only goes with a denial");
+		return -EINVAL;
+	}
+	if (attrs[SAFELOCK_A_DURESS])
+		duress = nla_get_u8(attrs[SAFELOCK_A_DURESS]);
+	if (duress && result != SAFELOCK_RESULT_GRANTED) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[SAFELOCK_A_DURESS],
+				    "duress only goes with a grant");
 		return -EINVAL;
 	}
 
@@ -131,7 +140,7 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 	}
 	ret = safelock_verdict(sl, info->snd_portid, nla_get_u64(attrs[SAFELOCK_A_REQUEST_ID]),
 			       nla_data(attrs[SAFELOCK_A_NONCE]), result, retry_after,
-			       info->extack);
+			       duress, info->extack);
 	safelock_put(sl);
 	return ret;
 }

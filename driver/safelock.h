@@ -45,6 +45,7 @@
 #define SAFELOCK_ACT_EV_ENTRY		BIT(8)	/* report "entry started" */
 #define SAFELOCK_ACT_EV_ATTEMPT		BIT(9)	/* report the attempt's result */
 #define SAFELOCK_ACT_PENALTY_TIMER	BIT(10)	/* start the penalty timer */
+#define SAFELOCK_ACT_DURESS		BIT(11)	/* report duress, raise the alarm */
 
 /**
  * struct safelock_fsm - the lock state machine; pure logic, no locking
@@ -95,7 +96,7 @@ void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, bool provisio
 void safelock_fsm_verify_failed(struct safelock_fsm *fsm, enum safelock_result result,
 				struct safelock_fsm_out *out);
 void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
-			  u32 retry_after_ms, struct safelock_fsm_out *out);
+			  u32 retry_after_ms, bool duress, struct safelock_fsm_out *out);
 void safelock_fsm_penalty_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 void safelock_fsm_relock(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 void safelock_fsm_door(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out);
@@ -134,6 +135,11 @@ struct safelock_request {
  * @gone: the device was unbound; nothing touches hardware any more
  * @bolt: output line, active = bolt retracted
  * @door: optional input line, active = door open
+ * @tamper: optional input line, active = enclosure tampered with
+ * @alarm: optional output line, active = silent alarm raised
+ * @alarm_on: the alarm output is raised
+ * @alarm_ms: how long the alarm stays raised
+ * @alarm_work: drops the alarm after @alarm_ms
  * @relock_ms: how long the bolt stays retracted
  * @verify_timeout_ms: how long the verifier has to answer
  * @entry_timeout_ms: longest pause between two keys
@@ -172,6 +178,11 @@ struct safelock {
 
 	struct gpio_desc *bolt;
 	struct gpio_desc *door;
+	struct gpio_desc *tamper;
+	struct gpio_desc *alarm;
+	bool alarm_on;
+	u32 alarm_ms;
+	struct delayed_work alarm_work;
 	u32 relock_ms;
 	u32 verify_timeout_ms;
 	u32 entry_timeout_ms;
@@ -211,11 +222,12 @@ void safelock_verifier_changed(void);
 u32 safelock_status_flags(struct safelock *sl);
 int safelock_lock_now(struct safelock *sl);
 int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
-		     enum safelock_result result, u32 retry_after_ms,
+		     enum safelock_result result, u32 retry_after_ms, bool duress,
 		     struct netlink_ext_ack *extack);
 u32 safelock_penalty_left_ms(struct safelock *sl);
 void safelock_bolt_event(struct safelock *sl, bool open);
 void safelock_door_changed(struct safelock *sl, bool open);
+void safelock_tamper_changed(struct safelock *sl, bool active);
 
 /* actuator.c */
 int safelock_actuator_probe(struct safelock *sl);
@@ -223,6 +235,8 @@ void safelock_bolt_set(struct safelock *sl, bool open);
 bool safelock_bolt_is_open(struct safelock *sl);
 void safelock_bolt_secure(struct safelock *sl);
 bool safelock_door_is_open(struct safelock *sl);
+bool safelock_tamper_is_active(struct safelock *sl);
+void safelock_alarm_set(struct safelock *sl, bool on);
 
 /* keypad.c */
 int safelock_keypad_probe(struct safelock *sl);

@@ -528,9 +528,10 @@ static int nl_register(struct nl *nl, int provisioned, char *ext, size_t extlen)
 	return nl_transact(nl, &m, ext, extlen, NULL);
 }
 
-/* A verdict; @retry_after_ms is sent only when non-zero. */
-static int nl_verdict_retry(struct nl *nl, uint32_t device, uint64_t id, const uint8_t *nonce,
-			    uint32_t result, uint32_t retry_after_ms, char *ext, size_t extlen)
+/* A verdict; @retry_after_ms and @duress are sent only when non-zero. */
+static int nl_verdict_ex(struct nl *nl, uint32_t device, uint64_t id, const uint8_t *nonce,
+			 uint32_t result, uint32_t retry_after_ms, uint8_t duress,
+			 char *ext, size_t extlen)
 {
 	struct nl_msg m;
 
@@ -541,7 +542,15 @@ static int nl_verdict_retry(struct nl *nl, uint32_t device, uint64_t id, const u
 	msg_put_u32(&m, SAFELOCK_A_RESULT, result);
 	if (retry_after_ms)
 		msg_put_u32(&m, SAFELOCK_A_RETRY_AFTER_MS, retry_after_ms);
+	if (duress)
+		msg_put_u8(&m, SAFELOCK_A_DURESS, duress);
 	return nl_transact(nl, &m, ext, extlen, NULL);
+}
+
+static int nl_verdict_retry(struct nl *nl, uint32_t device, uint64_t id, const uint8_t *nonce,
+			    uint32_t result, uint32_t retry_after_ms, char *ext, size_t extlen)
+{
+	return nl_verdict_ex(nl, device, id, nonce, result, retry_after_ms, 0, ext, extlen);
 }
 
 static int nl_verdict(struct nl *nl, uint32_t device, uint64_t id, const uint8_t *nonce,
@@ -799,6 +808,28 @@ static int set_door(struct board *b, bool open)
 	snprintf(path, sizeof(path), "%s/sim_gpio1/pull", b->lines);
 	return write_str(path, open ? "pull-up" : "pull-down");
 }
+
+/* Line @n of the board's bank: its value (outputs), or drive it (inputs). */
+static int line_value(struct board *b, int n)
+{
+	char path[512], v[16];
+
+	snprintf(path, sizeof(path), "%s/sim_gpio%d/value", b->lines, n);
+	if (read_str(path, v, sizeof(v)))
+		return -1;
+	return v[0] == '1';
+}
+
+static int set_line(struct board *b, int n, bool active)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/sim_gpio%d/pull", b->lines, n);
+	return write_str(path, active ? "pull-up" : "pull-down");
+}
+
+#define TAMPER_LINE	2
+#define ALARM_LINE	3
 
 static int get_status(struct board *b, struct safelock_status *st)
 {
@@ -1648,6 +1679,64 @@ TEST_F(board, door_events)
 	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_DOOR, -1, &ev, 3000))
 		TH_LOG("no door event when the door closed");
 	EXPECT_EQ(0, ev.value);
+	EXPECT_EQ(0, bolt(&self->b));
+}
+
+/* A duress grant opens as usual and raises the silent alarm, for alarm_ms. */
+TEST_F(board, duress)
+{
+	struct safelock_info info;
+	struct safelock_event ev;
+	struct verify_req vr;
+	char code[16], ext[256];
+
+	NEED_BOARD();
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_GET_INFO, &info));
+	ASSERT_TRUE(info.lines & SAFELOCK_LINE_ALARM) TH_LOG("the test board has no alarm line");
+	REGISTER_VERIFIER();
+	ENTER_AND_VERIFY(code, &vr);
+	EXPECT_EQ(-EINVAL, nl_verdict_ex(&self->v, vr.device, vr.id, vr.nonce,
+					 SAFELOCK_RESULT_DENIED, 0, 1, ext, sizeof(ext)));
+	EXPECT_STREQ("duress only goes with a grant", ext);
+	ASSERT_EQ(0, nl_verdict_ex(&self->v, vr.device, vr.id, vr.nonce,
+				   SAFELOCK_RESULT_GRANTED, 0, 1, ext, sizeof(ext)))
+		TH_LOG("verdict refused: %s", ext);
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_DURESS, -1, &ev, 2000));
+	EXPECT_EQ(1, ev.user_id);
+	EXPECT_EQ(vr.id, ev.request_id);
+	EXPECT_TRUE(wait_for(bolt(&self->b) == 1, 2000)) TH_LOG("a duress entry must open");
+	EXPECT_TRUE(wait_for(line_value(&self->b, ALARM_LINE) == 1, 1000));
+	EXPECT_TRUE(flags(&self->b) & SAFELOCK_STATUS_ALARM);
+	/* Silent: it drops by itself after alarm_ms. */
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_ALARM, -1, &ev, info.alarm_ms + 2000));
+	if (ev.value == 1)
+		ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_ALARM, -1, &ev,
+					info.alarm_ms + 2000));
+	EXPECT_EQ(0, ev.value);
+	EXPECT_EQ(0, line_value(&self->b, ALARM_LINE));
+}
+
+/* Tampering is reported and raises the alarm; it never opens. */
+TEST_F(board, tamper)
+{
+	struct safelock_info info;
+	struct safelock_event ev;
+
+	NEED_BOARD();
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_GET_INFO, &info));
+	ASSERT_TRUE(info.lines & SAFELOCK_LINE_TAMPER) TH_LOG("the test board has no tamper line");
+	REGISTER_VERIFIER();
+	ASSERT_EQ(0, set_line(&self->b, TAMPER_LINE, true));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_TAMPER, -1, &ev, 2000));
+	EXPECT_EQ(1, ev.value);
+	EXPECT_TRUE(wait_for(line_value(&self->b, ALARM_LINE) == 1, 1000));
+	EXPECT_TRUE(flags(&self->b) & SAFELOCK_STATUS_TAMPER);
+	EXPECT_FALSE(wait_for(bolt(&self->b) != 0, 300));
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+	ASSERT_EQ(0, set_line(&self->b, TAMPER_LINE, false));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_TAMPER, -1, &ev, 2000));
+	EXPECT_EQ(0, ev.value);
+	EXPECT_TRUE(wait_for(line_value(&self->b, ALARM_LINE) == 0, info.alarm_ms + 2000));
 	EXPECT_EQ(0, bolt(&self->b));
 }
 

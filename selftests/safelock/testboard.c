@@ -4,8 +4,9 @@
  * driver the way firmware would on a real one, so the driver binds in a VM.
  *
  * The lines are gpio-sim lines of the bank labelled by "chip" (line 0: bolt,
- * line 1: door); the keypad is the input device named by "keypad" (a uinput
- * device in the tests).  Test-only: never installed.
+ * line 1: door, line 2: tamper switch, line 3: silent alarm); the keypad is
+ * the input device named by "keypad" (a uinput device in the tests).
+ * Test-only: never installed.
  */
 #include <linux/gpio/machine.h>
 #include <linux/module.h>
@@ -24,6 +25,14 @@ MODULE_PARM_DESC(keypad, "name of the keypad input device");
 static bool door = true;
 module_param(door, bool, 0444);
 MODULE_PARM_DESC(door, "line 1 is a door sensor");
+
+static bool alarm = true;
+module_param(alarm, bool, 0444);
+MODULE_PARM_DESC(alarm, "line 2 is a tamper switch and line 3 the silent alarm");
+
+static unsigned int alarm_ms = 1500;
+module_param(alarm_ms, uint, 0444);
+MODULE_PARM_DESC(alarm_ms, "alarm-ms property");
 
 static unsigned int relock_ms = 1000;
 module_param(relock_ms, uint, 0444);
@@ -56,6 +65,7 @@ static int __init safelock_tb_init(void)
 		PROPERTY_ENTRY_U32("relock-ms", relock_ms),
 		PROPERTY_ENTRY_U32("verify-timeout-ms", verify_timeout_ms),
 		PROPERTY_ENTRY_U32("entry-timeout-ms", entry_timeout_ms),
+		PROPERTY_ENTRY_U32("alarm-ms", alarm_ms),
 		{ }
 	};
 	struct platform_device_info info = {
@@ -64,18 +74,24 @@ static int __init safelock_tb_init(void)
 		.properties = props,
 	};
 	struct gpiod_lookup_table *t;
+	unsigned int n;
 
 	if (!chip || !*chip) {
 		pr_err("safelock_testboard: chip= is required\n");
 		return -EINVAL;
 	}
-	t = kzalloc(struct_size(t, table, 3), GFP_KERNEL);
+	t = kzalloc(struct_size(t, table, 5), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
 	t->dev_id = "safelock.0";
 	safelock_tb_line(&t->table[0], 0, "bolt");
+	n = 1;
 	if (door)
-		safelock_tb_line(&t->table[1], 1, "door");
+		safelock_tb_line(&t->table[n++], 1, "door");
+	if (alarm) {
+		safelock_tb_line(&t->table[n++], 2, "tamper");
+		safelock_tb_line(&t->table[n++], 3, "alarm");
+	}
 	gpiod_add_lookup_table(t);
 	safelock_tb_lookup = t;
 

@@ -32,6 +32,15 @@ static void event_details(const struct safelock_event *ev, char *d, size_t len)
 	case SAFELOCK_EVENT_VERIFIER:
 		snprintf(d, len, "%s", ev->value ? "registered" : "gone");
 		break;
+	case SAFELOCK_EVENT_DURESS:
+		snprintf(d, len, "user %03u", ev->user_id);
+		break;
+	case SAFELOCK_EVENT_TAMPER:
+		snprintf(d, len, "%s", ev->value ? "tampered" : "clear");
+		break;
+	case SAFELOCK_EVENT_ALARM:
+		snprintf(d, len, "%s", ev->value ? "raised" : "dropped");
+		break;
 	case SAFELOCK_EVENT_STATE:
 	case SAFELOCK_EVENT_ENTRY_STARTED:
 		d[0] = '\0';

@@ -21,6 +21,9 @@ static const char *const event_names[] = {
 	[SAFELOCK_EVENT_BOLT]		= "bolt",
 	[SAFELOCK_EVENT_DOOR]		= "door",
 	[SAFELOCK_EVENT_VERIFIER]	= "verifier",
+	[SAFELOCK_EVENT_DURESS]		= "duress",
+	[SAFELOCK_EVENT_TAMPER]		= "tamper",
+	[SAFELOCK_EVENT_ALARM]		= "alarm",
 };
 _Static_assert(ARRAY_SIZE(event_names) == SAFELOCK_EVENT_MAX, "event names");
 

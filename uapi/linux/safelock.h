@@ -94,6 +94,12 @@ enum safelock_result {
  *	(1 retracted, 0 thrown)
  * @SAFELOCK_EVENT_DOOR: the door sensor changed; value 1 open, 0 closed
  * @SAFELOCK_EVENT_VERIFIER: the verifier registered (value 1) or went away (0)
+ * @SAFELOCK_EVENT_DURESS: the verifier granted an entry as a duress entry:
+ *	the lock opened normally and raised the silent alarm; see @user_id
+ * @SAFELOCK_EVENT_TAMPER: the tamper switch changed; value 1 tampered, 0 not.
+ *	Never a reason to open.
+ * @SAFELOCK_EVENT_ALARM: the silent alarm output was raised (value 1) or
+ *	dropped (0)
  * @SAFELOCK_EVENT_MAX: number of event types
  */
 enum safelock_event_type {
@@ -103,6 +109,9 @@ enum safelock_event_type {
 	SAFELOCK_EVENT_BOLT,
 	SAFELOCK_EVENT_DOOR,
 	SAFELOCK_EVENT_VERIFIER,
+	SAFELOCK_EVENT_DURESS,
+	SAFELOCK_EVENT_TAMPER,
+	SAFELOCK_EVENT_ALARM,
 	SAFELOCK_EVENT_MAX,
 };
 
@@ -110,12 +119,16 @@ enum safelock_event_type {
 #define SAFELOCK_LINE_BOLT		_BITUL(0)
 #define SAFELOCK_LINE_DOOR		_BITUL(1)
 #define SAFELOCK_LINE_KEYPAD		_BITUL(2)
+#define SAFELOCK_LINE_ALARM		_BITUL(3)
+#define SAFELOCK_LINE_TAMPER		_BITUL(4)
 
 /* Flags in &safelock_status.flags */
 #define SAFELOCK_STATUS_VERIFIER	_BITUL(0)
 #define SAFELOCK_STATUS_BOLT_OPEN	_BITUL(1)
 #define SAFELOCK_STATUS_DOOR_OPEN	_BITUL(2)
 #define SAFELOCK_STATUS_KEYPAD		_BITUL(3)
+#define SAFELOCK_STATUS_ALARM		_BITUL(4)
+#define SAFELOCK_STATUS_TAMPER		_BITUL(5)
 
 /**
  * struct safelock_info - what a lock is and has
@@ -126,6 +139,7 @@ enum safelock_event_type {
  * @verify_timeout_ms: time the verifier has to answer a request
  * @entry_timeout_ms: longest pause between two keys of one entry
  * @name: NUL-terminated name of the device
+ * @alarm_ms: how long the silent alarm output stays raised
  * @padding: reserved, zero
  */
 struct safelock_info {
@@ -136,7 +150,8 @@ struct safelock_info {
 	__u32 verify_timeout_ms;
 	__u32 entry_timeout_ms;
 	char name[SAFELOCK_NAME_SIZE];
-	__u32 padding[8];
+	__u32 alarm_ms;
+	__u32 padding[7];
 };
 
 /**
@@ -220,6 +235,8 @@ struct safelock_event {
  * @SAFELOCK_A_PAD: padding for 64-bit attributes
  * @SAFELOCK_A_RETRY_AFTER_MS: u32, in a DENIED verdict: how long the keypad
  *	stays quiet (%SAFELOCK_STATE_PENALTY); 0 or absent for none
+ * @SAFELOCK_A_DURESS: u8, in a GRANTED verdict: 1 if the entry was a duress
+ *	entry: open as usual, raise the silent alarm
  * @__SAFELOCK_A_MAX: number of attributes
  * @SAFELOCK_A_MAX: highest attribute
  */
@@ -241,6 +258,7 @@ enum safelock_attrs {
 	SAFELOCK_A_VALUE,
 	SAFELOCK_A_PAD,
 	SAFELOCK_A_RETRY_AFTER_MS,
+	SAFELOCK_A_DURESS,
 
 	__SAFELOCK_A_MAX,
 	SAFELOCK_A_MAX = __SAFELOCK_A_MAX - 1
@@ -256,8 +274,8 @@ enum safelock_attrs {
  *	DEADLINE_NS, USER_ID, CODE
  * @SAFELOCK_CMD_VERDICT: (verifier, CAP_NET_ADMIN) answer DEVICE,
  *	REQUEST_ID, NONCE with RESULT (GRANTED or DENIED) and, with DENIED,
- *	optionally RETRY_AFTER_MS; accepted once, from the registered
- *	verifier's socket, before the deadline
+ *	optionally RETRY_AFTER_MS, with GRANTED, optionally DURESS; accepted
+ *	once, from the registered verifier's socket, before the deadline
  * @SAFELOCK_CMD_STATUS_GET: (anyone) DEVICE; replies with DEVICE, STATE,
  *	FLAGS, SEQ; without DEVICE, a dump of every lock
  * @SAFELOCK_CMD_EVENT: (kernel, multicast "events", CAP_NET_ADMIN) DEVICE,
