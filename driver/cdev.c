@@ -88,6 +88,7 @@ static int safelock_get_state(struct safelock *sl, void __user *arg)
 	st.state = sl->fsm.state;
 	st.flags = safelock_status_flags(sl);
 	st.penalty_ms = safelock_penalty_left_ms(sl);
+	st.timer_ms = safelock_timer_left_ms(sl);
 	spin_lock(&sl->ev_lock);
 	st.last_seq = sl->seq;
 	spin_unlock(&sl->ev_lock);

@@ -7,6 +7,7 @@
 #define _SAFELOCK_COMPAT_H
 
 #include <linux/device.h>
+#include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 
@@ -35,6 +36,11 @@ static inline struct class *safelock_class_create(const char *name)
 /* 7.0: typed allocation helpers; the newest checkpatch asks for them. */
 #ifndef kzalloc_obj
 #define kzalloc_obj(P, GFP)	kzalloc(sizeof(P), GFP)
+#endif
+
+/* 6.13: secs_to_jiffies(). */
+#ifndef secs_to_jiffies
+#define secs_to_jiffies(s)	((unsigned long)((s) * HZ))
 #endif
 
 #endif /* _SAFELOCK_COMPAT_H */

@@ -157,6 +157,21 @@ void safelock_tamper_changed(struct safelock *sl, bool active)
 		safelock_alarm_raise(sl);
 }
 
+static void safelock_timer_start(struct delayed_work *work, u64 *until_ns, u32 seconds)
+{
+	*until_ns = ktime_get_ns() + (u64)seconds * NSEC_PER_SEC;
+	mod_delayed_work(system_wq, work, secs_to_jiffies(seconds) + 1);
+}
+
+static u32 safelock_ms_left(u64 until_ns)
+{
+	u64 now = ktime_get_ns();
+
+	if (now >= until_ns)
+		return 0;
+	return div_u64(until_ns - now + NSEC_PER_MSEC - 1, NSEC_PER_MSEC);
+}
+
 /**
  * safelock_fsm_apply() - carry out one step of the state machine
  * @sl: the lock
@@ -180,6 +195,10 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 		safelock_request_end(sl);
 	if (a & SAFELOCK_ACT_RELOCK_STOP)
 		cancel_delayed_work(&sl->relock_work);
+	if (a & SAFELOCK_ACT_PHASE_STOP)
+		cancel_delayed_work(&sl->phase_work);
+	if (a & SAFELOCK_ACT_DUAL_STOP)
+		cancel_delayed_work(&sl->dual_work);
 	if (a & SAFELOCK_ACT_BOLT_CLOSE)
 		safelock_bolt_set(sl, false);
 
@@ -206,6 +225,15 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 	if (a & SAFELOCK_ACT_RELOCK_TIMER)
 		mod_delayed_work(system_wq, &sl->relock_work,
 				 msecs_to_jiffies(sl->relock_ms));
+	if (a & SAFELOCK_ACT_DELAY_TIMER)
+		safelock_timer_start(&sl->phase_work, &sl->phase_until_ns,
+				     sl->fsm.policy.time_delay_s);
+	if (a & SAFELOCK_ACT_WINDOW_TIMER)
+		safelock_timer_start(&sl->phase_work, &sl->phase_until_ns,
+				     sl->fsm.policy.open_window_s);
+	if (a & SAFELOCK_ACT_DUAL_TIMER)
+		safelock_timer_start(&sl->dual_work, &sl->dual_until_ns,
+				     sl->fsm.policy.dual_window_s);
 	if (a & SAFELOCK_ACT_PENALTY_TIMER) {
 		sl->penalty_until_ns = ktime_get_ns() +
 				       (u64)out->retry_after_ms * NSEC_PER_MSEC;
@@ -219,12 +247,101 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 /* Milliseconds of penalty left, 0 outside PENALTY. */
 u32 safelock_penalty_left_ms(struct safelock *sl)
 {
-	u64 now = ktime_get_ns();
-
 	lockdep_assert_held(&sl->lock);
-	if (sl->fsm.state != SAFELOCK_STATE_PENALTY || now >= sl->penalty_until_ns)
+	if (sl->fsm.state != SAFELOCK_STATE_PENALTY)
 		return 0;
-	return div_u64(sl->penalty_until_ns - now + NSEC_PER_MSEC - 1, NSEC_PER_MSEC);
+	return safelock_ms_left(sl->penalty_until_ns);
+}
+
+/* Milliseconds left of a time delay, open window or dual window. */
+u32 safelock_timer_left_ms(struct safelock *sl)
+{
+	lockdep_assert_held(&sl->lock);
+	switch (sl->fsm.state) {
+	case SAFELOCK_STATE_TIME_DELAY:
+	case SAFELOCK_STATE_OPEN_WINDOW:
+		return safelock_ms_left(sl->phase_until_ns);
+	case SAFELOCK_STATE_DUAL_PENDING:
+		return safelock_ms_left(sl->dual_until_ns);
+	default:
+		return 0;
+	}
+}
+
+/* The time delay ended (the window opens) or the open window closed. */
+static void safelock_phase_over(struct work_struct *work)
+{
+	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, phase_work);
+	enum safelock_state before;
+	struct safelock_fsm_out out;
+
+	mutex_lock(&sl->lock);
+	before = sl->fsm.state;
+	if (ktime_get_ns() < sl->phase_until_ns) {
+		mod_delayed_work(system_wq, &sl->phase_work, 1);	/* woken early */
+	} else if (before == SAFELOCK_STATE_TIME_DELAY) {
+		safelock_fsm_delay_over(&sl->fsm, &out);
+		safelock_fsm_apply(sl, &out, before);
+	} else if (sl->fsm.window) {
+		safelock_fsm_window_over(&sl->fsm, &out);
+		safelock_fsm_apply(sl, &out, before);
+	}
+	mutex_unlock(&sl->lock);
+}
+
+/* The second user of dual control did not come in time. */
+static void safelock_dual_over(struct work_struct *work)
+{
+	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, dual_work);
+	enum safelock_state before;
+	struct safelock_fsm_out out;
+
+	mutex_lock(&sl->lock);
+	before = sl->fsm.state;
+	if (ktime_get_ns() < sl->dual_until_ns) {
+		mod_delayed_work(system_wq, &sl->dual_work, 1);
+	} else if (sl->fsm.dual_first) {
+		safelock_fsm_dual_over(&sl->fsm, &out);
+		safelock_fsm_apply(sl, &out, before);
+	}
+	mutex_unlock(&sl->lock);
+}
+
+/**
+ * safelock_policy_get() - the lock's policy now
+ * @sl: the lock
+ * @policy: filled in
+ */
+void safelock_policy_get(struct safelock *sl, struct safelock_policy *policy)
+{
+	mutex_lock(&sl->lock);
+	*policy = sl->fsm.policy;
+	mutex_unlock(&sl->lock);
+}
+
+/**
+ * safelock_policy_set() - the verifier sets the lock's policy
+ * @sl: the lock
+ * @policy: the whole new policy, already validated
+ *
+ * It applies from the next accepted code; a time delay, open window or
+ * dual authorisation under way runs to its end as it began.
+ *
+ * Return: 0 or -ENODEV.
+ */
+int safelock_policy_set(struct safelock *sl, const struct safelock_policy *policy)
+{
+	int ret = 0;
+
+	mutex_lock(&sl->lock);
+	if (sl->gone) {
+		ret = -ENODEV;
+	} else {
+		sl->fsm.policy = *policy;
+		safelock_emit(sl, SAFELOCK_EVENT_POLICY, 0, 0, 0, 0);
+	}
+	mutex_unlock(&sl->lock);
+	return ret;
 }
 
 /* Bolt events come from the actuator, which knows when the line moved. */
@@ -511,6 +628,8 @@ static void safelock_stop(void *data)
 	cancel_delayed_work_sync(&sl->relock_work);
 	cancel_delayed_work_sync(&sl->penalty_work);
 	cancel_delayed_work_sync(&sl->alarm_work);
+	cancel_delayed_work_sync(&sl->phase_work);
+	cancel_delayed_work_sync(&sl->dual_work);
 	safelock_bolt_secure(sl);
 }
 
@@ -564,6 +683,8 @@ static int safelock_probe(struct platform_device *pdev)
 	INIT_DELAYED_WORK(&sl->relock_work, safelock_relock);
 	INIT_DELAYED_WORK(&sl->penalty_work, safelock_penalty_over);
 	INIT_DELAYED_WORK(&sl->alarm_work, safelock_alarm_drop);
+	INIT_DELAYED_WORK(&sl->phase_work, safelock_phase_over);
+	INIT_DELAYED_WORK(&sl->dual_work, safelock_dual_over);
 	INIT_WORK(&sl->key_work, safelock_key_work);
 	safelock_fsm_init(&sl->fsm);
 	sl->dev = dev;

@@ -23,6 +23,9 @@ static const char * const safelock_state_names[SAFELOCK_STATE_MAX] = {
 	[SAFELOCK_STATE_VERIFYING]	= "VERIFYING",
 	[SAFELOCK_STATE_UNLOCKED]	= "UNLOCKED",
 	[SAFELOCK_STATE_PENALTY]	= "PENALTY",
+	[SAFELOCK_STATE_TIME_DELAY]	= "TIME_DELAY",
+	[SAFELOCK_STATE_OPEN_WINDOW]	= "OPEN_WINDOW",
+	[SAFELOCK_STATE_DUAL_PENDING]	= "DUAL_PENDING",
 };
 
 const char *safelock_state_name(enum safelock_state state)
@@ -59,11 +62,24 @@ static void safelock_fsm_attempt(struct safelock_fsm_out *out, enum safelock_res
 	out->result = result;
 }
 
-/* Abandon the entry: back to LOCKED, nothing sent. */
+/*
+ * Where the lock rests when an entry ends without opening: waiting for a
+ * second user under dual control, in the open window, or locked.
+ */
+static enum safelock_state safelock_fsm_idle(const struct safelock_fsm *fsm)
+{
+	if (fsm->dual_first)
+		return SAFELOCK_STATE_DUAL_PENDING;
+	if (fsm->window)
+		return SAFELOCK_STATE_OPEN_WINDOW;
+	return SAFELOCK_STATE_LOCKED;
+}
+
+/* Abandon the entry: back to rest, nothing sent. */
 static void safelock_fsm_abandon(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
 {
 	safelock_fsm_wipe_entry(fsm);
-	fsm->state = SAFELOCK_STATE_LOCKED;
+	fsm->state = safelock_fsm_idle(fsm);
 	out->actions |= SAFELOCK_ACT_ENTRY_STOP;
 	safelock_fsm_attempt(out, SAFELOCK_RESULT_CANCELLED);
 }
@@ -72,6 +88,9 @@ void safelock_fsm_init(struct safelock_fsm *fsm)
 {
 	memset(fsm, 0, sizeof(*fsm));
 	fsm->state = SAFELOCK_STATE_UNPROVISIONED;
+	/* No delay and single control until the verifier says otherwise. */
+	fsm->policy.open_window_s = 60;
+	fsm->policy.dual_window_s = 60;
 }
 
 /* Split a complete entry into user id and code; false if malformed. */
@@ -102,17 +121,18 @@ static void safelock_fsm_enter(struct safelock_fsm *fsm, struct safelock_fsm_out
 	safelock_fsm_wipe_entry(fsm);
 	out->actions |= SAFELOCK_ACT_ENTRY_STOP;
 	if (!ok) {
-		fsm->state = SAFELOCK_STATE_LOCKED;
+		fsm->state = safelock_fsm_idle(fsm);
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_MALFORMED);
 		return;
 	}
 	if (!fsm->verifier) {
 		memzero_explicit(out->code, sizeof(out->code));
 		out->code_len = 0;
-		fsm->state = SAFELOCK_STATE_LOCKED;
+		fsm->state = safelock_fsm_idle(fsm);
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_NO_VERIFIER);
 		return;
 	}
+	fsm->pending_user = out->user_id;
 	fsm->state = SAFELOCK_STATE_VERIFYING;
 	out->actions |= SAFELOCK_ACT_VERIFY;
 }
@@ -123,8 +143,9 @@ static void safelock_fsm_enter(struct safelock_fsm *fsm, struct safelock_fsm_out
  * @key: '0'..'9', %SAFELOCK_KEY_ENTER or %SAFELOCK_KEY_CLEAR
  * @out: filled with what to do
  *
- * Keys count only in LOCKED and ENTRY; elsewhere they are ignored, so a
- * key pressed while a request is pending cannot change its outcome.
+ * Keys count only at rest (LOCKED, OPEN_WINDOW, DUAL_PENDING) and in ENTRY;
+ * elsewhere they are ignored, so a key pressed while a request is pending
+ * cannot change its outcome, except CLEAR, which cancels a time delay.
  */
 void safelock_fsm_key(struct safelock_fsm *fsm, u8 key, struct safelock_fsm_out *out)
 {
@@ -132,7 +153,15 @@ void safelock_fsm_key(struct safelock_fsm *fsm, u8 key, struct safelock_fsm_out 
 
 	safelock_out_reset(out);
 	switch (fsm->state) {
+	case SAFELOCK_STATE_TIME_DELAY:
+		if (key == SAFELOCK_KEY_CLEAR) {
+			fsm->state = SAFELOCK_STATE_LOCKED;
+			out->actions |= SAFELOCK_ACT_PHASE_STOP;
+		}
+		return;
 	case SAFELOCK_STATE_LOCKED:
+	case SAFELOCK_STATE_OPEN_WINDOW:
+	case SAFELOCK_STATE_DUAL_PENDING:
 		if (!digit)
 			return;
 		fsm->state = SAFELOCK_STATE_ENTRY;
@@ -192,7 +221,7 @@ void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, bool provisio
 		fsm->state = SAFELOCK_STATE_LOCKED;
 		out->actions |= SAFELOCK_ACT_BOLT_CLOSE;
 	} else if (fsm->state == SAFELOCK_STATE_VERIFYING && !present) {
-		fsm->state = SAFELOCK_STATE_LOCKED;
+		fsm->state = safelock_fsm_idle(fsm);
 		out->actions |= SAFELOCK_ACT_REQUEST_END;
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_CANCELLED);
 	}
@@ -210,9 +239,45 @@ void safelock_fsm_verify_failed(struct safelock_fsm *fsm, enum safelock_result r
 	safelock_out_reset(out);
 	if (fsm->state != SAFELOCK_STATE_VERIFYING)
 		return;
-	fsm->state = SAFELOCK_STATE_LOCKED;
+	fsm->state = safelock_fsm_idle(fsm);
 	out->actions |= SAFELOCK_ACT_REQUEST_END;
 	safelock_fsm_attempt(out, result);
+}
+
+/*
+ * A code was accepted: under dual control it counts only with a different
+ * user's; the whole authorisation then starts the time delay, or opens in
+ * the open window (or at once without a delay).
+ */
+static void safelock_fsm_authorised(struct safelock_fsm *fsm, u32 user,
+				    struct safelock_fsm_out *out)
+{
+	if (fsm->policy.dual_control) {
+		if (!fsm->dual_first) {
+			fsm->dual_first = user;
+			fsm->state = SAFELOCK_STATE_DUAL_PENDING;
+			out->actions |= SAFELOCK_ACT_DUAL_TIMER;
+			return;
+		}
+		if (user == fsm->dual_first) {	/* the same person twice is one */
+			fsm->state = SAFELOCK_STATE_DUAL_PENDING;
+			return;
+		}
+		fsm->dual_first = 0;
+		out->actions |= SAFELOCK_ACT_DUAL_STOP;
+	}
+	if (fsm->policy.time_delay_s && !fsm->window) {
+		fsm->state = SAFELOCK_STATE_TIME_DELAY;
+		out->actions |= SAFELOCK_ACT_DELAY_TIMER;
+		return;
+	}
+	if (fsm->window) {
+		fsm->window = false;
+		out->actions |= SAFELOCK_ACT_PHASE_STOP;
+	}
+	fsm->state = SAFELOCK_STATE_UNLOCKED;
+	fsm->door_opened = false;
+	out->actions |= SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_RELOCK_TIMER;
 }
 
 /**
@@ -225,7 +290,8 @@ void safelock_fsm_verify_failed(struct safelock_fsm *fsm, enum safelock_result r
  *
  * The caller has already checked that the verdict is for the pending
  * request, from the registered verifier, in time, with the right nonce.
- * Only GRANTED opens; anything else is a denial.  A denial with a
+ * Only GRANTED can open, and only as the policy allows (dual control, time
+ * delay); anything else is a denial.  A denial with a
  * retry-after mirrors the verifier's lockout: PENALTY, where keys count
  * for nothing and cannot extend it.  A duress grant opens like any other,
  * and raises the silent alarm.
@@ -238,9 +304,7 @@ void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
 		return;
 	out->actions |= SAFELOCK_ACT_REQUEST_END;
 	if (result == SAFELOCK_RESULT_GRANTED) {
-		fsm->state = SAFELOCK_STATE_UNLOCKED;
-		fsm->door_opened = false;
-		out->actions |= SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_RELOCK_TIMER;
+		safelock_fsm_authorised(fsm, fsm->pending_user, out);
 		if (duress)
 			out->actions |= SAFELOCK_ACT_DURESS;
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_GRANTED);
@@ -250,9 +314,10 @@ void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
 		out->retry_after_ms = retry_after_ms;
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_DENIED);
 	} else {
-		fsm->state = SAFELOCK_STATE_LOCKED;
+		fsm->state = safelock_fsm_idle(fsm);
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_DENIED);
 	}
+	fsm->pending_user = 0;
 }
 
 /**
@@ -264,7 +329,51 @@ void safelock_fsm_penalty_over(struct safelock_fsm *fsm, struct safelock_fsm_out
 {
 	safelock_out_reset(out);
 	if (fsm->state == SAFELOCK_STATE_PENALTY)
-		fsm->state = SAFELOCK_STATE_LOCKED;
+		fsm->state = safelock_fsm_idle(fsm);
+}
+
+/**
+ * safelock_fsm_delay_over() - the time delay has passed: the window opens
+ * @fsm: the state machine
+ * @out: filled with what to do
+ */
+void safelock_fsm_delay_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	safelock_out_reset(out);
+	if (fsm->state != SAFELOCK_STATE_TIME_DELAY)
+		return;
+	fsm->window = true;
+	fsm->state = SAFELOCK_STATE_OPEN_WINDOW;
+	out->actions |= SAFELOCK_ACT_WINDOW_TIMER;
+}
+
+/**
+ * safelock_fsm_window_over() - the open window has closed unused
+ * @fsm: the state machine
+ * @out: filled with what to do
+ *
+ * An entry under way finishes; if its code is accepted it starts a new
+ * time delay.
+ */
+void safelock_fsm_window_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	safelock_out_reset(out);
+	fsm->window = false;
+	if (fsm->state == SAFELOCK_STATE_OPEN_WINDOW)
+		fsm->state = safelock_fsm_idle(fsm);
+}
+
+/**
+ * safelock_fsm_dual_over() - no second user came in time
+ * @fsm: the state machine
+ * @out: filled with what to do
+ */
+void safelock_fsm_dual_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	safelock_out_reset(out);
+	fsm->dual_first = 0;
+	if (fsm->state == SAFELOCK_STATE_DUAL_PENDING)
+		fsm->state = safelock_fsm_idle(fsm);
 }
 
 /**
@@ -315,7 +424,8 @@ void safelock_fsm_door(struct safelock_fsm *fsm, bool open, struct safelock_fsm_
  * @door_open: the door sensor says the door is open
  * @out: filled with what to do
  *
- * A lock in PENALTY stays there: locking never shortens a penalty.
+ * A lock in PENALTY stays there: locking never shortens a penalty.  Any
+ * time delay, open window or half-done dual authorisation is abandoned.
  *
  * Return: 0, -EPERM if the lock has no owner yet (it cannot be secured), or
  * -EBUSY if the door is open (the bolt would stop it from closing).
@@ -347,6 +457,9 @@ int safelock_fsm_lock_now(struct safelock_fsm *fsm, bool door_open,
 	default:
 		break;
 	}
+	fsm->window = false;
+	fsm->dual_first = 0;
+	out->actions |= SAFELOCK_ACT_PHASE_STOP | SAFELOCK_ACT_DUAL_STOP;
 	fsm->state = SAFELOCK_STATE_LOCKED;
 	out->actions |= SAFELOCK_ACT_BOLT_CLOSE;
 	return 0;

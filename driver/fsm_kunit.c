@@ -325,6 +325,113 @@ static void fsm_duress(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, out.actions & (SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_DURESS));
 }
 
+/* An entry by @user that the verifier accepts. */
+static void accepted(struct safelock_fsm *fsm, const char *user, struct safelock_fsm_out *out)
+{
+	type(fsm, user, out);
+	type(fsm, "123456E", out);
+	safelock_fsm_verdict(fsm, SAFELOCK_RESULT_GRANTED, 0, false, out);
+}
+
+static void fsm_time_delay(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	fsm.policy.time_delay_s = 600;
+	accepted(&fsm, "001", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_DELAY);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_DELAY_TIMER);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	/* Digits during the delay do nothing. */
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_DELAY);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+
+	safelock_fsm_delay_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_OPEN_WINDOW);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_WINDOW_TIMER);
+	/* A wrong code in the window leaves the window open. */
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 0, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_OPEN_WINDOW);
+	/* A right one opens. */
+	accepted(&fsm, "002", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_PHASE_STOP);
+	KUNIT_EXPECT_FALSE(test, fsm.window);
+
+	/* A window that closes unused: locked, and a code starts a new delay. */
+	safelock_fsm_relock(&fsm, &out);
+	accepted(&fsm, "001", &out);
+	safelock_fsm_delay_over(&fsm, &out);
+	safelock_fsm_window_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	accepted(&fsm, "001", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_DELAY);
+
+	/* CLEAR cancels a delay. */
+	safelock_fsm_key(&fsm, SAFELOCK_KEY_CLEAR, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_PHASE_STOP);
+	/* And LOCK_NOW cancels a window. */
+	accepted(&fsm, "001", &out);
+	safelock_fsm_delay_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_FALSE(test, fsm.window);
+	accepted(&fsm, "001", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_DELAY);
+}
+
+static void fsm_dual_control(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	fsm.policy.dual_control = true;
+	accepted(&fsm, "001", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_DUAL_PENDING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_DUAL_TIMER);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	/* The same person twice is still one person. */
+	accepted(&fsm, "001", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_DUAL_PENDING);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	/* A wrong code from someone else changes nothing. */
+	type(&fsm, "002123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 0, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_DUAL_PENDING);
+	accepted(&fsm, "002", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_DUAL_STOP);
+
+	/* Too late for the second user: back to locked. */
+	safelock_fsm_relock(&fsm, &out);
+	accepted(&fsm, "001", &out);
+	safelock_fsm_dual_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	accepted(&fsm, "002", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_DUAL_PENDING);
+
+	/* Dual control and a time delay: two users start it, two open. */
+	ready(&fsm);
+	fsm.policy.dual_control = true;
+	fsm.policy.time_delay_s = 60;
+	accepted(&fsm, "001", &out);
+	accepted(&fsm, "002", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_DELAY);
+	safelock_fsm_delay_over(&fsm, &out);
+	accepted(&fsm, "003", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_DUAL_PENDING);
+	accepted(&fsm, "001", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+}
+
 static void fsm_state_names(struct kunit *test)
 {
 	unsigned int s;
@@ -347,6 +454,8 @@ static struct kunit_case safelock_fsm_cases[] = {
 	KUNIT_CASE(fsm_penalty),
 	KUNIT_CASE(fsm_door_relock),
 	KUNIT_CASE(fsm_duress),
+	KUNIT_CASE(fsm_time_delay),
+	KUNIT_CASE(fsm_dual_control),
 	KUNIT_CASE(fsm_state_names),
 	{ }
 };

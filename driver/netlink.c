@@ -145,6 +145,98 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+/* Is @portid the registered verifier's socket? */
+static bool safelock_is_verifier(u32 portid)
+{
+	bool ret;
+
+	spin_lock(&safelock_verifier_lock);
+	ret = safelock_verifier_portid && safelock_verifier_portid == portid;
+	spin_unlock(&safelock_verifier_lock);
+	return ret;
+}
+
+static const struct nla_policy safelock_policy_policy[SAFELOCK_A_DUAL_WINDOW_S + 1] = {
+	[SAFELOCK_A_DEVICE] = NLA_POLICY_MAX(NLA_U32, SAFELOCK_MAX_DEVICES - 1),
+	[SAFELOCK_A_TIME_DELAY_S] = NLA_POLICY_MAX(NLA_U32, 7200),
+	[SAFELOCK_A_OPEN_WINDOW_S] = NLA_POLICY_RANGE(NLA_U32, 60, 1800),
+	[SAFELOCK_A_DUAL_CONTROL] = NLA_POLICY_MAX(NLA_U8, 1),
+	[SAFELOCK_A_DUAL_WINDOW_S] = NLA_POLICY_RANGE(NLA_U32, 10, 300),
+};
+
+static struct safelock *safelock_nl_device(struct genl_info *info)
+{
+	struct safelock *sl;
+
+	if (GENL_REQ_ATTR_CHECK(info, SAFELOCK_A_DEVICE))
+		return NULL;
+	sl = safelock_get_by_index(nla_get_u32(info->attrs[SAFELOCK_A_DEVICE]));
+	if (!sl)
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[SAFELOCK_A_DEVICE],
+				    "no such device");
+	return sl;
+}
+
+static int safelock_nl_policy_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **attrs = info->attrs;
+	struct safelock_policy p;
+	struct safelock *sl;
+	int ret;
+
+	if (!safelock_is_verifier(info->snd_portid)) {
+		NL_SET_ERR_MSG(info->extack, "not the registered verifier");
+		return -EPERM;
+	}
+	sl = safelock_nl_device(info);
+	if (!sl)
+		return info->attrs[SAFELOCK_A_DEVICE] ? -ENODEV : -EINVAL;
+	safelock_policy_get(sl, &p);
+	if (attrs[SAFELOCK_A_TIME_DELAY_S])
+		p.time_delay_s = nla_get_u32(attrs[SAFELOCK_A_TIME_DELAY_S]);
+	if (attrs[SAFELOCK_A_OPEN_WINDOW_S])
+		p.open_window_s = nla_get_u32(attrs[SAFELOCK_A_OPEN_WINDOW_S]);
+	if (attrs[SAFELOCK_A_DUAL_CONTROL])
+		p.dual_control = nla_get_u8(attrs[SAFELOCK_A_DUAL_CONTROL]);
+	if (attrs[SAFELOCK_A_DUAL_WINDOW_S])
+		p.dual_window_s = nla_get_u32(attrs[SAFELOCK_A_DUAL_WINDOW_S]);
+	ret = safelock_policy_set(sl, &p);
+	safelock_put(sl);
+	return ret;
+}
+
+static int safelock_nl_policy_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct safelock_policy p;
+	struct safelock *sl;
+	struct sk_buff *msg;
+	u32 index;
+	void *hdr;
+
+	sl = safelock_nl_device(info);
+	if (!sl)
+		return info->attrs[SAFELOCK_A_DEVICE] ? -ENODEV : -EINVAL;
+	safelock_policy_get(sl, &p);
+	index = sl->index;
+	safelock_put(sl);
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &safelock_genl_family, 0, SAFELOCK_CMD_POLICY_GET);
+	if (!hdr ||
+	    nla_put_u32(msg, SAFELOCK_A_DEVICE, index) ||
+	    nla_put_u32(msg, SAFELOCK_A_TIME_DELAY_S, p.time_delay_s) ||
+	    nla_put_u32(msg, SAFELOCK_A_OPEN_WINDOW_S, p.open_window_s) ||
+	    nla_put_u8(msg, SAFELOCK_A_DUAL_CONTROL, p.dual_control) ||
+	    nla_put_u32(msg, SAFELOCK_A_DUAL_WINDOW_S, p.dual_window_s)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
 static int safelock_fill_status(struct sk_buff *skb, struct safelock *sl, u32 portid,
 				u32 seq, int flags)
 {
@@ -241,6 +333,19 @@ static const struct genl_ops safelock_genl_ops[] = {
 		.policy = safelock_verdict_policy,
 		.maxattr = ARRAY_SIZE(safelock_verdict_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SAFELOCK_CMD_POLICY_SET,
+		.doit = safelock_nl_policy_set,
+		.policy = safelock_policy_policy,
+		.maxattr = ARRAY_SIZE(safelock_policy_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SAFELOCK_CMD_POLICY_GET,
+		.doit = safelock_nl_policy_get,
+		.policy = safelock_policy_policy,
+		.maxattr = ARRAY_SIZE(safelock_policy_policy) - 1,
 	},
 	{
 		.cmd = SAFELOCK_CMD_STATUS_GET,

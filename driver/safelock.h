@@ -46,6 +46,25 @@
 #define SAFELOCK_ACT_EV_ATTEMPT		BIT(9)	/* report the attempt's result */
 #define SAFELOCK_ACT_PENALTY_TIMER	BIT(10)	/* start the penalty timer */
 #define SAFELOCK_ACT_DURESS		BIT(11)	/* report duress, raise the alarm */
+#define SAFELOCK_ACT_DELAY_TIMER	BIT(12)	/* start the time delay */
+#define SAFELOCK_ACT_WINDOW_TIMER	BIT(13)	/* start the open window */
+#define SAFELOCK_ACT_PHASE_STOP		BIT(14)	/* stop the delay/window timer */
+#define SAFELOCK_ACT_DUAL_TIMER		BIT(15)	/* start the dual-control window */
+#define SAFELOCK_ACT_DUAL_STOP		BIT(16)	/* stop it */
+
+/**
+ * struct safelock_policy - what the verifier has configured for opening
+ * @time_delay_s: seconds from an accepted authorisation to the open window
+ * @open_window_s: seconds the open window lasts
+ * @dual_window_s: seconds for the second user's code under dual control
+ * @dual_control: opening needs the codes of two different users
+ */
+struct safelock_policy {
+	u32 time_delay_s;
+	u32 open_window_s;
+	u32 dual_window_s;
+	bool dual_control;
+};
 
 /**
  * struct safelock_fsm - the lock state machine; pure logic, no locking
@@ -57,6 +76,10 @@
  * @entry_overflow: more keys were typed than an entry can hold
  * @door_open: the door sensor's last reported state (false without one)
  * @door_opened: the door was opened since the bolt was last retracted
+ * @policy: time delay, open window and dual control
+ * @window: the open window is open: the next authorisation opens
+ * @dual_first: under dual control, the user whose code came first, or 0
+ * @pending_user: user id of the entry with the verifier
  */
 struct safelock_fsm {
 	enum safelock_state state;
@@ -67,6 +90,10 @@ struct safelock_fsm {
 	bool entry_overflow;
 	bool door_open;
 	bool door_opened;
+	struct safelock_policy policy;
+	bool window;
+	u32 dual_first;
+	u32 pending_user;
 };
 
 /**
@@ -100,6 +127,9 @@ void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
 void safelock_fsm_penalty_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 void safelock_fsm_relock(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 void safelock_fsm_door(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out);
+void safelock_fsm_delay_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
+void safelock_fsm_window_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
+void safelock_fsm_dual_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 int safelock_fsm_lock_now(struct safelock_fsm *fsm, bool door_open,
 			  struct safelock_fsm_out *out);
 const char *safelock_state_name(enum safelock_state state);
@@ -151,6 +181,10 @@ struct safelock_request {
  * @entry_id: id of the entry being typed, the id of its request at ENTER
  * @penalty_work: fires when the verifier's retry-after has passed
  * @penalty_until_ns: CLOCK_MONOTONIC end of the penalty
+ * @phase_work: fires when the time delay or the open window ends
+ * @phase_until_ns: CLOCK_MONOTONIC end of the time delay or open window
+ * @dual_work: fires when the second user of dual control is too late
+ * @dual_until_ns: CLOCK_MONOTONIC end of the dual-control window
  * @key_work: drains @keyq into the state machine
  * @key_lock: protects @keyq, @keyq_len, @keyq_lost (taken in atomic context)
  * @keyq: keys from the input handler, wiped as they are consumed
@@ -194,6 +228,10 @@ struct safelock {
 	struct delayed_work relock_work;
 	struct delayed_work penalty_work;
 	u64 penalty_until_ns;
+	struct delayed_work phase_work;
+	u64 phase_until_ns;
+	struct delayed_work dual_work;
+	u64 dual_until_ns;
 	struct work_struct key_work;
 
 	/* protects the key queue; taken in atomic context */
@@ -225,6 +263,9 @@ int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
 		     enum safelock_result result, u32 retry_after_ms, bool duress,
 		     struct netlink_ext_ack *extack);
 u32 safelock_penalty_left_ms(struct safelock *sl);
+u32 safelock_timer_left_ms(struct safelock *sl);
+void safelock_policy_get(struct safelock *sl, struct safelock_policy *policy);
+int safelock_policy_set(struct safelock *sl, const struct safelock_policy *policy);
 void safelock_bolt_event(struct safelock *sl, bool open);
 void safelock_door_changed(struct safelock *sl, bool open);
 void safelock_tamper_changed(struct safelock *sl, bool active);

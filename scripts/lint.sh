@@ -61,6 +61,44 @@ PY
 	else result OK "netlink spec schema (genetlink-c)"; fi
 fi
 
+# The header and the spec must agree: generate the UAPI header from the spec
+# with the kernel's own YNL generator and compare every constant's value.
+ynl_compare() {
+	local t names n
+	t=$(mktemp -d)
+	mkdir -p "$t/specs"
+	cp Documentation/netlink/specs/safelock.yaml "$t/specs/"
+	cp "$KSRC"/Documentation/netlink/genetlink*.yaml "$t/"
+	touch "$t/MAINTAINERS"	# the generator looks for one above the spec
+	(cd "$t" && timeout 120 python3 "$KSRC/tools/net/ynl/pyynl/ynl_gen_c.py" --mode uapi \
+		--header --spec "$t/specs/safelock.yaml" -o "$t/gen.h") || { rm -rf "$t"; return 1; }
+	names=$(grep -oE '\bSAFELOCK_[A-Z0-9_]+' "$t/gen.h" | grep -v '_H$' | sort -u)
+	{
+		echo '#include <stdio.h>'
+		echo '#include HDR'
+		echo 'static void ps(const char *k, const char *v) { printf("%s %s\n", k, v); }'
+		echo 'static void pi(const char *k, long long v) { printf("%s %lld\n", k, v); }'
+		echo '#define P(n) _Generic((n), char *: ps, const char *: ps, default: pi)(#n, n)'
+		echo 'int main(void) {'
+		for n in $names; do echo "P($n);"; done
+		echo 'return 0; }'
+	} >"$t/cmp.c"
+	gcc -DHDR="\"$t/gen.h\"" -o "$t/spec" "$t/cmp.c" &&
+		gcc -DHDR="\"$TOP/uapi/linux/safelock.h\"" -o "$t/ours" "$t/cmp.c" &&
+		"$t/spec" >"$t/spec.txt" && "$t/ours" >"$t/ours.txt" &&
+		diff "$t/spec.txt" "$t/ours.txt" && echo "$(wc -l <"$t/ours.txt") constants agree"
+	local rc=$?
+	rm -rf "$t"
+	return $rc
+}
+if [ -z "$KSRC" ] || [ ! -f "$KSRC/tools/net/ynl/pyynl/ynl_gen_c.py" ]; then
+	result SKIP "netlink spec matches uapi header" "no kernel source with tools/net/ynl/pyynl (7.3)"
+elif out=$(ynl_compare 2>&1); then
+	result OK "netlink spec matches uapi header ($out)"
+else
+	result FAIL "netlink spec matches uapi header" "$out"
+fi
+
 if ! command -v sparse >/dev/null; then
 	result SKIP sparse "sparse not installed"
 elif ! ktree=$(scripts/kernels.sh path "$(scripts/kernels.sh list | awk '{print $1}')" 2>/dev/null); then

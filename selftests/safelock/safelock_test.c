@@ -389,6 +389,8 @@ static void nl_parse_verify(struct nl *nl, struct nlmsghdr *h)
 
 struct nl_reply {
 	uint16_t family_id;	/* CTRL_CMD_GETFAMILY */
+	uint32_t attr[32];	/* a safelock reply's u8/u32 attributes */
+	uint32_t seen;		/* bitmap of those present */
 };
 
 /*
@@ -433,6 +435,22 @@ static int nl_handle(struct nl *nl, char *buf, ssize_t n, uint32_t seq, int *err
 				      (int)(h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN)))
 				if ((a->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_FAMILY_ID)
 					memcpy(&rep->family_id, (char *)a + NLA_HDRLEN, 2);
+		} else if (nl->family && h->nlmsg_type == nl->family &&
+			   h->nlmsg_seq == seq && seq && rep) {
+			struct genlmsghdr *g = NLMSG_DATA(h);
+			struct nlattr *a;
+
+			for_each_attr(a, (char *)g + GENL_HDRLEN,
+				      (int)(h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN))) {
+				int t = a->nla_type & NLA_TYPE_MASK;
+				int dl = a->nla_len - NLA_HDRLEN;
+
+				if (t >= 32 || dl > 4)
+					continue;
+				rep->attr[t] = 0;
+				memcpy(&rep->attr[t], (char *)a + NLA_HDRLEN, dl);
+				rep->seen |= 1U << t;
+			}
 		} else if (nl->family && h->nlmsg_type == nl->family) {
 			nl_parse_verify(nl, h);
 		}
@@ -526,6 +544,36 @@ static int nl_register(struct nl *nl, int provisioned, char *ext, size_t extlen)
 	if (provisioned >= 0)
 		msg_put_u8(&m, SAFELOCK_A_PROVISIONED, provisioned);
 	return nl_transact(nl, &m, ext, extlen, NULL);
+}
+
+/* Set the policy attributes given as non-negative values. */
+static int nl_policy_set(struct nl *nl, uint32_t device, long delay, long window, int dual,
+			 long dual_window, char *ext, size_t extlen)
+{
+	struct nl_msg m;
+
+	msg_start(&m, nl->family, SAFELOCK_CMD_POLICY_SET, SAFELOCK_GENL_VERSION);
+	msg_put_u32(&m, SAFELOCK_A_DEVICE, device);
+	if (delay >= 0)
+		msg_put_u32(&m, SAFELOCK_A_TIME_DELAY_S, delay);
+	if (window >= 0)
+		msg_put_u32(&m, SAFELOCK_A_OPEN_WINDOW_S, window);
+	if (dual >= 0)
+		msg_put_u8(&m, SAFELOCK_A_DUAL_CONTROL, dual);
+	if (dual_window >= 0)
+		msg_put_u32(&m, SAFELOCK_A_DUAL_WINDOW_S, dual_window);
+	return nl_transact(nl, &m, ext, extlen, NULL);
+}
+
+static int nl_policy_get(struct nl *nl, uint32_t device, struct nl_reply *rep)
+{
+	struct nl_msg m;
+
+	memset(rep, 0, sizeof(*rep));
+	msg_start(&m, nl->family, SAFELOCK_CMD_POLICY_GET, SAFELOCK_GENL_VERSION);
+	m.nlh.nlmsg_flags |= NLM_F_ACK;
+	msg_put_u32(&m, SAFELOCK_A_DEVICE, device);
+	return nl_transact(nl, &m, NULL, 0, rep);
 }
 
 /* A verdict; @retry_after_ms and @duress are sent only when non-zero. */
@@ -1738,6 +1786,95 @@ TEST_F(board, tamper)
 	EXPECT_EQ(0, ev.value);
 	EXPECT_TRUE(wait_for(line_value(&self->b, ALARM_LINE) == 0, info.alarm_ms + 2000));
 	EXPECT_EQ(0, bolt(&self->b));
+}
+
+/* Type an entry for @user and grant it; returns the request id or 0. */
+static uint64_t grant_entry(struct __test_metadata *_metadata, FIXTURE_DATA(board) *self,
+			    unsigned int user)
+{
+	struct verify_req vr;
+	char code[16], ext[256];
+	int ret;
+
+	random_code(code, NULL);
+	if (type_entry(&self->b, user, code))
+		return 0;
+	ret = nl_wait_verify(&self->v, &vr, 5000);
+	if (ret)
+		return 0;
+	EXPECT_EQ(user, vr.user_id);
+	ret = nl_verdict(&self->v, vr.device, vr.id, vr.nonce, SAFELOCK_RESULT_GRANTED,
+			 ext, sizeof(ext));
+	EXPECT_EQ(0, ret) TH_LOG("verdict refused: %s", ext);
+	return ret ? 0 : vr.id;
+}
+
+/* Policy: only the verifier sets it, within its ranges, all or nothing. */
+TEST_F(board, policy_time_delay)
+{
+	struct safelock_status st;
+	struct safelock_event ev;
+	struct nl_reply rep;
+	struct nl other;
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	nl_init(&other);
+	ASSERT_EQ(0, nl_open(&other));
+	EXPECT_EQ(-EPERM, nl_policy_set(&other, self->b.index, 2, -1, -1, -1, ext, sizeof(ext)));
+	EXPECT_STREQ("not the registered verifier", ext);
+	nl_close(&other);
+	/* An open window of 30 s is out of range: nothing changes. */
+	EXPECT_EQ(-ERANGE, nl_policy_set(&self->v, self->b.index, 2, 30, -1, -1, ext, sizeof(ext)));
+	EXPECT_NE(0, ext[0]) TH_LOG("no extack for an out-of-range window");
+	ASSERT_EQ(0, nl_policy_get(&self->v, self->b.index, &rep));
+	EXPECT_EQ(0, rep.attr[SAFELOCK_A_TIME_DELAY_S]);
+
+	ASSERT_EQ(0, nl_policy_set(&self->v, self->b.index, 2, 60, -1, -1, ext, sizeof(ext)))
+		TH_LOG("policy refused: %s", ext);
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_POLICY, -1, &ev, 2000));
+	ASSERT_EQ(0, nl_policy_get(&self->v, self->b.index, &rep));
+	EXPECT_EQ(2, rep.attr[SAFELOCK_A_TIME_DELAY_S]);
+	EXPECT_EQ(60, rep.attr[SAFELOCK_A_OPEN_WINDOW_S]);
+	EXPECT_EQ(0, rep.attr[SAFELOCK_A_DUAL_CONTROL]);
+	EXPECT_TRUE(rep.seen & (1U << SAFELOCK_A_DUAL_WINDOW_S));
+
+	/* A right code starts the delay; the bolt stays. */
+	ASSERT_NE(0, grant_entry(_metadata, self, 1));
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_TIME_DELAY, 2000));
+	ASSERT_EQ(0, get_status(&self->b, &st));
+	EXPECT_LT(0, st.timer_ms);
+	EXPECT_GE(2000, st.timer_ms);
+	EXPECT_EQ(0, bolt(&self->b));
+	/* Then the window opens, and a right code in it opens the lock. */
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_OPEN_WINDOW, 4000));
+	EXPECT_EQ(0, bolt(&self->b));
+	ASSERT_EQ(0, get_status(&self->b, &st));
+	EXPECT_LT(2000, st.timer_ms);
+	ASSERT_NE(0, grant_entry(_metadata, self, 1));
+	EXPECT_TRUE(wait_for(bolt(&self->b) == 1, 2000)) TH_LOG("the window did not open the lock");
+	EXPECT_EQ(SAFELOCK_STATE_UNLOCKED, state(&self->b));
+}
+
+TEST_F(board, dual_control)
+{
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_EQ(0, nl_policy_set(&self->v, self->b.index, -1, -1, 1, 20, ext, sizeof(ext)))
+		TH_LOG("policy refused: %s", ext);
+	ASSERT_NE(0, grant_entry(_metadata, self, 1));
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_DUAL_PENDING, 2000));
+	EXPECT_EQ(0, bolt(&self->b));
+	/* The same user again is not a second person. */
+	ASSERT_NE(0, grant_entry(_metadata, self, 1));
+	EXPECT_FALSE(wait_for(bolt(&self->b) != 0, 500));
+	EXPECT_EQ(SAFELOCK_STATE_DUAL_PENDING, state(&self->b));
+	ASSERT_NE(0, grant_entry(_metadata, self, 2));
+	EXPECT_TRUE(wait_for(bolt(&self->b) == 1, 2000)) TH_LOG("two users did not open the lock");
+	EXPECT_EQ(SAFELOCK_STATE_UNLOCKED, state(&self->b));
 }
 
 /* Once the door has been opened, closing it relocks; the timer waits. */

@@ -11,6 +11,9 @@ static const char *const state_names[] = {
 	[SAFELOCK_STATE_VERIFYING]	= "VERIFYING",
 	[SAFELOCK_STATE_UNLOCKED]	= "UNLOCKED",
 	[SAFELOCK_STATE_PENALTY]	= "PENALTY",
+	[SAFELOCK_STATE_TIME_DELAY]	= "TIME_DELAY",
+	[SAFELOCK_STATE_OPEN_WINDOW]	= "OPEN_WINDOW",
+	[SAFELOCK_STATE_DUAL_PENDING]	= "DUAL_PENDING",
 };
 _Static_assert(ARRAY_SIZE(state_names) == SAFELOCK_STATE_MAX, "state names");
 
@@ -24,6 +27,7 @@ static const char *const event_names[] = {
 	[SAFELOCK_EVENT_DURESS]		= "duress",
 	[SAFELOCK_EVENT_TAMPER]		= "tamper",
 	[SAFELOCK_EVENT_ALARM]		= "alarm",
+	[SAFELOCK_EVENT_POLICY]		= "policy",
 };
 _Static_assert(ARRAY_SIZE(event_names) == SAFELOCK_EVENT_MAX, "event names");
 

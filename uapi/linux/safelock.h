@@ -47,6 +47,13 @@
  * @SAFELOCK_STATE_PENALTY: the verifier denied an entry and asked for a
  *	pause (retry-after); the keypad is ignored until it ends, and a key
  *	pressed meanwhile does not extend it
+ * @SAFELOCK_STATE_TIME_DELAY: a code (two with dual control) was accepted;
+ *	the lock waits out the time delay before the open window.  CLEAR
+ *	cancels it
+ * @SAFELOCK_STATE_OPEN_WINDOW: the time delay is over: a code (two with dual
+ *	control) entered before the window closes opens the lock
+ * @SAFELOCK_STATE_DUAL_PENDING: dual control: one user's code was accepted;
+ *	a different user's code must follow within the dual window
  * @SAFELOCK_STATE_MAX: number of states
  */
 enum safelock_state {
@@ -56,6 +63,9 @@ enum safelock_state {
 	SAFELOCK_STATE_VERIFYING,
 	SAFELOCK_STATE_UNLOCKED,
 	SAFELOCK_STATE_PENALTY,
+	SAFELOCK_STATE_TIME_DELAY,
+	SAFELOCK_STATE_OPEN_WINDOW,
+	SAFELOCK_STATE_DUAL_PENDING,
 	SAFELOCK_STATE_MAX,
 };
 
@@ -100,6 +110,7 @@ enum safelock_result {
  *	Never a reason to open.
  * @SAFELOCK_EVENT_ALARM: the silent alarm output was raised (value 1) or
  *	dropped (0)
+ * @SAFELOCK_EVENT_POLICY: the verifier changed the lock's policy
  * @SAFELOCK_EVENT_MAX: number of event types
  */
 enum safelock_event_type {
@@ -112,6 +123,7 @@ enum safelock_event_type {
 	SAFELOCK_EVENT_DURESS,
 	SAFELOCK_EVENT_TAMPER,
 	SAFELOCK_EVENT_ALARM,
+	SAFELOCK_EVENT_POLICY,
 	SAFELOCK_EVENT_MAX,
 };
 
@@ -160,6 +172,8 @@ struct safelock_info {
  * @flags: SAFELOCK_STATUS_* flags
  * @last_seq: sequence number of the last event emitted (0: none yet)
  * @penalty_ms: in %SAFELOCK_STATE_PENALTY, the milliseconds left; else 0
+ * @timer_ms: in %SAFELOCK_STATE_TIME_DELAY, %SAFELOCK_STATE_OPEN_WINDOW or
+ *	%SAFELOCK_STATE_DUAL_PENDING, the milliseconds left of it; else 0
  * @padding: reserved, zero
  */
 struct safelock_status {
@@ -167,7 +181,8 @@ struct safelock_status {
 	__u32 flags;
 	__aligned_u64 last_seq;
 	__u32 penalty_ms;
-	__u32 padding[5];
+	__u32 timer_ms;
+	__u32 padding[4];
 };
 
 /**
@@ -237,6 +252,14 @@ struct safelock_event {
  *	stays quiet (%SAFELOCK_STATE_PENALTY); 0 or absent for none
  * @SAFELOCK_A_DURESS: u8, in a GRANTED verdict: 1 if the entry was a duress
  *	entry: open as usual, raise the silent alarm
+ * @SAFELOCK_A_TIME_DELAY_S: u32, policy: seconds between an accepted code and
+ *	the open window, 0 (none) to 7200
+ * @SAFELOCK_A_OPEN_WINDOW_S: u32, policy: seconds the open window lasts,
+ *	60 to 1800
+ * @SAFELOCK_A_DUAL_CONTROL: u8, policy: 1 if opening needs the codes of two
+ *	different users
+ * @SAFELOCK_A_DUAL_WINDOW_S: u32, policy: seconds within which the second
+ *	user's code must follow the first, 10 to 300
  * @__SAFELOCK_A_MAX: number of attributes
  * @SAFELOCK_A_MAX: highest attribute
  */
@@ -259,6 +282,10 @@ enum safelock_attrs {
 	SAFELOCK_A_PAD,
 	SAFELOCK_A_RETRY_AFTER_MS,
 	SAFELOCK_A_DURESS,
+	SAFELOCK_A_TIME_DELAY_S,
+	SAFELOCK_A_OPEN_WINDOW_S,
+	SAFELOCK_A_DUAL_CONTROL,
+	SAFELOCK_A_DUAL_WINDOW_S,
 
 	__SAFELOCK_A_MAX,
 	SAFELOCK_A_MAX = __SAFELOCK_A_MAX - 1
@@ -284,6 +311,11 @@ enum safelock_attrs {
  *	first key of an entry was pressed; the VERIFY for this entry, if it
  *	comes, carries the same REQUEST_ID.  Never carries a digit.  Lets the
  *	verifier prepare while the person types; nothing may depend on it.
+ * @SAFELOCK_CMD_POLICY_SET: (verifier, CAP_NET_ADMIN) DEVICE and any of
+ *	TIME_DELAY_S, OPEN_WINDOW_S, DUAL_CONTROL, DUAL_WINDOW_S; all or
+ *	nothing; applies from the next accepted code
+ * @SAFELOCK_CMD_POLICY_GET: (anyone) DEVICE; replies with DEVICE and every
+ *	policy attribute
  * @__SAFELOCK_CMD_MAX: number of commands
  * @SAFELOCK_CMD_MAX: highest command
  */
@@ -295,6 +327,8 @@ enum safelock_cmds {
 	SAFELOCK_CMD_STATUS_GET,
 	SAFELOCK_CMD_EVENT,
 	SAFELOCK_CMD_ENTRY_BEGIN,
+	SAFELOCK_CMD_POLICY_SET,
+	SAFELOCK_CMD_POLICY_GET,
 
 	__SAFELOCK_CMD_MAX,
 	SAFELOCK_CMD_MAX = __SAFELOCK_CMD_MAX - 1
