@@ -60,6 +60,17 @@ bool safelock_verifier_present(bool *provisioned)
 	return present;
 }
 
+/* Is @portid the registered verifier's socket? */
+static bool safelock_is_verifier(u32 portid)
+{
+	bool ret;
+
+	spin_lock(&safelock_verifier_lock);
+	ret = safelock_verifier_portid && safelock_verifier_portid == portid;
+	spin_unlock(&safelock_verifier_lock);
+	return ret;
+}
+
 static const struct nla_policy safelock_register_policy[SAFELOCK_A_PROVISIONED + 1] = {
 	[SAFELOCK_A_PROVISIONED] = NLA_POLICY_MAX(NLA_U8, 1),
 };
@@ -97,8 +108,8 @@ static const struct nla_policy safelock_verdict_policy[SAFELOCK_A_DURESS + 1] = 
 static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **attrs = info->attrs;
-	u32 portid, retry_after = 0;
 	enum safelock_result result;
+	u32 retry_after = 0;
 	bool duress = false;
 	struct safelock *sl;
 	int ret;
@@ -125,10 +136,7 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	spin_lock(&safelock_verifier_lock);
-	portid = safelock_verifier_portid;
-	spin_unlock(&safelock_verifier_lock);
-	if (!portid || portid != info->snd_portid) {
+	if (!safelock_is_verifier(info->snd_portid)) {
 		NL_SET_ERR_MSG(info->extack, "not the registered verifier");
 		return -EPERM;
 	}
@@ -142,17 +150,6 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 			       nla_data(attrs[SAFELOCK_A_NONCE]), result, retry_after,
 			       duress, info->extack);
 	safelock_put(sl);
-	return ret;
-}
-
-/* Is @portid the registered verifier's socket? */
-static bool safelock_is_verifier(u32 portid)
-{
-	bool ret;
-
-	spin_lock(&safelock_verifier_lock);
-	ret = safelock_verifier_portid && safelock_verifier_portid == portid;
-	spin_unlock(&safelock_verifier_lock);
 	return ret;
 }
 
@@ -316,7 +313,10 @@ static int safelock_nl_status_dump(struct sk_buff *skb, struct netlink_callback 
 			break;
 	}
 	cb->args[0] = i;
-	return ret == -EMSGSIZE && skb->len ? skb->len : ret ? ret : skb->len;
+	/* A full message ends this part of the dump; the rest comes next call. */
+	if (ret == -EMSGSIZE && skb->len)
+		return skb->len;
+	return ret ? ret : skb->len;
 }
 
 static const struct genl_ops safelock_genl_ops[] = {

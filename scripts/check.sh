@@ -177,7 +177,7 @@ host_tests() {
 }
 
 kernel_tests() {
-	local k=$1 ktree ksrc mod=$WORK/mod-$1 out=$WORK/vm-$1.log rc
+	local k=$1 ktree ksrc mod=$WORK/mod-$1 out=$WORK/vm-$1.log
 	step "kernel $k: modules and kselftests"
 	if ! ktree=$(scripts/kernels.sh path "$k" 2>"$WORK/path.err"); then
 		fail "$k: test kernel missing" "$WORK/path.err"
@@ -200,34 +200,31 @@ kernel_tests() {
 		--add "$TOP/selftests/safelock/settings" \
 		--add "$TOP/scripts/check-guest.sh" -- ./check-guest.sh 2>&1 |
 		tee "$out" | live "$k"
-	rc=${PIPESTATUS[0]}
+	guest_results "$k" "$out" "${PIPESTATUS[0]}"
+}
+
+# Count a guest run's kselftest and KUnit results; its exit status says
+# whether the guest kernel log stayed clean (vm.sh fails on any report).
+guest_results() {
+	local k=$1 out=$2 rc=$3
 	section "$out" kselftest >"$WORK/ksft-$k.tap"
 	section "$out" kunit >"$WORK/kunit-$k.tap"
 	QUIET_PASS=1 tap "$k kselftest" "$WORK/ksft-$k.tap"
 	QUIET_PASS=1 tap "$k kunit" "$WORK/kunit-$k.tap" "    "
-	if [ $rc -eq 0 ]; then
-		pass "$k: guest kernel log clean (no WARNING, BUG, lockdep or KASAN report)"
+	if [ "$rc" -eq 0 ]; then
+		pass "$k: builds warning-free, guest kernel log clean (no WARNING, BUG, lockdep or KASAN report)"
 	else
-		fail "$k: VM run failed (exit $rc; kernel report, crash or timeout)" "$out"
+		fail "$k: build or VM run failed (exit $rc; a warning, kernel report, crash or timeout)" "$out"
 	fi
 }
 
 # The arm64 suite: its own script builds (or finds) the arm64 kernel, the
 # modules, the cross-built tools and test, and runs the guest.
 arm64_tests() {
-	local out=$WORK/vm-arm64.log rc
+	local out=$WORK/vm-arm64.log
 	step "arm64 (6.12, device tree board): kernel, modules, cross-built tools, VM (the kernel build takes about 9 min when not cached)"
 	scripts/arm64/check.sh 2>&1 | tee "$out" | live arm64
-	rc=${PIPESTATUS[0]}
-	section "$out" kselftest >"$WORK/ksft-arm64.tap"
-	section "$out" kunit >"$WORK/kunit-arm64.tap"
-	QUIET_PASS=1 tap "arm64 kselftest" "$WORK/ksft-arm64.tap"
-	QUIET_PASS=1 tap "arm64 kunit" "$WORK/kunit-arm64.tap" "    "
-	if [ $rc -eq 0 ]; then
-		pass "arm64: builds warning-free and the guest kernel log is clean"
-	else
-		fail "arm64: build or VM run failed (exit $rc)" "$out"
-	fi
+	guest_results arm64 "$out" "${PIPESTATUS[0]}"
 }
 
 step "test kernels: $X86_KERNELS(cached in ${XDG_CACHE_HOME:-$HOME/.cache}/safelock; about 7 min each when not)"
