@@ -10,7 +10,8 @@
 #                            honours DESTDIR, PREFIX, UDEVDIR, MODULESLOADDIR
 #   make check               every test: host, lint, then the VM suites
 #   make demo                a short scenario on a simulated board in a VM
-#   make lint                checkpatch, sparse, cppcheck
+#   make lint                checkpatch, sparse, cppcheck, spec vs header
+#   make bench               ENTER-to-verdict latency in the VM
 #
 # Yocto's module.bbclass calls `make -C $(KERNEL_SRC) M=$(S) O=...`
 # through this file with KERNEL_SRC set; that works the same.
@@ -30,7 +31,7 @@ KBUILD_OUT := O=$(O)
 endif
 
 .PHONY: all modules modules_install clean tools install check demo lint \
-	host-check deps
+	bench deps
 
 all: modules tools
 
@@ -65,6 +66,11 @@ demo: deps
 
 lint:
 	@scripts/lint.sh
+
+# ENTER-to-verdict latency in the test VM, with and without the verifier's
+# preparation at the first key (see scripts/bench.sh).
+bench: deps
+	@scripts/bench.sh
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(M) $(KBUILD_OUT) clean; fi

@@ -2,7 +2,8 @@
 /*
  * safelockd: the safelock verifier.
  *
- *   safelockd [--tcti STR] [--state-dir DIR] [--foreground]
+ *   safelockd [--tcti STR] [--state-dir DIR] [--foreground] [--verbose]
+ *             [--no-prepare]
  *   safelockd --enrol USER_ID [--code-fd N] [--tcti STR] [--state-dir DIR]
  *
  * A code is only ever read from a file descriptor: never from the command
@@ -30,6 +31,7 @@ struct config {
 	const char *tcti;
 	const char *state_dir;
 	bool foreground;
+	struct verifier_opts vopts;
 	long enrol_user;	/* 0: run the verifier */
 	int code_fd;
 };
@@ -37,7 +39,8 @@ struct config {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: safelockd [--tcti STR] [--state-dir DIR] [--foreground]\n"
+		"Usage: safelockd [--tcti STR] [--state-dir DIR] [--foreground] [--verbose]\n"
+		"                 [--no-prepare]\n"
 		"       safelockd --enrol USER_ID [--code-fd N] [--tcti STR] [--state-dir DIR]\n"
 		"\n"
 		"The safelock verifier: answers the kernel's VERIFY requests from a TPM 2.0 vault.\n"
@@ -45,6 +48,10 @@ static void usage(FILE *f)
 		"  -t, --tcti STR        TPM TCTI configuration (default " DEFAULT_TCTI ")\n"
 		"  -s, --state-dir DIR   sealed objects (default " DEFAULT_STATE_DIR ")\n"
 		"  -f, --foreground      do not detach (logs go to stderr either way)\n"
+		"  -v, --verbose         debug lines: each entry's preparation and the TPM\n"
+		"                        commands each request cost before and after its verdict\n"
+		"      --no-prepare      debugging: ignore the kernel's ENTRY_BEGIN notice and\n"
+		"                        do all the TPM work after ENTER (slower; for comparison)\n"
 		"  -e, --enrol USER_ID   enrol user 1..%d with a code read from --code-fd\n"
 		"  -c, --code-fd N       file descriptor to read the code from (default 0);\n"
 		"                        %d to %d digits, a trailing newline allowed\n"
@@ -77,6 +84,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "tcti",	required_argument, NULL, 't' },
 		{ "state-dir",	required_argument, NULL, 's' },
 		{ "foreground",	no_argument,	   NULL, 'f' },
+		{ "verbose",	no_argument,	   NULL, 'v' },
+		{ "no-prepare",	no_argument,	   NULL, 'P' },
 		{ "enrol",	required_argument, NULL, 'e' },
 		{ "code-fd",	required_argument, NULL, 'c' },
 		{ "help",	no_argument,	   NULL, 'h' },
@@ -86,7 +95,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 	bool code_fd_set = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:s:fe:c:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:s:fve:c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			cfg->tcti = optarg;
@@ -96,6 +105,12 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case 'f':
 			cfg->foreground = true;
+			break;
+		case 'v':
+			cfg->vopts.verbose = true;
+			break;
+		case 'P':
+			cfg->vopts.no_prepare = true;
 			break;
 		case 'e':
 			cfg->enrol_user = parse_num(optarg, 1, SAFELOCK_USER_ID_MAX);
@@ -191,7 +206,7 @@ static int serve(const struct config *cfg)
 		v.ops->close(&v);
 		return 1;
 	}
-	ret = verifier_run(&v);
+	ret = verifier_run(&v, &cfg->vopts);
 	v.ops->close(&v);
 	return ret;
 }

@@ -4,7 +4,12 @@
 
 #include "vault.h"
 
+struct verifier_opts {
+	bool no_prepare;	/* ignore ENTRY_BEGIN (--no-prepare, debugging) */
+	bool verbose;		/* debug lines: TPM commands per request */
+};
+
 /* Run the verifier until SIGINT or SIGTERM: 0, or 1 on a fatal error. */
-int verifier_run(struct vault *vault);
+int verifier_run(struct vault *vault, const struct verifier_opts *opts);
 
 #endif /* SAFELOCKD_H */

@@ -49,7 +49,19 @@ struct vault_config {
 	 */
 	uint64_t test_clock_offset_ms;
 	bool test_cut_after_count;
+	/*
+	 * Tests only: the monotonic clock (ms) a preparation's age is
+	 * measured on; NULL: CLOCK_MONOTONIC.
+	 */
+	uint64_t (*test_monotonic_ms)(void);
 };
+
+/*
+ * How long a preparation waits for its VERIFY before expire() rolls it
+ * back: longer than the kernel's entry and verify timeouts together for
+ * any sensible entry. A VERIFY that comes later still works (unprepared).
+ */
+#define VAULT_PREPARE_TTL_MS	(120 * 1000)
 
 /* The throttling state of a user, as the vault sees it now. */
 struct vault_throttle {
@@ -64,18 +76,56 @@ struct vault_ops {
 	const char *name;
 	/* 0 or -errno; a reason in vault->errmsg */
 	int (*open)(struct vault *v, const struct vault_config *cfg);
+	/*
+	 * Settles nothing: an unfinished try or a preparation left open
+	 * stays counted as a failure, as after a power cut.
+	 */
 	void (*close)(struct vault *v);
 	/* 0, -EINVAL for a bad user or code, other -errno */
 	int (*enrol)(struct vault *v, unsigned int user_id, const char *code,
 		     size_t len);
 	/*
-	 * VAULT_GRANTED, VAULT_DENIED, or -errno (the caller then denies).
-	 * *retry_after_ms: how long the keypad must stay quiet before the
-	 * next try (0: none; VAULT_RETRY_DISABLED: entry disabled), set on
-	 * every return. A try during a delay is denied without a check.
+	 * An entry with id @request_id has begun (its first key; user and
+	 * code unknown yet): do ahead what does not need them, so that less
+	 * is left after ENTER. A backend counts the try here, before any
+	 * check, exactly as verify() would; at most one entry is prepared
+	 * (a new one cancels the old). Optional (NULL), best effort: 0 or
+	 * -errno, and verify() works the same with or without it.
 	 */
-	int (*verify)(struct vault *v, unsigned int user_id, const char *code,
-		      size_t len, unsigned int *retry_after_ms);
+	int (*prepare)(struct vault *v, uint64_t request_id);
+	/*
+	 * Undo the preparation of @request_id (0: whichever), for an entry
+	 * that will not be checked: its count is rolled back, which is safe
+	 * because no code was checked for it. A preparation that is never
+	 * cancelled nor verified (power cut, crash, close()) stays counted
+	 * as a failure. 0 or -errno.
+	 */
+	int (*cancel)(struct vault *v, uint64_t request_id);
+	/* Cancel a preparation older than VAULT_PREPARE_TTL_MS; call often. */
+	void (*expire)(struct vault *v);
+	/*
+	 * Check entry @request_id: VAULT_GRANTED, VAULT_DENIED, or -errno
+	 * (the caller then denies). With the prepared request id it uses the
+	 * preparation; with any other, it cancels a stale one and does the
+	 * whole work itself. *retry_after_ms: how long the keypad must stay
+	 * quiet before the next try (0: none; VAULT_RETRY_DISABLED: entry
+	 * disabled), set on every return. A try during a delay is denied
+	 * without a check.
+	 *
+	 * The verdict is final when verify() returns; work that can safely
+	 * wait (see finish()) may be left for after it is delivered.
+	 */
+	int (*verify)(struct vault *v, uint64_t request_id,
+		      unsigned int user_id, const char *code, size_t len,
+		      unsigned int *retry_after_ms);
+	/*
+	 * Do the work verify() left for after its verdict (settling writes,
+	 * cleanup). Call it once the verdict is sent; every other op but
+	 * close() also runs it first if it was not. Only work whose loss by
+	 * a power cut counts the try as a failure is left for it. 0 or
+	 * -errno.
+	 */
+	int (*finish)(struct vault *v);
 	/* 0 and *st, or -errno */
 	int (*throttle)(struct vault *v, unsigned int user_id,
 			struct vault_throttle *st);
@@ -87,6 +137,11 @@ struct vault {
 	const struct vault_ops *ops;
 	void *priv;
 	char errmsg[192];
+	/*
+	 * Commands sent to the secure element (TPM commands), counted by the
+	 * backend: for measurements of what is left after ENTER; no secret.
+	 */
+	unsigned long commands;
 };
 
 extern const struct vault_ops vault_tpm_ops;

@@ -30,7 +30,8 @@
  *
  *  - THROTTLE_NV (16 bytes): magic, the global consecutive failures (every
  *    user), the user whose try is counted but not yet settled ("pending",
- *    0 for none), and the TPM clock of the last failure.
+ *    0 for none, 0xffff for a try counted by prepare() whose user is not
+ *    known yet), and the TPM clock of the last failure.
  *  - FAILS_NV (1000 bytes): byte U is user U's consecutive failures
  *    (saturating at 255).
  *
@@ -48,10 +49,40 @@
  *      failure = now, pending = user. Power cut from here on: the try is
  *      a failure (open() settles a pending try as one).
  *   3. Check (Load, policy session, PolicyAuthValue, Unseal).
- *   4. SETTLE. Failure: FAILS_NV[user] + 1, then pending = 0. Success:
- *      FAILS_NV[user] = 0 (if it was not), then global = 0, pending = 0,
- *      last failure restored. A cut between the two writes of a failure
- *      counts the try twice, never zero times.
+ *   4. SETTLE, after the verdict is sent (finish()). Failure:
+ *      FAILS_NV[user] + 1, then pending = 0. Success: FAILS_NV[user] = 0
+ *      (if it was not), then global = 0, pending = 0, last failure
+ *      restored. A cut between the two writes of a failure counts the try
+ *      twice, never zero times. A cut between the verdict and the settle
+ *      leaves the try pending: open() counts it as a failure, even after a
+ *      GRANTED (the owner loses a free try, an attacker gains nothing), so
+ *      the settle and the flushes wait until the verdict is out.
+ *
+ * What a person waits for is the TPM work after ENTER (each command tens of
+ * ms, a salted session start several times that). The kernel's ENTRY_BEGIN,
+ * at the first key of an entry, lets prepare() do steps 1-2 and the session
+ * start + PolicyAuthValue of step 3 while the person types: ReadClock, the
+ * global delay (the user is unknown), the COUNT with pending = 0xffff, and
+ * the salted policy session. At ENTER (verify() with the same request id)
+ * only the user's own delay (on the prepared clock plus the monotonic time
+ * since: no ReadClock), Load and Unseal remain: 2 TPM commands before the
+ * verdict instead of 6, and for a denial a third, FAILS_NV[user] + 1 (NV
+ * still says pending = 0xffff, which a power cut would settle on the
+ * global count only: the user's count must be in NV before anyone learns
+ * the verdict, or cutting power after each denial would keep it from
+ * growing toward the hard limit). Then:
+ *  - a VERIFY with another id, or none (prepare() is optional): the stale
+ *    preparation is rolled back and verify() does all of it as above;
+ *  - no VERIFY within VAULT_PREPARE_TTL_MS, an entry cancelled, a VERIFY
+ *    refused unchecked (malformed, in the user's delay, past its
+ *    deadline): ROLLBACK, one NV write putting global failures and last
+ *    failure back as they were. Safe because no code was checked for it;
+ *    if the write is lost the try stays counted;
+ *  - power cut, crash or close() while prepared: open() finds pending =
+ *    0xffff and keeps the global count (a failure, as today). If no user
+ *    was typed yet there is no user's count to raise; once a denial is
+ *    out, the user's count is already in NV (above).
+ * One preparation at a time: a new ENTRY_BEGIN rolls back the old one.
  * Per-user delays count from the last failure of ANY user: never shorter
  * than from the user's own last failure, and it keeps NV use at one byte a
  * user. The state is cached in memory (safelockd is the only writer) and
@@ -76,6 +107,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <sys/random.h>
@@ -126,7 +158,41 @@ struct tpm_vault {
 	uint8_t fails[FAILS_SIZE];
 	uint64_t clock_offset;
 	bool cut_after_count;
+	uint64_t (*test_monotonic_ms)(void);
+	struct vault *v;		/* for v->commands */
+	/* prepare(): one try counted ahead of its VERIFY */
+	uint64_t prep_id;		/* its request id; 0: none */
+	uint64_t prep_mono;		/* monotonic ms when prepared */
+	uint64_t prep_clock;		/* TPM clock then */
+	unsigned int prep_global;	/* global failures before the count */
+	uint64_t prep_last_fail;	/* last failure before the count */
+	ESYS_TR prep_session;		/* policy session, PolicyAuthValue done */
+	/* left by verify() for finish(), after the verdict */
+	ESYS_TR after_obj, after_session;	/* to flush */
+	bool after_rollback;		/* the prepared count, unchecked */
+	bool after_due;			/* settle after_user in NV */
+	bool after_granted;
+	bool after_user_write;		/* FAILS_NV[after_user] changed */
+	unsigned int after_user;
+	unsigned int after_global;	/* counted state, before a success */
+	uint64_t after_last_fail;
 };
+
+/* pending: a try counted by prepare(), whose user is not known yet */
+#define PENDING_UNKNOWN		0xffff
+
+/* Count one TPM command: TPM_CMD(t, Esys_Foo(t->ctx, ...)) */
+#define TPM_CMD(t, fn)		((t)->v->commands++, fn)
+
+static uint64_t mono_ms(const struct tpm_vault *t)
+{
+	struct timespec ts;
+
+	if (t->test_monotonic_ms)
+		return t->test_monotonic_ms();
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* The storage primary: ECC P-256, AES-128-CFB, NODA. */
 static const TPM2B_PUBLIC primary_template = {
@@ -172,7 +238,7 @@ static int sys_fail(struct vault *v, const char *what, int err)
 static void flush(struct tpm_vault *t, ESYS_TR *h)
 {
 	if (*h != ESYS_TR_NONE)
-		Esys_FlushContext(t->ctx, *h);
+		TPM_CMD(t, Esys_FlushContext(t->ctx, *h));
 	*h = ESYS_TR_NONE;
 }
 
@@ -183,9 +249,9 @@ static TSS2_RC start_session(struct tpm_vault *t, TPM2_SE type,
 	TSS2_RC rc;
 
 	*s = ESYS_TR_NONE;
-	rc = Esys_StartAuthSession(t->ctx, t->primary, ESYS_TR_NONE,
+	rc = TPM_CMD(t, Esys_StartAuthSession(t->ctx, t->primary, ESYS_TR_NONE,
 				   ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				   NULL, type, &session_sym, TPM2_ALG_SHA256, s);
+				   NULL, type, &session_sym, TPM2_ALG_SHA256, s));
 	if (rc)
 		return rc;
 	rc = Esys_TRSess_SetAttributes(t->ctx, *s,
@@ -203,16 +269,16 @@ static TSS2_RC policy_digest(struct tpm_vault *t)
 	ESYS_TR s = ESYS_TR_NONE;
 	TSS2_RC rc;
 
-	rc = Esys_StartAuthSession(t->ctx, ESYS_TR_NONE, ESYS_TR_NONE,
+	rc = TPM_CMD(t, Esys_StartAuthSession(t->ctx, ESYS_TR_NONE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				   NULL, TPM2_SE_TRIAL, &none, TPM2_ALG_SHA256, &s);
+				   NULL, TPM2_SE_TRIAL, &none, TPM2_ALG_SHA256, &s));
 	if (rc)
 		return rc;
-	rc = Esys_PolicyAuthValue(t->ctx, s, ESYS_TR_NONE, ESYS_TR_NONE,
-				  ESYS_TR_NONE);
+	rc = TPM_CMD(t, Esys_PolicyAuthValue(t->ctx, s, ESYS_TR_NONE, ESYS_TR_NONE,
+				  ESYS_TR_NONE));
 	if (!rc)
-		rc = Esys_PolicyGetDigest(t->ctx, s, ESYS_TR_NONE, ESYS_TR_NONE,
-					  ESYS_TR_NONE, &d);
+		rc = TPM_CMD(t, Esys_PolicyGetDigest(t->ctx, s, ESYS_TR_NONE, ESYS_TR_NONE,
+					  ESYS_TR_NONE, &d));
 	if (!rc)
 		t->policy = *d;
 	Esys_Free(d);
@@ -378,8 +444,8 @@ static TSS2_RC nv_write(struct tpm_vault *t, ESYS_TR nv, const uint8_t *buf,
 		n = len > NV_CHUNK ? NV_CHUNK : len;
 		data.size = (UINT16)n;
 		memcpy(data.buffer, buf, n);
-		rc = Esys_NV_Write(t->ctx, ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD,
-				   ESYS_TR_NONE, ESYS_TR_NONE, &data, off);
+		rc = TPM_CMD(t, Esys_NV_Write(t->ctx, ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD,
+				   ESYS_TR_NONE, ESYS_TR_NONE, &data, off));
 		buf += n;
 		len -= n;
 		off = (uint16_t)(off + n);
@@ -397,9 +463,9 @@ static TSS2_RC nv_read(struct tpm_vault *t, ESYS_TR nv, uint8_t *buf,
 
 	while (!rc && off < len) {
 		n = len - off > NV_CHUNK ? NV_CHUNK : len - off;
-		rc = Esys_NV_Read(t->ctx, ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD,
+		rc = TPM_CMD(t, Esys_NV_Read(t->ctx, ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD,
 				  ESYS_TR_NONE, ESYS_TR_NONE, (UINT16)n, off,
-				  &data);
+				  &data));
 		if (!rc && data->size != n)
 			rc = TSS2_ESYS_RC_BAD_VALUE;
 		if (!rc)
@@ -433,8 +499,8 @@ static TSS2_RC read_clock(struct tpm_vault *t, uint64_t *now)
 	TPMS_TIME_INFO *ti = NULL;
 	TSS2_RC rc;
 
-	rc = Esys_ReadClock(t->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-			    &ti);
+	rc = TPM_CMD(t, Esys_ReadClock(t->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+			    &ti));
 	if (!rc)
 		*now = ti->clockInfo.clock + t->clock_offset;
 	Esys_Free(ti);
@@ -463,11 +529,11 @@ static int nv_index(struct vault *v, TPM2_HANDLE handle, uint16_t size,
 	TSS2_RC rc;
 	int ret;
 
-	rc = Esys_TR_FromTPMPublic(t->ctx, handle, ESYS_TR_NONE, ESYS_TR_NONE,
-				   ESYS_TR_NONE, nv);
+	rc = TPM_CMD(t, Esys_TR_FromTPMPublic(t->ctx, handle, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, nv));
 	if (rc == 0) {
-		rc = Esys_NV_ReadPublic(t->ctx, *nv, ESYS_TR_NONE, ESYS_TR_NONE,
-					ESYS_TR_NONE, &pub, NULL);
+		rc = TPM_CMD(t, Esys_NV_ReadPublic(t->ctx, *nv, ESYS_TR_NONE, ESYS_TR_NONE,
+					ESYS_TR_NONE, &pub, NULL));
 		if (rc)
 			return tpm_fail(v, "read NV index", rc);
 		ret = 0;
@@ -487,8 +553,8 @@ static int nv_index(struct vault *v, TPM2_HANDLE handle, uint16_t size,
 	}
 	if (rc_base(rc) != TPM2_RC_HANDLE)
 		return tpm_fail(v, "find NV index", rc);
-	rc = Esys_NV_DefineSpace(t->ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
-				 ESYS_TR_NONE, ESYS_TR_NONE, &empty, &info, nv);
+	rc = TPM_CMD(t, Esys_NV_DefineSpace(t->ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
+				 ESYS_TR_NONE, ESYS_TR_NONE, &empty, &info, nv));
 	if (rc)
 		return tpm_fail(v, "define NV index", rc);
 	return 1;
@@ -526,11 +592,11 @@ static int throttle_open(struct vault *v)
 			return tpm_fail(v, "read throttling state", rc);
 	}
 	/* first use: the DA backstop, then zero counts, the header last */
-	rc = Esys_DictionaryAttackParameters(t->ctx, ESYS_TR_RH_LOCKOUT,
+	rc = TPM_CMD(t, Esys_DictionaryAttackParameters(t->ctx, ESYS_TR_RH_LOCKOUT,
 					     ESYS_TR_PASSWORD, ESYS_TR_NONE,
 					     ESYS_TR_NONE, DA_MAX_TRIES,
 					     DA_RECOVERY_S,
-					     DA_LOCKOUT_RECOVERY_S);
+					     DA_LOCKOUT_RECOVERY_S));
 	if (rc)
 		return tpm_fail(v, "set dictionary-attack parameters", rc);
 	memset(t->fails, 0, sizeof(t->fails));
@@ -544,16 +610,23 @@ static int throttle_open(struct vault *v)
 		return tpm_fail(v, "initialise throttling state", rc);
 	return 0;
 settle:
-	if (t->pending > SAFELOCK_USER_ID_MAX) {
+	if (t->pending > SAFELOCK_USER_ID_MAX && t->pending != PENDING_UNKNOWN) {
 		snprintf(v->errmsg, sizeof(v->errmsg),
 			 "damaged throttling state");
 		return -EBADMSG;
 	}
 	if (t->pending) {
-		/* counted before a check that never finished: a failure */
-		if (t->fails[t->pending] < UINT8_MAX)
-			t->fails[t->pending]++;
-		rc = write_user_fails(t, t->pending);
+		/*
+		 * Counted before a check that never finished: a failure.
+		 * Counted by prepare() (user unknown): the global count
+		 * keeps it; no user's count can.
+		 */
+		rc = 0;
+		if (t->pending != PENDING_UNKNOWN) {
+			if (t->fails[t->pending] < UINT8_MAX)
+				t->fails[t->pending]++;
+			rc = write_user_fails(t, t->pending);
+		}
 		t->pending = 0;
 		if (!rc)
 			rc = write_throttle(t);
@@ -563,15 +636,13 @@ settle:
 	return 0;
 }
 
-/* Time left before @user may try at @now (ms), VAULT_RETRY_DISABLED. */
-static unsigned int retry_after(const struct tpm_vault *t, unsigned int user,
-				uint64_t now)
+static int tpm_finish(struct vault *v);
+
+/* Time left at @now of a delay @d counted from @last (ms), or DISABLED. */
+static unsigned int time_left(uint64_t d, uint64_t last, uint64_t now)
 {
-	uint64_t du = vault_schedule_delay_ms(t->fails[user]);
-	uint64_t dg = vault_schedule_delay_ms(t->global_fails);
-	uint64_t d = du > dg ? du : dg;
 	/* the clock may go back a little after a power loss: wait longer */
-	uint64_t elapsed = now > t->last_fail ? now - t->last_fail : 0;
+	uint64_t elapsed = now > last ? now - last : 0;
 
 	if (d >= VAULT_RETRY_DISABLED)
 		return VAULT_RETRY_DISABLED;
@@ -579,6 +650,20 @@ static unsigned int retry_after(const struct tpm_vault *t, unsigned int user,
 		return 0;
 	/* d < UINT32_MAX */
 	return (unsigned int)(d - elapsed);
+}
+
+/*
+ * Time left before a user with @user_fails may try at @now (ms), given
+ * @global_fails and the @last_fail of any user; VAULT_RETRY_DISABLED.
+ */
+static unsigned int retry_after(unsigned int user_fails,
+				unsigned int global_fails, uint64_t last_fail,
+				uint64_t now)
+{
+	uint64_t du = vault_schedule_delay_ms(user_fails);
+	uint64_t dg = vault_schedule_delay_ms(global_fails);
+
+	return time_left(du > dg ? du : dg, last_fail, now);
 }
 
 static int tpm_throttle(struct vault *v, unsigned int user_id,
@@ -594,12 +679,14 @@ static int tpm_throttle(struct vault *v, unsigned int user_id,
 			 "user id must be 1 to %d", SAFELOCK_USER_ID_MAX);
 		return -EINVAL;
 	}
+	tpm_finish(v);
 	rc = read_clock(t, &now);
 	if (rc)
 		return tpm_fail(v, "read TPM clock", rc);
 	st->user_failures = t->fails[user_id];
 	st->global_failures = t->global_fails;
-	st->retry_after_ms = retry_after(t, user_id, now);
+	st->retry_after_ms = retry_after(t->fails[user_id], t->global_fails,
+					 t->last_fail, now);
 	return 0;
 }
 
@@ -610,6 +697,14 @@ static void tpm_close(struct vault *v)
 	if (!t)
 		return;
 	if (t->ctx) {
+		/*
+		 * No settling here (the verifier runs finish() after each
+		 * verdict): a preparation or an unsettled try stays counted,
+		 * as after a power cut.
+		 */
+		flush(t, &t->after_obj);
+		flush(t, &t->after_session);
+		flush(t, &t->prep_session);
 		flush(t, &t->primary);
 		Esys_Finalize(&t->ctx);
 	}
@@ -641,6 +736,11 @@ static int tpm_open(struct vault *v, const struct vault_config *cfg)
 	t->fails_nv = ESYS_TR_NONE;
 	t->clock_offset = cfg->test_clock_offset_ms;
 	t->cut_after_count = cfg->test_cut_after_count;
+	t->test_monotonic_ms = cfg->test_monotonic_ms;
+	t->v = v;
+	t->prep_session = ESYS_TR_NONE;
+	t->after_obj = ESYS_TR_NONE;
+	t->after_session = ESYS_TR_NONE;
 	v->priv = t;
 
 	if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
@@ -664,10 +764,10 @@ static int tpm_open(struct vault *v, const struct vault_config *cfg)
 		ret = tpm_fail(v, "ESAPI", rc);
 		goto fail;
 	}
-	rc = Esys_CreatePrimary(t->ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
+	rc = TPM_CMD(t, Esys_CreatePrimary(t->ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
 				ESYS_TR_NONE, ESYS_TR_NONE, &sens,
 				&primary_template, &outside, &pcrs, &t->primary,
-				NULL, NULL, NULL, NULL);
+				NULL, NULL, NULL, NULL));
 	if (rc) {
 		ret = tpm_fail(v, "storage primary", rc);
 		goto fail;
@@ -715,6 +815,7 @@ static int tpm_enrol(struct vault *v, unsigned int user_id, const char *code,
 	int ret;
 
 	v->errmsg[0] = '\0';
+	tpm_finish(v);
 	if (user_id < 1 || user_id > SAFELOCK_USER_ID_MAX) {
 		snprintf(v->errmsg, sizeof(v->errmsg),
 			 "user id must be 1 to %d", SAFELOCK_USER_ID_MAX);
@@ -733,8 +834,8 @@ static int tpm_enrol(struct vault *v, unsigned int user_id, const char *code,
 		snprintf(v->errmsg, sizeof(v->errmsg), "key derivation failed");
 		return ret;
 	}
-	rc = Esys_GetRandom(t->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-			    VAULT_SEAL_SIZE, &rnd);
+	rc = TPM_CMD(t, Esys_GetRandom(t->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+			    VAULT_SEAL_SIZE, &rnd));
 	if (rc || rnd->size != VAULT_SEAL_SIZE) {
 		ret = tpm_fail(v, "random data", rc);
 		goto out;
@@ -747,9 +848,9 @@ static int tpm_enrol(struct vault *v, unsigned int user_id, const char *code,
 		ret = tpm_fail(v, "salted session", rc);
 		goto out;
 	}
-	rc = Esys_Create(t->ctx, t->primary, s, ESYS_TR_NONE, ESYS_TR_NONE,
+	rc = TPM_CMD(t, Esys_Create(t->ctx, t->primary, s, ESYS_TR_NONE, ESYS_TR_NONE,
 			 &sens, &tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL,
-			 NULL);
+			 NULL));
 	flush(t, &s);
 	if (rc) {
 		ret = tpm_fail(v, "sealed object", rc);
@@ -778,20 +879,33 @@ out:
 }
 
 /* Stand-in TPM work for an unknown user, so the answer is not instant. */
-static void decoy(struct tpm_vault *t)
+static void decoy(struct tpm_vault *t, ESYS_TR prepared)
 {
+	uint64_t now;
 	ESYS_TR s;
 
+	if (prepared != ESYS_TR_NONE) {
+		/* as many commands as Load + Unseal */
+		TPM_CMD(t, Esys_PolicyAuthValue(t->ctx, prepared, ESYS_TR_NONE,
+						 ESYS_TR_NONE, ESYS_TR_NONE));
+		read_clock(t, &now);
+		return;
+	}
 	if (start_session(t, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT, &s))
 		return;
-	Esys_PolicyAuthValue(t->ctx, s, ESYS_TR_NONE, ESYS_TR_NONE,
-			     ESYS_TR_NONE);
+	TPM_CMD(t, Esys_PolicyAuthValue(t->ctx, s, ESYS_TR_NONE, ESYS_TR_NONE,
+					 ESYS_TR_NONE));
 	flush(t, &s);
 }
 
-/* The check itself: VAULT_GRANTED, VAULT_DENIED or -errno. */
+/*
+ * The check itself: VAULT_GRANTED, VAULT_DENIED or -errno. @s: a policy
+ * session with PolicyAuthValue done (prepared), or ESYS_TR_NONE to start
+ * one. The loaded object and the session are not flushed here but left
+ * in t->after_obj and t->after_session for finish(), after the verdict.
+ */
 static int check_code(struct vault *v, unsigned int user_id, const char *code,
-		      size_t len)
+		      size_t len, ESYS_TR s)
 {
 	static const TPM2B_AUTH empty_auth = { 0 };
 	struct tpm_vault *t = v->priv;
@@ -800,13 +914,14 @@ static int check_code(struct vault *v, unsigned int user_id, const char *code,
 	TPM2B_PRIVATE priv;
 	TPM2B_PUBLIC pub;
 	TPM2B_AUTH auth = { 0 };
-	ESYS_TR obj = ESYS_TR_NONE, s = ESYS_TR_NONE;
+	ESYS_TR obj = ESYS_TR_NONE;
 	TSS2_RC rc;
 	int ret;
 
+	t->after_session = s;
 	ret = read_blob(v, user_id, salt, &pub, &priv);
 	if (ret == -ENOENT) {
-		decoy(t);
+		decoy(t, s);
 		snprintf(v->errmsg, sizeof(v->errmsg), "user not enrolled");
 		return VAULT_DENIED;
 	}
@@ -818,27 +933,31 @@ static int check_code(struct vault *v, unsigned int user_id, const char *code,
 		snprintf(v->errmsg, sizeof(v->errmsg), "key derivation failed");
 		return ret;
 	}
-	rc = Esys_Load(t->ctx, t->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-		       ESYS_TR_NONE, &priv, &pub, &obj);
+	rc = TPM_CMD(t, Esys_Load(t->ctx, t->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+		       ESYS_TR_NONE, &priv, &pub, &obj));
+	t->after_obj = obj;
 	if (rc) {
 		ret = tpm_fail(v, "load sealed object", rc);
 		goto out;
 	}
-	/* ENCRYPT: the unsealed data come back encrypted */
-	rc = start_session(t, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT, &s);
-	if (rc) {
-		ret = tpm_fail(v, "policy session", rc);
-		goto out;
+	if (s == ESYS_TR_NONE) {
+		/* ENCRYPT: the unsealed data come back encrypted */
+		rc = start_session(t, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT, &s);
+		t->after_session = s;
+		if (rc) {
+			ret = tpm_fail(v, "policy session", rc);
+			goto out;
+		}
+		rc = TPM_CMD(t, Esys_PolicyAuthValue(t->ctx, s, ESYS_TR_NONE,
+						      ESYS_TR_NONE, ESYS_TR_NONE));
 	}
-	rc = Esys_PolicyAuthValue(t->ctx, s, ESYS_TR_NONE, ESYS_TR_NONE,
-				  ESYS_TR_NONE);
 	if (!rc)
 		rc = Esys_TR_SetAuth(t->ctx, obj, &auth);
 	if (rc) {
 		ret = tpm_fail(v, "policy", rc);
 		goto out;
 	}
-	rc = Esys_Unseal(t->ctx, obj, s, ESYS_TR_NONE, ESYS_TR_NONE, &out);
+	rc = TPM_CMD(t, Esys_Unseal(t->ctx, obj, s, ESYS_TR_NONE, ESYS_TR_NONE, &out));
 	if (!rc) {
 		ret = VAULT_GRANTED;
 	} else if (rc_base(rc) == TPM2_RC_AUTH_FAIL ||
@@ -857,106 +976,310 @@ out:
 	Esys_Free(out);
 	if (obj != ESYS_TR_NONE)
 		Esys_TR_SetAuth(t->ctx, obj, &empty_auth);
-	flush(t, &s);
-	flush(t, &obj);
 	safelock_wipe(&auth, sizeof(auth));
 	return ret;
 }
 
+/* A settle that failed to reach NV earlier: write it now. */
+static TSS2_RC catch_up(struct tpm_vault *t)
+{
+	TSS2_RC rc;
+
+	if (!t->pending || t->pending == PENDING_UNKNOWN)
+		return 0;
+	rc = write_user_fails(t, t->pending);
+	if (!rc)
+		t->pending = 0;
+	return rc;
+}
+
 /*
- * Throttle, count, check, settle: see the comment at the top. Costs
- * ReadClock; in a delay nothing more. Otherwise one NV write before the
- * check, Load + StartAuthSession + PolicyAuthValue + Unseal + 2 flushes,
- * and one or two NV writes after it.
+ * Roll back the prepared count: global failures and last failure as they
+ * were, nothing pending. Safe because no code was checked for it. If the
+ * write fails, whether it reached NV is unknown: keep it counted.
  */
-static int tpm_verify(struct vault *v, unsigned int user_id, const char *code,
-		      size_t len, unsigned int *retry_after_ms)
+static int rollback(struct vault *v)
 {
 	struct tpm_vault *t = v->priv;
+	unsigned int counted_global = t->global_fails;
+	uint64_t counted_fail = t->last_fail;
+	TSS2_RC rc;
+
+	if (!t->prep_id)
+		return 0;
+	t->prep_id = 0;
+	t->after_rollback = false;
+	flush(t, &t->prep_session);
+	t->global_fails = t->prep_global;
+	t->last_fail = t->prep_last_fail;
+	t->pending = 0;
+	rc = write_throttle(t);
+	if (rc) {
+		t->global_fails = counted_global;
+		t->last_fail = counted_fail;
+		t->pending = PENDING_UNKNOWN;
+		return tpm_fail(v, "roll back a prepared try", rc);
+	}
+	return 0;
+}
+
+/*
+ * After the verdict: flush what the check loaded, then settle (NV writes).
+ * Only safe-side work waits here: if power is lost before it is done,
+ * THROTTLE_NV still says the try is counted and pending, and open()
+ * settles it as a failure; a GRANTED that never got its reset costs the
+ * owner a try, never the attacker. A rollback waiting here (an entry
+ * prepared, then denied unchecked) likewise stays counted if lost.
+ */
+static int tpm_finish(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
+	unsigned int u;
+	TSS2_RC rc = 0;
+
+	if (!t)
+		return 0;
+	flush(t, &t->after_obj);
+	flush(t, &t->after_session);
+	if (t->after_rollback)
+		return rollback(v);
+	if (!t->after_due)
+		return 0;
+	t->after_due = false;
+	u = t->after_user;
+	if (t->after_user_write)
+		rc = write_user_fails(t, u);
+	if (!rc) {
+		t->pending = 0;
+		rc = write_throttle(t);
+	}
+	if (rc) {
+		/* NV may still hold the count: be what open() would settle */
+		if (t->after_granted) {
+			t->global_fails = t->after_global;
+			t->last_fail = t->after_last_fail;
+			if (t->fails[u] < UINT8_MAX)
+				t->fails[u]++;
+		}
+		t->pending = u;
+		return tpm_fail(v, t->after_granted ? "settle a success" :
+				"settle a failure", rc);
+	}
+	return 0;
+}
+
+/*
+ * prepare(): ReadClock; in a global delay nothing more (the VERIFY is
+ * denied unchecked anyway). Else COUNT, one NV write exactly like verify's
+ * but with the user unknown (pending = PENDING_UNKNOWN: a power cut from
+ * here on is a failure of the global count at the next open(), as today),
+ * then start the salted policy session with parameter encryption and run
+ * PolicyAuthValue on it (it needs neither the object nor the code).
+ * Left for after ENTER: Load and Unseal.
+ */
+static int tpm_prepare(struct vault *v, uint64_t request_id)
+{
+	struct tpm_vault *t = v->priv;
+	uint64_t now;
+	TSS2_RC rc;
+	int ret;
+
+	v->errmsg[0] = '\0';
+	ret = tpm_finish(v);
+	if (ret)
+		return ret;
+	if (t->prep_id == request_id)
+		return 0;
+	ret = rollback(v);
+	if (ret)
+		return ret;
+	if (!request_id)
+		return -EINVAL;
+	rc = read_clock(t, &now);
+	if (rc)
+		return tpm_fail(v, "read TPM clock", rc);
+	if (time_left(vault_schedule_delay_ms(t->global_fails), t->last_fail, now))
+		return 0;
+	rc = catch_up(t);
+	if (rc)
+		return tpm_fail(v, "settle an earlier try", rc);
+	t->prep_global = t->global_fails;
+	t->prep_last_fail = t->last_fail;
+	if (t->global_fails < UINT16_MAX)
+		t->global_fails++;
+	t->last_fail = now;
+	t->pending = PENDING_UNKNOWN;
+	rc = write_throttle(t);
+	if (rc)	/* unknown whether it reached NV: keep counting it */
+		return tpm_fail(v, "count a prepared try", rc);
+	t->prep_id = request_id;
+	t->prep_mono = mono_ms(t);
+	t->prep_clock = now;
+	rc = start_session(t, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT,
+			   &t->prep_session);
+	if (!rc)
+		rc = TPM_CMD(t, Esys_PolicyAuthValue(t->ctx, t->prep_session,
+						      ESYS_TR_NONE, ESYS_TR_NONE,
+						      ESYS_TR_NONE));
+	if (rc) {
+		ret = tpm_fail(v, "prepared policy session", rc);
+		rollback(v);
+		return ret;
+	}
+	return 0;
+}
+
+static int tpm_cancel(struct vault *v, uint64_t request_id)
+{
+	struct tpm_vault *t = v->priv;
+	int ret;
+
+	v->errmsg[0] = '\0';
+	ret = tpm_finish(v);
+	if (ret || !t->prep_id || (request_id && request_id != t->prep_id))
+		return ret;
+	return rollback(v);
+}
+
+static void tpm_expire(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
+
+	tpm_finish(v);
+	if (t->prep_id && mono_ms(t) - t->prep_mono >= VAULT_PREPARE_TTL_MS)
+		rollback(v);
+}
+
+/*
+ * Throttle, count, check, settle: see the comment at the top.
+ *
+ * Unprepared: ReadClock; in a delay nothing more. Otherwise one NV write
+ * before the check, Load + StartAuthSession + PolicyAuthValue + Unseal:
+ * 6 TPM commands before the verdict; 2 flushes and one or two NV writes
+ * after it (finish()).
+ *
+ * Prepared (prepare() with this request id): the clock is the prepared
+ * one plus the monotonic time since (no ReadClock); the count and the
+ * session are done: Load + Unseal, 2 TPM commands before a GRANTED, 3
+ * before a DENIED (the user's count), then 2 flushes and one NV write.
+ * A try the user's own delay refuses was counted for nothing: denied
+ * unchecked, its count rolled back after the verdict.
+ */
+static int tpm_verify(struct vault *v, uint64_t request_id,
+		      unsigned int user_id, const char *code, size_t len,
+		      unsigned int *retry_after_ms)
+{
+	struct tpm_vault *t = v->priv;
+	ESYS_TR session = ESYS_TR_NONE;
 	uint64_t now, prev_fail;
 	unsigned int left;
+	bool prepared;
 	TSS2_RC rc;
 	int ret;
 
 	*retry_after_ms = 0;
+	/* an error of the last settle is in memory already, conservatively */
+	tpm_finish(v);
 	v->errmsg[0] = '\0';
+	prepared = t->prep_id && t->prep_id == request_id;
+	if (t->prep_id && !prepared)
+		rollback(v);	/* a stale preparation; kept counted on error */
 	if (user_id < 1 || user_id > SAFELOCK_USER_ID_MAX ||
 	    !safelock_code_valid(code, len)) {
 		snprintf(v->errmsg, sizeof(v->errmsg), "malformed user or code");
+		t->after_rollback = prepared;
 		return VAULT_DENIED;
 	}
-	rc = read_clock(t, &now);
-	if (rc)
-		return tpm_fail(v, "read TPM clock", rc);
-	left = retry_after(t, user_id, now);
+	if (prepared) {
+		now = t->prep_clock + (mono_ms(t) - t->prep_mono);
+		/* the delay as it was before this try was counted */
+		left = retry_after(t->fails[user_id], t->prep_global,
+				   t->prep_last_fail, now);
+	} else {
+		rc = read_clock(t, &now);
+		if (rc)
+			return tpm_fail(v, "read TPM clock", rc);
+		left = retry_after(t->fails[user_id], t->global_fails,
+				   t->last_fail, now);
+	}
 	if (left) {
 		*retry_after_ms = left;
 		snprintf(v->errmsg, sizeof(v->errmsg), "%s",
 			 left == VAULT_RETRY_DISABLED ?
 			 "code entry disabled: too many failures" :
 			 "in a delay: not checked");
+		t->after_rollback = prepared;
 		return VAULT_DENIED;
 	}
 
-	/* a settle that failed to reach NV earlier: write it now */
-	if (t->pending) {
-		rc = write_user_fails(t, t->pending);
+	if (prepared) {
+		/* counted by prepare(): NV says pending, user unknown */
+		prev_fail = t->prep_last_fail;
+		session = t->prep_session;
+		t->prep_session = ESYS_TR_NONE;
+		t->prep_id = 0;
+	} else {
+		rc = catch_up(t);
 		if (rc)
 			return tpm_fail(v, "settle an earlier try", rc);
-		t->pending = 0;
-	}
-	/* count: a failure until settled otherwise */
-	prev_fail = t->last_fail;
-	if (t->global_fails < UINT16_MAX)
-		t->global_fails++;
-	t->last_fail = now;
-	t->pending = user_id;
-	rc = write_throttle(t);
-	if (rc) {
-		/* unknown whether it reached NV: keep counting it */
-		ret = tpm_fail(v, "count the try", rc);
-		*retry_after_ms = retry_after(t, user_id, now);
-		return ret;
+		/* count: a failure until settled otherwise */
+		prev_fail = t->last_fail;
+		if (t->global_fails < UINT16_MAX)
+			t->global_fails++;
+		t->last_fail = now;
+		t->pending = user_id;
+		rc = write_throttle(t);
+		if (rc) {
+			/* unknown whether it reached NV: keep counting it */
+			ret = tpm_fail(v, "count the try", rc);
+			*retry_after_ms = retry_after(t->fails[user_id],
+						      t->global_fails,
+						      t->last_fail, now);
+			return ret;
+		}
 	}
 	if (t->cut_after_count) {
+		t->after_session = session;
 		snprintf(v->errmsg, sizeof(v->errmsg),
 			 "test: power cut after the count");
 		return -ECANCELED;
 	}
 
-	ret = check_code(v, user_id, code, len);
+	ret = check_code(v, user_id, code, len, session);
 
-	/* settle */
+	/* settle in memory now, in NV after the verdict (finish()) */
+	t->after_due = true;
+	t->after_user = user_id;
+	t->after_granted = ret == VAULT_GRANTED;
+	t->after_global = t->global_fails;
+	t->after_last_fail = t->last_fail;
+	t->pending = user_id;
 	if (ret == VAULT_GRANTED) {
-		rc = 0;
-		if (t->fails[user_id]) {
-			t->fails[user_id] = 0;
-			rc = write_user_fails(t, user_id);
-		}
+		t->after_user_write = t->fails[user_id] != 0;
+		t->fails[user_id] = 0;
 		t->global_fails = 0;
-		t->pending = 0;
 		t->last_fail = prev_fail;
-		if (!rc)
-			rc = write_throttle(t);
-		if (rc) {
-			/* open() settles it as a failure; deny, to be safe */
-			tpm_fail(v, "settle a success", rc);
-			ret = -EIO;
-		}
 	} else {
 		/* a denial, or an error after the count: a failure */
 		if (t->fails[user_id] < UINT8_MAX)
 			t->fails[user_id]++;
-		rc = write_user_fails(t, user_id);
-		if (!rc) {
-			t->pending = 0;
-			rc = write_throttle(t);
-		}
-		if (rc && ret >= 0) {
-			tpm_fail(v, "settle a failure", rc);
-			ret = -EIO;
-		}
-		*retry_after_ms = retry_after(t, user_id, now);
+		t->after_user_write = true;
+		/*
+		 * Prepared, the count carried the time of the first key: the
+		 * delay counts from ENTER, as unprepared (same settle write).
+		 */
+		t->last_fail = now;
+		*retry_after_ms = retry_after(t->fails[user_id], t->global_fails,
+					      t->last_fail, now);
+		/*
+		 * Prepared, NV says pending = 0xffff: a cut after the verdict
+		 * would keep the global count but lose this user's. The user's
+		 * count is written before the verdict, so whoever learns a
+		 * DENIED has had it counted (1 NV write; a GRANTED needs none:
+		 * its count only matters to an attacker who already won).
+		 */
+		if (prepared && !write_user_fails(t, user_id))
+			t->after_user_write = false;
 	}
 	return ret;
 }
@@ -996,7 +1319,11 @@ const struct vault_ops vault_tpm_ops = {
 	.open = tpm_open,
 	.close = tpm_close,
 	.enrol = tpm_enrol,
+	.prepare = tpm_prepare,
+	.cancel = tpm_cancel,
+	.expire = tpm_expire,
 	.verify = tpm_verify,
+	.finish = tpm_finish,
 	.throttle = tpm_throttle,
 	.provisioned = tpm_provisioned,
 };

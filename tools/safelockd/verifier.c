@@ -8,6 +8,14 @@
  * follows nlctrl's "notify" group, so the family going away is seen at once;
  * a one-second tick retries registration and notices a change of
  * provisioning (a user enrolled by `safelockd --enrol`).
+ *
+ * ENTRY_BEGIN (the first key of an entry, no digit) lets the vault prepare
+ * the entry's try while the person types (vault_ops.prepare): what is left
+ * after ENTER is then only the check itself. The verdict never depends on
+ * it: a VERIFY without notice, or for another id, is checked in full. The
+ * work the vault can leave for after the verdict (vault_ops.finish) is done
+ * once the VERDICT is sent. A preparation whose VERIFY never comes is
+ * rolled back by vault_ops.expire from the one-second tick.
  */
 #include <errno.h>
 #include <poll.h>
@@ -30,6 +38,8 @@ struct verifier {
 	struct sl_genl nl;
 	bool registered;
 	bool reconnect;
+	bool prepare;		/* act on ENTRY_BEGIN (not --no-prepare) */
+	bool verbose;
 	int provisioned;
 	char last_err[320];	/* not repeated every second */
 };
@@ -55,6 +65,11 @@ static const struct nla_policy verify_policy[SAFELOCK_A_MAX + 1] = {
 	[SAFELOCK_A_USER_ID]	 = { .type = NLA_U32 },
 	/* CODE: length checked by hand, so a bad one is answered DENIED */
 	[SAFELOCK_A_CODE]	 = { .type = NLA_UNSPEC },
+};
+
+static const struct nla_policy begin_policy[SAFELOCK_A_MAX + 1] = {
+	[SAFELOCK_A_DEVICE]	 = { .type = NLA_U32 },
+	[SAFELOCK_A_REQUEST_ID]	 = { .type = NLA_U64 },
 };
 
 static uint64_t now_ns(void)
@@ -98,6 +113,39 @@ static void send_verdict(struct verifier *vf, uint32_t dev, uint64_t req,
 	}
 }
 
+/* An entry has begun: let the vault prepare its try. Best effort. */
+static void handle_entry_begin(struct verifier *vf, struct nl_msg *msg)
+{
+	struct nlattr *tb[SAFELOCK_A_MAX + 1];
+	unsigned long before = vf->vault->commands;
+	uint64_t req;
+	int ret;
+
+	if (!vf->prepare || !vf->vault->ops->prepare)
+		return;
+	ret = genlmsg_parse(nlmsg_hdr(msg), 0, tb, SAFELOCK_A_MAX, begin_policy);
+	if (ret < 0 || !tb[SAFELOCK_A_DEVICE] || !tb[SAFELOCK_A_REQUEST_ID]) {
+		fprintf(stderr, "safelockd: ignoring a malformed ENTRY_BEGIN\n");
+		return;
+	}
+	req = nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]);
+	ret = vf->vault->ops->prepare(vf->vault, req);
+	if (ret)
+		fprintf(stderr, "safelockd: request %llu: unable to prepare: %s\n",
+			(unsigned long long)req, vf->vault->errmsg);
+	else if (vf->verbose)
+		fprintf(stderr, "safelockd: request %llu: entry begun, prepared (%lu TPM commands)\n",
+			(unsigned long long)req, vf->vault->commands - before);
+}
+
+/* Drop a preparation whose entry will not be checked. */
+static void cancel_prepared(struct verifier *vf, uint64_t req)
+{
+	if (vf->vault->ops->cancel && vf->vault->ops->cancel(vf->vault, req))
+		fprintf(stderr, "safelockd: request %llu: unable to cancel its preparation: %s\n",
+			(unsigned long long)req, vf->vault->errmsg);
+}
+
 static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 {
 	struct nlattr *tb[SAFELOCK_A_MAX + 1];
@@ -105,7 +153,8 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	unsigned char nonce[SAFELOCK_NONCE_SIZE];
 	uint32_t dev, user, result = SAFELOCK_RESULT_DENIED;
 	unsigned int retry_after = 0;
-	char wait[48] = "";
+	char wait[48] = "", cmds[64] = "";
+	unsigned long c0 = vf->vault->commands, c1;
 	uint64_t req;
 	size_t len = 0;
 	int ret;
@@ -134,30 +183,40 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 		safelock_wipe(code, sizeof(code));
 		fprintf(stderr, "safelockd: request %llu user %03u: deadline passed, not tried\n",
 			(unsigned long long)req, user);
+		cancel_prepared(vf, req);
 		return;
 	}
 	if (safelock_code_valid(code, len)) {
-		ret = vf->vault->ops->verify(vf->vault, user, code, len,
+		ret = vf->vault->ops->verify(vf->vault, req, user, code, len,
 					     &retry_after);
 		if (ret == VAULT_GRANTED)
 			result = SAFELOCK_RESULT_GRANTED;
 	} else {
 		ret = -EINVAL;
+		cancel_prepared(vf, req);
 		snprintf(vf->vault->errmsg, sizeof(vf->vault->errmsg),
 			 "malformed code");
 	}
 	safelock_wipe(code, sizeof(code));
 	if (result == SAFELOCK_RESULT_GRANTED)
 		retry_after = 0;
+	c1 = vf->vault->commands;
 	send_verdict(vf, dev, req, nonce, result, retry_after);
+	/* what could wait for the verdict: flushes, settling NV writes */
+	if (vf->vault->ops->finish && vf->vault->ops->finish(vf->vault))
+		fprintf(stderr, "safelockd: request %llu: after the verdict: %s\n",
+			(unsigned long long)req, vf->vault->errmsg);
+	if (vf->verbose)
+		snprintf(cmds, sizeof(cmds), " [TPM commands: %lu before the verdict, %lu after]",
+			 c1 - c0, vf->vault->commands - c1);
 	if (retry_after == VAULT_RETRY_DISABLED)
 		snprintf(wait, sizeof(wait), ", entry disabled");
 	else if (retry_after)
 		snprintf(wait, sizeof(wait), ", retry after %u ms", retry_after);
-	fprintf(stderr, "safelockd: request %llu user %03u: %s%s%s%s%s\n",
+	fprintf(stderr, "safelockd: request %llu user %03u: %s%s%s%s%s%s\n",
 		(unsigned long long)req, user, safelock_result_name(result),
 		wait, vf->vault->errmsg[0] ? " (" : "", vf->vault->errmsg,
-		vf->vault->errmsg[0] ? ")" : "");
+		vf->vault->errmsg[0] ? ")" : "", cmds);
 }
 
 /* nlctrl told us a family went away: ours? */
@@ -189,6 +248,9 @@ static int on_msg(struct nl_msg *msg, void *arg)
 		handle_ctrl(vf, msg);
 	else if (nlh->nlmsg_type == vf->nl.family && gh->cmd == SAFELOCK_CMD_VERIFY)
 		handle_verify(vf, msg);
+	else if (nlh->nlmsg_type == vf->nl.family &&
+		 gh->cmd == SAFELOCK_CMD_ENTRY_BEGIN)
+		handle_entry_begin(vf, msg);
 	return NL_SKIP;
 }
 
@@ -263,6 +325,8 @@ static void tick(struct verifier *vf)
 {
 	int prov;
 
+	if (vf->vault->ops->expire)
+		vf->vault->ops->expire(vf->vault);
 	if (!vf->registered) {
 		try_register(vf);
 		return;
@@ -272,9 +336,12 @@ static void tick(struct verifier *vf)
 		try_register(vf);
 }
 
-int verifier_run(struct vault *vault)
+int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 {
-	struct verifier vf = { .vault = vault, .nl = { .family = -1 } };
+	struct verifier vf = {
+		.vault = vault, .nl = { .family = -1 },
+		.prepare = !opts->no_prepare, .verbose = opts->verbose,
+	};
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
 	uint64_t next = 0;
@@ -328,6 +395,8 @@ int verifier_run(struct vault *vault)
 			next = 0;
 		}
 	}
+	/* a clean stop: no code will be checked for a prepared entry */
+	cancel_prepared(&vf, 0);
 	sl_genl_close(&vf.nl);
 	close(sfd);
 	return 0;

@@ -4,6 +4,9 @@
  * temporary state directory. The code is random digits made at run time.
  * Then the throttling: count before check (a simulated power cut), the
  * schedule, reboot, global counting, the DA backstop, the hard limit.
+ * Then prepare() (the kernel's ENTRY_BEGIN): a prepared try behaves as an
+ * unprepared one, leaves fewer TPM commands for after ENTER, is rolled
+ * back when its VERIFY never comes, and stays counted across a power cut.
  *
  * Usage: test_vault [TOOLS_DIR]   (SKIPs every test if swtpm is absent)
  */
@@ -28,8 +31,9 @@
 #include "../safelockd/vault.h"
 #include "tap.h"
 
-#define NTESTS 27
+#define NTESTS 39
 #define NTHROTTLE 14
+#define NPREPARE 12
 
 static char dir[] = "/tmp/safelock-vault-XXXXXX";
 static char sock[PATH_MAX], ctrl[PATH_MAX], pidfile[PATH_MAX];
@@ -272,6 +276,165 @@ static void wrong_of(const char *code, size_t len, char *wrong, unsigned int k)
 	wrong[len - 1] = (char)('0' + (wrong[len - 1] - '0' + 1 + k % 9) % 10);
 }
 
+/* The injectable monotonic clock of the vault: real time + mono_skip. */
+static uint64_t mono_skip;
+
+static uint64_t test_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 +
+	       mono_skip;
+}
+
+struct outcome {
+	int ret;
+	unsigned int ra, uf, gf;
+	unsigned long cmds;	/* TPM commands inside verify(): after ENTER */
+};
+
+/*
+ * One try of @user with @code as request @req, prepared first if @prep
+ * (as after an ENTRY_BEGIN for @req).
+ */
+static bool try_as(struct vault *v, bool prep, uint64_t req, unsigned int user,
+		   const char *code, size_t len, struct outcome *o)
+{
+	struct vault_throttle st;
+	unsigned long c;
+
+	if (prep && v->ops->prepare(v, req)) {
+		tap_diag("prepare: %s", v->errmsg);
+		return false;
+	}
+	c = v->commands;
+	o->ret = v->ops->verify(v, req, user, code, len, &o->ra);
+	o->cmds = v->commands - c;
+	if (v->ops->finish(v))
+		tap_diag("finish: %s", v->errmsg);
+	if (v->ops->throttle(v, user, &st))
+		return false;
+	o->uf = st.user_failures;
+	o->gf = st.global_failures;
+	return true;
+}
+
+/* Prepared unless @req is 0. */
+static bool attempt(struct vault *v, uint64_t req, unsigned int user,
+		    const char *code, size_t len, struct outcome *o)
+{
+	return try_as(v, req != 0, req, user, code, len, o);
+}
+
+static bool same(const struct outcome *a, const struct outcome *b)
+{
+	if (a->ret == b->ret && a->ra == b->ra && a->uf == b->uf && a->gf == b->gf)
+		return true;
+	tap_diag("unprepared: ret %d ra %u user %u global %u; prepared: ret %d ra %u user %u global %u",
+		 a->ret, a->ra, a->uf, a->gf, b->ret, b->ra, b->uf, b->gf);
+	return false;
+}
+
+/* prepare(), cancel(), expire(): NPREPARE TAP lines. Ends with no failures. */
+static void preparing(struct vault *v, struct vault_config *cfg)
+{
+	char c6[SAFELOCK_CODE_BUF], w[SAFELOCK_CODE_BUF];
+	struct outcome u[3], p[3], o;
+	struct vault_throttle st;
+	int first = tap_count;
+	unsigned int i;
+	bool ok;
+
+	random_code(c6, 7);
+	wrong_of(c6, 7, w, 3);
+	if (v->ops->finish(v) || v->ops->enrol(v, 6, c6, 7)) {
+		tap_diag("enrol: %s", v->errmsg);
+		goto broken;
+	}
+	/* wrong, wrong, right: unprepared, then the same prepared */
+	ok = attempt(v, 0, 6, w, 7, &u[0]) && attempt(v, 0, 6, w, 7, &u[1]) &&
+	     attempt(v, 0, 6, c6, 7, &u[2]) &&
+	     attempt(v, 1001, 6, w, 7, &p[0]) && attempt(v, 1002, 6, w, 7, &p[1]) &&
+	     attempt(v, 1003, 6, c6, 7, &p[2]);
+	tap_ok(ok && u[0].ret == VAULT_DENIED && u[2].ret == VAULT_GRANTED &&
+	       u[1].uf == 2 && u[1].gf == 2 && u[2].uf == 0 && u[2].gf == 0 &&
+	       same(&u[0], &p[0]) && same(&u[1], &p[1]) && same(&u[2], &p[2]),
+	       "prepared wrong, wrong, right: same verdicts, retry-afters and counts as unprepared");
+	if (!tap_ok(ok && u[0].cmds == 6 && u[2].cmds == 6 && p[0].cmds == 3 &&
+		    p[2].cmds == 2,
+		    "TPM commands after ENTER: %lu unprepared, prepared %lu (granted) or %lu (denied)",
+		    u[2].cmds, p[2].cmds, p[0].cmds))
+		tap_diag("unprepared %lu %lu %lu, prepared %lu %lu %lu",
+			 u[0].cmds, u[1].cmds, u[2].cmds, p[0].cmds, p[1].cmds,
+			 p[2].cmds);
+
+	/* five prepared wrong codes: the schedule as without preparation */
+	ok = true;
+	for (i = 0; i < 5 && ok; i++) {
+		ok = attempt(v, 1010 + i, 6, w, 7, &o) && o.ret == VAULT_DENIED &&
+		     (i < 4 ? o.ra == 0 : o.ra > 0 && o.ra <= 60000);
+	}
+	ok = ok && attempt(v, 1020, 6, c6, 7, &o);
+	tap_ok(ok && o.ret == VAULT_DENIED && o.ra > 0 && o.uf == 5 && o.gf == 5,
+	       "prepared, the right code in the delay is denied unchecked and its count rolled back (5/5)");
+	cfg->test_clock_offset_ms += 61 * 1000;
+	ok = reopen(v, cfg) && attempt(v, 1021, 6, c6, 7, &o);
+	tap_ok(ok && o.ret == VAULT_GRANTED && o.uf == 0 && o.gf == 0,
+	       "prepared, 61 s later the right code is granted; counts reset");
+
+	/* a preparation whose VERIFY never comes */
+	ok = v->ops->prepare(v, 1030) == 0 && counts(v, 6, 0, 1, &st);
+	tap_ok(ok, "a prepared try is counted at once (global 1) before any code is known");
+	mono_skip += VAULT_PREPARE_TTL_MS - 1000;
+	v->ops->expire(v);
+	ok = counts(v, 6, 0, 1, &st);
+	mono_skip += 2000;
+	v->ops->expire(v);
+	tap_ok(ok && counts(v, 6, 0, 0, &st),
+	       "no VERIFY within %d s: rolled back, not counted",
+	       VAULT_PREPARE_TTL_MS / 1000);
+	ok = try_as(v, false, 1030, 6, c6, 7, &o);
+	tap_ok(ok && o.ret == VAULT_GRANTED && o.cmds == 6 && o.gf == 0,
+	       "its VERIFY after expiry still works, unprepared (%lu TPM commands)",
+	       o.cmds);
+
+	/* a VERIFY for another id: the stale preparation is cancelled */
+	ok = v->ops->prepare(v, 1040) == 0 &&
+	     try_as(v, false, 1041, 6, w, 7, &o);
+	tap_ok(ok && o.ret == VAULT_DENIED && o.cmds > 2 && o.uf == 1 && o.gf == 1,
+	       "a VERIFY with another id works unprepared; the stale try is rolled back (global 1, not 2)");
+
+	/* a cut right after a prepared denial: the user's count is in NV */
+	ok = v->ops->prepare(v, 1045) == 0 &&
+	     v->ops->verify(v, 1045, 6, w, 7, &o.ra) == VAULT_DENIED;
+	v->ops->close(v);	/* no finish(): power lost after the verdict */
+	ok = ok && power_cut() && reopen(v, cfg);
+	tap_ok(ok && counts(v, 6, 2, 2, &st),
+	       "power cut after a prepared denial: counted for the user and globally");
+	ok = try_as(v, false, 1046, 6, c6, 7, &o);
+	tap_ok(ok && o.ret == VAULT_GRANTED && o.uf == 0 && o.gf == 0,
+	       "then the right code is granted and the counts reset");
+
+	/* power cut while prepared: a failure at the next start */
+	ok = v->ops->prepare(v, 1050) == 0;
+	v->ops->close(v);
+	ok = ok && power_cut() && reopen(v, cfg);
+	tap_ok(ok && counts(v, 6, 0, 1, &st),
+	       "a prepared try cut by a power loss is counted as a failure after reboot (global 1)");
+	ok = v->ops->prepare(v, 1060) == 0 && v->ops->cancel(v, 1060) == 0 &&
+	     counts(v, 6, 0, 1, &st) && attempt(v, 1061, 6, c6, 7, &o);
+	tap_ok(ok && o.ret == VAULT_GRANTED && o.uf == 0 && o.gf == 0,
+	       "cancel() rolls back; then the right code is granted and the counts reset");
+	goto out;
+broken:
+	while (tap_count < first + NPREPARE)
+		tap_skip("prepare", "setup failed");
+out:
+	safelock_wipe(c6, sizeof(c6));
+	safelock_wipe(w, sizeof(w));
+}
+
 /* The throttling tests: NTHROTTLE TAP lines. */
 static void throttling(struct vault *v, struct vault_config *cfg)
 {
@@ -315,14 +478,14 @@ static void throttling(struct vault *v, struct vault_config *cfg)
 	/* count before check: cut after the count, TPM power lost, reboot */
 	cfg->test_cut_after_count = true;
 	ok = reopen(v, cfg);
-	ret = ok ? v->ops->verify(v, 4, c4, 8, &ra) : 0;
+	ret = ok ? v->ops->verify(v, 0, 4, c4, 8, &ra) : 0;
 	cfg->test_cut_after_count = false;
 	v->ops->close(v);
 	ok = ok && ret == -ECANCELED && power_cut() && reopen(v, cfg);
 	if (!tap_ok(ok && counts(v, 4, 1, 1, &st),
 		    "a try cut short after the count (TPM power lost) is a failure after reboot"))
 		goto broken;
-	ret = v->ops->verify(v, 4, c4, 8, &ra);
+	ret = v->ops->verify(v, 0, 4, c4, 8, &ra);
 	tap_ok(ret == VAULT_GRANTED && ra == 0 && counts(v, 4, 0, 0, &st),
 	       "a success resets the user's and the global consecutive failures");
 
@@ -330,17 +493,17 @@ static void throttling(struct vault *v, struct vault_config *cfg)
 	ok = true;
 	for (i = 0; i < 5; i++) {
 		wrong_of(c5, 6, w, i);
-		ret = v->ops->verify(v, 5, w, 6, &ra);
+		ret = v->ops->verify(v, 0, 5, w, 6, &ra);
 		ok &= ret == VAULT_DENIED;
 		ok &= i < 4 ? ra == 0 : ra > 0 && ra <= 60000;
 	}
 	tap_ok(ok && counts(v, 5, 5, 5, &st),
 	       "5 wrong codes: denied, counted; the 5th verdict says retry after %u ms", ra);
-	ret = v->ops->verify(v, 5, c5, 6, &ra);
+	ret = v->ops->verify(v, 0, 5, c5, 6, &ra);
 	tap_ok(ret == VAULT_DENIED && ra > 0 && ra <= 60000 &&
 	       counts(v, 5, 5, 5, &st),
 	       "the right code in the delay: denied unchecked, not counted, retry after %u ms", ra);
-	ret = v->ops->verify(v, 4, c4, 8, &ra);
+	ret = v->ops->verify(v, 0, 4, c4, 8, &ra);
 	tap_ok(ret == VAULT_DENIED && ra > 0 && counts(v, 4, 0, 5, &st),
 	       "another user's right code is refused too: the global count is in a delay");
 	ok = reopen(v, cfg);
@@ -354,18 +517,18 @@ static void throttling(struct vault *v, struct vault_config *cfg)
 	       st.retry_after_ms);
 	cfg->test_clock_offset_ms += 61 * 1000;
 	ok = reopen(v, cfg);
-	ret = ok ? v->ops->verify(v, 5, c5, 6, &ra) : -1;
+	ret = ok ? v->ops->verify(v, 0, 5, c5, 6, &ra) : -1;
 	tap_ok(ret == VAULT_GRANTED && ra == 0 && counts(v, 5, 0, 0, &st),
 	       "61 s of TPM clock later the right code is granted; counts reset");
 
 	/* the global count across two users */
 	wrong_of(c4, 8, w, 0);
-	ok = v->ops->verify(v, 4, w, 8, &ra) == VAULT_DENIED;
+	ok = v->ops->verify(v, 0, 4, w, 8, &ra) == VAULT_DENIED;
 	wrong_of(c5, 6, w, 0);
-	ok &= v->ops->verify(v, 5, w, 6, &ra) == VAULT_DENIED;
+	ok &= v->ops->verify(v, 0, 5, w, 6, &ra) == VAULT_DENIED;
 	tap_ok(ok && counts(v, 4, 1, 2, &st) && counts(v, 5, 1, 2, &st),
 	       "the global counter counts failures of two users");
-	ret = v->ops->verify(v, 4, c4, 8, &ra);
+	ret = v->ops->verify(v, 0, 4, c4, 8, &ra);
 	tap_ok(ret == VAULT_GRANTED && counts(v, 4, 0, 0, &st) &&
 	       counts(v, 5, 1, 0, &st),
 	       "user 4's success clears its count and the global one, not user 5's");
@@ -375,13 +538,13 @@ static void throttling(struct vault *v, struct vault_config *cfg)
 	for (i = 0; i < VAULT_HARD_LIMIT && ok; i++) {
 		cfg->test_clock_offset_ms += 25ULL * 3600 * 1000;
 		ok = reopen(v, cfg) &&
-		     v->ops->verify(v, 7, c4, 8, &ra) == VAULT_DENIED;
+		     v->ops->verify(v, 0, 7, c4, 8, &ra) == VAULT_DENIED;
 	}
 	tap_ok(ok && ra == VAULT_RETRY_DISABLED && counts(v, 7, 20, 20, &st),
 	       "%d failures: entry disabled (retry after 0x%x)", VAULT_HARD_LIMIT, ra);
 	cfg->test_clock_offset_ms += 30ULL * 24 * 3600 * 1000;
 	ok = reopen(v, cfg);
-	ret = ok ? v->ops->verify(v, 4, c4, 8, &ra) : -1;
+	ret = ok ? v->ops->verify(v, 0, 4, c4, 8, &ra) : -1;
 	tap_ok(ret == VAULT_DENIED && ra == VAULT_RETRY_DISABLED &&
 	       counts(v, 4, 0, 20, &st),
 	       "30 days later still disabled, for every user, right code refused");
@@ -397,7 +560,10 @@ out:
 
 int main(void)
 {
-	struct vault_config cfg = { .tcti = tcti, .state_dir = statedir };
+	struct vault_config cfg = {
+		.tcti = tcti, .state_dir = statedir,
+		.test_monotonic_ms = test_mono,
+	};
 	struct vault v = { .ops = &vault_tpm_ops };
 	char code[SAFELOCK_CODE_BUF], wrong[SAFELOCK_CODE_BUF];
 	char obj[PATH_MAX + 32];
@@ -448,15 +614,15 @@ int main(void)
 	if (!tap_ok(ret == 0, "enrol user 1 with a %zu-digit code", len))
 		tap_diag("%s", v.errmsg);
 	tap_ok(v.ops->provisioned(&v) == 1, "provisioned after enrolment");
-	ret = v.ops->verify(&v, 1, code, len, &ra);
+	ret = v.ops->verify(&v, 0, 1, code, len, &ra);
 	if (!tap_ok(ret == VAULT_GRANTED, "right code is granted"))
 		tap_diag("ret %d: %s", ret, v.errmsg);
-	ret = v.ops->verify(&v, 1, wrong, len, &ra);
+	ret = v.ops->verify(&v, 0, 1, wrong, len, &ra);
 	if (!tap_ok(ret == VAULT_DENIED, "wrong code is denied"))
 		tap_diag("ret %d: %s", ret, v.errmsg);
-	ret = v.ops->verify(&v, 2, code, len, &ra);
+	ret = v.ops->verify(&v, 0, 2, code, len, &ra);
 	tap_ok(ret == VAULT_DENIED, "unknown user is denied");
-	ret = v.ops->verify(&v, 1, code, len, &ra);
+	ret = v.ops->verify(&v, 0, 1, code, len, &ra);
 	if (!tap_ok(ret == VAULT_GRANTED, "right code still granted after a failure"))
 		tap_diag("ret %d: %s", ret, v.errmsg);
 	tap_ok(v.ops->enrol(&v, 3, code, 5) == -EINVAL &&
@@ -469,6 +635,7 @@ int main(void)
 	       "sealed object file is mode 0600");
 	tap_ok(file_leaks(obj, code, len) == 0,
 	       "state file holds neither the code nor SHA-256(salt||code)");
+	preparing(&v, &cfg);
 	throttling(&v, &cfg);
 	if (v.priv)
 		v.ops->close(&v);

@@ -1,0 +1,139 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The ENTER-to-verdict benchmark, run inside the VM by scripts/bench.sh:
+# the demo's simulated board (gpio-sim, uinput keypad typing a key every
+# 60 ms), swtpm behind /dev/tpmrm0, safelockd as the verifier.  Several
+# users with codes made up here at run time; N entries per mode, right codes
+# and wrong ones interleaved (every third entry wrong) so that neither a
+# user nor the lock as a whole reaches the 5 free tries (a success resets
+# the global count): the schedule never delays.  Each entry's time is read from the kernel's own events: the STATE
+# event into VERIFYING (ENTER received) and the ATTEMPT event (verdict).
+#
+#   guest.sh N
+set -u
+cd /safelock || exit 1
+N=${1:-20}
+NU=4
+
+say() { printf 'bench: %s\n' "$*"; }
+fail() { printf "bench: FAILED: %s\n" "$*"; for f in /tmp/d-*.log; do [ -e "$f" ] && { echo "== $f"; tail -n 20 "$f"; }; done; ./safelockctl status; exit 1; }
+
+wait_state() {
+	n=$1
+	while [ "$n" -gt 0 ]; do
+		./safelockctl status --json 2>/dev/null | grep -q "\"state\":\"$2\"" && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	fail "the lock did not reach $2"
+}
+
+random_code() {
+	od -An -N8 -tu1 /dev/urandom | tr -s ' ' '\n' | grep . |
+		while read -r b; do printf '%d' $((b % 10)); done
+}
+
+# The code with its last digit changed.
+wrong_of() {
+	last=${1#"${1%?}"}
+	printf '%s%d' "${1%?}" $(((last + 1) % 10))
+}
+
+insmod ./safelock.ko || fail "cannot load safelock.ko"
+C=/sys/kernel/config/gpio-sim/bench
+mkdir "$C" "$C/bank0"
+echo 4 >"$C/bank0/num_lines"
+echo bench-board >"$C/bank0/label"
+echo 1 >"$C/live"
+mkfifo /tmp/keys
+./keypad safelock-bench-keypad </tmp/keys &
+exec 5>/tmp/keys
+insmod ./safelock_testboard.ko chip=bench-board keypad=safelock-bench-keypad \
+	relock_ms=500 verify_timeout_ms=10000 || fail "cannot load the board"
+n=50; while [ ! -e /dev/safelock0 ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+[ -e /dev/safelock0 ] || fail "no /dev/safelock0"
+
+mkdir -p /tmp/vault
+u=1
+while [ $u -le $NU ]; do
+	c=$(random_code)
+	eval "CODE$u=$c"
+	printf '%s\n' "$c" | ./safelockd --enrol $u --code-fd 0 \
+		--tcti device:/dev/tpmrm0 --state-dir /tmp/vault 2>/dev/null ||
+		fail "enrol user $u"
+	u=$((u + 1))
+done
+say "enrolled users 001-00$NU with codes made up just now"
+
+# phase NAME [SAFELOCKD OPTIONS]
+phase() {
+	name=$1; shift
+	./safelockd --foreground --verbose "$@" --tcti device:/dev/tpmrm0 \
+		--state-dir /tmp/vault 2>"/tmp/d-$name.log" &
+	D=$!
+	wait_state 200 LOCKED
+	ev=/tmp/ev-$name.json
+	./safelockctl monitor --json >"$ev" &
+	M=$!
+	sleep 0.5
+	: >"/tmp/ms-$name"
+	i=1
+	while [ $i -le "$N" ]; do
+		u=$(( (i - 1) % NU + 1 ))
+		eval "code=\$CODE$u"
+		# every third entry wrong: at most one failure in a row
+		if [ $((i % 3)) = 2 ]; then kind=wrong; code=$(wrong_of "$code"); else kind=right; fi
+		before=$(grep -c '"event":"attempt"' "$ev")
+		printf '00%d%sE\n' "$u" "$code" >&5
+		n=300
+		while [ "$(grep -c '"event":"attempt"' "$ev")" -le "$before" ]; do
+			n=$((n - 1)); [ $n -gt 0 ] || fail "no verdict for entry $i"
+			sleep 0.05
+		done
+		# the last ENTER (state -> VERIFYING) before the last attempt
+		r=$(awk '/"event":"state"/ && /"state":"VERIFYING"/ { t = $0; sub(/.*"timestamp_ns":/, "", t); sub(/,.*/, "", t); enter = t }
+			/"event":"attempt"/ { t = $0; sub(/.*"timestamp_ns":/, "", t); sub(/,.*/, "", t);
+				res = $0; sub(/.*"result":"/, "", res); sub(/".*/, "", res);
+				line = sprintf("%.1f %s", (t - enter) / 1e6, res) }
+			END { print line }' "$ev")
+		ms=${r% *} res=${r#* }
+		case "$kind/$res" in
+		right/granted|wrong/denied) ;;
+		*) fail "entry $i: user 00$u $kind code: $res" ;;
+		esac
+		echo "$ms" >>"/tmp/ms-$name"
+		say "$name entry $i/$N: user 00$u, $kind code: $res, ENTER to verdict $ms ms"
+		wait_state 200 LOCKED
+		sleep 0.3
+		i=$((i + 1))
+	done
+	kill "$D"; wait "$D"
+	kill "$M" 2>/dev/null; wait "$M" 2>/dev/null
+}
+
+# summary NAME: median, p95, min, max of the times; TPM commands per request
+summary() {
+	sort -n "/tmp/ms-$1" | awk -v name="$1" '{ v[NR] = $1 }
+		END { p = int(0.95 * NR + 0.999); if (p < 1) p = 1
+			med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "bench: RESULT %-10s n=%d ENTER-to-verdict ms: median %.1f p95 %.1f min %.1f max %.1f\n",
+				name, NR, med, v[p], v[1], v[NR] }'
+	grep -o 'TPM commands: [0-9]* before the verdict, [0-9]* after' "/tmp/d-$1.log" |
+		awk -v name="$1" '{ b[$3]++; a[$7]++; n++ }
+		END { s = ""; for (k in b) s = s sprintf(" %s (x%d)", k, b[k])
+			t = ""; for (k in a) t = t sprintf(" %s (x%d)", k, a[k])
+			printf "bench: RESULT %-10s TPM commands after ENTER, before the verdict:%s; after the verdict:%s\n", name, s, t }'
+	grep -o 'prepared ([0-9]* TPM commands)' "/tmp/d-$1.log" | sort | uniq -c |
+		awk -v name="$1" '{ n = $1; sub(/^ *[0-9]+ /, ""); printf "bench: RESULT %-10s at ENTRY_BEGIN (while typing): %d entries %s\n", name, n, $0 }'
+}
+
+say "mode prepared: safelockd acts on ENTRY_BEGIN"
+phase prepared
+say "mode unprepared: safelockd --no-prepare"
+phase unprepared --no-prepare
+summary prepared
+summary unprepared
+say "safelockd log (prepared), last lines:"
+tail -n 6 /tmp/d-prepared.log
+say "done"
