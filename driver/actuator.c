@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * safelock: the lines to the world: bolt, door sensor, tamper switch and
- * silent alarm output.
+ * safelock: the lines to the world: bolt, door sensor, tamper switch,
+ * low-battery input, key feedback and silent alarm outputs.
  *
  * Polarity lives in the firmware description (GPIO_ACTIVE_LOW and friends),
  * never here: "active" means bolt retracted and door open.
@@ -10,6 +10,13 @@
 #include <linux/interrupt.h>
 
 #include "safelock.h"
+
+static void safelock_feedback_end(struct work_struct *work)
+{
+	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, feedback_work);
+
+	gpiod_set_value_cansleep(sl->feedback, 0);
+}
 
 /* The door moved: report it.  Threaded, so it may sleep on the lines. */
 static irqreturn_t safelock_door_irq(int irq, void *data)
@@ -30,6 +37,17 @@ static irqreturn_t safelock_tamper_irq(int irq, void *data)
 	mutex_lock(&sl->lock);
 	if (!sl->gone)
 		safelock_tamper_changed(sl, safelock_tamper_is_active(sl));
+	mutex_unlock(&sl->lock);
+	return IRQ_HANDLED;
+}
+
+static irqreturn_t safelock_battery_irq(int irq, void *data)
+{
+	struct safelock *sl = data;
+
+	mutex_lock(&sl->lock);
+	if (!sl->gone)
+		safelock_battery_changed(sl, safelock_battery_is_low(sl));
 	mutex_unlock(&sl->lock);
 	return IRQ_HANDLED;
 }
@@ -55,6 +73,8 @@ int safelock_actuator_probe(struct safelock *sl)
 {
 	int ret;
 
+	INIT_DELAYED_WORK(&sl->feedback_work, safelock_feedback_end);
+
 	/* Fail secure: the bolt is thrown from the moment we own the line. */
 	sl->bolt = devm_gpiod_get(sl->dev, "bolt", GPIOD_OUT_LOW);
 	if (IS_ERR(sl->bolt))
@@ -68,6 +88,15 @@ int safelock_actuator_probe(struct safelock *sl)
 	if (IS_ERR(sl->tamper))
 		return dev_err_probe(sl->dev, PTR_ERR(sl->tamper), "bad tamper line\n");
 
+	sl->battery = devm_gpiod_get_optional(sl->dev, "battery-low", GPIOD_IN);
+	if (IS_ERR(sl->battery))
+		return dev_err_probe(sl->dev, PTR_ERR(sl->battery), "bad battery-low line\n");
+
+	/* Key feedback: the same short pulse for every key, never the digit. */
+	sl->feedback = devm_gpiod_get_optional(sl->dev, "feedback", GPIOD_OUT_LOW);
+	if (IS_ERR(sl->feedback))
+		return dev_err_probe(sl->dev, PTR_ERR(sl->feedback), "bad feedback line\n");
+
 	/* The silent alarm: raised only by duress and tampering. */
 	sl->alarm = devm_gpiod_get_optional(sl->dev, "alarm", GPIOD_OUT_LOW);
 	if (IS_ERR(sl->alarm))
@@ -78,8 +107,13 @@ int safelock_actuator_probe(struct safelock *sl)
 		if (ret)
 			return ret;
 	}
-	if (sl->tamper)
-		return safelock_input_irq(sl, sl->tamper, "tamper", safelock_tamper_irq);
+	if (sl->tamper) {
+		ret = safelock_input_irq(sl, sl->tamper, "tamper", safelock_tamper_irq);
+		if (ret)
+			return ret;
+	}
+	if (sl->battery)
+		return safelock_input_irq(sl, sl->battery, "battery-low", safelock_battery_irq);
 	return 0;
 }
 
@@ -115,6 +149,20 @@ bool safelock_door_is_open(struct safelock *sl)
 bool safelock_tamper_is_active(struct safelock *sl)
 {
 	return sl->tamper && gpiod_get_value_cansleep(sl->tamper) > 0;
+}
+
+bool safelock_battery_is_low(struct safelock *sl)
+{
+	return sl->battery && gpiod_get_value_cansleep(sl->battery) > 0;
+}
+
+/* A short pulse on the feedback line: a key was taken. */
+void safelock_feedback_pulse(struct safelock *sl)
+{
+	if (!sl->feedback || sl->gone)
+		return;
+	gpiod_set_value_cansleep(sl->feedback, 1);
+	mod_delayed_work(system_wq, &sl->feedback_work, msecs_to_jiffies(SAFELOCK_FEEDBACK_MS));
 }
 
 void safelock_alarm_set(struct safelock *sl, bool on)

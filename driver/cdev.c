@@ -62,7 +62,7 @@ static int safelock_get_info(struct safelock *sl, void __user *arg)
 		.abi_version = SAFELOCK_ABI_VERSION,
 		.index = sl->index,
 		.lines = SAFELOCK_LINE_BOLT,
-		.relock_ms = sl->relock_ms,
+		.relock_ms = sl->fsm.policy.relock_ms,
 		.verify_timeout_ms = sl->verify_timeout_ms,
 		.entry_timeout_ms = sl->entry_timeout_ms,
 	};
@@ -75,6 +75,10 @@ static int safelock_get_info(struct safelock *sl, void __user *arg)
 		info.lines |= SAFELOCK_LINE_ALARM;
 	if (sl->tamper)
 		info.lines |= SAFELOCK_LINE_TAMPER;
+	if (sl->battery)
+		info.lines |= SAFELOCK_LINE_BATTERY;
+	if (sl->feedback)
+		info.lines |= SAFELOCK_LINE_FEEDBACK;
 	info.alarm_ms = sl->alarm_ms;
 	strscpy(info.name, dev_name(sl->dev), sizeof(info.name));
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;

@@ -224,7 +224,7 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 		safelock_bolt_set(sl, true);
 	if (a & SAFELOCK_ACT_RELOCK_TIMER)
 		mod_delayed_work(system_wq, &sl->relock_work,
-				 msecs_to_jiffies(sl->relock_ms));
+				 msecs_to_jiffies(sl->fsm.policy.relock_ms));
 	if (a & SAFELOCK_ACT_DELAY_TIMER)
 		safelock_timer_start(&sl->phase_work, &sl->phase_until_ns,
 				     sl->fsm.policy.time_delay_s);
@@ -342,6 +342,19 @@ int safelock_policy_set(struct safelock *sl, const struct safelock_policy *polic
 	}
 	mutex_unlock(&sl->lock);
 	return ret;
+}
+
+/**
+ * safelock_battery_changed() - the low-battery input moved; report it
+ * @sl: the lock, with sl->lock held
+ * @low: the battery is low
+ *
+ * Only reported: a low battery never stops a valid code from opening.
+ */
+void safelock_battery_changed(struct safelock *sl, bool low)
+{
+	lockdep_assert_held(&sl->lock);
+	safelock_emit(sl, SAFELOCK_EVENT_BATTERY, 0, 0, 0, low);
 }
 
 /* Bolt events come from the actuator, which knows when the line moved. */
@@ -544,6 +557,8 @@ u32 safelock_status_flags(struct safelock *sl)
 		flags |= SAFELOCK_STATUS_ALARM;
 	if (!sl->gone && safelock_tamper_is_active(sl))
 		flags |= SAFELOCK_STATUS_TAMPER;
+	if (!sl->gone && safelock_battery_is_low(sl))
+		flags |= SAFELOCK_STATUS_BATTERY_LOW;
 	return flags;
 }
 
@@ -594,7 +609,8 @@ static int safelock_parse_properties(struct safelock *sl)
 {
 	int ret;
 
-	ret = safelock_read_ms(sl, "relock-ms", 5000, 500, 600000, &sl->relock_ms);
+	/* The board's relock time; the verifier's policy may change it. */
+	ret = safelock_read_ms(sl, "relock-ms", 5000, 500, 600000, &sl->fsm.policy.relock_ms);
 	if (!ret)
 		ret = safelock_read_ms(sl, "verify-timeout-ms", 10000, 1000, 60000,
 				       &sl->verify_timeout_ms);
@@ -628,6 +644,7 @@ static void safelock_stop(void *data)
 	cancel_delayed_work_sync(&sl->relock_work);
 	cancel_delayed_work_sync(&sl->penalty_work);
 	cancel_delayed_work_sync(&sl->alarm_work);
+	cancel_delayed_work_sync(&sl->feedback_work);
 	cancel_delayed_work_sync(&sl->phase_work);
 	cancel_delayed_work_sync(&sl->dual_work);
 	safelock_bolt_secure(sl);

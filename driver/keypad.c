@@ -100,6 +100,8 @@ void safelock_key_work(struct work_struct *work)
 		if (!sl->gone) {
 			before = sl->fsm.state;
 			safelock_fsm_key(&sl->fsm, key, &out);
+			if (out.actions)	/* the key was taken: say so, the same for all */
+				safelock_feedback_pulse(sl);
 			safelock_fsm_apply(sl, &out, before);
 			memzero_explicit(&out, sizeof(out));
 		}

@@ -28,6 +28,7 @@
 #define SAFELOCK_ENTRY_MAX	(SAFELOCK_USER_ID_DIGITS + SAFELOCK_CODE_MAX_DIGITS)
 #define SAFELOCK_KEYQ_SIZE	32
 #define SAFELOCK_EVQ_SIZE	64
+#define SAFELOCK_FEEDBACK_MS	40	/* one key-press pulse on the feedback line */
 
 /* Keys as the state machine sees them: '0'..'9' or one of these. */
 #define SAFELOCK_KEY_ENTER	'E'
@@ -58,8 +59,10 @@
  * @open_window_s: seconds the open window lasts
  * @dual_window_s: seconds for the second user's code under dual control
  * @dual_control: opening needs the codes of two different users
+ * @relock_ms: how long the bolt stays retracted after opening
  */
 struct safelock_policy {
+	u32 relock_ms;
 	u32 time_delay_s;
 	u32 open_window_s;
 	u32 dual_window_s;
@@ -166,11 +169,13 @@ struct safelock_request {
  * @bolt: output line, active = bolt retracted
  * @door: optional input line, active = door open
  * @tamper: optional input line, active = enclosure tampered with
+ * @battery: optional input line, active = battery low
+ * @feedback: optional output line (buzzer, LED), pulsed for each key
+ * @feedback_work: ends a feedback pulse
  * @alarm: optional output line, active = silent alarm raised
  * @alarm_on: the alarm output is raised
  * @alarm_ms: how long the alarm stays raised
  * @alarm_work: drops the alarm after @alarm_ms
- * @relock_ms: how long the bolt stays retracted
  * @verify_timeout_ms: how long the verifier has to answer
  * @entry_timeout_ms: longest pause between two keys
  * @keypad_name: name of the input device that is the keypad, or NULL
@@ -213,11 +218,13 @@ struct safelock {
 	struct gpio_desc *bolt;
 	struct gpio_desc *door;
 	struct gpio_desc *tamper;
+	struct gpio_desc *battery;
+	struct gpio_desc *feedback;
+	struct delayed_work feedback_work;
 	struct gpio_desc *alarm;
 	bool alarm_on;
 	u32 alarm_ms;
 	struct delayed_work alarm_work;
-	u32 relock_ms;
 	u32 verify_timeout_ms;
 	u32 entry_timeout_ms;
 	const char *keypad_name;
@@ -269,6 +276,7 @@ int safelock_policy_set(struct safelock *sl, const struct safelock_policy *polic
 void safelock_bolt_event(struct safelock *sl, bool open);
 void safelock_door_changed(struct safelock *sl, bool open);
 void safelock_tamper_changed(struct safelock *sl, bool active);
+void safelock_battery_changed(struct safelock *sl, bool low);
 
 /* actuator.c */
 int safelock_actuator_probe(struct safelock *sl);
@@ -277,6 +285,8 @@ bool safelock_bolt_is_open(struct safelock *sl);
 void safelock_bolt_secure(struct safelock *sl);
 bool safelock_door_is_open(struct safelock *sl);
 bool safelock_tamper_is_active(struct safelock *sl);
+bool safelock_battery_is_low(struct safelock *sl);
+void safelock_feedback_pulse(struct safelock *sl);
 void safelock_alarm_set(struct safelock *sl, bool on);
 
 /* keypad.c */

@@ -565,6 +565,17 @@ static int nl_policy_set(struct nl *nl, uint32_t device, long delay, long window
 	return nl_transact(nl, &m, ext, extlen, NULL);
 }
 
+static int nl_policy_relock(struct nl *nl, uint32_t device, uint32_t relock_ms,
+			    char *ext, size_t extlen)
+{
+	struct nl_msg m;
+
+	msg_start(&m, nl->family, SAFELOCK_CMD_POLICY_SET, SAFELOCK_GENL_VERSION);
+	msg_put_u32(&m, SAFELOCK_A_DEVICE, device);
+	msg_put_u32(&m, SAFELOCK_A_RELOCK_MS, relock_ms);
+	return nl_transact(nl, &m, ext, extlen, NULL);
+}
+
 static int nl_policy_get(struct nl *nl, uint32_t device, struct nl_reply *rep)
 {
 	struct nl_msg m;
@@ -793,7 +804,7 @@ static int gpio_sim_create(struct board *b)
 		return -errno;
 	b->sim_bank = true;
 	snprintf(path, sizeof(path), "%s/bank0/num_lines", b->cfg);
-	ret = write_str(path, "4");
+	ret = write_str(path, "18");	/* lines 0-3, and 16-17 (as on the DT board) */
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), "%s/bank0/label", b->cfg);
@@ -878,6 +889,8 @@ static int set_line(struct board *b, int n, bool active)
 
 #define TAMPER_LINE	2
 #define ALARM_LINE	3
+#define BATTERY_LINE	16
+#define FEEDBACK_LINE	17
 
 static int get_status(struct board *b, struct safelock_status *st)
 {
@@ -1857,6 +1870,34 @@ TEST_F(board, policy_time_delay)
 	EXPECT_EQ(SAFELOCK_STATE_UNLOCKED, state(&self->b));
 }
 
+/* The verifier sets the relock time; the board's property is the default. */
+TEST_F(board, policy_relock)
+{
+	struct safelock_info info;
+	struct nl_reply rep;
+	char ext[256];
+	uint64_t t0;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_GET_INFO, &info));
+	EXPECT_EQ(self->b.relock_ms, info.relock_ms);
+	EXPECT_EQ(-ERANGE, nl_policy_relock(&self->v, self->b.index, 100, ext, sizeof(ext)));
+	ASSERT_EQ(0, nl_policy_relock(&self->v, self->b.index, 2500, ext, sizeof(ext)))
+		TH_LOG("policy refused: %s", ext);
+	ASSERT_EQ(0, nl_policy_get(&self->v, self->b.index, &rep));
+	EXPECT_EQ(2500, rep.attr[SAFELOCK_A_RELOCK_MS]);
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_GET_INFO, &info));
+	EXPECT_EQ(2500, info.relock_ms);
+
+	ASSERT_NE(0, grant_entry(_metadata, self, 1));
+	ASSERT_TRUE(wait_for(bolt(&self->b) == 1, 2000));
+	t0 = now_ms();
+	ASSERT_TRUE(wait_for(bolt(&self->b) == 0, 5000));
+	EXPECT_LE(t0 + 2000, now_ms()) TH_LOG("relocked after %llu ms, not 2500",
+					      (unsigned long long)(now_ms() - t0));
+}
+
 TEST_F(board, dual_control)
 {
 	char ext[256];
@@ -1875,6 +1916,48 @@ TEST_F(board, dual_control)
 	ASSERT_NE(0, grant_entry(_metadata, self, 2));
 	EXPECT_TRUE(wait_for(bolt(&self->b) == 1, 2000)) TH_LOG("two users did not open the lock");
 	EXPECT_EQ(SAFELOCK_STATE_UNLOCKED, state(&self->b));
+}
+
+/* A low battery is reported and never stops a valid code. */
+TEST_F(board, battery_low)
+{
+	struct safelock_info info;
+	struct safelock_event ev;
+
+	NEED_BOARD();
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_GET_INFO, &info));
+	ASSERT_TRUE(info.lines & SAFELOCK_LINE_BATTERY) TH_LOG("the test board has no battery line");
+	REGISTER_VERIFIER();
+	ASSERT_EQ(0, set_line(&self->b, BATTERY_LINE, true));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_BATTERY, -1, &ev, 2000));
+	EXPECT_EQ(1, ev.value);
+	EXPECT_TRUE(flags(&self->b) & SAFELOCK_STATUS_BATTERY_LOW);
+	ASSERT_NE(0, grant_entry(_metadata, self, 1));
+	EXPECT_TRUE(wait_for(bolt(&self->b) == 1, 2000)) TH_LOG("a low battery stopped a valid code");
+	ASSERT_EQ(0, set_line(&self->b, BATTERY_LINE, false));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_BATTERY, -1, &ev, 2000));
+	EXPECT_EQ(0, ev.value);
+}
+
+/* Each key taken gives the same short pulse on the feedback line. */
+TEST_F(board, key_feedback)
+{
+	struct safelock_info info;
+	uint64_t end;
+	bool high = false;
+
+	NEED_BOARD();
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_GET_INFO, &info));
+	ASSERT_TRUE(info.lines & SAFELOCK_LINE_FEEDBACK) TH_LOG("the test board has no feedback line");
+	REGISTER_VERIFIER();
+	EXPECT_EQ(0, line_value(&self->b, FEEDBACK_LINE));
+	ASSERT_EQ(0, type_keys(&self->b, "0"));
+	for (end = now_ms() + 1000; !high && now_ms() < end;)
+		high = line_value(&self->b, FEEDBACK_LINE) == 1;
+	EXPECT_TRUE(high) TH_LOG("no feedback pulse for a key");
+	EXPECT_TRUE(wait_for(line_value(&self->b, FEEDBACK_LINE) == 0, 1000))
+		TH_LOG("the feedback pulse did not end");
+	ASSERT_EQ(0, type_keys(&self->b, "C"));
 }
 
 /* Once the door has been opened, closing it relocks; the timer waits. */

@@ -4,7 +4,8 @@
  * driver the way firmware would on a real one, so the driver binds in a VM.
  *
  * The lines are gpio-sim lines of the bank labelled by "chip" (line 0: bolt,
- * line 1: door, line 2: tamper switch, line 3: silent alarm); the keypad is
+ * line 1: door, line 2: tamper switch, line 3: silent alarm, line 16: low
+ * battery, line 17: key feedback); the keypad is
  * the input device named by "keypad" (a uinput device in the tests).
  * Test-only: never installed.
  */
@@ -28,7 +29,7 @@ MODULE_PARM_DESC(door, "line 1 is a door sensor");
 
 static bool alarm = true;
 module_param(alarm, bool, 0444);
-MODULE_PARM_DESC(alarm, "line 2 is a tamper switch and line 3 the silent alarm");
+MODULE_PARM_DESC(alarm, "lines 2, 3, 16, 17: tamper, alarm, battery-low, feedback");
 
 static unsigned int alarm_ms = 1500;
 module_param(alarm_ms, uint, 0444);
@@ -80,7 +81,7 @@ static int __init safelock_tb_init(void)
 		pr_err("safelock_testboard: chip= is required\n");
 		return -EINVAL;
 	}
-	t = kzalloc(struct_size(t, table, 5), GFP_KERNEL);
+	t = kzalloc(struct_size(t, table, 7), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
 	t->dev_id = "safelock.0";
@@ -91,6 +92,8 @@ static int __init safelock_tb_init(void)
 	if (alarm) {
 		safelock_tb_line(&t->table[n++], 2, "tamper");
 		safelock_tb_line(&t->table[n++], 3, "alarm");
+		safelock_tb_line(&t->table[n++], 16, "battery-low");
+		safelock_tb_line(&t->table[n++], 17, "feedback");
 	}
 	gpiod_add_lookup_table(t);
 	safelock_tb_lookup = t;

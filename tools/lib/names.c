@@ -28,6 +28,7 @@ static const char *const event_names[] = {
 	[SAFELOCK_EVENT_TAMPER]		= "tamper",
 	[SAFELOCK_EVENT_ALARM]		= "alarm",
 	[SAFELOCK_EVENT_POLICY]		= "policy",
+	[SAFELOCK_EVENT_BATTERY]	= "battery",
 };
 _Static_assert(ARRAY_SIZE(event_names) == SAFELOCK_EVENT_MAX, "event names");
 

@@ -111,6 +111,8 @@ enum safelock_result {
  * @SAFELOCK_EVENT_ALARM: the silent alarm output was raised (value 1) or
  *	dropped (0)
  * @SAFELOCK_EVENT_POLICY: the verifier changed the lock's policy
+ * @SAFELOCK_EVENT_BATTERY: the low-battery input changed; value 1 low, 0 good.
+ *	Never blocks opening with a valid code.
  * @SAFELOCK_EVENT_MAX: number of event types
  */
 enum safelock_event_type {
@@ -124,6 +126,7 @@ enum safelock_event_type {
 	SAFELOCK_EVENT_TAMPER,
 	SAFELOCK_EVENT_ALARM,
 	SAFELOCK_EVENT_POLICY,
+	SAFELOCK_EVENT_BATTERY,
 	SAFELOCK_EVENT_MAX,
 };
 
@@ -133,6 +136,8 @@ enum safelock_event_type {
 #define SAFELOCK_LINE_KEYPAD		_BITUL(2)
 #define SAFELOCK_LINE_ALARM		_BITUL(3)
 #define SAFELOCK_LINE_TAMPER		_BITUL(4)
+#define SAFELOCK_LINE_BATTERY		_BITUL(5)
+#define SAFELOCK_LINE_FEEDBACK		_BITUL(6)
 
 /* Flags in &safelock_status.flags */
 #define SAFELOCK_STATUS_VERIFIER	_BITUL(0)
@@ -141,13 +146,14 @@ enum safelock_event_type {
 #define SAFELOCK_STATUS_KEYPAD		_BITUL(3)
 #define SAFELOCK_STATUS_ALARM		_BITUL(4)
 #define SAFELOCK_STATUS_TAMPER		_BITUL(5)
+#define SAFELOCK_STATUS_BATTERY_LOW	_BITUL(6)
 
 /**
  * struct safelock_info - what a lock is and has
  * @abi_version: %SAFELOCK_ABI_VERSION of the driver
  * @index: N of /dev/safelockN, also the device index in netlink messages
  * @lines: SAFELOCK_LINE_* of the lines this board has
- * @relock_ms: time the bolt stays retracted after a granted verdict
+ * @relock_ms: time the bolt stays retracted after opening (the policy's)
  * @verify_timeout_ms: time the verifier has to answer a request
  * @entry_timeout_ms: longest pause between two keys of one entry
  * @name: NUL-terminated name of the device
@@ -260,6 +266,8 @@ struct safelock_event {
  *	different users
  * @SAFELOCK_A_DUAL_WINDOW_S: u32, policy: seconds within which the second
  *	user's code must follow the first, 10 to 300
+ * @SAFELOCK_A_RELOCK_MS: u32, policy: milliseconds the bolt stays retracted
+ *	after opening, 500 to 600000 (the board's relock-ms until set)
  * @__SAFELOCK_A_MAX: number of attributes
  * @SAFELOCK_A_MAX: highest attribute
  */
@@ -286,6 +294,7 @@ enum safelock_attrs {
 	SAFELOCK_A_OPEN_WINDOW_S,
 	SAFELOCK_A_DUAL_CONTROL,
 	SAFELOCK_A_DUAL_WINDOW_S,
+	SAFELOCK_A_RELOCK_MS,
 
 	__SAFELOCK_A_MAX,
 	SAFELOCK_A_MAX = __SAFELOCK_A_MAX - 1
@@ -312,7 +321,7 @@ enum safelock_attrs {
  *	comes, carries the same REQUEST_ID.  Never carries a digit.  Lets the
  *	verifier prepare while the person types; nothing may depend on it.
  * @SAFELOCK_CMD_POLICY_SET: (verifier, CAP_NET_ADMIN) DEVICE and any of
- *	TIME_DELAY_S, OPEN_WINDOW_S, DUAL_CONTROL, DUAL_WINDOW_S; all or
+ *	TIME_DELAY_S, OPEN_WINDOW_S, DUAL_CONTROL, DUAL_WINDOW_S, RELOCK_MS; all or
  *	nothing; applies from the next accepted code
  * @SAFELOCK_CMD_POLICY_GET: (anyone) DEVICE; replies with DEVICE and every
  *	policy attribute
