@@ -379,6 +379,22 @@ void safelock_door_changed(struct safelock *sl, bool open)
 	safelock_fsm_door(&sl->fsm, open, &out);
 	safelock_emit(sl, SAFELOCK_EVENT_DOOR, 0, 0, 0, open);
 	safelock_fsm_apply(sl, &out, before);
+	if (open && sl->fsm.policy.door_limit_s)
+		mod_delayed_work(system_wq, &sl->door_work,
+				 secs_to_jiffies(sl->fsm.policy.door_limit_s));
+	else
+		cancel_delayed_work(&sl->door_work);
+}
+
+/* The door has stayed open past the limit: say so (once per opening). */
+static void safelock_door_ajar(struct work_struct *work)
+{
+	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, door_work);
+
+	mutex_lock(&sl->lock);
+	if (!sl->gone && sl->fsm.door_open)
+		safelock_emit(sl, SAFELOCK_EVENT_DOOR_AJAR, 0, 0, 0, sl->fsm.policy.door_limit_s);
+	mutex_unlock(&sl->lock);
 }
 
 static void safelock_entry_timeout(struct work_struct *work)
@@ -647,6 +663,7 @@ static void safelock_stop(void *data)
 	cancel_delayed_work_sync(&sl->feedback_work);
 	cancel_delayed_work_sync(&sl->phase_work);
 	cancel_delayed_work_sync(&sl->dual_work);
+	cancel_delayed_work_sync(&sl->door_work);
 	safelock_bolt_secure(sl);
 }
 
@@ -702,6 +719,7 @@ static int safelock_probe(struct platform_device *pdev)
 	INIT_DELAYED_WORK(&sl->alarm_work, safelock_alarm_drop);
 	INIT_DELAYED_WORK(&sl->phase_work, safelock_phase_over);
 	INIT_DELAYED_WORK(&sl->dual_work, safelock_dual_over);
+	INIT_DELAYED_WORK(&sl->door_work, safelock_door_ajar);
 	INIT_WORK(&sl->key_work, safelock_key_work);
 	safelock_fsm_init(&sl->fsm);
 	sl->dev = dev;

@@ -91,6 +91,7 @@ void safelock_fsm_init(struct safelock_fsm *fsm)
 	/* No delay and single control until the verifier says otherwise. */
 	fsm->policy.open_window_s = 60;
 	fsm->policy.dual_window_s = 60;
+	fsm->policy.door_limit_s = 300;
 }
 
 /* Split a complete entry into user id and code; false if malformed. */

@@ -159,13 +159,14 @@ static struct netlink_range_validation safelock_relock_range = {
 	.max = 600000,
 };
 
-static const struct nla_policy safelock_policy_policy[SAFELOCK_A_RELOCK_MS + 1] = {
+static const struct nla_policy safelock_policy_policy[SAFELOCK_A_DOOR_LIMIT_S + 1] = {
 	[SAFELOCK_A_DEVICE] = NLA_POLICY_MAX(NLA_U32, SAFELOCK_MAX_DEVICES - 1),
 	[SAFELOCK_A_TIME_DELAY_S] = NLA_POLICY_MAX(NLA_U32, 7200),
 	[SAFELOCK_A_OPEN_WINDOW_S] = NLA_POLICY_RANGE(NLA_U32, 60, 1800),
 	[SAFELOCK_A_DUAL_CONTROL] = NLA_POLICY_MAX(NLA_U8, 1),
 	[SAFELOCK_A_DUAL_WINDOW_S] = NLA_POLICY_RANGE(NLA_U32, 10, 300),
 	[SAFELOCK_A_RELOCK_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &safelock_relock_range),
+	[SAFELOCK_A_DOOR_LIMIT_S] = NLA_POLICY_MAX(NLA_U32, 3600),
 };
 
 static struct safelock *safelock_nl_device(struct genl_info *info)
@@ -206,6 +207,15 @@ static int safelock_nl_policy_set(struct sk_buff *skb, struct genl_info *info)
 		p.dual_window_s = nla_get_u32(attrs[SAFELOCK_A_DUAL_WINDOW_S]);
 	if (attrs[SAFELOCK_A_RELOCK_MS])
 		p.relock_ms = nla_get_u32(attrs[SAFELOCK_A_RELOCK_MS]);
+	if (attrs[SAFELOCK_A_DOOR_LIMIT_S]) {
+		p.door_limit_s = nla_get_u32(attrs[SAFELOCK_A_DOOR_LIMIT_S]);
+		if (p.door_limit_s && p.door_limit_s < 5) {
+			NL_SET_ERR_MSG_ATTR(info->extack, attrs[SAFELOCK_A_DOOR_LIMIT_S],
+					    "door limit is 0 (never) or 5 to 3600 s");
+			safelock_put(sl);
+			return -ERANGE;
+		}
+	}
 	ret = safelock_policy_set(sl, &p);
 	safelock_put(sl);
 	return ret;
@@ -236,7 +246,8 @@ static int safelock_nl_policy_get(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u32(msg, SAFELOCK_A_OPEN_WINDOW_S, p.open_window_s) ||
 	    nla_put_u8(msg, SAFELOCK_A_DUAL_CONTROL, p.dual_control) ||
 	    nla_put_u32(msg, SAFELOCK_A_DUAL_WINDOW_S, p.dual_window_s) ||
-	    nla_put_u32(msg, SAFELOCK_A_RELOCK_MS, p.relock_ms)) {
+	    nla_put_u32(msg, SAFELOCK_A_RELOCK_MS, p.relock_ms) ||
+	    nla_put_u32(msg, SAFELOCK_A_DOOR_LIMIT_S, p.door_limit_s)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}

@@ -60,9 +60,11 @@
  * @dual_window_s: seconds for the second user's code under dual control
  * @dual_control: opening needs the codes of two different users
  * @relock_ms: how long the bolt stays retracted after opening
+ * @door_limit_s: seconds the door may stay open before an event; 0 never
  */
 struct safelock_policy {
 	u32 relock_ms;
+	u32 door_limit_s;
 	u32 time_delay_s;
 	u32 open_window_s;
 	u32 dual_window_s;
@@ -190,6 +192,7 @@ struct safelock_request {
  * @phase_until_ns: CLOCK_MONOTONIC end of the time delay or open window
  * @dual_work: fires when the second user of dual control is too late
  * @dual_until_ns: CLOCK_MONOTONIC end of the dual-control window
+ * @door_work: fires when the door has stayed open past the limit
  * @key_work: drains @keyq into the state machine
  * @key_lock: protects @keyq, @keyq_len, @keyq_lost (taken in atomic context)
  * @keyq: keys from the input handler, wiped as they are consumed
@@ -239,6 +242,7 @@ struct safelock {
 	u64 phase_until_ns;
 	struct delayed_work dual_work;
 	u64 dual_until_ns;
+	struct delayed_work door_work;
 	struct work_struct key_work;
 
 	/* protects the key queue; taken in atomic context */

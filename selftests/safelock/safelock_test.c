@@ -565,14 +565,15 @@ static int nl_policy_set(struct nl *nl, uint32_t device, long delay, long window
 	return nl_transact(nl, &m, ext, extlen, NULL);
 }
 
-static int nl_policy_relock(struct nl *nl, uint32_t device, uint32_t relock_ms,
-			    char *ext, size_t extlen)
+/* Set one u32 policy attribute. */
+static int nl_policy_u32(struct nl *nl, uint32_t device, uint16_t attr, uint32_t value,
+			 char *ext, size_t extlen)
 {
 	struct nl_msg m;
 
 	msg_start(&m, nl->family, SAFELOCK_CMD_POLICY_SET, SAFELOCK_GENL_VERSION);
 	msg_put_u32(&m, SAFELOCK_A_DEVICE, device);
-	msg_put_u32(&m, SAFELOCK_A_RELOCK_MS, relock_ms);
+	msg_put_u32(&m, attr, value);
 	return nl_transact(nl, &m, ext, extlen, NULL);
 }
 
@@ -1882,8 +1883,10 @@ TEST_F(board, policy_relock)
 	REGISTER_VERIFIER();
 	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_GET_INFO, &info));
 	EXPECT_EQ(self->b.relock_ms, info.relock_ms);
-	EXPECT_EQ(-ERANGE, nl_policy_relock(&self->v, self->b.index, 100, ext, sizeof(ext)));
-	ASSERT_EQ(0, nl_policy_relock(&self->v, self->b.index, 2500, ext, sizeof(ext)))
+	EXPECT_EQ(-ERANGE, nl_policy_u32(&self->v, self->b.index, SAFELOCK_A_RELOCK_MS, 100,
+					 ext, sizeof(ext)));
+	ASSERT_EQ(0, nl_policy_u32(&self->v, self->b.index, SAFELOCK_A_RELOCK_MS, 2500,
+				   ext, sizeof(ext)))
 		TH_LOG("policy refused: %s", ext);
 	ASSERT_EQ(0, nl_policy_get(&self->v, self->b.index, &rep));
 	EXPECT_EQ(2500, rep.attr[SAFELOCK_A_RELOCK_MS]);
@@ -1896,6 +1899,28 @@ TEST_F(board, policy_relock)
 	ASSERT_TRUE(wait_for(bolt(&self->b) == 0, 5000));
 	EXPECT_LE(t0 + 2000, now_ms()) TH_LOG("relocked after %llu ms, not 2500",
 					      (unsigned long long)(now_ms() - t0));
+}
+
+/* A door left open past the limit is reported, once. */
+TEST_F(board, door_ajar)
+{
+	struct safelock_event ev;
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	EXPECT_EQ(-ERANGE, nl_policy_u32(&self->v, self->b.index, SAFELOCK_A_DOOR_LIMIT_S, 2,
+					 ext, sizeof(ext)));
+	EXPECT_STREQ("door limit is 0 (never) or 5 to 3600 s", ext);
+	ASSERT_EQ(0, nl_policy_u32(&self->v, self->b.index, SAFELOCK_A_DOOR_LIMIT_S, 5,
+				   ext, sizeof(ext))) TH_LOG("policy refused: %s", ext);
+	ASSERT_EQ(0, set_door(&self->b, true));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_DOOR, -1, &ev, 2000));
+	EXPECT_EQ(-ETIMEDOUT, next_event(&self->b, SAFELOCK_EVENT_DOOR_AJAR, -1, &ev, 3500))
+		TH_LOG("door-ajar before the limit");
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_DOOR_AJAR, -1, &ev, 4000));
+	EXPECT_EQ(5, ev.value);
+	ASSERT_EQ(0, set_door(&self->b, false));
 }
 
 TEST_F(board, dual_control)

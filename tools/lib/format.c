@@ -41,6 +41,9 @@ static void event_details(const struct safelock_event *ev, char *d, size_t len)
 	case SAFELOCK_EVENT_ALARM:
 		snprintf(d, len, "%s", ev->value ? "raised" : "dropped");
 		break;
+	case SAFELOCK_EVENT_DOOR_AJAR:
+		snprintf(d, len, "open > %u s", ev->value);
+		break;
 	case SAFELOCK_EVENT_BATTERY:
 		snprintf(d, len, "%s", ev->value ? "low" : "good");
 		break;

@@ -29,6 +29,7 @@ static const char *const event_names[] = {
 	[SAFELOCK_EVENT_ALARM]		= "alarm",
 	[SAFELOCK_EVENT_POLICY]		= "policy",
 	[SAFELOCK_EVENT_BATTERY]	= "battery",
+	[SAFELOCK_EVENT_DOOR_AJAR]	= "door-ajar",
 };
 _Static_assert(ARRAY_SIZE(event_names) == SAFELOCK_EVENT_MAX, "event names");
 

@@ -113,6 +113,8 @@ enum safelock_result {
  * @SAFELOCK_EVENT_POLICY: the verifier changed the lock's policy
  * @SAFELOCK_EVENT_BATTERY: the low-battery input changed; value 1 low, 0 good.
  *	Never blocks opening with a valid code.
+ * @SAFELOCK_EVENT_DOOR_AJAR: the door has stayed open longer than the
+ *	policy's door limit; value: the limit in seconds
  * @SAFELOCK_EVENT_MAX: number of event types
  */
 enum safelock_event_type {
@@ -127,6 +129,7 @@ enum safelock_event_type {
 	SAFELOCK_EVENT_ALARM,
 	SAFELOCK_EVENT_POLICY,
 	SAFELOCK_EVENT_BATTERY,
+	SAFELOCK_EVENT_DOOR_AJAR,
 	SAFELOCK_EVENT_MAX,
 };
 
@@ -268,6 +271,8 @@ struct safelock_event {
  *	user's code must follow the first, 10 to 300
  * @SAFELOCK_A_RELOCK_MS: u32, policy: milliseconds the bolt stays retracted
  *	after opening, 500 to 600000 (the board's relock-ms until set)
+ * @SAFELOCK_A_DOOR_LIMIT_S: u32, policy: seconds the door may stay open
+ *	before a DOOR_AJAR event, 5 to 3600, or 0 for never; default 300
  * @__SAFELOCK_A_MAX: number of attributes
  * @SAFELOCK_A_MAX: highest attribute
  */
@@ -295,6 +300,7 @@ enum safelock_attrs {
 	SAFELOCK_A_DUAL_CONTROL,
 	SAFELOCK_A_DUAL_WINDOW_S,
 	SAFELOCK_A_RELOCK_MS,
+	SAFELOCK_A_DOOR_LIMIT_S,
 
 	__SAFELOCK_A_MAX,
 	SAFELOCK_A_MAX = __SAFELOCK_A_MAX - 1
@@ -321,8 +327,8 @@ enum safelock_attrs {
  *	comes, carries the same REQUEST_ID.  Never carries a digit.  Lets the
  *	verifier prepare while the person types; nothing may depend on it.
  * @SAFELOCK_CMD_POLICY_SET: (verifier, CAP_NET_ADMIN) DEVICE and any of
- *	TIME_DELAY_S, OPEN_WINDOW_S, DUAL_CONTROL, DUAL_WINDOW_S, RELOCK_MS; all or
- *	nothing; applies from the next accepted code
+ *	TIME_DELAY_S, OPEN_WINDOW_S, DUAL_CONTROL, DUAL_WINDOW_S, RELOCK_MS,
+ *	DOOR_LIMIT_S; all or nothing; applies from the next accepted code
  * @SAFELOCK_CMD_POLICY_GET: (anyone) DEVICE; replies with DEVICE and every
  *	policy attribute
  * @__SAFELOCK_CMD_MAX: number of commands
