@@ -192,7 +192,7 @@ kernel_tests() {
 		return
 	fi
 
-	step "kernel $k: kselftests and KUnit in the VM (about 3 minutes under TCG)"
+	step "kernel $k: kselftests and KUnit in the VM (about a minute under TCG)"
 	SAFELOCK_VM_LOG=$WORK/console-$k.log scripts/vm.sh --kernel "$k" --timeout 900 \
 		--add "$mod/safelock.ko" --add "$mod/safelock_testboard.ko" \
 		--add "$mod/safelock_fsm_kunit.ko" --add "$WORK/ksft-$k/safelock_test" \
