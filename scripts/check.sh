@@ -38,7 +38,7 @@ live() {
 		"#  RUN "*) printf '        %s: running %s\n' "$1" "${line#\#  RUN }" ;;
 		"ok "*|"    ok "*) printf 'ok      %s: %s\n' "$1" "${line#"${line%%ok *}"ok }" ;;
 		"not ok "*|"    not ok "*) ;;	# reported with its log below
-		"vm: "*|"arm64: "*|"kernel: "*) printf '        %s\n' "$line" ;;
+		"vm: "*|"arm64: "*|"kernel: "*|"arm64-kernel: "*) printf '        %s\n' "$line" ;;
 		esac
 	done
 }
@@ -222,7 +222,7 @@ guest_results() {
 # modules, the cross-built tools and test, and runs the guest.
 arm64_tests() {
 	local out=$WORK/vm-arm64.log
-	step "arm64 (6.12, device tree board): kernel, modules, cross-built tools, VM (the kernel build takes about 9 min when not cached)"
+	step "arm64 (6.12, device tree board): kernel, modules, cross-built tools, VM (the kernel build takes about 4 min when not cached)"
 	scripts/arm64/check.sh 2>&1 | tee "$out" | live arm64
 	guest_results arm64 "$out" "${PIPESTATUS[0]}"
 }
