@@ -237,6 +237,12 @@ host_tests
 for k in $SAFELOCK_KERNELS; do
 	if [ "$k" = arm64 ]; then arm64_tests; else kernel_tests "$k"; fi
 done
+# The demo is what a newcomer runs first: it must keep working.
+first=$(echo "$X86_KERNELS" | awk '{print $1}')
+if [ -n "$first" ]; then
+	step "make demo on $first: enrol, wrong code, right code, relock"
+	run "demo: the scenario plays to its end ($first)" env SAFELOCK_KERNELS="$first" scripts/demo.sh
+fi
 [ $kernels_ok = 1 ] || fail "test kernels: a build failed (see above)"
 
 printf '\n%b==> summary%b  [%s total]\n' "$BOLD" "$NORM" "$(elapsed)"

@@ -43,7 +43,7 @@ wrong_of() {
 insmod ./safelock.ko || fail "cannot load safelock.ko"
 C=/sys/kernel/config/gpio-sim/bench
 mkdir "$C" "$C/bank0"
-echo 4 >"$C/bank0/num_lines"
+echo 18 >"$C/bank0/num_lines"	# the test board uses lines 0-3 and 16-17
 echo bench-board >"$C/bank0/label"
 echo 1 >"$C/live"
 mkfifo /tmp/keys

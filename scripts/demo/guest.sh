@@ -32,7 +32,7 @@ random_code() {
 insmod ./safelock.ko || fail "cannot load safelock.ko"
 C=/sys/kernel/config/gpio-sim/demo
 mkdir "$C" "$C/bank0"
-echo 4 >"$C/bank0/num_lines"
+echo 18 >"$C/bank0/num_lines"	# the test board uses lines 0-3 and 16-17
 echo demo-board >"$C/bank0/label"
 echo 1 >"$C/live"
 SIM=/sys/devices/platform/$(cat "$C/dev_name")/$(cat "$C/bank0/chip_name")
@@ -43,6 +43,7 @@ exec 5>/tmp/keys
 insmod ./safelock_testboard.ko chip=demo-board keypad=safelock-demo-keypad \
 	relock_ms=3000 verify_timeout_ms=10000 || fail "cannot load the board"
 n=50; while [ ! -e /dev/safelock0 ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+[ -e /dev/safelock0 ] || fail "the board did not come up (see dmesg)"
 
 say "a simulated safe: bolt on gpio-sim line 0, door on line 1, a uinput keypad, swtpm as the TPM"
 ./safelockctl status
