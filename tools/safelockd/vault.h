@@ -16,6 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "admin.h"
+#include "audit.h"
+
 enum vault_verdict {
 	VAULT_DENIED = 0,
 	VAULT_GRANTED = 1,
@@ -70,6 +73,24 @@ struct vault_throttle {
 	unsigned int retry_after_ms;	/* 0: may try now */
 };
 
+/*
+ * What a right code says about its user (verify() and check()): the role
+ * is authenticated by the vault (a flash edit cannot promote a user), and
+ * duress is set when the code typed was the user's duress code.
+ */
+struct vault_result {
+	enum safelock_role role;
+	bool duress;
+};
+
+/* One user, as user_list() reports it; no secret. */
+struct vault_user {
+	unsigned int user_id;
+	enum safelock_role role;
+	bool has_duress;
+	struct vault_throttle throttle;
+};
+
 struct vault;
 
 struct vault_ops {
@@ -117,7 +138,7 @@ struct vault_ops {
 	 */
 	int (*verify)(struct vault *v, uint64_t request_id,
 		      unsigned int user_id, const char *code, size_t len,
-		      unsigned int *retry_after_ms);
+		      unsigned int *retry_after_ms, struct vault_result *res);
 	/*
 	 * Do the work verify() left for after its verdict (settling writes,
 	 * cleanup). Call it once the verdict is sent; every other op but
@@ -131,6 +152,72 @@ struct vault_ops {
 			struct vault_throttle *st);
 	/* 1 if at least one user is enrolled, 0 if none, -errno */
 	int (*provisioned)(struct vault *v);
+
+	/*
+	 * Administration. The caller (safelockd's admin server) has already
+	 * authorised the act; these only do it, all or nothing, and keep the
+	 * user table authenticated by the vault and versioned in TPM NV (an
+	 * older copy of the state directory is refused, not used).
+	 *
+	 * check(): a right code for an administrative act, throttled and
+	 * counted exactly as verify() (same counters, same schedule): a
+	 * wrong code is a failure like one typed at the keypad.
+	 * VAULT_GRANTED, VAULT_DENIED or -errno; *retry_after_ms and *res as
+	 * for verify().
+	 */
+	int (*check)(struct vault *v, unsigned int user_id, const char *code,
+		     size_t len, unsigned int *retry_after_ms,
+		     struct vault_result *res);
+	/* 0, -EEXIST, -EINVAL (bad id, role or code), -ENOSPC, -errno */
+	int (*user_add)(struct vault *v, unsigned int user_id,
+			enum safelock_role role, const char *code, size_t len);
+	/* 0, -ENOENT, -errno. Removes the user's duress code too. */
+	int (*user_del)(struct vault *v, unsigned int user_id);
+	int (*user_set_role)(struct vault *v, unsigned int user_id,
+			     enum safelock_role role);
+	/* Fills up to @max users, sorted by id; *n is the number written. */
+	int (*user_list)(struct vault *v, struct vault_user *out, size_t max,
+			 size_t *n);
+	int (*code_change)(struct vault *v, unsigned int user_id,
+			   const char *code, size_t len);
+	/* @len 0 removes it; -EINVAL if it equals the user's code */
+	int (*duress_set)(struct vault *v, unsigned int user_id,
+			  const char *code, size_t len);
+
+	/*
+	 * Lifecycle. recovery_new(): generate SAFELOCK_RECOVERY_BITS from
+	 * the TPM's RNG, seal them like a code (only the secret itself
+	 * unlocks them), and write the grouped text to @text (wiped by the
+	 * caller after showing it once); the previous secret is spent.
+	 * recovery_check(): like check() for the secret, throttled on its
+	 * own slot. wipe(): every user, duress code, recovery secret, key,
+	 * NV index and file of the vault; the vault is unprovisioned after.
+	 */
+	int (*recovery_new)(struct vault *v,
+			    char text[SAFELOCK_RECOVERY_TEXT_SIZE]);
+	int (*recovery_check)(struct vault *v, const char *text,
+			      unsigned int *retry_after_ms);
+	int (*wipe)(struct vault *v);
+
+	/*
+	 * Policy, stored by the vault with the users (authenticated the same
+	 * way). policy_load() of a vault that never stored one fills the
+	 * safe defaults: no delay, no dual control, no time lock.
+	 */
+	int (*policy_store)(struct vault *v,
+			    const struct safelock_admin_policy *p);
+	int (*policy_load)(struct vault *v, struct safelock_admin_policy *p);
+
+	/*
+	 * Audit: the key of audit file @file_id (an HMAC in the TPM with a
+	 * key object that never leaves it), and the anchor kept in TPM NV
+	 * against truncation of the log (see audit.h).
+	 */
+	int (*audit_key)(struct vault *v, const uint8_t file_id[16],
+			 uint8_t key[32]);
+	int (*anchor_store)(struct vault *v, const struct audit_anchor *a);
+	/* -ENOENT if none was ever stored */
+	int (*anchor_load)(struct vault *v, struct audit_anchor *a);
 };
 
 struct vault {
