@@ -6,7 +6,8 @@
 #
 #   scripts/vm.sh [--arch x86_64|arm64] [--kernel SERIES|--bzimage PATH]
 #                 [--dtb FILE|--overlay FILE.dtso] [--timeout SEC]
-#                 [--add PATH[:GUESTPATH]]... [--shell] [--quiet] [-- COMMAND...]
+#                 [--add PATH[:GUESTPATH]]... [--tpm-state DIR] [--save DIR]
+#                 [--shell] [--quiet] [-- COMMAND...]
 #
 #   --arch ARCH       x86_64 (default, or $SAFELOCK_ARCH): qemu-system-x86_64,
 #                     tpm-crb; arm64: qemu-system-aarch64 -M virt (TCG,
@@ -31,6 +32,12 @@
 #                     to /safelock, one ending in / is a directory).  ELF
 #                     files bring their shared libraries and the loader; a
 #                     binary linking libtss2-tctildr also gets the device TCTI.
+#   --tpm-state DIR   keep the TPM's state in DIR (created if missing) across
+#                     runs, as a board's TPM keeps it across power cycles;
+#                     default: a fresh TPM for every run
+#   --save DIR        unpack into DIR what the command saved with the guest
+#                     helper "vm-save GUESTDIR" (the last save wins): a
+#                     board's flash, carried to the next boot with --add
 #   --shell           an interactive shell on the serial console instead of
 #                     COMMAND; leaving it powers the guest off
 #   --quiet           print nothing but the command's output
@@ -38,7 +45,9 @@
 # The guest: PATH=/safelock:/bin:/sbin, cwd /safelock, /proc, /sys, /dev,
 # configfs, debugfs, tmpfs on /tmp and /run, /dev/tpm0 and /dev/tpmrm0 backed
 # by swtpm (tpm-crb; tpm-tis-device on arm64).  COMMAND runs with stdin from
-# /dev/null.  arm64 has a single serial port: no live kmsg stream, the dmesg
+# /dev/null.  Guest helpers: "vm-save DIR" (see --save); "vm-powercut
+# STATUS" cuts the power at once (no TPM2_Shutdown, no sync: what a pulled
+# battery does) and makes STATUS the run's exit status.  arm64 has a single serial port: no live kmsg stream, the dmesg
 # dump at the end is the guest's kernel log.
 #
 # Exit status: COMMAND's; but 1 when the guest kernel log has a report
@@ -61,7 +70,7 @@ PATTERNS='WARNING:|BUG:|Oops|general protection|possible circular locking|possib
 
 series=${SAFELOCK_KERNEL:-} bzimage= timeout= shell=0 quiet=0
 arch=${SAFELOCK_ARCH:-x86_64} dtb= overlay=
-adds=() cmd=()
+adds=() cmd=() tpm_state= save_dir=
 
 usage() {
 	sed -n '/^#   scripts\/vm.sh/,/^#   --quiet/s/^# \{0,1\}//p' "$0" >&2
@@ -89,6 +98,10 @@ while [ $# -gt 0 ]; do
 	--timeout=*) timeout=${1#*=}; shift ;;
 	--add) [ $# -ge 2 ] || usage; adds+=("$2"); shift 2 ;;
 	--add=*) adds+=("${1#*=}"); shift ;;
+	--tpm-state) [ $# -ge 2 ] || usage; tpm_state=$2; shift 2 ;;
+	--tpm-state=*) tpm_state=${1#*=}; shift ;;
+	--save) [ $# -ge 2 ] || usage; save_dir=$2; shift 2 ;;
+	--save=*) save_dir=${1#*=}; shift ;;
 	--shell) shell=1; shift ;;
 	--quiet|-q) quiet=1; shift ;;
 	-h|--help) usage ;;
@@ -271,7 +284,7 @@ add_one() {
 # kernel unpacks concatenated newc archives in order).
 base_cpio() {
 	local key base b d a
-	key=$(cat "$BUSYBOX" "$VMDIR/init" | sha256sum | cut -c1-16)
+	key=$(cat "$BUSYBOX" "$VMDIR/init" "$VMDIR/vm-save" "$VMDIR/vm-powercut" | sha256sum | cut -c1-16)
 	base=$CACHE/vm/base-$key.cpio
 	[ "$arch" = x86_64 ] || base=$CACHE/vm/base-$arch-$key.cpio
 	[ -s "$base" ] && { echo "$base"; return; }
@@ -288,6 +301,7 @@ base_cpio() {
 		[ -e "$b/$a" ] || ln -s /bin/busybox "$b/$a"
 	done
 	cp "$VMDIR/init" "$b/init"; chmod 755 "$b/init"
+	cp "$VMDIR/vm-save" "$VMDIR/vm-powercut" "$b/bin/" && chmod 755 "$b/bin/vm-save" "$b/bin/vm-powercut"
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$b/etc/passwd"
 	printf 'root:x:0:\n' >"$b/etc/group"
 	mkdir -p "$CACHE/vm"
@@ -400,9 +414,9 @@ pick_accel() {
 }
 
 start_swtpm() {
-	local i
-	mkdir -p "$WORK/tpm"
-	swtpm socket --tpm2 --tpmstate dir="$WORK/tpm" --ctrl type=unixio,path="$WORK/swtpm.ctrl" \
+	local i dir=${tpm_state:-$WORK/tpm}
+	mkdir -p "$dir" || die "cannot create $dir"
+	swtpm socket --tpm2 --tpmstate dir="$dir" --ctrl type=unixio,path="$WORK/swtpm.ctrl" \
 		--flags startup-clear --log file="$WORK/swtpm.log",level=20 \
 		--pid file="$WORK/swtpm.pid" -d >"$WORK/swtpm.out" 2>&1 ||
 		{ cat "$WORK/swtpm.out" >&2; die "swtpm did not start"; }
@@ -436,6 +450,12 @@ command_output() {
 				fflush(); state = 2; next
 			}
 			if ($0 ~ /^\[ *[0-9]+\.[0-9]+\] /) next
+			if (index($0, "SAFELOCK-VM-SAVE-BEGIN " tok)) { saving = 1; n = 0; next }
+			if (index($0, "SAFELOCK-VM-SAVE-END " tok)) {
+				saving = 0; printf "vm: the guest saved %d KiB\n", int((n * 57 + 1023) / 1024); fflush(); next
+			}
+			if (saving) { n++; next }
+			if (index($0, "SAFELOCK-VM-POWERCUT ")) next
 			print; fflush()
 		}'
 }
@@ -495,6 +515,12 @@ else
 		if [ -z "$up" ] && grep -q "SAFELOCK-VM-START $TOKEN" "$LOG"; then
 			up=$(since "$TB"); say "guest up after $up s"
 		fi
+		# vm-powercut: the battery is pulled, nothing in the guest runs on.
+		if grep -aq "SAFELOCK-VM-POWERCUT [0-9]* $TOKEN" "$LOG"; then
+			kill -9 "$QPID" 2>/dev/null
+			say "power cut by the guest's command"
+			break
+		fi
 		if awk -v a="$TB" -v b="$(now)" -v t="$timeout" 'BEGIN { exit !(b - a >= t) }'; then
 			timed_out=1
 			kill -9 "$QPID" 2>/dev/null
@@ -513,7 +539,22 @@ if [ "$timed_out" = 1 ]; then
 	err "timed out after $timeout s"
 	rc=124
 fi
-status=$(strip_cr "$LOG" | grep -aoE "SAFELOCK-VM-EXIT [0-9]+ $TOKEN" | awk '{ print $2 }' | tail -n1)
+status=$(strip_cr "$LOG" | grep -aoE "SAFELOCK-VM-(EXIT|POWERCUT) [0-9]+ $TOKEN" | awk '{ print $2 }' | tail -n1)
+powercut=0
+strip_cr "$LOG" | grep -aqE "SAFELOCK-VM-POWERCUT [0-9]+ $TOKEN" && powercut=1
+if [ -n "$save_dir" ]; then
+	if strip_cr "$LOG" | grep -aq "SAFELOCK-VM-SAVE-END $TOKEN"; then
+		mkdir -p "$save_dir" &&
+			strip_cr "$LOG" | awk -v tok="$TOKEN" '
+				$0 ~ "SAFELOCK-VM-SAVE-BEGIN " tok { buf = ""; on = 1; next }
+				$0 ~ "SAFELOCK-VM-SAVE-END " tok { on = 0; last = buf; next }
+				on { buf = buf $0 "\n" }
+				END { printf "%s", last }' | base64 -d | tar xzf - -C "$save_dir" ||
+			{ err "cannot unpack the guest's save into $save_dir"; [ -n "$status" ] && [ "$status" = 0 ] && status=1; }
+	else
+		err "the guest saved nothing (vm-save was not run)"
+	fi
+fi
 if [ -z "$rc" ] && [ -z "$status" ]; then
 	err "the guest never reported an exit status (crash?)"
 	[ -s "$WORK/qemu.out" ] && sed 's/^/vm: qemu: /' "$WORK/qemu.out" >&2
@@ -530,7 +571,7 @@ if [ -n "$reports" ]; then
 fi
 
 if tpm_shutdown_seen; then tpmsd=yes; else tpmsd=no; fi
-if [ "$tpmsd" = no ] && [ -n "$status" ]; then
+if [ "$tpmsd" = no ] && [ -n "$status" ] && [ "$powercut" = 0 ]; then
 	err "warning: the guest did not send TPM2_Shutdown (swtpm would count a DA failure)"
 fi
 if [ "$rc" = 124 ] || [ "$rc" = 125 ] && [ "$shell" = 0 ]; then
