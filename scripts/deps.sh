@@ -14,6 +14,7 @@ qemu-system-x86 swtpm swtpm-tools
 libtss2-dev libnl-3-dev libnl-genl-3-dev libkmod-dev
 busybox-static sparse cppcheck python3-yaml python3-jsonschema
 dt-schema dkms
+systemd-journal-remote
 gcc-aarch64-linux-gnu qemu-system-arm device-tree-compiler
 libc6-dev:arm64 libnl-3-dev:arm64 libnl-genl-3-dev:arm64 libtss2-dev:arm64 libssl-dev:arm64
 "
