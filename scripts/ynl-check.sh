@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Spec conformance through the kernel's own YNL client: boot a test kernel
-# with safelock.ko, the test board, Debian's python3.11 (just the parts of
-# its standard library the test uses), python3-yaml, and the 7.3 tree's
+# with safelock.ko, the test board, Debian's python3 (the interpreter and
+# just the parts of its standard library the test uses), python3-yaml's
+# yaml package (with its C loader), and the 7.3 tree's
 # tools/net/ynl/pyynl (cli.py, lib/) with nlctrl.yaml, and run
 # selftests/safelock/ynl_conformance.py there against
 # Documentation/netlink/specs/safelock.yaml.  Prints TAP.
@@ -15,7 +16,7 @@
 #   --modules DIR     safelock.ko and safelock_testboard.ko built for it
 #                     (default: built here with scripts/build-for.sh)
 #
-# A missing prerequisite (the 7.3 source, /usr/bin/python3.11, python3-yaml)
+# A missing prerequisite (the 7.3 source, Debian's python3, python3-yaml)
 # is one "ok ... # SKIP reason".  Exit status non-zero on any failure,
 # including a kernel report in the guest (scripts/vm.sh).
 set -uo pipefail
@@ -30,7 +31,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-PY=/usr/bin/python3.11	# Debian's: the guest runs a copy of it
+# Debian's python3 (not one from pyenv or a venv): the guest runs a copy.
+PY=$(readlink -f /usr/bin/python3 2>/dev/null)
 DIST=/usr/lib/python3/dist-packages
 TEST=$TOP/selftests/safelock/ynl_conformance.py
 SPEC=$TOP/Documentation/netlink/specs/safelock.yaml
@@ -45,8 +47,12 @@ ksrc=$("$TOP"/scripts/kernels.sh source 7.3 2>/dev/null) ||
 	skip "no 7.3 kernel source (scripts/kernels.sh build 7.3)"
 PYYNL=$ksrc/tools/net/ynl/pyynl
 NLCTRL=$ksrc/Documentation/netlink/specs/nlctrl.yaml
-[ -f "$PYYNL/cli.py" ] && [ -f "$NLCTRL" ] || skip "no tools/net/ynl/pyynl/cli.py in $ksrc"
-[ -x "$PY" ] || skip "no $PY (Debian's python3.11)"
+if [ ! -f "$PYYNL/cli.py" ] || [ ! -f "$NLCTRL" ]; then
+	skip "no tools/net/ynl/pyynl/cli.py or nlctrl.yaml in $ksrc"
+fi
+if [ -z "$PY" ] || [ ! -x "$PY" ]; then
+	skip "no /usr/bin/python3 (Debian's python3)"
+fi
 PYTHONPATH=$DIST "$PY" -S -c 'import yaml' 2>/dev/null || skip "no python3-yaml"
 ktree=$("$TOP"/scripts/kernels.sh path "$series" 2>/dev/null) ||
 	skip "kernel $series is not built (scripts/kernels.sh build $series)"
@@ -60,27 +66,27 @@ if [ -z "$moddir" ]; then
 		{ cat "$WORK/build.log" >&2; echo "not ok 1 - ynl: modules build for $series"; echo 1..1; exit 1; }
 fi
 
-# The guest's python: the interpreter at /usr/bin, the standard library
-# modules the test imports (sources and their compiled .pyc, so the guest
-# compiles nothing) at /usr/lib/python3.11, yaml at dist-packages.  The
-# list comes from the test itself (--list-modules).
+# The guest's python, where Debian has it: the interpreter, the standard
+# library modules the test and cli.py import (sources with their compiled
+# .pyc, so the guest compiles nothing), yaml in dist-packages.  The list
+# comes from the test itself (--list-modules); each line is a module's
+# file and its .pyc, if any.
+STDLIB=$("$PY" -S -c 'import os; print(os.path.dirname(os.__file__))')
 stage_python() {
-	local s=$WORK/py f rel stdlib
-	stdlib=$("$PY" -S -c 'import os; print(os.path.dirname(os.__file__))')
+	local s=$WORK/py f c rel
 	mkdir -p "$s/stdlib" "$s/dist" "$s/ynl/lib"
 	env -i PYTHONPATH="$DIST" "$PY" -S -B "$TEST" --ynl "$PYYNL" --spec "$SPEC" \
 		--list-modules >"$WORK/modules" || return 1
-	while read -r f; do
-		case $f in "$stdlib"/*) ;; *) continue ;; esac
-		rel=${f#"$stdlib"/}
+	while read -r f c; do
+		case $f in "$STDLIB"/*) ;; *) continue ;; esac
+		rel=${f#"$STDLIB"/}
 		mkdir -p "$s/stdlib/$(dirname "$rel")"
 		cp -p "$f" "$s/stdlib/$rel"
-		case $f in *.py)
-			c=$(dirname "$f")/__pycache__/$(basename "$f" .py).cpython-311.pyc
-			[ -f "$c" ] || continue
-			mkdir -p "$s/stdlib/$(dirname "$rel")/__pycache__"
-			cp -p "$c" "$s/stdlib/$(dirname "$rel")/__pycache__/"
-		esac
+		if [ -n "$c" ] && [ -f "$c" ]; then
+			rel=${c#"$STDLIB"/}
+			mkdir -p "$s/stdlib/$(dirname "$rel")"
+			cp -p "$c" "$s/stdlib/$rel"
+		fi
 	done <"$WORK/modules"
 	cp -a "$DIST/yaml" "$s/dist/"
 	cp -p "$PYYNL/cli.py" "$s/ynl/"
@@ -98,10 +104,9 @@ fi
 echo "# guest python: $(du -sk --apparent-size "$WORK/py" | cut -f1) KiB" \
 	"($(find "$WORK/py" -type f | wc -l) files) plus $(du -k "$PY" | cut -f1) KiB interpreter"
 
-SAFELOCK_VM_LOG=${SAFELOCK_VM_LOG:-} "$TOP"/scripts/vm.sh --kernel "$series" --timeout 600 \
+"$TOP"/scripts/vm.sh --kernel "$series" --timeout 600 \
 	--add "$moddir/safelock.ko" --add "$moddir/safelock_testboard.ko" \
-	--add "$PY:/usr/bin/" --add "$WORK/py/stdlib:/usr/lib/python3.11" \
-	--add "$WORK/py/dist:/usr/lib/python3/dist-packages" \
+	--add "$PY:$PY" --add "$WORK/py/stdlib:$STDLIB" --add "$WORK/py/dist:$DIST" \
 	--add "$WORK/py/ynl" --add "$WORK/py/ynl_conformance.py" --add "$SPEC" \
-	-- env PYTHONPATH=/usr/lib/python3/dist-packages python3.11 -S -B \
+	-- env PYTHONPATH="$DIST" "$PY" -S -B \
 	./ynl_conformance.py --ynl /safelock/ynl --spec /safelock/safelock.yaml

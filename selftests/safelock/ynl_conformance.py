@@ -12,12 +12,13 @@ keypad, safelock_testboard.ko) the way safelock_test.c does, then:
   - asks the kernel (nlctrl, through YNL and the kernel's nlctrl.yaml) which
     commands, flags and multicast groups the family registers, and the
     request policy of every command, and compares them with the spec;
-  - runs every operation of the spec, as a CASES entry: simple requests
-    through cli.py, one invocation each; the verifier's side (register,
-    policy-set, the verify and entry-begin notifications, verdicts) through
-    the YNL library, one socket kept open; every reply and notification
-    must carry exactly the attributes the spec lists for it, decoded with
-    the spec's types and enums;
+  - runs every operation of the spec, as a CASES entry: status-get (do and
+    dump), policy-get and a second verifier-register through cli.py, one
+    invocation each (a python start costs about a second in the VM); the
+    verifier's side (register, policy-set, the verify and entry-begin
+    notifications, verdicts) through the YNL library, one socket kept open;
+    every reply and notification must carry exactly the attributes the spec
+    lists for it, decoded with the spec's types and enums;
   - listens to the "events" group from the start and checks every event;
   - hostile requests (a wrong attribute size, an attribute the command does
     not take, an unprivileged caller) fail with the kernel's extack;
@@ -33,9 +34,10 @@ Output: TAP.  Entered codes are made up here and never printed.
 """
 
 import argparse
-import copy
+import contextlib
 import errno
 import fcntl
+import io
 import json
 import os
 import queue
@@ -137,7 +139,7 @@ class Board:
         self.uinput = None
         self.testboard = False
 
-    def modprobe(self, name, *params):
+    def insmod(self, name, *params):
         path = os.path.join(self.moddir, name + '.ko')
         p = subprocess.run(['insmod', path, *params], capture_output=True, text=True,
                            check=False)
@@ -146,7 +148,7 @@ class Board:
     def up(self):
         check(os.geteuid() == 0, 'needs root')
         if not os.path.exists('/sys/module/safelock'):
-            self.modprobe('safelock')
+            self.insmod('safelock')
         check(os.path.isdir(GPIO_SIM), f'no {GPIO_SIM} (CONFIG_GPIO_SIM, configfs)')
         check(os.path.exists('/dev/uinput'), 'no /dev/uinput (CONFIG_INPUT_UINPUT)')
         self.uinput = os.open('/dev/uinput', os.O_WRONLY | os.O_CLOEXEC)
@@ -166,7 +168,7 @@ class Board:
         self.lines = (f'/sys/devices/platform/{read(self.cfg + "/dev_name")}/'
                       f'{read(self.cfg + "/bank0/chip_name")}')
         params = [f'{k}={v}' for k, v in self.PARAMS.items()]
-        self.modprobe('safelock_testboard', f'chip={self.LABEL}',
+        self.insmod('safelock_testboard', f'chip={self.LABEL}',
                       f'keypad={self.KEYPAD}', *params)
         self.testboard = True
         wait_until(lambda: os.path.exists('/dev/safelock0'), 5, '/dev/safelock0 appears')
@@ -214,7 +216,7 @@ def const(spec, v):
     return spec.consts[v]['value']
 
 
-def op_attrs(spec, op, mode, part):
+def op_attrs(spec, op, mode, part=None):
     """The attribute names the spec lists for op's mode ('do', 'dump',
     'event') and part ('request', 'reply', or None for an event)."""
     m = spec.msgs[op].yaml.get(mode, {})
@@ -223,16 +225,13 @@ def op_attrs(spec, op, mode, part):
     return list(m.get('attributes', []))
 
 
-def expect_attrs(spec, what, msg, names):
-    """msg (YNL-decoded) must carry exactly the attributes names, and the
-    binary ones the lengths their checks give."""
+def expect_msg(spec, what, msg, op, mode, part=None):
+    """msg (YNL-decoded) must carry exactly the attributes the spec lists for
+    op's mode and part (see op_attrs), the binary ones with the lengths their
+    checks give, the enum ones with names of their enum."""
     check(isinstance(msg, dict), f'{what}: no message, got {msg!r}')
-    aset = None
-    for s in spec.attr_sets.values():
-        if all(n in s.attrs for n in names):
-            aset = s
-            break
-    names = [n for n in names if aset is None or aset.attrs[n].type != 'pad']
+    aset = spec.msgs[op].attr_set
+    names = [n for n in op_attrs(spec, op, mode, part) if aset.attrs[n].type != 'pad']
     missing = [n for n in names if n not in msg]
     extra = [n for n in msg if n not in names]
     check(not missing and not extra,
@@ -262,16 +261,17 @@ def errmsg(e):
     return ext.get('msg')
 
 
-def expect_nlerror(what, fn, err, msg=None, bad_attr=None):
+def expect_nlerror(what, fn, err, msg=None, bad_attr=None, extack=True):
     """fn() must fail with errno err (None: the spec names none, any), with an
-    extack message (msg, if given) and pointing at bad_attr (if given)."""
+    extack message (msg, if given; none needed if not extack) and pointing at
+    bad_attr (if given)."""
     try:
         got = fn()
     except NlError as e:
         ext = e.nl_msg.extack or {}
         if err is not None and e.error != err:
             raise Failure(f'{what}: errno {e.error} ({e}), expected {errno.errorcode[err]}')
-        check(ext.get('msg'), f'{what}: no extack message ({e})')
+        check(ext.get('msg') or not extack, f'{what}: no extack message ({e})')
         if msg:
             check(ext.get('msg') == msg, f'{what}: extack "{ext.get("msg")}", expected "{msg}"')
         if bad_attr:
@@ -337,11 +337,11 @@ class Ctx:
     def family(self):
         return YnlFamily(self.spec_path, schema='')
 
-    def cli(self, *args, user=None):
+    def cli(self, *args):
         cmd = [sys.executable, '-S', '-B', self.args.cli, '--spec', self.spec_path,
                '--no-schema', '--output-json', *args]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=120,
-                              user=user, check=False)
+                              check=False)
 
     def cli_ok(self, *args):
         p = self.cli(*args)
@@ -349,8 +349,8 @@ class Ctx:
               f'{p.stdout.strip()} {p.stderr.strip()[-800:]}')
         return json.loads(p.stdout) if p.stdout.strip() else None
 
-    def cli_fails(self, what, args, text, user=None):
-        p = self.cli(*args, user=user)
+    def cli_fails(self, what, args, text):
+        p = self.cli(*args)
         out = p.stdout + p.stderr
         check(p.returncode != 0, f'{what}: cli.py succeeded: {p.stdout.strip()}')
         check(text in out, f'{what}: cli.py said "{out.strip()[-400:]}", expected "{text}"')
@@ -468,22 +468,25 @@ def check_policies(ctx):
 
 # ------------------------------------------------------------------ operations
 
-def status_check(ctx, state, flags_in=(), flags_out=()):
-    """status-get, do and dump, through cli.py."""
+def status_check(ctx, state, flags_in=(), flags_out=(), via_cli=True):
+    """status-get, do and dump, through cli.py (or the library: a python
+    start costs about a second in the VM)."""
     spec = ctx.spec
-    st = ctx.cli_ok('--do', 'status-get', '--json', '{"device": 0}')
-    expect_attrs(spec, 'status-get do reply', st, op_attrs(spec, 'status-get', 'do', 'reply'))
+    if via_cli:
+        st = ctx.cli_ok('--do', 'status-get', '--json', '{"device": 0}')
+    else:
+        st = ctx.q.do('status-get', {'device': 0})
+    expect_msg(spec, 'status-get do reply', st, 'status-get', 'do', 'reply')
     check(st['device'] == 0, f'status-get: device {st["device"]}')
     check(st['state'] == state, f'status-get: state {st["state"]}, expected {state}')
     for f in flags_in:
         check(f in st['flags'], f'status-get: flags {st["flags"]} lack {f}')
     for f in flags_out:
         check(f not in st['flags'], f'status-get: flags {st["flags"]} have {f}')
-    dump = ctx.cli_ok('--dump', 'status-get')
+    dump = ctx.cli_ok('--dump', 'status-get') if via_cli else ctx.q.dump('status-get', {})
     check(isinstance(dump, list) and dump, f'status-get dump: {dump!r}')
     for d in dump:
-        expect_attrs(spec, 'status-get dump reply', d,
-                     op_attrs(spec, 'status-get', 'dump', 'reply'))
+        expect_msg(spec, 'status-get dump reply', d, 'status-get', 'dump', 'reply')
     mine = [d for d in dump if d['device'] == 0]
     check(len(mine) == 1 and mine[0]['state'] == state,
           f'status-get dump: device 0 missing or in another state: {dump}')
@@ -504,7 +507,7 @@ def case_verifier_register(ctx):
           'verifier-register: a reply, the spec has none')
     ctx.event(m, 'a verifier event (value 1)', event='verifier', value=1)
     ctx.event(m, 'a state event (locked)', event='state', state='locked')
-    status_check(ctx, 'locked', ['verifier', 'keypad'], ['bolt-open'])
+    status_check(ctx, 'locked', ['verifier', 'keypad'], ['bolt-open'], via_cli=False)
     # Again from the same socket: allowed; from another: "already registered".
     check(ctx.ver.do('verifier-register', {'provisioned': 1}) is None, 'second register')
     ctx.cli_fails('a second verifier', ['--do', 'verifier-register', '--json',
@@ -535,16 +538,15 @@ def case_policy_set(ctx):
     pol = e.nl_msg.extack.get('policy', {})
     check((pol.get('min-value'), pol.get('max-value')) == (chk['min'], chk['max']),
           f'extack policy {pol}, spec {chk}')
-    ctx.cli_fails('policy-set from a socket that is not the verifier',
-                  ['--do', 'policy-set', '--json', '{"device": 0, "relock-ms": 900}'],
-                  'not the registered verifier')
+    expect_nlerror('policy-set from a socket that is not the verifier',
+                   lambda: ctx.q.do('policy-set', {'device': 0, 'relock-ms': 900}),
+                   errno.EPERM, 'not the registered verifier')
     return f'set {ctx.policy}; out of range and foreign socket refused'
 
 
 def case_policy_get(ctx):
     got = ctx.cli_ok('--do', 'policy-get', '--json', '{"device": 0}')
-    expect_attrs(ctx.spec, 'policy-get reply', got,
-                 op_attrs(ctx.spec, 'policy-get', 'do', 'reply'))
+    expect_msg(ctx.spec, 'policy-get reply', got, 'policy-get', 'do', 'reply')
     want = {'device': 0, **ctx.policy}
     check(got == want, f'policy-get: {got}, expected what policy-set set: {want}')
     return 'the values policy-set set'
@@ -556,7 +558,7 @@ def begin_entry(ctx, user):
     m, e = ctx.vin.mark(), ctx.evs.mark()
     ctx.board.type(f'{user:03d}'[0])
     msg = ctx.vin.wait(m, 'entry-begin', lambda x: x['name'] == 'entry-begin')['msg']
-    expect_attrs(ctx.spec, 'entry-begin', msg, op_attrs(ctx.spec, 'entry-begin', 'event', None))
+    expect_msg(ctx.spec, 'entry-begin', msg, 'entry-begin', 'event')
     check(msg['device'] == 0 and msg['request-id'] != 0, f'entry-begin: {msg}')
     ctx.event(e, 'entry-started with the same request id', event='entry-started',
               **{'request-id': msg['request-id']})
@@ -570,7 +572,7 @@ def finish_entry(ctx, user, begin):
     t0 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
     ctx.board.type(f'{user:03d}'[1:] + code + 'E')
     msg = ctx.vin.wait(m, 'verify', lambda x: x['name'] == 'verify')['msg']
-    expect_attrs(ctx.spec, 'verify', msg, op_attrs(ctx.spec, 'verify', 'event', None))
+    expect_msg(ctx.spec, 'verify', msg, 'verify', 'event')
     check(msg['request-id'] == begin['request-id'],
           f'verify: request id {msg["request-id"]}, entry-begin said {begin["request-id"]}')
     check(msg['user-id'] == user, f'verify: user id {msg["user-id"]}, typed {user}')
@@ -606,11 +608,9 @@ def case_verdict(ctx):
     expect_nlerror('a nonce one byte short',
                    lambda: verdict(ctx, req, nonce=req['nonce'][:-1], result='granted'),
                    None, None, 'nonce')
-    ctx.cli_fails('a verdict from another socket',
-                  ['--do', 'verdict', '--json', json.dumps(
-                      {'device': 0, 'request-id': req['request-id'],
-                       'nonce': req['nonce'].hex(), 'result': 'granted'})],
-                  'not the registered verifier')
+    expect_nlerror('a verdict from another socket', lambda: ctx.q.do('verdict', {
+        'device': 0, 'request-id': req['request-id'], 'nonce': req['nonce'],
+        'result': 'granted'}), errno.EPERM, 'not the registered verifier')
     # granted: attempt, bolt, unlocked, then the relock after relock-ms.
     m = ctx.evs.mark()
     check(verdict(ctx, req, result='granted') is None, 'verdict: a reply')
@@ -638,6 +638,7 @@ def case_verdict(ctx):
     verdict(ctx, req, result='granted', duress=1)
     ctx.event(m, 'a duress event', event='duress', **{'user-id': 3})
     ctx.event(m, 'the alarm raised', event='alarm', value=1)
+    check(ctx.board.line(ALARM) == 1, 'the alarm line was not raised')
     ctx.event(m, 'the alarm dropped', event='alarm', value=0, timeout=3)
     ctx.event(m, 'relocked', event='bolt', value=0, timeout=3)
     ctx.wait_state('locked')
@@ -677,9 +678,8 @@ def case_event(ctx):
     others = [m['name'] for m in ctx.evs.msgs if m['name'] != 'event']
     check(not others, f'the events group carried other messages: {others}')
     check(len(evs) > 10, f'only {len(evs)} events')
-    names = op_attrs(ctx.spec, 'event', 'event', None)
     for i, ev in enumerate(evs):
-        expect_attrs(ctx.spec, f'event {i} ({ev.get("event")})', ev, names)
+        expect_msg(ctx.spec, f'event {i} ({ev.get("event")})', ev, 'event', 'event')
         check(ev['device'] == 0, f'event {i}: device {ev["device"]}')
         if i:
             check(ev['seq'] == evs[i - 1]['seq'] + 1,
@@ -713,25 +713,64 @@ def case_hostile(ctx):
 NOBODY = 65534
 
 
-def case_unprivileged(ctx):
-    """Without CAP_NET_ADMIN: status-get works, admin-perm commands and the
-    events group are refused."""
-    p = ctx.cli('--do', 'status-get', '--json', '{"device": 0}', user=NOBODY)
-    check(p.returncode == 0, f'status-get as nobody: {p.stdout} {p.stderr[-400:]}')
-    n = 0
+def unprivileged(ctx):
+    """In a child that dropped root (and with it every capability): what a
+    caller without CAP_NET_ADMIN gets.  Returns a list of complaints."""
+    errs = []
+    fam = ctx.family()
+    try:
+        expect_msg(ctx.spec, 'status-get as nobody', fam.do('status-get', {'device': 0}),
+                   'status-get', 'do', 'reply')
+    except Exception as e:  # pylint: disable=broad-except
+        errs.append(f'status-get as nobody: {e}')
     for op in ctx.spec.ops.values():
-        if 'admin-perm' in op.yaml.get('flags', ()):
-            ctx.cli_fails(f'{op.name} as nobody', ['--do', op.name, '--json', '{}'],
-                          'Operation not permitted', user=NOBODY)
-            n += 1
+        if 'admin-perm' not in op.yaml.get('flags', ()):
+            continue
+        try:
+            # genetlink refuses these before the family sees them: no extack
+            expect_nlerror(f'{op.name} as nobody', lambda o=op: fam.do(o.name, {}), errno.EPERM,
+                           extack=False)
+        except Failure as e:
+            errs.append(str(e))
     for grp in ctx.spec.mcast_groups.values():
-        if 'admin-perm' in grp.yaml.get('flags', ()):
-            p = ctx.cli('--subscribe', grp.name, '--duration', '0', user=NOBODY)
-            check(p.returncode != 0 and 'PermissionError' in p.stderr,
-                  f'subscribing to {grp.name} as nobody: exit {p.returncode} '
-                  f'{p.stderr.strip()[-300:]}')
-            n += 1
+        if 'admin-perm' not in grp.yaml.get('flags', ()):
+            continue
+        try:
+            ctx.family().ntf_subscribe(grp.name)
+            errs.append(f'group {grp.name}: a caller without CAP_NET_ADMIN joined it')
+        except PermissionError:
+            pass
+    return errs
+
+
+def case_unprivileged(ctx):
+    """Without CAP_NET_ADMIN: status-get works; admin-perm commands and
+    groups are refused (EPERM)."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(rfd)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            errs = unprivileged(ctx)
+            os.write(wfd, json.dumps(errs).encode())
+            code = 0
+        finally:
+            os._exit(code)  # pylint: disable=protected-access
+    os.close(wfd)
+    with os.fdopen(rfd) as f:
+        out = f.read()
+    _, status = os.waitpid(pid, 0)
+    check(status == 0 and out, f'the unprivileged child failed (status {status})')
+    errs = json.loads(out)
+    check(not errs, '\n'.join(errs))
+    n = sum('admin-perm' in o.yaml.get('flags', ()) for o in
+            [*ctx.spec.ops.values(), *ctx.spec.mcast_groups.values()])
     return f'status-get allowed; {n} admin-perm operations and groups refused'
+
 
 # Every operation and multicast group of the spec needs an entry here, in the
 # order the scenario runs them: (kind, name, function).
@@ -810,7 +849,7 @@ def mut_group(y):
 
 
 def final_status(ctx):
-    status_check(ctx, 'locked', ['keypad'], ['verifier'])
+    status_check(ctx, 'locked', ['keypad'], ['verifier'], via_cli=False)
 
 
 # (what the mutation does, the mutation, the check that must catch it, a
@@ -835,11 +874,14 @@ def self_check(ctx, n, what, mutate, guard, text):
     path = write_spec(ctx.spec_path, y, f'/tmp/ynl-mutated-{n}.yaml')
     mctx = Ctx(ctx.args, path)
     mctx.q = mctx.family()
+    said = io.StringIO()	# YNL prints what it failed to decode
     try:
-        guard(mctx)
+        with contextlib.redirect_stdout(said):
+            guard(mctx)
     except Exception as e:  # pylint: disable=broad-except
-        check(text in str(e), f'{guard.__name__} failed, but not on the mutation '
-              f'(no "{text}" in its complaint):\n{e}')
+        why = said.getvalue() + str(e)
+        check(text in why, f'{guard.__name__} failed, but not on the mutation '
+              f'(no "{text}" in its complaint):\n{why}')
         return f'{guard.__name__} caught it ("{text}")'
     finally:
         mctx.q.close()
@@ -875,8 +917,11 @@ def list_modules(args):
         traceback.format_exc()
     for m in list(sys.modules.values()):
         f = getattr(m, '__file__', None)
-        if f:
-            print(os.path.abspath(f))
+        if not f:
+            continue
+        f = os.path.abspath(f)
+        pyc = importlib.util.cache_from_source(f) if f.endswith('.py') else ''
+        print(f, pyc)
 
 
 def main():
@@ -894,6 +939,7 @@ def main():
         list_modules(args)
         return 0
 
+    t0 = time.monotonic()
     ctx = Ctx(args, args.spec)
     spec = ctx.spec
     calls = [o.name for o in spec.msgs.values() if not o.is_resv]
@@ -951,7 +997,7 @@ def main():
             ctx.board.down()
         except Exception:  # pylint: disable=broad-except
             print('# board teardown: ' + traceback.format_exc().replace('\n', '\n# '))
-    print(f'# {tap.n - tap.failed} passed, {tap.failed} failed')
+    print(f'# {tap.n - tap.failed} passed, {tap.failed} failed in {time.monotonic() - t0:.1f} s')
     return 1 if tap.failed else 0
 
 
