@@ -52,7 +52,7 @@ import traceback
 import yaml
 
 # Filled in by load_ynl() from the 7.3 tree's tools/net/ynl/pyynl.
-YnlFamily = SpecFamily = NlError = None
+YnlFamily = SpecFamily = NlError = YnlException = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -202,11 +202,11 @@ class Board:
 # ------------------------------------------------------------------ the spec
 
 def load_ynl(pyynl):
-    global YnlFamily, SpecFamily, NlError  # pylint: disable=global-statement
+    global YnlFamily, SpecFamily, NlError, YnlException  # pylint: disable=global-statement
     sys.path.insert(0, pyynl)
     # pylint: disable=import-outside-toplevel,import-error
-    from lib import YnlFamily as yf, SpecFamily as sf, NlError as ne
-    YnlFamily, SpecFamily, NlError = yf, sf, ne
+    from lib import YnlFamily as yf, SpecFamily as sf, NlError as ne, YnlException as ye
+    YnlFamily, SpecFamily, NlError, YnlException = yf, sf, ne, ye
 
 
 def const(spec, v):
@@ -446,7 +446,11 @@ def check_policies(ctx):
         for mode in ('do', 'dump'):
             if mode not in op.yaml:
                 continue
-            pol = ctx.q.get_policy(op.name, mode)
+            try:
+                pol = ctx.q.get_policy(op.name, mode)
+            except YnlException as e:	# ENOENT: no such command
+                errs.append(f'{op.name} {mode}: no policy from the kernel ({e})')
+                continue
             kp = pol.to_dict() if pol is not None else {}
             pols[mode] = kp
             req = op_attrs(spec, op.name, mode, 'request')
@@ -838,7 +842,7 @@ def mut_enum(y):
 
 
 def mut_range(y):
-    find_attr(y, 'open-window-s')['checks']['min'] = 30
+    find_attr(y, 'open-window-s')['checks']['min'] += 1
 
 
 def mut_group(y):
@@ -858,11 +862,11 @@ MUTATIONS = [
     ('attribute seq declared u32 (it is u64)', mut_type, final_status,
      "Error decoding 'seq'"),
     ('policy-set and policy-get swapped (their command values)', mut_op_order, check_family,
-     'policy-set (8): kernel flags'),
+     'policy-set ('),
     ('state entries locked and entry swapped', mut_enum, final_status,
      'state entry, expected locked'),
-    ('open-window-s min 30 (the kernel says 60)', mut_range, check_policies,
-     'open-window-s: kernel range 60..1800, spec 30..1800'),
+    ('open-window-s min one above the kernel\'s', mut_range, check_policies,
+     'open-window-s: kernel range'),
     ('group events renamed alerts', mut_group, check_family,
      "kernel ['events'], spec ['alerts']"),
 ]
@@ -890,13 +894,17 @@ def self_check(ctx, n, what, mutate, guard, text):
 # ------------------------------------------------------------------ main
 
 def run_one(tap, name, fn, *args):
+    """One TAP line for fn(*args); what YNL prints meanwhile (what it could
+    not decode, say) goes into the line's diagnostics."""
+    said = io.StringIO()
     try:
-        note = fn(*args)
-        tap.result(True, f'{name}{": " + note if note else ""}')
+        with contextlib.redirect_stdout(said):
+            note = fn(*args)
+        tap.result(True, f'{name}{": " + note if note else ""}', said.getvalue())
     except Failure as e:
-        tap.result(False, name, str(e))
+        tap.result(False, name, said.getvalue() + str(e))
     except Exception:  # pylint: disable=broad-except
-        tap.result(False, name, traceback.format_exc())
+        tap.result(False, name, said.getvalue() + traceback.format_exc())
 
 
 def list_modules(args):
