@@ -365,8 +365,9 @@ static const struct genl_ops safelock_genl_ops[] = {
 	{
 		.cmd = SAFELOCK_CMD_POLICY_GET,
 		.doit = safelock_nl_policy_get,
-		.policy = safelock_policy_policy,
-		.maxattr = ARRAY_SIZE(safelock_policy_policy) - 1,
+		/* Its spec takes the device only: the status-get policy. */
+		.policy = safelock_status_policy,
+		.maxattr = ARRAY_SIZE(safelock_status_policy) - 1,
 	},
 	{
 		.cmd = SAFELOCK_CMD_STATUS_GET,

@@ -9,6 +9,9 @@
 #      boot the VM and run the kselftests and the KUnit suite there; a kernel
 #      report in the guest fails the run.  "arm64" is the 6.12 arm64 kernel in
 #      qemu-system-aarch64 -M virt, the board described by a device tree.
+#      For the kernels in SAFELOCK_YNL_KERNELS (default "7.3"), the netlink
+#      spec's conformance through the kernel's own YNL client, in a VM boot
+#      of its own (scripts/ynl-check.sh).
 # Ends with the line "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 
@@ -201,6 +204,7 @@ kernel_tests() {
 		--add "$TOP/scripts/check-guest.sh" -- ./check-guest.sh 2>&1 |
 		tee "$out" | live "$k"
 	guest_results "$k" "$out" "${PIPESTATUS[0]}"
+	case " ${SAFELOCK_YNL_KERNELS:-7.3} " in *" $k "*) ynl_tests "$k" "$mod" ;; esac
 }
 
 # Count a guest run's kselftest and KUnit results; its exit status says
@@ -215,6 +219,22 @@ guest_results() {
 		pass "$k: builds warning-free, guest kernel log clean (no WARNING, BUG, lockdep or KASAN report)"
 	else
 		fail "$k: build or VM run failed (exit $rc; a warning, kernel report, crash or timeout)" "$out"
+	fi
+}
+
+# The live family against Documentation/netlink/specs/safelock.yaml through
+# the 7.3 tree's YNL client (scripts/ynl-check.sh: its own VM boot with a
+# copy of python3); a failure shows its diagnostics.
+ynl_tests() {
+	local k=$1 log=$WORK/ynl-$1.log rc
+	step "kernel $k: netlink spec conformance through YNL in the VM (about 40 s)"
+	scripts/ynl-check.sh --kernel "$k" --modules "$2" 2>&1 | tee "$log" | live "$k ynl"
+	rc=${PIPESTATUS[0]}
+	QUIET_PASS=1 tap "$k ynl" "$log"
+	awk '/^not ok /{ on = 1; print; next } /^(ok|not ok) |^1\.\./{ on = 0 } on' "$log" |
+		head -n 60 | sed 's/^/        | /'
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$log"; then
+		fail "$k ynl: scripts/ynl-check.sh exited $rc (a kernel report, crash or timeout)" "$log"
 	fi
 }
 

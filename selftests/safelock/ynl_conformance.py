@@ -1,0 +1,1013 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""
+safelock: conformance of the live "safelock" generic netlink family with its
+spec, Documentation/netlink/specs/safelock.yaml, through the kernel's own
+YNL client (tools/net/ynl/pyynl: cli.py and its library) of a 7.3 tree.
+
+Runs as root where safelock.ko can be loaded (the test VM: scripts/ynl-check.sh
+puts it there).  It builds a simulated board (a gpio-sim bank, a uinput
+keypad, safelock_testboard.ko) the way safelock_test.c does, then:
+
+  - asks the kernel (nlctrl, through YNL and the kernel's nlctrl.yaml) which
+    commands, flags and multicast groups the family registers, and the
+    request policy of every command, and compares them with the spec;
+  - runs every operation of the spec, as a CASES entry: status-get (do and
+    dump), policy-get and a second verifier-register through cli.py, one
+    invocation each (a python start costs about a second in the VM); the
+    verifier's side (register, policy-set, the verify and entry-begin
+    notifications, verdicts) through the YNL library, one socket kept open;
+    every reply and notification must carry exactly the attributes the spec
+    lists for it, decoded with the spec's types and enums;
+  - listens to the "events" group from the start and checks every event;
+  - hostile requests (a wrong attribute size, an attribute the command does
+    not take, an unprivileged caller) fail with the kernel's extack;
+  - self-check: mutated copies of the spec (a type, an operation's value,
+    an enum's order, a range, a group's name) must fail the check that
+    guards them, so a real drift cannot pass.
+
+A spec operation or multicast group with no entry in CASES fails: a new
+operation cannot be added without conformance coverage.  To cover one, write
+a function case_<name>(ctx) and add it to CASES in the order of the scenario.
+
+Output: TAP.  Entered codes are made up here and never printed.
+"""
+
+import argparse
+import contextlib
+import errno
+import fcntl
+import io
+import json
+import os
+import queue
+import random
+import select
+import struct
+import subprocess
+import sys
+import time
+import traceback
+
+import yaml
+
+# Filled in by load_ynl() from the 7.3 tree's tools/net/ynl/pyynl.
+YnlFamily = SpecFamily = NlError = YnlException = None
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# ------------------------------------------------------------------ TAP
+
+class Failure(Exception):
+    """A check failed; the message says what was expected and what came."""
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+class Tap:
+    def __init__(self, planned):
+        self.n = 0
+        self.failed = 0
+        print('TAP version 13')
+        print(f'1..{planned}', flush=True)
+
+    def result(self, ok, name, diag=None, skip=None):
+        self.n += 1
+        line = f'{"ok" if ok else "not ok"} {self.n} - ynl: {name}'
+        if skip:
+            line += f' # SKIP {skip}'
+        if not ok:
+            self.failed += 1
+        print(line, flush=True)
+        for d in (diag or '').rstrip('\n').split('\n'):
+            if d:
+                print(f'# {d}', flush=True)
+
+# ------------------------------------------------------------------ the board
+
+GPIO_SIM = '/sys/kernel/config/gpio-sim'
+EV_SYN, EV_KEY, SYN_REPORT = 0, 1, 0
+KEY_ESC, KEY_ENTER = 1, 28
+KEYS = {str(d): 1 + d for d in range(1, 10)}
+KEYS.update({'0': 11, 'E': KEY_ENTER, 'C': KEY_ESC})
+# <linux/uinput.h>: _IOW('U', 100, int), _IOW('U', 101, int),
+# _IOW('U', 3, struct uinput_setup) (92 bytes), _IO('U', 1), _IO('U', 2)
+UI_SET_EVBIT, UI_SET_KEYBIT = 0x40045564, 0x40045565
+UI_DEV_SETUP, UI_DEV_CREATE, UI_DEV_DESTROY = 0x405c5503, 0x5501, 0x5502
+BUS_VIRTUAL = 0x06
+BOLT, DOOR, TAMPER, ALARM, BATTERY = 0, 1, 2, 3, 16
+
+
+def write(path, text):
+    with open(path, 'w', encoding='ascii') as f:
+        f.write(text)
+
+
+def read(path):
+    with open(path, encoding='ascii') as f:
+        return f.read().strip()
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while True:
+        val = pred()
+        if val:
+            return val
+        if time.monotonic() > deadline:
+            raise Failure(f'{what}: not within {timeout} s')
+        time.sleep(0.02)
+
+
+class Board:
+    """The simulated safe of safelock_test.c: gpio-sim lines (0 bolt, 1 door,
+    2 tamper, 3 alarm, 16 battery-low, 17 feedback), a uinput keypad and
+    safelock_testboard.ko describing them to the driver."""
+
+    LABEL = 'safelock-ynl'
+    KEYPAD = 'safelock-ynl-keypad'
+    PARAMS = {'relock_ms': 1000, 'verify_timeout_ms': 5000,
+              'entry_timeout_ms': 5000, 'alarm_ms': 1000}
+
+    def __init__(self, moddir):
+        self.moddir = moddir
+        self.cfg = f'{GPIO_SIM}/{self.LABEL}'
+        self.lines = None
+        self.uinput = None
+        self.testboard = False
+
+    def insmod(self, name, *params):
+        path = os.path.join(self.moddir, name + '.ko')
+        p = subprocess.run(['insmod', path, *params], capture_output=True, text=True,
+                           check=False)
+        check(p.returncode == 0, f'insmod {path}: {p.stderr.strip()}')
+
+    def up(self):
+        check(os.geteuid() == 0, 'needs root')
+        if not os.path.exists('/sys/module/safelock'):
+            self.insmod('safelock')
+        check(os.path.isdir(GPIO_SIM), f'no {GPIO_SIM} (CONFIG_GPIO_SIM, configfs)')
+        check(os.path.exists('/dev/uinput'), 'no /dev/uinput (CONFIG_INPUT_UINPUT)')
+        self.uinput = os.open('/dev/uinput', os.O_WRONLY | os.O_CLOEXEC)
+        fcntl.ioctl(self.uinput, UI_SET_EVBIT, EV_KEY)
+        for code in KEYS.values():
+            fcntl.ioctl(self.uinput, UI_SET_KEYBIT, code)
+        setup = struct.pack('HHHH80sI', BUS_VIRTUAL, 0x5afe, 0x10d, 1,
+                            self.KEYPAD.encode(), 0)
+        fcntl.ioctl(self.uinput, UI_DEV_SETUP, setup)
+        fcntl.ioctl(self.uinput, UI_DEV_CREATE)
+
+        os.mkdir(self.cfg)
+        os.mkdir(f'{self.cfg}/bank0')
+        write(f'{self.cfg}/bank0/num_lines', '18')
+        write(f'{self.cfg}/bank0/label', self.LABEL)
+        write(f'{self.cfg}/live', '1')
+        self.lines = (f'/sys/devices/platform/{read(self.cfg + "/dev_name")}/'
+                      f'{read(self.cfg + "/bank0/chip_name")}')
+        params = [f'{k}={v}' for k, v in self.PARAMS.items()]
+        self.insmod('safelock_testboard', f'chip={self.LABEL}',
+                      f'keypad={self.KEYPAD}', *params)
+        self.testboard = True
+        wait_until(lambda: os.path.exists('/dev/safelock0'), 5, '/dev/safelock0 appears')
+
+    def down(self):
+        if self.testboard:
+            subprocess.run(['rmmod', 'safelock_testboard'], check=False)
+            self.testboard = False
+        if self.uinput is not None:
+            fcntl.ioctl(self.uinput, UI_DEV_DESTROY)
+            os.close(self.uinput)
+            self.uinput = None
+        if os.path.exists(self.cfg):
+            if self.lines:
+                write(f'{self.cfg}/live', '0')
+            os.rmdir(f'{self.cfg}/bank0')
+            os.rmdir(self.cfg)
+
+    def type(self, keys):
+        for k in keys:
+            for value in (1, 0):
+                os.write(self.uinput, struct.pack('llHHi', 0, 0, EV_KEY, KEYS[k], value))
+                os.write(self.uinput, struct.pack('llHHi', 0, 0, EV_SYN, SYN_REPORT, 0))
+
+    def line(self, n):
+        return int(read(f'{self.lines}/sim_gpio{n}/value'))
+
+    def drive(self, n, active):
+        write(f'{self.lines}/sim_gpio{n}/pull', 'pull-up' if active else 'pull-down')
+
+# ------------------------------------------------------------------ the spec
+
+def load_ynl(pyynl):
+    global YnlFamily, SpecFamily, NlError, YnlException  # pylint: disable=global-statement
+    sys.path.insert(0, pyynl)
+    # pylint: disable=import-outside-toplevel,import-error
+    from lib import YnlFamily as yf, SpecFamily as sf, NlError as ne, YnlException as ye
+    YnlFamily, SpecFamily, NlError, YnlException = yf, sf, ne, ye
+
+
+def const(spec, v):
+    """A check's value: a number or the name of a spec constant."""
+    if isinstance(v, int):
+        return v
+    return spec.consts[v]['value']
+
+
+def op_attrs(spec, op, mode, part=None):
+    """The attribute names the spec lists for op's mode ('do', 'dump',
+    'event') and part ('request', 'reply', or None for an event)."""
+    m = spec.msgs[op].yaml.get(mode, {})
+    if part:
+        m = m.get(part, {})
+    return list(m.get('attributes', []))
+
+
+def expect_msg(spec, what, msg, op, mode, part=None):
+    """msg (YNL-decoded) must carry exactly the attributes the spec lists for
+    op's mode and part (see op_attrs), the binary ones with the lengths their
+    checks give, the enum ones with names of their enum."""
+    check(isinstance(msg, dict), f'{what}: no message, got {msg!r}')
+    aset = spec.msgs[op].attr_set
+    names = [n for n in op_attrs(spec, op, mode, part) if aset.attrs[n].type != 'pad']
+    missing = [n for n in names if n not in msg]
+    extra = [n for n in msg if n not in names]
+    check(not missing and not extra,
+          f'{what}: attributes differ from the spec: missing {missing}, not in the spec {extra}')
+    for n in names:
+        a = aset.attrs[n]
+        chk = a.yaml.get('checks', {})
+        if a.type == 'binary':
+            ln = len(msg[n])
+            if 'exact-len' in chk:
+                check(ln == const(spec, chk['exact-len']),
+                      f'{what}: {n} has {ln} bytes, the spec says {chk["exact-len"]}')
+            if 'min-len' in chk:
+                check(ln >= const(spec, chk['min-len']), f'{what}: {n} shorter than min-len')
+            if 'max-len' in chk:
+                check(ln <= const(spec, chk['max-len']), f'{what}: {n} longer than max-len')
+        elif 'enum' in a.yaml:
+            enum = spec.consts[a.yaml['enum']]
+            vals = msg[n] if isinstance(msg[n], (set, list)) else [msg[n]]
+            check(all(v in enum.entries for v in vals),
+                  f'{what}: {n} = {msg[n]!r} is not in enum {enum.name}')
+
+
+def errmsg(e):
+    """The extack message of an NlError (or None)."""
+    ext = e.nl_msg.extack or {}
+    return ext.get('msg')
+
+
+def expect_nlerror(what, fn, err, msg=None, bad_attr=None, extack=True):
+    """fn() must fail with errno err (None: the spec names none, any), with an
+    extack message (msg, if given; none needed if not extack) and pointing at
+    bad_attr (if given)."""
+    try:
+        got = fn()
+    except NlError as e:
+        ext = e.nl_msg.extack or {}
+        if err is not None and e.error != err:
+            raise Failure(f'{what}: errno {e.error} ({e}), expected {errno.errorcode[err]}')
+        check(ext.get('msg') or not extack, f'{what}: no extack message ({e})')
+        if msg:
+            check(ext.get('msg') == msg, f'{what}: extack "{ext.get("msg")}", expected "{msg}"')
+        if bad_attr:
+            check(ext.get('bad-attr') == '.' + bad_attr,
+                  f'{what}: extack points at {ext.get("bad-attr") or ext.get("bad-attr-offs")},'
+                  f' expected {bad_attr}')
+        return e
+    raise Failure(f'{what}: accepted (reply {got!r}), expected an error')
+
+# ------------------------------------------------------------------ the context
+
+class Inbox:
+    """Notifications of one YNL socket, kept in arrival order."""
+
+    def __init__(self, fam):
+        self.fam = fam
+        self.msgs = []
+
+    def _drain(self):
+        while True:
+            try:
+                self.msgs.append(self.fam.async_msg_queue.get_nowait())
+            except queue.Empty:
+                return
+
+    def mark(self):
+        self._drain()
+        return len(self.msgs)
+
+    def pump(self, timeout):
+        if select.select([self.fam.sock], [], [], max(timeout, 0))[0]:
+            self.fam.check_ntf()
+        self._drain()
+
+    def wait(self, since, what, pred, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            self._drain()
+            for m in self.msgs[since:]:
+                if pred(m):
+                    return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                got = [(m['name'], m['msg'].get('event')) for m in self.msgs[since:]]
+                raise Failure(f'no {what} within {timeout} s (got {got})')
+            self.pump(left)
+
+
+class Ctx:
+    def __init__(self, args, spec_path):
+        self.args = args
+        self.spec_path = spec_path
+        self.spec = SpecFamily(spec_path, '')
+        self.board = None
+        self.ver = None		# the verifier's socket
+        self.vin = None		# its notifications (verify, entry-begin)
+        self.evs = None		# the events group
+        self.q = None		# plain requests
+        self.policy = None
+        self.code = None
+        self.entry = {}
+
+    def family(self):
+        return YnlFamily(self.spec_path, schema='')
+
+    def cli(self, *args):
+        cmd = [sys.executable, '-S', '-B', self.args.cli, '--spec', self.spec_path,
+               '--no-schema', '--output-json', *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                              check=False)
+
+    def cli_ok(self, *args):
+        p = self.cli(*args)
+        check(p.returncode == 0, f'cli.py {" ".join(args)}: exit {p.returncode}: '
+              f'{p.stdout.strip()} {p.stderr.strip()[-800:]}')
+        return json.loads(p.stdout) if p.stdout.strip() else None
+
+    def cli_fails(self, what, args, text):
+        p = self.cli(*args)
+        out = p.stdout + p.stderr
+        check(p.returncode != 0, f'{what}: cli.py succeeded: {p.stdout.strip()}')
+        check(text in out, f'{what}: cli.py said "{out.strip()[-400:]}", expected "{text}"')
+
+    def status(self):
+        return self.q.do('status-get', {'device': 0})
+
+    def wait_state(self, state, timeout=5.0):
+        wait_until(lambda: self.status()['state'] == state, timeout, f'state {state}')
+
+    def event(self, since, what, timeout=5.0, **attrs):
+        def match(m):
+            return m['name'] == 'event' and all(m['msg'].get(k) == v for k, v in attrs.items())
+        return self.evs.wait(since, what, match, timeout)['msg']
+
+# ------------------------------------------------------------------ static checks
+
+def check_family(ctx):
+    """nlctrl: the commands, their flags and the multicast groups the kernel
+    registers are exactly those of the spec."""
+    spec = ctx.spec
+    nl = YnlFamily(ctx.args.nlctrl, schema='')
+    fam = nl.do('getfamily', {'family-name': spec['name']})
+    nl.close()
+    check(fam.get('version') == spec.yaml.get('version', 1),
+          f'version {fam.get("version")}, the spec says {spec.yaml.get("version", 1)}')
+    kops = {}
+    for entry in fam.get('ops', []):
+        for o in entry.values():
+            kops[o['id']] = set(o.get('flags', ()))
+    errs = []
+    want = {}
+    for op in spec.ops.values():
+        want[op.value] = op
+        if op.value not in kops:
+            errs.append(f'{op.name} ({op.value}): not registered by the kernel')
+            continue
+        flags = kops[op.value]
+        for flag, on in (('cmd-cap-do', 'do' in op.yaml), ('cmd-cap-dump', 'dump' in op.yaml),
+                         ('admin-perm', 'admin-perm' in op.yaml.get('flags', ())),
+                         ('uns-admin-perm', 'uns-admin-perm' in op.yaml.get('flags', ()))):
+            if (flag in flags) != on:
+                errs.append(f'{op.name} ({op.value}): kernel flags {sorted(flags)}, '
+                            f'spec {"has" if on else "lacks"} {flag}')
+    for cmd in sorted(set(kops) - set(want)):
+        errs.append(f'the kernel accepts command {cmd}, which is no do/dump operation of the spec')
+    kgrps = sorted(g['name'] for e in fam.get('mcast-groups', []) for g in e.values())
+    sgrps = sorted(spec.mcast_groups)
+    if kgrps != sgrps:
+        errs.append(f'multicast groups: kernel {kgrps}, spec {sgrps}')
+    check(not errs, '\n'.join(errs))
+    return f'{len(kops)} commands, groups {kgrps}'
+
+
+INT_BITS = {'u8': 8, 'u16': 16, 'u32': 32, 'u64': 64, 's8': 8, 's16': 16, 's32': 32, 's64': 64}
+KTYPE = {'nest': 'nested', 'indexed-array': 'nested-array', 'string': 'nul-string'}
+
+
+def attr_policy_errs(spec, op, a, kpol):
+    """Differences between the spec's attribute a and the kernel's policy."""
+    errs = []
+    where = f'{op.name}: {a.name}'
+    want = KTYPE.get(a.type, a.type)
+    if kpol.get('type') != want and not (a.type == 'string' and kpol.get('type') == 'string'):
+        return [f'{where}: kernel type {kpol.get("type")}, spec {a.type}']
+    chk = a.yaml.get('checks', {})
+    if a.type in INT_BITS:
+        bits = INT_BITS[a.type]
+        lo, hi = (0, 2 ** bits - 1) if a.type[0] == 'u' else (-2 ** (bits - 1), 2 ** (bits - 1) - 1)
+        lo = const(spec, chk.get('min', lo))
+        hi = const(spec, chk.get('max', hi))
+        if (kpol.get('min-value'), kpol.get('max-value')) != (lo, hi):
+            errs.append(f'{where}: kernel range {kpol.get("min-value")}..{kpol.get("max-value")}'
+                        f', spec {lo}..{hi}')
+    elif a.type in ('binary', 'string'):
+        lo = hi = None
+        if 'exact-len' in chk:
+            lo = hi = const(spec, chk['exact-len'])
+        lo = const(spec, chk['min-len']) if 'min-len' in chk else lo
+        hi = const(spec, chk['max-len']) if 'max-len' in chk else hi
+        if (kpol.get('min-length'), kpol.get('max-length')) != (lo, hi):
+            errs.append(f'{where}: kernel length {kpol.get("min-length")}..'
+                        f'{kpol.get("max-length")}, spec {lo}..{hi}')
+    return errs
+
+
+def check_policies(ctx):
+    """The request policy of every command (policy introspection) against the
+    spec: the same attributes, types, ranges and lengths."""
+    spec, errs, n = ctx.spec, [], 0
+    for op in spec.ops.values():
+        pols = {}
+        for mode in ('do', 'dump'):
+            if mode not in op.yaml:
+                continue
+            try:
+                pol = ctx.q.get_policy(op.name, mode)
+            except YnlException as e:	# ENOENT: no such command
+                errs.append(f'{op.name} {mode}: no policy from the kernel ({e})')
+                continue
+            kp = pol.to_dict() if pol is not None else {}
+            pols[mode] = kp
+            req = op_attrs(spec, op.name, mode, 'request')
+            # Hand-written (not split) ops have one policy per command,
+            # which a dump with no request attributes of its own shares.
+            if mode == 'dump' and not req and kp == pols.get('do'):
+                continue
+            for name in req:
+                if name not in kp:
+                    errs.append(f'{op.name} {mode}: the kernel does not accept {name}')
+                    continue
+                errs += attr_policy_errs(spec, op, op.attr_set.attrs[name], kp[name])
+                n += 1
+            for name in sorted(set(kp) - set(req)):
+                errs.append(f'{op.name} {mode}: the kernel accepts {name}, '
+                            'which the spec does not list for it')
+    check(not errs, '\n'.join(errs))
+    return f'{n} request attributes'
+
+# ------------------------------------------------------------------ operations
+
+def status_check(ctx, state, flags_in=(), flags_out=(), via_cli=True):
+    """status-get, do and dump, through cli.py (or the library: a python
+    start costs about a second in the VM)."""
+    spec = ctx.spec
+    if via_cli:
+        st = ctx.cli_ok('--do', 'status-get', '--json', '{"device": 0}')
+    else:
+        st = ctx.q.do('status-get', {'device': 0})
+    expect_msg(spec, 'status-get do reply', st, 'status-get', 'do', 'reply')
+    check(st['device'] == 0, f'status-get: device {st["device"]}')
+    check(st['state'] == state, f'status-get: state {st["state"]}, expected {state}')
+    for f in flags_in:
+        check(f in st['flags'], f'status-get: flags {st["flags"]} lack {f}')
+    for f in flags_out:
+        check(f not in st['flags'], f'status-get: flags {st["flags"]} have {f}')
+    dump = ctx.cli_ok('--dump', 'status-get') if via_cli else ctx.q.dump('status-get', {})
+    check(isinstance(dump, list) and dump, f'status-get dump: {dump!r}')
+    for d in dump:
+        expect_msg(spec, 'status-get dump reply', d, 'status-get', 'dump', 'reply')
+    mine = [d for d in dump if d['device'] == 0]
+    check(len(mine) == 1 and mine[0]['state'] == state,
+          f'status-get dump: device 0 missing or in another state: {dump}')
+    return st
+
+
+def case_status_get(ctx):
+    wait_until(lambda: 'keypad' in ctx.status()['flags'], 5, 'the driver takes the keypad')
+    st = status_check(ctx, 'unprovisioned', ['keypad'], ['verifier', 'bolt-open'])
+    return f'unprovisioned, flags {sorted(st["flags"])}'
+
+
+def case_verifier_register(ctx):
+    m = ctx.evs.mark()
+    ctx.ver = ctx.family()
+    ctx.vin = Inbox(ctx.ver)
+    check(ctx.ver.do('verifier-register', {'provisioned': 1}) is None,
+          'verifier-register: a reply, the spec has none')
+    ctx.event(m, 'a verifier event (value 1)', event='verifier', value=1)
+    ctx.event(m, 'a state event (locked)', event='state', state='locked')
+    status_check(ctx, 'locked', ['verifier', 'keypad'], ['bolt-open'], via_cli=False)
+    # Again from the same socket: allowed; from another: "already registered".
+    check(ctx.ver.do('verifier-register', {'provisioned': 1}) is None, 'second register')
+    ctx.cli_fails('a second verifier', ['--do', 'verifier-register', '--json',
+                                       '{"provisioned": 1}'],
+                  'a verifier is already registered')
+    return 'registered; a second socket is refused'
+
+
+# Valid values for every attribute policy-set takes.
+POLICY = {'time-delay-s': 0, 'open-window-s': 60, 'dual-control': 0, 'dual-window-s': 10,
+          'relock-ms': 500, 'door-limit-s': 5}
+
+
+def case_policy_set(ctx):
+    req = [a for a in op_attrs(ctx.spec, 'policy-set', 'do', 'request') if a != 'device']
+    untested = [a for a in req if a not in POLICY]
+    check(not untested, f'policy-set attributes without a test value in POLICY: {untested}')
+    ctx.policy = {a: POLICY[a] for a in req}
+    m = ctx.evs.mark()
+    check(ctx.ver.do('policy-set', {'device': 0, **ctx.policy}) is None, 'a reply')
+    ctx.event(m, 'a policy event', event='policy')
+    # Out of range: refused with the spec's range in the extack's policy.
+    chk = ctx.spec.attr_sets['safelock'].attrs['open-window-s'].yaml['checks']
+    e = expect_nlerror('open-window-s below its min',
+                       lambda: ctx.ver.do('policy-set', {'device': 0, 'open-window-s':
+                                                         chk['min'] - 1}),
+                       errno.ERANGE, 'integer out of range', 'open-window-s')
+    pol = e.nl_msg.extack.get('policy', {})
+    check((pol.get('min-value'), pol.get('max-value')) == (chk['min'], chk['max']),
+          f'extack policy {pol}, spec {chk}')
+    expect_nlerror('policy-set from a socket that is not the verifier',
+                   lambda: ctx.q.do('policy-set', {'device': 0, 'relock-ms': 900}),
+                   errno.EPERM, 'not the registered verifier')
+    return f'set {ctx.policy}; out of range and foreign socket refused'
+
+
+def case_policy_get(ctx):
+    got = ctx.cli_ok('--do', 'policy-get', '--json', '{"device": 0}')
+    expect_msg(ctx.spec, 'policy-get reply', got, 'policy-get', 'do', 'reply')
+    want = {'device': 0, **ctx.policy}
+    check(got == want, f'policy-get: {got}, expected what policy-set set: {want}')
+    return 'the values policy-set set'
+
+
+def begin_entry(ctx, user):
+    """Type the first key of an entry: entry-begin to the verifier, an
+    entry-started event with the same id."""
+    m, e = ctx.vin.mark(), ctx.evs.mark()
+    ctx.board.type(f'{user:03d}'[0])
+    msg = ctx.vin.wait(m, 'entry-begin', lambda x: x['name'] == 'entry-begin')['msg']
+    expect_msg(ctx.spec, 'entry-begin', msg, 'entry-begin', 'event')
+    check(msg['device'] == 0 and msg['request-id'] != 0, f'entry-begin: {msg}')
+    ctx.event(e, 'entry-started with the same request id', event='entry-started',
+              **{'request-id': msg['request-id']})
+    return msg
+
+
+def finish_entry(ctx, user, begin):
+    """Type the rest and ENTER: the verify request, checked."""
+    code = ''.join(random.choice('0123456789') for _ in range(8))
+    m = ctx.vin.mark()
+    t0 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    ctx.board.type(f'{user:03d}'[1:] + code + 'E')
+    msg = ctx.vin.wait(m, 'verify', lambda x: x['name'] == 'verify')['msg']
+    expect_msg(ctx.spec, 'verify', msg, 'verify', 'event')
+    check(msg['request-id'] == begin['request-id'],
+          f'verify: request id {msg["request-id"]}, entry-begin said {begin["request-id"]}')
+    check(msg['user-id'] == user, f'verify: user id {msg["user-id"]}, typed {user}')
+    check(msg['code'] == code.encode(), 'verify: the code is not the digits typed')
+    limit = t0 + (Board.PARAMS['verify_timeout_ms'] + 1000) * 1000000
+    check(t0 < msg['deadline-ns'] <= limit,
+          f'verify: deadline {msg["deadline-ns"]} not within the verify timeout of now {t0}')
+    return msg
+
+
+def verdict(ctx, req, **attrs):
+    return ctx.ver.do('verdict', {'device': 0, 'request-id': req['request-id'],
+                                  'nonce': req['nonce'], **attrs})
+
+
+def case_entry_begin(ctx):
+    ctx.entry['begin'] = begin_entry(ctx, 1)
+    return f'request id {ctx.entry["begin"]["request-id"]}'
+
+
+def case_verify(ctx):
+    ctx.entry['verify'] = finish_entry(ctx, 1, ctx.entry['begin'])
+    check(ctx.status()['state'] == 'verifying', 'not verifying')
+    return 'request id, nonce, deadline, user id and code as the spec says'
+
+
+def case_verdict(ctx):
+    req = ctx.entry['verify']
+    wrong = bytes(b ^ 0xff for b in req['nonce'])
+    expect_nlerror('a wrong nonce', lambda: verdict(ctx, req, nonce=wrong, result='granted'),
+                   None, 'nonce mismatch')
+    # The errno differs between kernels (EINVAL on 6.1, ERANGE later).
+    expect_nlerror('a nonce one byte short',
+                   lambda: verdict(ctx, req, nonce=req['nonce'][:-1], result='granted'),
+                   None, None, 'nonce')
+    expect_nlerror('a verdict from another socket', lambda: ctx.q.do('verdict', {
+        'device': 0, 'request-id': req['request-id'], 'nonce': req['nonce'],
+        'result': 'granted'}), errno.EPERM, 'not the registered verifier')
+    # granted: attempt, bolt, unlocked, then the relock after relock-ms.
+    m = ctx.evs.mark()
+    check(verdict(ctx, req, result='granted') is None, 'verdict: a reply')
+    ctx.event(m, 'attempt granted', event='attempt', result='granted', **{
+        'user-id': 1, 'request-id': req['request-id']})
+    ctx.event(m, 'bolt retracted', event='bolt', value=1)
+    ctx.event(m, 'state unlocked', event='state', state='unlocked')
+    check(ctx.board.line(BOLT) == 1, 'the bolt line did not move')
+    st = ctx.status()
+    check('bolt-open' in st['flags'], f'flags {st["flags"]} lack bolt-open')
+    ctx.event(m, 'bolt thrown again (relock-ms)', event='bolt', value=0, timeout=3)
+    ctx.wait_state('locked')
+    e = expect_nlerror('a replayed verdict', lambda: verdict(ctx, req, result='granted'), None)
+    replay = errmsg(e)
+    # denied with a retry-after: the penalty state, then locked again.
+    req = finish_entry(ctx, 2, begin_entry(ctx, 2))
+    m = ctx.evs.mark()
+    verdict(ctx, req, result='denied', **{'retry-after-ms': 300})
+    ctx.event(m, 'attempt denied', event='attempt', result='denied', **{'user-id': 2})
+    ctx.event(m, 'state penalty', event='state', state='penalty')
+    ctx.event(m, 'back to locked', event='state', state='locked', timeout=3)
+    # duress: opens as usual, raises the silent alarm.
+    req = finish_entry(ctx, 3, begin_entry(ctx, 3))
+    m = ctx.evs.mark()
+    verdict(ctx, req, result='granted', duress=1)
+    ctx.event(m, 'a duress event', event='duress', **{'user-id': 3})
+    ctx.event(m, 'the alarm raised', event='alarm', value=1)
+    check(ctx.board.line(ALARM) == 1, 'the alarm line was not raised')
+    ctx.event(m, 'the alarm dropped', event='alarm', value=0, timeout=3)
+    ctx.event(m, 'relocked', event='bolt', value=0, timeout=3)
+    ctx.wait_state('locked')
+    return f'granted, denied with retry-after, duress; refused: wrong nonce, short nonce, ' \
+           f'foreign socket, replay ("{replay}")'
+
+
+def case_group_events(ctx):
+    """The group's hardware events, and the verifier leaving."""
+    m = ctx.evs.mark()
+    ctx.board.drive(DOOR, True)
+    ctx.event(m, 'door open', event='door', value=1)
+    t = time.monotonic()
+    for line, name in ((TAMPER, 'tamper'), (BATTERY, 'battery')):
+        ctx.board.drive(line, True)
+        ctx.event(m, f'{name} 1', event=name, value=1)
+        ctx.board.drive(line, False)
+        ctx.event(m, f'{name} 0', event=name, value=0)
+    limit = ctx.policy['door-limit-s']
+    ctx.event(m, 'door-ajar after door-limit-s', event='door-ajar', value=limit,
+              timeout=limit + 5)
+    check(time.monotonic() - t >= limit - 0.5, 'door-ajar came before door-limit-s')
+    ctx.board.drive(DOOR, False)
+    ctx.event(m, 'door closed', event='door', value=0)
+    ctx.ver.close()
+    ctx.event(m, 'the verifier gone', event='verifier', value=0)
+    wait_until(lambda: 'verifier' not in ctx.status()['flags'], 5, 'verifier flag cleared')
+    ctx.event(m, 'the alarm dropped', event='alarm', value=0, timeout=3)
+    return 'door, tamper, battery, door-ajar, verifier gone'
+
+
+def case_event(ctx):
+    """Every event received since the start: exactly the spec's attributes,
+    sequence numbers without holes, time never going back, and the last one
+    is the status' seq."""
+    evs = [m['msg'] for m in ctx.evs.msgs]
+    others = [m['name'] for m in ctx.evs.msgs if m['name'] != 'event']
+    check(not others, f'the events group carried other messages: {others}')
+    check(len(evs) > 10, f'only {len(evs)} events')
+    for i, ev in enumerate(evs):
+        expect_msg(ctx.spec, f'event {i} ({ev.get("event")})', ev, 'event', 'event')
+        check(ev['device'] == 0, f'event {i}: device {ev["device"]}')
+        if i:
+            check(ev['seq'] == evs[i - 1]['seq'] + 1,
+                  f'event {i}: seq {ev["seq"]} after {evs[i - 1]["seq"]}')
+            check(ev['timestamp-ns'] >= evs[i - 1]['timestamp-ns'], f'event {i}: time went back')
+    ctx.evs.pump(0.3)
+    last = ctx.evs.msgs[-1]['msg']['seq']
+    st = ctx.status()
+    check(st['seq'] == last, f'status seq {st["seq"]}, last event {last}')
+    return f'{len(ctx.evs.msgs)} events, seq {evs[0]["seq"]}..{last}'
+
+
+def case_hostile(ctx):
+    """Attributes the kernel must refuse, with extack: a u32 sent as 8
+    bytes (a spec whose device is u64), and one the command does not take."""
+    y = load_yaml(ctx.spec_path)
+    find_attr(y, 'device')['type'] = 'u64'
+    path = write_spec(ctx.spec_path, y, '/tmp/ynl-hostile.yaml')
+    bad = YnlFamily(path, schema='')
+    expect_nlerror('device sent as u64', lambda: bad.do('status-get', {'device': 0}),
+                   errno.EINVAL, 'invalid attribute length', 'device')
+    bad.close()
+    e = expect_nlerror('status-get with a nonce', lambda: ctx.q.do(
+        'status-get', {'device': 0, 'nonce': bytes(16)}), errno.EINVAL, None, 'nonce')
+    expect_nlerror('status-get of a lock that does not exist',
+                   lambda: ctx.q.do('status-get', {'device': 15}), errno.ENODEV,
+                   'no such device', 'device')
+    return f'wrong size: "invalid attribute length"; not taken: "{errmsg(e)}"'
+
+
+NOBODY = 65534
+
+
+def unprivileged(ctx):
+    """In a child that dropped root (and with it every capability): what a
+    caller without CAP_NET_ADMIN gets.  Returns a list of complaints."""
+    errs = []
+    fam = ctx.family()
+    try:
+        expect_msg(ctx.spec, 'status-get as nobody', fam.do('status-get', {'device': 0}),
+                   'status-get', 'do', 'reply')
+    except Exception as e:  # pylint: disable=broad-except
+        errs.append(f'status-get as nobody: {e}')
+    for op in ctx.spec.ops.values():
+        if 'admin-perm' not in op.yaml.get('flags', ()):
+            continue
+        try:
+            # genetlink refuses these before the family sees them: no extack
+            expect_nlerror(f'{op.name} as nobody', lambda o=op: fam.do(o.name, {}), errno.EPERM,
+                           extack=False)
+        except Failure as e:
+            errs.append(str(e))
+    for grp in ctx.spec.mcast_groups.values():
+        if 'admin-perm' not in grp.yaml.get('flags', ()):
+            continue
+        try:
+            ctx.family().ntf_subscribe(grp.name)
+            errs.append(f'group {grp.name}: a caller without CAP_NET_ADMIN joined it')
+        except PermissionError:
+            pass
+    return errs
+
+
+def case_unprivileged(ctx):
+    """Without CAP_NET_ADMIN: status-get works; admin-perm commands and
+    groups are refused (EPERM)."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(rfd)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            errs = unprivileged(ctx)
+            os.write(wfd, json.dumps(errs).encode())
+            code = 0
+        finally:
+            os._exit(code)  # pylint: disable=protected-access
+    os.close(wfd)
+    with os.fdopen(rfd) as f:
+        out = f.read()
+    _, status = os.waitpid(pid, 0)
+    check(status == 0 and out, f'the unprivileged child failed (status {status})')
+    errs = json.loads(out)
+    check(not errs, '\n'.join(errs))
+    n = sum('admin-perm' in o.yaml.get('flags', ()) for o in
+            [*ctx.spec.ops.values(), *ctx.spec.mcast_groups.values()])
+    return f'status-get allowed; {n} admin-perm operations and groups refused'
+
+
+# Every operation and multicast group of the spec needs an entry here, in the
+# order the scenario runs them: (kind, name, function).
+CASES = [
+    ('op', 'status-get', case_status_get),
+    ('op', 'verifier-register', case_verifier_register),
+    ('op', 'policy-set', case_policy_set),
+    ('op', 'policy-get', case_policy_get),
+    ('op', 'entry-begin', case_entry_begin),
+    ('op', 'verify', case_verify),
+    ('op', 'verdict', case_verdict),
+    ('group', 'events', case_group_events),
+    ('op', 'event', case_event),
+    ('extra', 'hostile attributes refused with extack', case_hostile),
+    ('extra', 'unprivileged caller', case_unprivileged),
+]
+
+# ------------------------------------------------------------------ self-check
+
+def load_yaml(path):
+    with open(path, encoding='utf-8') as f:
+        return yaml.safe_load(f)
+
+
+def write_spec(orig, y, path):
+    with open(orig, encoding='utf-8') as f:
+        first = f.readline()	# the SPDX line YNL insists on
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(first)
+        yaml.safe_dump(y, f, sort_keys=False)
+    return path
+
+
+def find_attr(y, name):
+    for s in y['attribute-sets']:
+        for a in s['attributes']:
+            if a['name'] == name:
+                return a
+    raise Failure(f'mutation: no attribute {name} in the spec')
+
+
+def find_def(y, name):
+    for d in y.get('definitions', []):
+        if d['name'] == name:
+            return d
+    raise Failure(f'mutation: no definition {name} in the spec')
+
+
+def swap(lst, a, b, key=lambda x: x['name'] if isinstance(x, dict) else x):
+    i = [key(x) for x in lst].index(a)
+    j = [key(x) for x in lst].index(b)
+    lst[i], lst[j] = lst[j], lst[i]
+
+
+def mut_type(y):
+    find_attr(y, 'seq')['type'] = 'u32'
+
+
+def mut_op_order(y):
+    swap(y['operations']['list'], 'policy-set', 'policy-get')
+
+
+def mut_enum(y):
+    swap(find_def(y, 'state')['entries'], 'locked', 'entry')
+
+
+def mut_range(y):
+    find_attr(y, 'open-window-s')['checks']['min'] += 1
+
+
+def mut_group(y):
+    y['mcast-groups']['list'][0]['name'] = 'alerts'
+    for op in y['operations']['list']:
+        if op.get('mcgrp') == 'events':
+            op['mcgrp'] = 'alerts'
+
+
+def final_status(ctx):
+    status_check(ctx, 'locked', ['keypad'], ['verifier'], via_cli=False)
+
+
+# (what the mutation does, the mutation, the check that must catch it, a
+# text its complaint must contain: caught for the right reason)
+MUTATIONS = [
+    ('attribute seq declared u32 (it is u64)', mut_type, final_status,
+     "Error decoding 'seq'"),
+    ('policy-set and policy-get swapped (their command values)', mut_op_order, check_family,
+     'policy-set ('),
+    ('state entries locked and entry swapped', mut_enum, final_status,
+     'state entry, expected locked'),
+    ('open-window-s min one above the kernel\'s', mut_range, check_policies,
+     'open-window-s: kernel range'),
+    ('group events renamed alerts', mut_group, check_family,
+     "kernel ['events'], spec ['alerts']"),
+]
+
+
+def self_check(ctx, n, what, mutate, guard, text):
+    y = load_yaml(ctx.spec_path)
+    mutate(y)
+    path = write_spec(ctx.spec_path, y, f'/tmp/ynl-mutated-{n}.yaml')
+    mctx = Ctx(ctx.args, path)
+    mctx.q = mctx.family()
+    said = io.StringIO()	# YNL prints what it failed to decode
+    try:
+        with contextlib.redirect_stdout(said):
+            guard(mctx)
+    except Exception as e:  # pylint: disable=broad-except
+        why = said.getvalue() + str(e)
+        check(text in why, f'{guard.__name__} failed, but not on the mutation '
+              f'(no "{text}" in its complaint):\n{why}')
+        return f'{guard.__name__} caught it ("{text}")'
+    finally:
+        mctx.q.close()
+    raise Failure(f'a spec with {what} passed {guard.__name__}')
+
+# ------------------------------------------------------------------ main
+
+def run_one(tap, name, fn, *args):
+    """One TAP line for fn(*args); what YNL prints meanwhile (what it could
+    not decode, say) goes into the line's diagnostics."""
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(said):
+            note = fn(*args)
+        tap.result(True, f'{name}{": " + note if note else ""}', said.getvalue())
+    except Failure as e:
+        tap.result(False, name, said.getvalue() + str(e))
+    except Exception:  # pylint: disable=broad-except
+        tap.result(False, name, said.getvalue() + traceback.format_exc())
+
+
+def list_modules(args):
+    """The files of the modules this test and cli.py import, for a minimal
+    guest: import what they import, and what they load only when used."""
+    # pylint: disable=import-outside-toplevel,unused-import
+    import importlib.util
+    import encodings.ascii
+    import encodings.latin_1
+    import encodings.utf_8
+    spec = importlib.util.spec_from_file_location('ynl_cli', args.cli)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    SpecFamily(args.spec, '')
+    json.loads(json.dumps({'a': [1]}))
+    try:
+        raise Failure('x')
+    except Failure:
+        traceback.format_exc()
+    for m in list(sys.modules.values()):
+        f = getattr(m, '__file__', None)
+        if not f:
+            continue
+        f = os.path.abspath(f)
+        pyc = importlib.util.cache_from_source(f) if f.endswith('.py') else ''
+        print(f, pyc)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
+    p.add_argument('--spec', default=os.path.join(HERE, 'safelock.yaml'))
+    p.add_argument('--ynl', required=True, help="a 7.3 tree's tools/net/ynl/pyynl")
+    p.add_argument('--nlctrl', help="the tree's nlctrl.yaml (default: next to --ynl's cli.py)")
+    p.add_argument('--moddir', default=HERE, help='where safelock.ko and the test board are')
+    p.add_argument('--list-modules', action='store_true')
+    args = p.parse_args()
+    args.cli = os.path.join(args.ynl, 'cli.py')
+    args.nlctrl = args.nlctrl or os.path.join(args.ynl, 'nlctrl.yaml')
+    load_ynl(args.ynl)
+    if args.list_modules:
+        list_modules(args)
+        return 0
+
+    t0 = time.monotonic()
+    ctx = Ctx(args, args.spec)
+    spec = ctx.spec
+    calls = [o.name for o in spec.msgs.values() if not o.is_resv]
+    covered = {n for k, n, _ in CASES if k == 'op'}
+    groups = {n for k, n, _ in CASES if k == 'group'}
+    uncovered = [('operation', o) for o in calls if o not in covered]
+    uncovered += [('multicast group', g) for g in spec.mcast_groups if g not in groups]
+    tap = Tap(2 + len(CASES) + len(uncovered) + 1 + len(MUTATIONS))
+
+    ctx.board = Board(args.moddir)
+    board_err = None
+    try:
+        ctx.board.up()
+        ctx.q = ctx.family()
+        ctx.evs = Inbox(ctx.family())
+        ctx.evs.fam.ntf_subscribe('events')
+    except Exception:  # pylint: disable=broad-except
+        board_err = traceback.format_exc()
+
+    def guarded(fn):
+        def run(*a):
+            nonlocal board_err
+            if board_err:
+                err, board_err = board_err, 'no board or no family (see the first failure)'
+                raise Failure(err)
+            return fn(*a)
+        return run
+
+    run_one(tap, 'family: commands, flags and groups as the spec says (nlctrl)',
+            guarded(check_family), ctx)
+    run_one(tap, 'request policies as the spec says (policy introspection)',
+            guarded(check_policies), ctx)
+    for kind, name, fn in CASES:
+        label = {'op': 'operation ', 'group': 'multicast group '}.get(kind, '') + name
+        if kind == 'op' and name not in calls or kind == 'group' and name not in spec.mcast_groups:
+            tap.result(False, label, f'the spec has no {kind} {name}: remove its case')
+            continue
+        run_one(tap, label, guarded(fn), ctx)
+    for kind, name in uncovered:
+        tap.result(False, f'{kind} {name}',
+                   f'no conformance case: add one to CASES in {os.path.basename(__file__)}')
+
+    types = spec.consts['event-type'].entries
+    seen = {m['msg'].get('event') for m in (ctx.evs.msgs if ctx.evs else [])}
+    missing = [t for t in types if t not in seen]
+    tap.result(True, 'every event type seen on the group', None,
+               f'not triggered by this test: {", ".join(missing)}' if missing else None)
+
+    for i, (what, mutate, guard, text) in enumerate(MUTATIONS):
+        run_one(tap, f'self-check: a spec with {what} fails',
+                guarded(self_check), ctx, i, what, mutate, guard, text)
+
+    if ctx.board:
+        try:
+            ctx.board.down()
+        except Exception:  # pylint: disable=broad-except
+            print('# board teardown: ' + traceback.format_exc().replace('\n', '\n# '))
+    print(f'# {tap.n - tap.failed} passed, {tap.failed} failed in {time.monotonic() - t0:.1f} s')
+    return 1 if tap.failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
