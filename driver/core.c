@@ -172,6 +172,36 @@ static u32 safelock_ms_left(u64 until_ns)
 	return div_u64(until_ns - now + NSEC_PER_MSEC - 1, NSEC_PER_MSEC);
 }
 
+/* Milliseconds until a CLOCK_BOOTTIME deadline, 0 if past. */
+static u32 safelock_boot_ms_left(u64 until_ns)
+{
+	u64 now = ktime_get_boottime_ns();
+
+	if (now >= until_ns)
+		return 0;
+	return min_t(u64, div_u64(until_ns - now + NSEC_PER_MSEC - 1, NSEC_PER_MSEC), U32_MAX);
+}
+
+/* Report the time lock's, the clock's and the override's events of one step. */
+static void safelock_time_lock_events(struct safelock *sl, const struct safelock_fsm_out *out,
+				      u32 user_id, u64 req_id)
+{
+	u32 a = out->actions;
+
+	lockdep_assert_held(&sl->lock);
+	if (a & SAFELOCK_ACT_CLOCK_JUMP)
+		safelock_emit(sl, SAFELOCK_EVENT_CLOCK_JUMP, 0, 0, 0, (u32)out->clock_jump_s);
+	if (a & SAFELOCK_ACT_TLOCK_END)
+		safelock_emit(sl, SAFELOCK_EVENT_TIME_LOCK, 0, 0, 0, 0);
+	if (a & SAFELOCK_ACT_TLOCK_BEGIN)
+		safelock_emit(sl, SAFELOCK_EVENT_TIME_LOCK, 0, 0, 0, 1);
+	if (a & SAFELOCK_ACT_OVERRIDE)
+		safelock_emit(sl, SAFELOCK_EVENT_OVERRIDE, 0, user_id, req_id,
+			      out->override_first);
+}
+
+static void safelock_time_lock_settle(struct safelock *sl);
+
 /**
  * safelock_fsm_apply() - carry out one step of the state machine
  * @sl: the lock
@@ -214,6 +244,7 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 		safelock_emit(sl, SAFELOCK_EVENT_DURESS, 0, user_id, req_id, 0);
 		safelock_alarm_raise(sl);
 	}
+	safelock_time_lock_events(sl, out, user_id, req_id);
 	if (sl->fsm.state != before)
 		safelock_emit(sl, SAFELOCK_EVENT_STATE, 0, 0, 0, before);
 	/* An entry that ends without a request leaves no id behind. */
@@ -242,6 +273,46 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 	}
 	if (a & SAFELOCK_ACT_VERIFY)
 		safelock_request_start(sl, out);
+	if (sl->fsm.state == SAFELOCK_STATE_LOCKED && sl->fsm.tl_active)
+		safelock_time_lock_settle(sl);
+}
+
+/* Whatever brought the lock to LOCKED, a running locked period holds it. */
+static void safelock_time_lock_settle(struct safelock *sl)
+{
+	struct safelock_fsm_out out;
+
+	safelock_fsm_time_lock_settle(&sl->fsm, &out);
+	safelock_fsm_apply(sl, &out, SAFELOCK_STATE_LOCKED);
+}
+
+/* Read the clocks: time lock periods begin and end, jumps are reported. */
+static void safelock_clock_tick(struct safelock *sl)
+{
+	enum safelock_state before = sl->fsm.state;
+	struct safelock_fsm_out out;
+
+	lockdep_assert_held(&sl->lock);
+	safelock_fsm_clock(&sl->fsm, ktime_get_real_ns(), ktime_get_boottime_ns(), &out);
+	safelock_fsm_apply(sl, &out, before);
+}
+
+/* Every SAFELOCK_CLOCK_CHECK_MS, and at the end of a running locked period. */
+static void safelock_clock_work(struct work_struct *work)
+{
+	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, clock_work);
+	unsigned long delay = msecs_to_jiffies(SAFELOCK_CLOCK_CHECK_MS);
+	u32 left;
+
+	mutex_lock(&sl->lock);
+	if (!sl->gone) {
+		safelock_clock_tick(sl);
+		left = sl->fsm.tl_active ? safelock_boot_ms_left(sl->fsm.tl_until_ns) : U32_MAX;
+		if (left < SAFELOCK_CLOCK_CHECK_MS)
+			delay = msecs_to_jiffies(left) + 1;
+		mod_delayed_work(system_wq, &sl->clock_work, delay);
+	}
+	mutex_unlock(&sl->lock);
 }
 
 /* Milliseconds of penalty left, 0 outside PENALTY. */
@@ -263,6 +334,8 @@ u32 safelock_timer_left_ms(struct safelock *sl)
 		return safelock_ms_left(sl->phase_until_ns);
 	case SAFELOCK_STATE_DUAL_PENDING:
 		return safelock_ms_left(sl->dual_until_ns);
+	case SAFELOCK_STATE_TIME_LOCKED:
+		return safelock_boot_ms_left(sl->fsm.tl_until_ns);
 	default:
 		return 0;
 	}
@@ -322,23 +395,39 @@ void safelock_policy_get(struct safelock *sl, struct safelock_policy *policy)
 /**
  * safelock_policy_set() - the verifier sets the lock's policy
  * @sl: the lock
- * @policy: the whole new policy, already validated
+ * @policy: the whole new policy, its attributes already range-checked
+ * @extack: for the reason of a refusal
  *
- * It applies from the next accepted code; a time delay, open window or
- * dual authorisation under way runs to its end as it began.
+ * The opening policy applies from the next accepted code; a time delay,
+ * open window or dual authorisation under way runs to its end as it began.
+ * The time lock applies at once, and never shortens a running period or an
+ * immediate time lock (safelock_fsm_policy()).
  *
- * Return: 0 or -ENODEV.
+ * Return: 0, -ENODEV, or -EPERM/-ERANGE with an extack message.
  */
-int safelock_policy_set(struct safelock *sl, const struct safelock_policy *policy)
+int safelock_policy_set(struct safelock *sl, const struct safelock_policy *policy,
+			struct netlink_ext_ack *extack)
 {
-	int ret = 0;
+	enum safelock_state before;
+	struct safelock_fsm_out out;
+	int ret;
 
 	mutex_lock(&sl->lock);
 	if (sl->gone) {
+		NL_SET_ERR_MSG(extack, "device is gone");
 		ret = -ENODEV;
 	} else {
-		sl->fsm.policy = *policy;
-		safelock_emit(sl, SAFELOCK_EVENT_POLICY, 0, 0, 0, 0);
+		before = sl->fsm.state;
+		ret = safelock_fsm_policy(&sl->fsm, policy, ktime_get_real_ns(),
+					  ktime_get_boottime_ns(), &out);
+		if (ret == -EPERM) {
+			NL_SET_ERR_MSG(extack, "the immediate time lock can only be extended");
+		} else if (ret) {
+			NL_SET_ERR_MSG(extack, "the immediate time lock ends at most 7 days ahead");
+		} else {
+			safelock_emit(sl, SAFELOCK_EVENT_POLICY, 0, 0, 0, 0);
+			safelock_fsm_apply(sl, &out, before);
+		}
 	}
 	mutex_unlock(&sl->lock);
 	return ret;
@@ -467,21 +556,25 @@ static void safelock_relock(struct work_struct *work)
  * @result: %SAFELOCK_RESULT_GRANTED or %SAFELOCK_RESULT_DENIED
  * @retry_after_ms: with a denial, the penalty the verifier asks for
  * @duress: with a grant, the entry was a duress entry
+ * @override: with a grant, &enum safelock_override
  * @extack: for the reason of a refusal
  *
  * A verdict counts once, for the pending request, before its deadline, with
- * its nonce, from the verifier the request was sent to.
+ * its nonce, from the verifier the request was sent to.  The clocks are
+ * read first: a locked period that has just begun cancels the request.
  *
  * Return: 0 or a negative errno with an extack message.
  */
 int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
 		     enum safelock_result result, u32 retry_after_ms, bool duress,
-		     struct netlink_ext_ack *extack)
+		     u8 override, struct netlink_ext_ack *extack)
 {
 	struct safelock_fsm_out out;
 	int ret = 0;
 
 	mutex_lock(&sl->lock);
+	if (!sl->gone)
+		safelock_clock_tick(sl);
 	if (sl->gone) {
 		NL_SET_ERR_MSG(extack, "device is gone");
 		ret = -ENODEV;
@@ -508,7 +601,8 @@ int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
 		ret = -EINVAL;
 	} else {
 		sl->req.answered_id = id;
-		safelock_fsm_verdict(&sl->fsm, result, retry_after_ms, duress, &out);
+		safelock_fsm_verdict_override(&sl->fsm, result, retry_after_ms, duress,
+					      override, &out);
 		safelock_fsm_apply(sl, &out, SAFELOCK_STATE_VERIFYING);
 	}
 	mutex_unlock(&sl->lock);
@@ -664,6 +758,7 @@ static void safelock_stop(void *data)
 	cancel_delayed_work_sync(&sl->phase_work);
 	cancel_delayed_work_sync(&sl->dual_work);
 	cancel_delayed_work_sync(&sl->door_work);
+	cancel_delayed_work_sync(&sl->clock_work);
 	safelock_bolt_secure(sl);
 }
 
@@ -720,6 +815,7 @@ static int safelock_probe(struct platform_device *pdev)
 	INIT_DELAYED_WORK(&sl->phase_work, safelock_phase_over);
 	INIT_DELAYED_WORK(&sl->dual_work, safelock_dual_over);
 	INIT_DELAYED_WORK(&sl->door_work, safelock_door_ajar);
+	INIT_DELAYED_WORK(&sl->clock_work, safelock_clock_work);
 	INIT_WORK(&sl->key_work, safelock_key_work);
 	safelock_fsm_init(&sl->fsm);
 	sl->dev = dev;
@@ -750,6 +846,7 @@ static int safelock_probe(struct platform_device *pdev)
 		return ret;
 
 	safelock_sync_verifier(sl, safelock_verifier_present(&provisioned), provisioned);
+	mod_delayed_work(system_wq, &sl->clock_work, 0);
 	dev_info(dev, "safelock%u: ready, %s\n", sl->index, safelock_state_name(sl->fsm.state));
 	return 0;
 }

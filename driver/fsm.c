@@ -11,7 +11,10 @@
  * code of SAFELOCK_CODE_MIN_DIGITS to SAFELOCK_CODE_MAX_DIGITS digits, then
  * ENTER.  CLEAR abandons the entry.
  */
+#include <linux/bitops.h>
 #include <linux/errno.h>
+#include <linux/math64.h>
+#include <linux/minmax.h>
 #include <linux/string.h>
 
 #include "safelock.h"
@@ -26,6 +29,7 @@ static const char * const safelock_state_names[SAFELOCK_STATE_MAX] = {
 	[SAFELOCK_STATE_TIME_DELAY]	= "TIME_DELAY",
 	[SAFELOCK_STATE_OPEN_WINDOW]	= "OPEN_WINDOW",
 	[SAFELOCK_STATE_DUAL_PENDING]	= "DUAL_PENDING",
+	[SAFELOCK_STATE_TIME_LOCKED]	= "TIME_LOCKED",
 };
 
 const char *safelock_state_name(enum safelock_state state)
@@ -68,6 +72,8 @@ static void safelock_fsm_attempt(struct safelock_fsm_out *out, enum safelock_res
  */
 static enum safelock_state safelock_fsm_idle(const struct safelock_fsm *fsm)
 {
+	if (fsm->tl_active)
+		return SAFELOCK_STATE_TIME_LOCKED;
 	if (fsm->dual_first)
 		return SAFELOCK_STATE_DUAL_PENDING;
 	if (fsm->window)
@@ -146,7 +152,9 @@ static void safelock_fsm_enter(struct safelock_fsm *fsm, struct safelock_fsm_out
  *
  * Keys count only at rest (LOCKED, OPEN_WINDOW, DUAL_PENDING) and in ENTRY;
  * elsewhere they are ignored, so a key pressed while a request is pending
- * cannot change its outcome, except CLEAR, which cancels a time delay.
+ * cannot change its outcome, except CLEAR, which cancels a time delay.  In
+ * TIME_LOCKED, as in PENALTY, every key is ignored: no entry, no event, no
+ * feedback, and nothing is extended.
  */
 void safelock_fsm_key(struct safelock_fsm *fsm, u8 key, struct safelock_fsm_out *out)
 {
@@ -246,16 +254,80 @@ void safelock_fsm_verify_failed(struct safelock_fsm *fsm, enum safelock_result r
 }
 
 /*
+ * The time-delay override.  Two different users whose grants may take part
+ * in one (SAFELOCK_OVERRIDE_MAY or _ONLY), within the dual window, skip the
+ * time delay: *@skip is set, and they count as dual control's two users.
+ * The first waits in DUAL_PENDING.  A grant that is only an override
+ * (a courier's) counts for nothing else: not with an ordinary user, not in
+ * the open window, not when the policy allows no override.  A grant that
+ * may override but also counts as an ordinary one (a manager's) is an
+ * ordinary grant where no override is possible.
+ *
+ * Return: true if the grant has been dealt with here.
+ */
+static bool safelock_fsm_override(struct safelock_fsm *fsm, u32 user, u8 ovr, bool *skip,
+				  struct safelock_fsm_out *out)
+{
+	bool possible = fsm->policy.override && fsm->policy.time_delay_s && !fsm->window;
+	u32 first = fsm->dual_first;
+
+	if (!possible) {
+		if (ovr != SAFELOCK_OVERRIDE_ONLY)
+			return false;
+		fsm->state = safelock_fsm_idle(fsm);
+		return true;
+	}
+	if (first == user) {			/* the same person twice is one */
+		fsm->state = SAFELOCK_STATE_DUAL_PENDING;
+		return true;
+	}
+	if (first && fsm->dual_ovr && ovr) {	/* two of them: no delay */
+		fsm->dual_first = 0;
+		out->actions |= SAFELOCK_ACT_DUAL_STOP | SAFELOCK_ACT_OVERRIDE;
+		out->override_first = first;
+		*skip = true;
+		return false;
+	}
+	if (!first && ovr) {			/* the first waits for a second */
+		fsm->dual_first = user;
+		fsm->dual_ovr = ovr;
+		fsm->state = SAFELOCK_STATE_DUAL_PENDING;
+		out->actions |= SAFELOCK_ACT_DUAL_TIMER;
+		return true;
+	}
+	if (ovr == SAFELOCK_OVERRIDE_ONLY) {	/* no pair with an ordinary user */
+		fsm->state = SAFELOCK_STATE_DUAL_PENDING;
+		return true;
+	}
+	if (first && (!fsm->policy.dual_control || fsm->dual_ovr == SAFELOCK_OVERRIDE_ONLY)) {
+		/* an ordinary grant ends a wait it cannot pair with */
+		fsm->dual_first = 0;
+		out->actions |= SAFELOCK_ACT_DUAL_STOP;
+	}
+	return false;
+}
+
+/*
  * A code was accepted: under dual control it counts only with a different
  * user's; the whole authorisation then starts the time delay, or opens in
- * the open window (or at once without a delay).
+ * the open window (or at once without a delay, or with an override).
+ * Nothing opens during a time lock.
  */
-static void safelock_fsm_authorised(struct safelock_fsm *fsm, u32 user,
+static void safelock_fsm_authorised(struct safelock_fsm *fsm, u32 user, u8 override,
 				    struct safelock_fsm_out *out)
 {
-	if (fsm->policy.dual_control) {
+	bool skip = false;
+
+	if (fsm->tl_active) {
+		fsm->state = SAFELOCK_STATE_TIME_LOCKED;
+		return;
+	}
+	if (safelock_fsm_override(fsm, user, override, &skip, out))
+		return;
+	if (fsm->policy.dual_control && !skip) {
 		if (!fsm->dual_first) {
 			fsm->dual_first = user;
+			fsm->dual_ovr = SAFELOCK_OVERRIDE_NONE;
 			fsm->state = SAFELOCK_STATE_DUAL_PENDING;
 			out->actions |= SAFELOCK_ACT_DUAL_TIMER;
 			return;
@@ -267,7 +339,7 @@ static void safelock_fsm_authorised(struct safelock_fsm *fsm, u32 user,
 		fsm->dual_first = 0;
 		out->actions |= SAFELOCK_ACT_DUAL_STOP;
 	}
-	if (fsm->policy.time_delay_s && !fsm->window) {
+	if (fsm->policy.time_delay_s && !fsm->window && !skip) {
 		fsm->state = SAFELOCK_STATE_TIME_DELAY;
 		out->actions |= SAFELOCK_ACT_DELAY_TIMER;
 		return;
@@ -282,30 +354,32 @@ static void safelock_fsm_authorised(struct safelock_fsm *fsm, u32 user,
 }
 
 /**
- * safelock_fsm_verdict() - the verifier answered the pending request
+ * safelock_fsm_verdict_override() - the verifier answered the pending request
  * @fsm: the state machine
  * @result: %SAFELOCK_RESULT_GRANTED or %SAFELOCK_RESULT_DENIED
  * @retry_after_ms: with a denial, how long the keypad must stay quiet
  * @duress: with a grant, the entry was a duress entry
+ * @override: with a grant, &enum safelock_override
  * @out: filled with what to do
  *
  * The caller has already checked that the verdict is for the pending
  * request, from the registered verifier, in time, with the right nonce.
  * Only GRANTED can open, and only as the policy allows (dual control, time
- * delay); anything else is a denial.  A denial with a
+ * delay, time lock, override); anything else is a denial.  A denial with a
  * retry-after mirrors the verifier's lockout: PENALTY, where keys count
  * for nothing and cannot extend it.  A duress grant opens like any other,
  * and raises the silent alarm.
  */
-void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
-			  u32 retry_after_ms, bool duress, struct safelock_fsm_out *out)
+void safelock_fsm_verdict_override(struct safelock_fsm *fsm, enum safelock_result result,
+				   u32 retry_after_ms, bool duress, u8 override,
+				   struct safelock_fsm_out *out)
 {
 	safelock_out_reset(out);
 	if (fsm->state != SAFELOCK_STATE_VERIFYING)
 		return;
 	out->actions |= SAFELOCK_ACT_REQUEST_END;
 	if (result == SAFELOCK_RESULT_GRANTED) {
-		safelock_fsm_authorised(fsm, fsm->pending_user, out);
+		safelock_fsm_authorised(fsm, fsm->pending_user, override, out);
 		if (duress)
 			out->actions |= SAFELOCK_ACT_DURESS;
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_GRANTED);
@@ -319,6 +393,21 @@ void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_DENIED);
 	}
 	fsm->pending_user = 0;
+}
+
+/**
+ * safelock_fsm_verdict() - the verifier answered, without an override
+ * @fsm: the state machine
+ * @result: %SAFELOCK_RESULT_GRANTED or %SAFELOCK_RESULT_DENIED
+ * @retry_after_ms: with a denial, how long the keypad must stay quiet
+ * @duress: with a grant, the entry was a duress entry
+ * @out: filled with what to do
+ */
+void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
+			  u32 retry_after_ms, bool duress, struct safelock_fsm_out *out)
+{
+	safelock_fsm_verdict_override(fsm, result, retry_after_ms, duress,
+				      SAFELOCK_OVERRIDE_NONE, out);
 }
 
 /**
@@ -364,17 +453,38 @@ void safelock_fsm_window_over(struct safelock_fsm *fsm, struct safelock_fsm_out 
 		fsm->state = safelock_fsm_idle(fsm);
 }
 
+/*
+ * A lone grant that could have overridden but also counts as an ordinary
+ * one, with no dual control to wait for: its override partner did not come,
+ * so it starts the time delay as any grant would.
+ */
+static void safelock_fsm_lone_override(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	if (fsm->state != SAFELOCK_STATE_LOCKED || !fsm->policy.time_delay_s)
+		return;
+	fsm->state = SAFELOCK_STATE_TIME_DELAY;
+	out->actions |= SAFELOCK_ACT_DELAY_TIMER;
+}
+
 /**
  * safelock_fsm_dual_over() - no second user came in time
  * @fsm: the state machine
  * @out: filled with what to do
+ *
+ * A lone override grant that also counts as an ordinary one starts the
+ * time delay then, unless dual control wants a second user anyway.
  */
 void safelock_fsm_dual_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
 {
+	bool lone = fsm->dual_first && fsm->dual_ovr == SAFELOCK_OVERRIDE_MAY &&
+		    !fsm->policy.dual_control && fsm->state == SAFELOCK_STATE_DUAL_PENDING;
+
 	safelock_out_reset(out);
 	fsm->dual_first = 0;
 	if (fsm->state == SAFELOCK_STATE_DUAL_PENDING)
 		fsm->state = safelock_fsm_idle(fsm);
+	if (lone)
+		safelock_fsm_lone_override(fsm, out);
 }
 
 /**
@@ -425,8 +535,9 @@ void safelock_fsm_door(struct safelock_fsm *fsm, bool open, struct safelock_fsm_
  * @door_open: the door sensor says the door is open
  * @out: filled with what to do
  *
- * A lock in PENALTY stays there: locking never shortens a penalty.  Any
- * time delay, open window or half-done dual authorisation is abandoned.
+ * A lock in PENALTY or TIME_LOCKED stays there: locking never shortens a
+ * penalty or a time lock.  Any time delay, open window or half-done dual
+ * authorisation is abandoned.
  *
  * Return: 0, -EPERM if the lock has no owner yet (it cannot be secured), or
  * -EBUSY if the door is open (the bolt would stop it from closing).
@@ -439,7 +550,7 @@ int safelock_fsm_lock_now(struct safelock_fsm *fsm, bool door_open,
 		return -EPERM;
 	if (door_open)
 		return -EBUSY;
-	if (fsm->state == SAFELOCK_STATE_PENALTY) {
+	if (fsm->state == SAFELOCK_STATE_PENALTY || fsm->state == SAFELOCK_STATE_TIME_LOCKED) {
 		out->actions |= SAFELOCK_ACT_BOLT_CLOSE;
 		return 0;
 	}
@@ -463,5 +574,251 @@ int safelock_fsm_lock_now(struct safelock_fsm *fsm, bool door_open,
 	out->actions |= SAFELOCK_ACT_PHASE_STOP | SAFELOCK_ACT_DUAL_STOP;
 	fsm->state = SAFELOCK_STATE_LOCKED;
 	out->actions |= SAFELOCK_ACT_BOLT_CLOSE;
+	return 0;
+}
+
+/*
+ * The time lock.  Time comes from the caller, never read here: the
+ * wall clock (CLOCK_REALTIME, from the RTC or NTP) says whether the weekly
+ * schedule, a holiday or the immediate time lock locks the lock now; a
+ * running locked period ends at a CLOCK_BOOTTIME deadline fixed when it
+ * begins, so that no change of the wall clock shortens it.  Re-evaluated
+ * when the clock jumps or the policy changes, a period can only get longer.
+ */
+#define SAFELOCK_DAY_S		86400
+#define SAFELOCK_QUARTER_S	900
+#define SAFELOCK_QUARTERS	96		/* per day */
+#define SAFELOCK_TL_STEPS	(8 * SAFELOCK_QUARTERS)	/* horizon: 8 days or more */
+
+/* Floor division of a time in seconds by a day or a quarter hour. */
+static s64 safelock_div_floor(s64 t, s32 unit, s32 *rem)
+{
+	s64 q = div_s64_rem(t, unit, rem);
+
+	if (*rem < 0) {
+		*rem += unit;
+		q--;
+	}
+	return q;
+}
+
+static bool safelock_tl_holiday(const struct safelock_policy *p, s64 day)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_holidays && i < SAFELOCK_HOLIDAYS_MAX; i++)
+		if (p->holidays[i] == day)
+			return true;
+	return false;
+}
+
+/*
+ * Do the schedule and the holidays lock the lock at CLOCK_REALTIME second
+ * @t?  *@next is the second at which the answer may next change.
+ */
+static bool safelock_tl_scheduled(const struct safelock_policy *p, s64 t, s64 *next)
+{
+	s32 sod, wday;
+	s64 day;
+	u32 bit;
+
+	if (!p->time_lock) {
+		*next = S64_MAX;
+		return false;
+	}
+	day = safelock_div_floor(t + p->utc_offset_s, SAFELOCK_DAY_S, &sod);
+	if (safelock_tl_holiday(p, day)) {
+		*next = t + SAFELOCK_DAY_S - sod;
+		return true;
+	}
+	safelock_div_floor(day + 4, 7, &wday);		/* 1970-01-01 was a Thursday */
+	bit = wday * SAFELOCK_QUARTERS + sod / SAFELOCK_QUARTER_S;
+	*next = t + SAFELOCK_QUARTER_S - sod % SAFELOCK_QUARTER_S;
+	return p->week[bit / 8] & BIT(bit % 8);
+}
+
+/* The first second from @now on that neither @imm_until nor the schedule locks. */
+static s64 safelock_tl_end(const struct safelock_policy *p, s64 now, s64 imm_until)
+{
+	unsigned int i;
+	s64 t = now, next;
+
+	for (i = 0; i < SAFELOCK_TL_STEPS; i++) {
+		if (t < imm_until)
+			t = imm_until;
+		else if (safelock_tl_scheduled(p, t, &next))
+			t = next;
+		else
+			break;
+	}
+	return t;
+}
+
+/* The immediate time lock, in CLOCK_REALTIME seconds as the clock now reads. */
+static s64 safelock_tl_imm_until(const struct safelock_fsm *fsm, s64 now, u64 boot_ns)
+{
+	s64 until = min_t(u64, fsm->policy.time_lock_until_s, S64_MAX);
+	u64 left;
+
+	if (fsm->imm_until_ns > boot_ns) {
+		left = DIV_ROUND_UP_ULL(fsm->imm_until_ns - boot_ns, NSEC_PER_SEC);
+		until = max(until, now + (s64)left);
+	}
+	return until;
+}
+
+/* A locked period begins: nothing that could open survives it. */
+static void safelock_tl_begin(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	fsm->tl_active = true;
+	out->actions |= SAFELOCK_ACT_TLOCK_BEGIN;
+	fsm->window = false;
+	fsm->dual_first = 0;
+	out->actions |= SAFELOCK_ACT_PHASE_STOP | SAFELOCK_ACT_DUAL_STOP;
+	switch (fsm->state) {
+	case SAFELOCK_STATE_ENTRY:
+		safelock_fsm_abandon(fsm, out);		/* to TIME_LOCKED */
+		break;
+	case SAFELOCK_STATE_VERIFYING:
+		out->actions |= SAFELOCK_ACT_REQUEST_END;
+		safelock_fsm_attempt(out, SAFELOCK_RESULT_CANCELLED);
+		fsm->pending_user = 0;
+		fallthrough;
+	case SAFELOCK_STATE_LOCKED:
+	case SAFELOCK_STATE_TIME_DELAY:
+	case SAFELOCK_STATE_OPEN_WINDOW:
+	case SAFELOCK_STATE_DUAL_PENDING:
+		fsm->state = SAFELOCK_STATE_TIME_LOCKED;
+		break;
+	default:	/* UNLOCKED relocks first; PENALTY runs out first */
+		break;
+	}
+}
+
+/*
+ * Evaluate the time lock at this moment.  @again: the clock jumped or the
+ * policy changed, so a running period is measured again (never shorter).
+ */
+static void safelock_tl_eval(struct safelock_fsm *fsm, u64 real_ns, u64 boot_ns, bool again,
+			     struct safelock_fsm_out *out)
+{
+	s64 now = div_u64(real_ns, NSEC_PER_SEC), imm, next, left;
+	bool locked;
+	u64 until;
+
+	if (fsm->tl_active && boot_ns < fsm->tl_until_ns && !again)
+		return;
+	imm = safelock_tl_imm_until(fsm, now, boot_ns);
+	locked = now < imm || safelock_tl_scheduled(&fsm->policy, now, &next);
+	if (!locked) {
+		if (fsm->tl_active && boot_ns >= fsm->tl_until_ns) {
+			fsm->tl_active = false;
+			out->actions |= SAFELOCK_ACT_TLOCK_END;
+			if (fsm->state == SAFELOCK_STATE_TIME_LOCKED)
+				fsm->state = SAFELOCK_STATE_LOCKED;
+		}
+		return;
+	}
+	left = safelock_tl_end(&fsm->policy, now, imm) * NSEC_PER_SEC - (s64)real_ns;
+	until = boot_ns + max_t(s64, left, 0);
+	if (!fsm->tl_active) {
+		fsm->tl_until_ns = until;
+		safelock_tl_begin(fsm, out);
+	} else {
+		fsm->tl_until_ns = max(fsm->tl_until_ns, until);
+	}
+}
+
+/* Has CLOCK_REALTIME moved against CLOCK_BOOTTIME since the last reading? */
+static bool safelock_fsm_clock_read(struct safelock_fsm *fsm, u64 real_ns, u64 boot_ns,
+				    struct safelock_fsm_out *out)
+{
+	s64 offset = (s64)(real_ns - boot_ns), jump = offset - fsm->clock_offset_ns;
+	bool known = fsm->clock_known;
+
+	fsm->clock_known = true;
+	fsm->clock_offset_ns = offset;
+	if (!known || abs(jump) <= SAFELOCK_CLOCK_JUMP_NS)
+		return false;
+	out->actions |= SAFELOCK_ACT_CLOCK_JUMP;
+	out->clock_jump_s = clamp_t(s64, div_s64(jump, NSEC_PER_SEC), S32_MIN, S32_MAX);
+	return true;
+}
+
+/**
+ * safelock_fsm_clock() - the clocks were read: time lock periods, clock jumps
+ * @fsm: the state machine
+ * @real_ns: CLOCK_REALTIME now
+ * @boot_ns: CLOCK_BOOTTIME now (counts suspend)
+ * @out: filled with what to do
+ *
+ * Called at least every %SAFELOCK_CLOCK_CHECK_MS.  A change of the wall
+ * clock against CLOCK_BOOTTIME of more than %SAFELOCK_CLOCK_JUMP_NS is a
+ * jump: reported, and never a way in.  A locked period that begins moves
+ * the lock to TIME_LOCKED from LOCKED, from an entry (cancelled), a pending
+ * request (cancelled), a time delay, an open window or a dual wait; an
+ * open lock and a penalty get there when they end.  The period ends at its
+ * CLOCK_BOOTTIME deadline, and only when the wall clock agrees.
+ */
+void safelock_fsm_clock(struct safelock_fsm *fsm, u64 real_ns, u64 boot_ns,
+			struct safelock_fsm_out *out)
+{
+	bool jumped;
+
+	safelock_out_reset(out);
+	jumped = safelock_fsm_clock_read(fsm, real_ns, boot_ns, out);
+	safelock_tl_eval(fsm, real_ns, boot_ns, jumped, out);
+}
+
+/**
+ * safelock_fsm_time_lock_settle() - a lock at rest during a locked period
+ * @fsm: the state machine
+ * @out: filled with what to do
+ *
+ * The caller calls this whenever a step leaves the lock LOCKED: a lock that
+ * was open when the period began, or that a relock, the door or LOCK_NOW
+ * brought to LOCKED, is TIME_LOCKED while the period runs.
+ */
+void safelock_fsm_time_lock_settle(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	safelock_out_reset(out);
+	if (fsm->state == SAFELOCK_STATE_LOCKED && fsm->tl_active)
+		fsm->state = SAFELOCK_STATE_TIME_LOCKED;
+}
+
+/**
+ * safelock_fsm_policy() - the verifier sets the whole policy
+ * @fsm: the state machine
+ * @policy: the new policy, its attributes already range-checked
+ * @real_ns: CLOCK_REALTIME now
+ * @boot_ns: CLOCK_BOOTTIME now
+ * @out: filled with what to do
+ *
+ * The time lock takes effect at once; the rest of the policy from the next
+ * accepted code.  While an immediate time lock is in force a new end may
+ * extend it, never shorten or lift it; a new end lies at most
+ * %SAFELOCK_TIME_LOCK_MAX_S ahead.  No policy change ends a running locked
+ * period early.
+ *
+ * Return: 0; -EPERM for an end that would shorten an immediate time lock in
+ * force, -ERANGE for one too far ahead: then nothing changed.
+ */
+int safelock_fsm_policy(struct safelock_fsm *fsm, const struct safelock_policy *policy,
+			u64 real_ns, u64 boot_ns, struct safelock_fsm_out *out)
+{
+	u64 now = div_u64(real_ns, NSEC_PER_SEC), cur = fsm->policy.time_lock_until_s;
+	u64 until = policy->time_lock_until_s;
+
+	safelock_out_reset(out);
+	if (until < cur && (cur > now || fsm->imm_until_ns > boot_ns))
+		return -EPERM;
+	if (until != cur && until > now + SAFELOCK_TIME_LOCK_MAX_S)
+		return -ERANGE;
+	safelock_fsm_clock_read(fsm, real_ns, boot_ns, out);	/* measured again below */
+	fsm->policy = *policy;
+	if (until > cur && until > now)
+		fsm->imm_until_ns = max(fsm->imm_until_ns,
+					boot_ns + (until * NSEC_PER_SEC - real_ns));
+	safelock_tl_eval(fsm, real_ns, boot_ns, true, out);
 	return 0;
 }

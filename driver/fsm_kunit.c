@@ -432,6 +432,657 @@ static void fsm_dual_control(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
 }
 
+/* ------------------------------------------------------------------ */
+/* The time lock, with the clocks in the test's hands                  */
+
+#define NS(s)	((u64)(s) * NSEC_PER_SEC)
+#define WED	20005u		/* days since 1970-01-01: Wednesday 2024-10-09 */
+#define SAT	(WED + 3)
+#define SUN	(WED + 4)
+
+/* CLOCK_REALTIME and CLOCK_BOOTTIME as the test makes them go. */
+struct clk {
+	u64 real;
+	u64 boot;
+};
+
+static u64 at(unsigned int day, unsigned int h, unsigned int m, unsigned int s)
+{
+	return NS((u64)day * 86400 + h * 3600 + m * 60 + s);
+}
+
+static struct clk clk_at(u64 real)
+{
+	return (struct clk){ .real = real, .boot = NS(1000) };
+}
+
+/* Time passes: both clocks move. */
+static void pass(struct safelock_fsm *fsm, struct clk *c, u64 s, struct safelock_fsm_out *out)
+{
+	c->real += NS(s);
+	c->boot += NS(s);
+	safelock_fsm_clock(fsm, c->real, c->boot, out);
+}
+
+/* Lock the quarter hours [from, to) of day @wday (0 Sunday) in @p's week. */
+static void lock_quarters(struct safelock_policy *p, unsigned int wday, unsigned int from,
+			  unsigned int to)
+{
+	unsigned int q, bit;
+
+	p->time_lock = true;
+	for (q = from; q < to; q++) {
+		bit = wday * 96 + q;
+		p->week[bit / 8] |= BIT(bit % 8);
+	}
+}
+
+static int set_policy(struct safelock_fsm *fsm, const struct safelock_policy *p,
+		      const struct clk *c, struct safelock_fsm_out *out)
+{
+	return safelock_fsm_policy(fsm, p, c->real, c->boot, out);
+}
+
+/* An immediate time lock of @s seconds from now. */
+static int lock_for(struct safelock_fsm *fsm, const struct clk *c, u64 s,
+		    struct safelock_fsm_out *out)
+{
+	struct safelock_policy p = fsm->policy;
+
+	p.time_lock_until_s = div_u64(c->real, NSEC_PER_SEC) + s;
+	return set_policy(fsm, &p, c, out);
+}
+
+static void fsm_time_lock_schedule(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct safelock_policy p;
+	struct clk c = clk_at(at(WED, 21, 59, 58));
+
+	ready(&fsm);
+	p = fsm.policy;
+	lock_quarters(&p, 3, 88, 90);		/* Wednesday 22:00-22:30 */
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_TLOCK_BEGIN);
+	pass(&fsm, &c, 1, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	pass(&fsm, &c, 1, &out);		/* 22:00:00 */
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_TLOCK_BEGIN);
+	KUNIT_EXPECT_EQ(test, fsm.tl_until_ns, c.boot + NS(1800));
+
+	/* The keypad is quiet; nothing opens, nothing ends it early. */
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_key(&fsm, SAFELOCK_KEY_CLEAR, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	/* Turning the schedule off does not end a running period. */
+	p.time_lock = false;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	p.time_lock = true;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+
+	pass(&fsm, &c, 1799, &out);		/* 22:29:59 */
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_TLOCK_END);
+	pass(&fsm, &c, 1, &out);		/* 22:30:00 */
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_TLOCK_END);
+	safelock_fsm_key(&fsm, '0', &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_ENTRY);
+
+	/* Other days of the week are not locked at 22:00. */
+	ready(&fsm);
+	c = clk_at(at(WED + 1, 22, 0, 0));
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	/* Nor is anything with the time lock off. */
+	p.time_lock = false;
+	c = clk_at(at(WED, 22, 0, 0));
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_FALSE(test, fsm.tl_active);
+}
+
+/* Bit 671 is Saturday 23:45, bit 0 Sunday 00:00: one period across the wrap. */
+static void fsm_time_lock_week_wrap(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct safelock_policy p;
+	struct clk c = clk_at(at(SAT, 23, 44, 59));
+
+	ready(&fsm);
+	p = fsm.policy;
+	p.time_lock = true;
+	p.week[SAFELOCK_TIME_LOCK_WEEK_SIZE - 1] = 0x80;
+	p.week[0] = 0x01;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	pass(&fsm, &c, 1, &out);		/* Saturday 23:45 */
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_EQ(test, fsm.tl_until_ns, c.boot + NS(30 * 60));	/* Sunday 00:15 */
+	pass(&fsm, &c, 15 * 60, &out);		/* Sunday 00:00 */
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	pass(&fsm, &c, 15 * 60, &out);		/* Sunday 00:15 */
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+
+	/* Sunday 00:00 alone: locked from Sunday's first second. */
+	ready(&fsm);
+	p.week[SAFELOCK_TIME_LOCK_WEEK_SIZE - 1] = 0;
+	c = clk_at(at(SAT, 23, 59, 59));
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	pass(&fsm, &c, 1, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_EQ(test, fsm.tl_until_ns, c.boot + NS(15 * 60));
+	KUNIT_EXPECT_EQ(test, (SUN + 4) % 7, 0u);
+}
+
+/* A holiday is locked all day, in local time (UTC + offset). */
+static void fsm_time_lock_holiday(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct safelock_policy p;
+	struct clk c = clk_at(at(WED - 1, 22, 59, 59));	/* Wednesday 23:59:59 at +1 h */
+
+	ready(&fsm);
+	p = fsm.policy;
+	p.time_lock = true;
+	p.utc_offset_s = 3600;
+	p.holidays[0] = 12345;
+	p.holidays[1] = WED;
+	p.n_holidays = 2;
+	lock_quarters(&p, 4, 0, 1);		/* and Thursday 00:00-00:15 */
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	pass(&fsm, &c, 1, &out);		/* Wednesday 00:00 local */
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	/* The holiday and Thursday's first quarter make one period. */
+	KUNIT_EXPECT_EQ(test, fsm.tl_until_ns, c.boot + NS(86400 + 15 * 60));
+
+	/* Past the last entry of the list nothing counts. */
+	ready(&fsm);
+	p.n_holidays = 1;
+	c = clk_at(at(WED, 12, 0, 0));
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	/* Nor with the time lock off. */
+	p.n_holidays = 2;
+	p.time_lock = false;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	/* West of UTC: the holiday begins at 01:00 UTC. */
+	p.time_lock = true;
+	p.utc_offset_s = -3600;
+	c = clk_at(at(WED, 0, 59, 59));
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	pass(&fsm, &c, 1, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+}
+
+static void fsm_time_lock_immediate(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct safelock_policy p;
+	struct clk c = clk_at(at(WED, 10, 0, 0));
+	u64 now = div_u64(c.real, NSEC_PER_SEC);
+
+	ready(&fsm);
+	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 600, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_TLOCK_BEGIN);
+	KUNIT_EXPECT_EQ(test, fsm.tl_until_ns, c.boot + NS(600));
+	/* Extended: yes. */
+	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 1200, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.tl_until_ns, c.boot + NS(1200));
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_TLOCK_BEGIN);
+	/* Shortened or lifted: never, and nothing else of that policy applies. */
+	p = fsm.policy;
+	p.time_delay_s = 99;
+	p.time_lock_until_s = now + 900;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), -EPERM);
+	p.time_lock_until_s = 0;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), -EPERM);
+	KUNIT_EXPECT_EQ(test, fsm.policy.time_lock_until_s, now + 1200);
+	KUNIT_EXPECT_EQ(test, fsm.policy.time_delay_s, 0u);
+	/* Not more than 7 days ahead. */
+	p.time_lock_until_s = now + 7 * 86400 + 1;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), -ERANGE);
+	KUNIT_EXPECT_EQ(test, fsm.policy.time_lock_until_s, now + 1200);
+	/* The same end again is no change: the rest of a policy applies. */
+	p.time_lock_until_s = now + 1200;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.policy.time_delay_s, 99u);
+	KUNIT_EXPECT_EQ(test, fsm.tl_until_ns, c.boot + NS(1200));
+
+	pass(&fsm, &c, 1199, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	pass(&fsm, &c, 1, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_TLOCK_END);
+	/* Once it has run out, an earlier end means nothing and is taken. */
+	p = fsm.policy;
+	p.time_lock_until_s = now;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_FALSE(test, fsm.tl_active);
+}
+
+static void fsm_time_lock_jump_forward(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct safelock_policy p;
+	struct clk c = clk_at(at(WED, 22, 10, 0));
+	u64 until;
+
+	ready(&fsm);
+	p = fsm.policy;
+	lock_quarters(&p, 3, 88, 90);		/* 22:00-22:30 */
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	until = fsm.tl_until_ns;
+	KUNIT_EXPECT_EQ(test, until, c.boot + NS(20 * 60));
+
+	/* An hour forward: reported, and the period keeps its end. */
+	c.real += NS(3600);
+	pass(&fsm, &c, 1, &out);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_CLOCK_JUMP);
+	KUNIT_EXPECT_EQ(test, out.clock_jump_s, 3600);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_EQ(test, fsm.tl_until_ns, until);
+	pass(&fsm, &c, 20 * 60 - 2, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	pass(&fsm, &c, 1, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+
+	/* The immediate time lock holds its length through a jump too. */
+	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 300, &out), 0);
+	c.real += NS(86400);
+	pass(&fsm, &c, 299, &out);
+	KUNIT_EXPECT_EQ(test, out.clock_jump_s, 86400);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	/* ... and it still cannot be lifted, though the wall clock is past it. */
+	p = fsm.policy;
+	p.time_lock_until_s = 0;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), -EPERM);
+	pass(&fsm, &c, 1, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+}
+
+static void fsm_time_lock_jump_backward(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct safelock_policy p;
+	struct clk c = clk_at(at(WED, 22, 50, 0));
+	u64 until;
+
+	ready(&fsm);
+	p = fsm.policy;
+	lock_quarters(&p, 3, 88, 92);		/* 22:00-23:00 */
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	until = fsm.tl_until_ns;
+	KUNIT_EXPECT_EQ(test, until, c.boot + NS(10 * 60));
+	/* Half an hour back, into the same period: it lasts to 23:00 again. */
+	c.real -= NS(1800);
+	safelock_fsm_clock(&fsm, c.real, c.boot, &out);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_CLOCK_JUMP);
+	KUNIT_EXPECT_EQ(test, out.clock_jump_s, -1800);
+	KUNIT_EXPECT_EQ(test, fsm.tl_until_ns, until + NS(1800));
+	/* Back before the period: its end stays. */
+	c.real -= NS(3 * 3600);
+	safelock_fsm_clock(&fsm, c.real, c.boot, &out);
+	KUNIT_EXPECT_EQ(test, out.clock_jump_s, -3 * 3600);
+	KUNIT_EXPECT_EQ(test, fsm.tl_until_ns, until + NS(1800));
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+
+	/* After a period, a jump back into one begins it. */
+	ready(&fsm);
+	c = clk_at(at(WED, 23, 10, 0));
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	c.real -= NS(40 * 60);
+	pass(&fsm, &c, 1, &out);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_CLOCK_JUMP);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_TLOCK_BEGIN);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+}
+
+static void fsm_clock_jump(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct clk c = clk_at(at(WED, 12, 0, 0));
+
+	ready(&fsm);
+	safelock_fsm_clock(&fsm, c.real, c.boot, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);		/* the first reading */
+	c.real += NS(2);				/* two seconds: drift, not a jump */
+	pass(&fsm, &c, 1, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	c.real += NS(3);
+	pass(&fsm, &c, 1, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, (u32)SAFELOCK_ACT_CLOCK_JUMP);
+	KUNIT_EXPECT_EQ(test, out.clock_jump_s, 3);
+	c.real -= NS(5);
+	pass(&fsm, &c, 1, &out);
+	KUNIT_EXPECT_EQ(test, out.clock_jump_s, -5);
+	c.real += NS(100ULL * 365 * 86400);
+	pass(&fsm, &c, 1, &out);
+	KUNIT_EXPECT_EQ(test, out.clock_jump_s, S32_MAX);
+	/* Suspend moves both clocks: no jump. */
+	pass(&fsm, &c, 86400, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+}
+
+/* A locked period that begins ends whatever could have opened. */
+static void fsm_time_lock_begins(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct clk c = clk_at(at(WED, 10, 0, 0));
+
+	/* An entry being typed: abandoned, wiped. */
+	ready(&fsm);
+	type(&fsm, "0011", &out);
+	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 60, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_CANCELLED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_ENTRY_STOP);
+	KUNIT_EXPECT_EQ(test, fsm.entry_len, 0u);
+	KUNIT_EXPECT_TRUE(test, !memchr_inv(fsm.entry, 0, sizeof(fsm.entry)));
+
+	/* A pending request: cancelled; its grant opens nothing. */
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 60, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_REQUEST_END);
+	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_CANCELLED);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+
+	/* A time delay, and an open window: gone. */
+	ready(&fsm);
+	fsm.policy.time_delay_s = 60;
+	accepted(&fsm, "001", &out);
+	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 60, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_PHASE_STOP);
+	safelock_fsm_delay_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_FALSE(test, fsm.window);
+	ready(&fsm);
+	fsm.policy.time_delay_s = 60;
+	accepted(&fsm, "001", &out);
+	safelock_fsm_delay_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_OPEN_WINDOW);
+	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 60, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_FALSE(test, fsm.window);
+	pass(&fsm, &c, 60, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);	/* not the window */
+
+	/* A half-done dual authorisation: gone. */
+	ready(&fsm);
+	fsm.policy.dual_control = true;
+	accepted(&fsm, "001", &out);
+	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 60, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_DUAL_STOP);
+	KUNIT_EXPECT_EQ(test, fsm.dual_first, 0u);
+
+	/* An open lock stays open until it relocks, then is time-locked. */
+	ready(&fsm);
+	accepted(&fsm, "001", &out);
+	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 60, &out), 0);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_TLOCK_BEGIN);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	safelock_fsm_relock(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	safelock_fsm_time_lock_settle(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	/* Settling outside a period, or from another state, changes nothing. */
+	pass(&fsm, &c, 60, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	safelock_fsm_time_lock_settle(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+
+	/* A penalty runs out first, into the time lock. */
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 60000, false, &out);
+	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 600, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
+	safelock_fsm_penalty_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+
+	/* An unprovisioned lock stays so; provisioned during a period, time-locked. */
+	safelock_fsm_init(&fsm);
+	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 600, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
+	safelock_fsm_verifier(&fsm, true, true, &out);
+	safelock_fsm_time_lock_settle(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+
+	/* Even a grant the clock has not caught up with opens nothing. */
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	fsm.tl_active = true;
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+}
+
+/* ------------------------------------------------------------------ */
+/* The time-delay override                                             */
+
+static void accepted_ovr(struct safelock_fsm *fsm, const char *user, u8 ovr,
+			 struct safelock_fsm_out *out)
+{
+	type(fsm, user, out);
+	type(fsm, "123456E", out);
+	safelock_fsm_verdict_override(fsm, SAFELOCK_RESULT_GRANTED, 0, false, ovr, out);
+}
+
+static void ready_override(struct safelock_fsm *fsm)
+{
+	ready(fsm);
+	fsm->policy.time_delay_s = 600;
+	fsm->policy.override = true;
+}
+
+static void fsm_override_pair(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready_override(&fsm);
+	accepted_ovr(&fsm, "001", SAFELOCK_OVERRIDE_MAY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_DUAL_PENDING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_DUAL_TIMER);
+	KUNIT_EXPECT_FALSE(test, out.actions & (SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_DELAY_TIMER));
+	/* The same person twice is one. */
+	accepted_ovr(&fsm, "001", SAFELOCK_OVERRIDE_ONLY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_DUAL_PENDING);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	/* A second one: open at once, no delay. */
+	accepted_ovr(&fsm, "002", SAFELOCK_OVERRIDE_ONLY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_OVERRIDE);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_DUAL_STOP);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_DELAY_TIMER);
+	KUNIT_EXPECT_EQ(test, out.override_first, 1u);
+	KUNIT_EXPECT_EQ(test, fsm.dual_first, 0u);
+
+	/* Two couriers, and under dual control: they are its two users. */
+	ready_override(&fsm);
+	fsm.policy.dual_control = true;
+	accepted_ovr(&fsm, "003", SAFELOCK_OVERRIDE_ONLY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_DUAL_PENDING);
+	accepted_ovr(&fsm, "004", SAFELOCK_OVERRIDE_ONLY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_OVERRIDE);
+}
+
+static void fsm_override_alone(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	/* A courier alone: nothing, once the dual window is over. */
+	ready_override(&fsm);
+	accepted_ovr(&fsm, "001", SAFELOCK_OVERRIDE_ONLY, &out);
+	safelock_fsm_dual_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	/* A manager alone: the ordinary grant it also is, a time delay. */
+	accepted_ovr(&fsm, "001", SAFELOCK_OVERRIDE_MAY, &out);
+	safelock_fsm_dual_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_DELAY);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_DELAY_TIMER);
+	/* ... unless dual control wants a second user anyway. */
+	ready_override(&fsm);
+	fsm.policy.dual_control = true;
+	accepted_ovr(&fsm, "001", SAFELOCK_OVERRIDE_MAY, &out);
+	safelock_fsm_dual_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+}
+
+static void fsm_override_with_ordinary(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	/* An ordinary grant ends a manager's lone wait: the time delay starts. */
+	ready_override(&fsm);
+	accepted_ovr(&fsm, "001", SAFELOCK_OVERRIDE_MAY, &out);
+	accepted(&fsm, "002", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_DELAY);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_DUAL_STOP);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	KUNIT_EXPECT_EQ(test, fsm.dual_first, 0u);
+
+	/* Dual control: a manager and an ordinary user are two users, with a delay. */
+	ready_override(&fsm);
+	fsm.policy.dual_control = true;
+	accepted_ovr(&fsm, "001", SAFELOCK_OVERRIDE_MAY, &out);
+	accepted(&fsm, "002", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_DELAY);
+	/* A courier is no second user for an ordinary one ... */
+	ready_override(&fsm);
+	fsm.policy.dual_control = true;
+	accepted(&fsm, "001", &out);
+	accepted_ovr(&fsm, "002", SAFELOCK_OVERRIDE_ONLY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_DUAL_PENDING);
+	KUNIT_EXPECT_EQ(test, fsm.dual_first, 1u);
+	accepted(&fsm, "003", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_DELAY);
+	/* ... nor an ordinary one for a courier: the courier's wait ends. */
+	ready_override(&fsm);
+	fsm.policy.dual_control = true;
+	accepted_ovr(&fsm, "001", SAFELOCK_OVERRIDE_ONLY, &out);
+	accepted(&fsm, "002", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_DUAL_PENDING);
+	KUNIT_EXPECT_EQ(test, fsm.dual_first, 2u);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_DUAL_STOP);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_DUAL_TIMER);
+	accepted(&fsm, "003", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_DELAY);
+}
+
+static void fsm_override_not_possible(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	/* Not allowed: a manager's is an ordinary grant, a courier's nothing. */
+	ready_override(&fsm);
+	fsm.policy.override = false;
+	accepted_ovr(&fsm, "001", SAFELOCK_OVERRIDE_MAY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_DELAY);
+	ready_override(&fsm);
+	fsm.policy.override = false;
+	accepted_ovr(&fsm, "001", SAFELOCK_OVERRIDE_ONLY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_GRANTED);
+	KUNIT_EXPECT_FALSE(test, out.actions & (SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_DELAY_TIMER |
+						SAFELOCK_ACT_DUAL_TIMER));
+	accepted_ovr(&fsm, "002", SAFELOCK_OVERRIDE_ONLY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+
+	/* No time delay to skip: the same. */
+	ready_override(&fsm);
+	fsm.policy.time_delay_s = 0;
+	accepted_ovr(&fsm, "001", SAFELOCK_OVERRIDE_ONLY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	accepted_ovr(&fsm, "001", SAFELOCK_OVERRIDE_MAY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+
+	/* In the open window there is no delay left: a courier opens nothing. */
+	ready_override(&fsm);
+	accepted(&fsm, "001", &out);
+	safelock_fsm_delay_over(&fsm, &out);
+	accepted_ovr(&fsm, "002", SAFELOCK_OVERRIDE_ONLY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_OPEN_WINDOW);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	accepted_ovr(&fsm, "003", SAFELOCK_OVERRIDE_MAY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_OVERRIDE);
+}
+
+/* Never past a time lock or a penalty. */
+static void fsm_override_never_bypasses(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct clk c = clk_at(at(WED, 10, 0, 0));
+
+	ready_override(&fsm);
+	accepted_ovr(&fsm, "001", SAFELOCK_OVERRIDE_MAY, &out);
+	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 60, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_EQ(test, fsm.dual_first, 0u);
+	type(&fsm, "002123456E", &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	pass(&fsm, &c, 60, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	/* The first override did not survive the time lock. */
+	accepted_ovr(&fsm, "002", SAFELOCK_OVERRIDE_MAY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_DUAL_PENDING);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+
+	/* A penalty in between: its keys count for nothing. */
+	type(&fsm, "003123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 60000, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
+	type(&fsm, "003123456E", &out);
+	safelock_fsm_verdict_override(&fsm, SAFELOCK_RESULT_GRANTED, 0, false,
+				      SAFELOCK_OVERRIDE_MAY, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+}
+
 static void fsm_state_names(struct kunit *test)
 {
 	unsigned int s;
@@ -456,6 +1107,19 @@ static struct kunit_case safelock_fsm_cases[] = {
 	KUNIT_CASE(fsm_duress),
 	KUNIT_CASE(fsm_time_delay),
 	KUNIT_CASE(fsm_dual_control),
+	KUNIT_CASE(fsm_time_lock_schedule),
+	KUNIT_CASE(fsm_time_lock_week_wrap),
+	KUNIT_CASE(fsm_time_lock_holiday),
+	KUNIT_CASE(fsm_time_lock_immediate),
+	KUNIT_CASE(fsm_time_lock_jump_forward),
+	KUNIT_CASE(fsm_time_lock_jump_backward),
+	KUNIT_CASE(fsm_clock_jump),
+	KUNIT_CASE(fsm_time_lock_begins),
+	KUNIT_CASE(fsm_override_pair),
+	KUNIT_CASE(fsm_override_alone),
+	KUNIT_CASE(fsm_override_with_ordinary),
+	KUNIT_CASE(fsm_override_not_possible),
+	KUNIT_CASE(fsm_override_never_bypasses),
 	KUNIT_CASE(fsm_state_names),
 	{ }
 };

@@ -95,7 +95,7 @@ static int safelock_nl_register(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
-static const struct nla_policy safelock_verdict_policy[SAFELOCK_A_DURESS + 1] = {
+static const struct nla_policy safelock_verdict_policy[SAFELOCK_A_DELAY_OVERRIDE + 1] = {
 	[SAFELOCK_A_DEVICE] = NLA_POLICY_MAX(NLA_U32, SAFELOCK_MAX_DEVICES - 1),
 	[SAFELOCK_A_REQUEST_ID] = { .type = NLA_U64 },
 	[SAFELOCK_A_NONCE] = NLA_POLICY_EXACT_LEN(SAFELOCK_NONCE_SIZE),
@@ -103,6 +103,7 @@ static const struct nla_policy safelock_verdict_policy[SAFELOCK_A_DURESS + 1] = 
 					       SAFELOCK_RESULT_DENIED),
 	[SAFELOCK_A_RETRY_AFTER_MS] = { .type = NLA_U32 },
 	[SAFELOCK_A_DURESS] = NLA_POLICY_MAX(NLA_U8, 1),
+	[SAFELOCK_A_DELAY_OVERRIDE] = NLA_POLICY_MAX(NLA_U8, SAFELOCK_OVERRIDE_MAX - 1),
 };
 
 static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
@@ -111,6 +112,7 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 	enum safelock_result result;
 	u32 retry_after = 0;
 	bool duress = false;
+	u8 override = 0;
 	struct safelock *sl;
 	int ret;
 
@@ -135,6 +137,13 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 				    "duress only goes with a grant");
 		return -EINVAL;
 	}
+	if (attrs[SAFELOCK_A_DELAY_OVERRIDE])
+		override = nla_get_u8(attrs[SAFELOCK_A_DELAY_OVERRIDE]);
+	if (override && result != SAFELOCK_RESULT_GRANTED) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[SAFELOCK_A_DELAY_OVERRIDE],
+				    "delay override only goes with a grant");
+		return -EINVAL;
+	}
 
 	if (!safelock_is_verifier(info->snd_portid)) {
 		NL_SET_ERR_MSG(info->extack, "not the registered verifier");
@@ -148,7 +157,7 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 	}
 	ret = safelock_verdict(sl, info->snd_portid, nla_get_u64(attrs[SAFELOCK_A_REQUEST_ID]),
 			       nla_data(attrs[SAFELOCK_A_NONCE]), result, retry_after,
-			       duress, info->extack);
+			       duress, override, info->extack);
 	safelock_put(sl);
 	return ret;
 }
@@ -159,7 +168,24 @@ static struct netlink_range_validation safelock_relock_range = {
 	.max = 600000,
 };
 
-static const struct nla_policy safelock_policy_policy[SAFELOCK_A_DOOR_LIMIT_S + 1] = {
+static struct netlink_range_validation_signed safelock_utc_offset_range = {
+	.min = -SAFELOCK_UTC_OFFSET_MAX_S,
+	.max = SAFELOCK_UTC_OFFSET_MAX_S,
+};
+
+/* Holidays: a whole number of u32 day numbers, at most SAFELOCK_HOLIDAYS_MAX. */
+static int safelock_validate_holidays(const struct nlattr *attr, struct netlink_ext_ack *extack)
+{
+	int len = nla_len(attr);
+
+	if (len % sizeof(u32) || len > SAFELOCK_HOLIDAYS_MAX * sizeof(u32)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "holidays are 0 to 32 day numbers of 4 bytes");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct nla_policy safelock_policy_policy[SAFELOCK_A_OVERRIDE + 1] = {
 	[SAFELOCK_A_DEVICE] = NLA_POLICY_MAX(NLA_U32, SAFELOCK_MAX_DEVICES - 1),
 	[SAFELOCK_A_TIME_DELAY_S] = NLA_POLICY_MAX(NLA_U32, 7200),
 	[SAFELOCK_A_OPEN_WINDOW_S] = NLA_POLICY_RANGE(NLA_U32, 60, 1800),
@@ -167,7 +193,47 @@ static const struct nla_policy safelock_policy_policy[SAFELOCK_A_DOOR_LIMIT_S + 
 	[SAFELOCK_A_DUAL_WINDOW_S] = NLA_POLICY_RANGE(NLA_U32, 10, 300),
 	[SAFELOCK_A_RELOCK_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &safelock_relock_range),
 	[SAFELOCK_A_DOOR_LIMIT_S] = NLA_POLICY_MAX(NLA_U32, 3600),
+	[SAFELOCK_A_TIME_LOCK] = NLA_POLICY_MAX(NLA_U8, 1),
+	[SAFELOCK_A_TIME_LOCK_WEEK] = NLA_POLICY_EXACT_LEN(SAFELOCK_TIME_LOCK_WEEK_SIZE),
+	[SAFELOCK_A_HOLIDAYS] = NLA_POLICY_VALIDATE_FN(NLA_BINARY, safelock_validate_holidays),
+	[SAFELOCK_A_UTC_OFFSET_S] = NLA_POLICY_FULL_RANGE_SIGNED(NLA_S32,
+								 &safelock_utc_offset_range),
+	[SAFELOCK_A_TIME_LOCK_UNTIL] = { .type = NLA_U64 },
+	[SAFELOCK_A_OVERRIDE] = NLA_POLICY_MAX(NLA_U8, 1),
 };
+
+/* The time lock's and the override's attributes, onto @p. */
+static void safelock_nl_time_lock_attrs(struct nlattr **attrs, struct safelock_policy *p)
+{
+	if (attrs[SAFELOCK_A_TIME_LOCK])
+		p->time_lock = nla_get_u8(attrs[SAFELOCK_A_TIME_LOCK]);
+	if (attrs[SAFELOCK_A_TIME_LOCK_WEEK])
+		nla_memcpy(p->week, attrs[SAFELOCK_A_TIME_LOCK_WEEK], sizeof(p->week));
+	if (attrs[SAFELOCK_A_HOLIDAYS]) {
+		memset(p->holidays, 0, sizeof(p->holidays));
+		p->n_holidays = nla_memcpy(p->holidays, attrs[SAFELOCK_A_HOLIDAYS],
+					   sizeof(p->holidays)) / sizeof(u32);
+	}
+	if (attrs[SAFELOCK_A_UTC_OFFSET_S])
+		p->utc_offset_s = nla_get_s32(attrs[SAFELOCK_A_UTC_OFFSET_S]);
+	if (attrs[SAFELOCK_A_TIME_LOCK_UNTIL])
+		p->time_lock_until_s = nla_get_u64(attrs[SAFELOCK_A_TIME_LOCK_UNTIL]);
+	if (attrs[SAFELOCK_A_OVERRIDE])
+		p->override = nla_get_u8(attrs[SAFELOCK_A_OVERRIDE]);
+}
+
+static int safelock_nl_put_time_lock(struct sk_buff *msg, const struct safelock_policy *p)
+{
+	if (nla_put_u8(msg, SAFELOCK_A_TIME_LOCK, p->time_lock) ||
+	    nla_put(msg, SAFELOCK_A_TIME_LOCK_WEEK, sizeof(p->week), p->week) ||
+	    nla_put(msg, SAFELOCK_A_HOLIDAYS, p->n_holidays * sizeof(u32), p->holidays) ||
+	    nla_put_s32(msg, SAFELOCK_A_UTC_OFFSET_S, p->utc_offset_s) ||
+	    nla_put_u64_64bit(msg, SAFELOCK_A_TIME_LOCK_UNTIL, p->time_lock_until_s,
+			      SAFELOCK_A_PAD) ||
+	    nla_put_u8(msg, SAFELOCK_A_OVERRIDE, p->override))
+		return -EMSGSIZE;
+	return 0;
+}
 
 static struct safelock *safelock_nl_device(struct genl_info *info)
 {
@@ -216,7 +282,8 @@ static int safelock_nl_policy_set(struct sk_buff *skb, struct genl_info *info)
 			return -ERANGE;
 		}
 	}
-	ret = safelock_policy_set(sl, &p);
+	safelock_nl_time_lock_attrs(attrs, &p);
+	ret = safelock_policy_set(sl, &p, info->extack);
 	safelock_put(sl);
 	return ret;
 }
@@ -247,7 +314,8 @@ static int safelock_nl_policy_get(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u8(msg, SAFELOCK_A_DUAL_CONTROL, p.dual_control) ||
 	    nla_put_u32(msg, SAFELOCK_A_DUAL_WINDOW_S, p.dual_window_s) ||
 	    nla_put_u32(msg, SAFELOCK_A_RELOCK_MS, p.relock_ms) ||
-	    nla_put_u32(msg, SAFELOCK_A_DOOR_LIMIT_S, p.door_limit_s)) {
+	    nla_put_u32(msg, SAFELOCK_A_DOOR_LIMIT_S, p.door_limit_s) ||
+	    safelock_nl_put_time_lock(msg, &p)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}

@@ -18,6 +18,7 @@
 #include <linux/mutex.h>
 #include <linux/netlink.h>
 #include <linux/spinlock.h>
+#include <linux/time64.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -52,6 +53,14 @@
 #define SAFELOCK_ACT_PHASE_STOP		BIT(14)	/* stop the delay/window timer */
 #define SAFELOCK_ACT_DUAL_TIMER		BIT(15)	/* start the dual-control window */
 #define SAFELOCK_ACT_DUAL_STOP		BIT(16)	/* stop it */
+/* Time lock and override: from the top bit down, clear of the others. */
+#define SAFELOCK_ACT_TLOCK_BEGIN	BIT(31)	/* report: a locked period began */
+#define SAFELOCK_ACT_TLOCK_END		BIT(30)	/* report: it ended */
+#define SAFELOCK_ACT_CLOCK_JUMP		BIT(29)	/* report out->clock_jump_s */
+#define SAFELOCK_ACT_OVERRIDE		BIT(28)	/* report: two overrides opened */
+
+#define SAFELOCK_CLOCK_JUMP_NS		(2LL * NSEC_PER_SEC)	/* more is a jump */
+#define SAFELOCK_CLOCK_CHECK_MS		1000	/* how often the clock is read */
 
 /**
  * struct safelock_policy - what the verifier has configured for opening
@@ -61,6 +70,13 @@
  * @dual_control: opening needs the codes of two different users
  * @relock_ms: how long the bolt stays retracted after opening
  * @door_limit_s: seconds the door may stay open before an event; 0 never
+ * @time_lock: the weekly schedule and the holidays apply
+ * @override: two users' override verdicts may skip the time delay
+ * @utc_offset_s: local time minus UTC, in seconds
+ * @n_holidays: number of valid entries in @holidays
+ * @time_lock_until_s: immediate time lock until this CLOCK_REALTIME second
+ * @week: bit (day * 96 + quarter) set: locked then (local time, day 0 Sunday)
+ * @holidays: days since 1970-01-01 (local time) locked all day
  */
 struct safelock_policy {
 	u32 relock_ms;
@@ -69,6 +85,13 @@ struct safelock_policy {
 	u32 open_window_s;
 	u32 dual_window_s;
 	bool dual_control;
+	bool time_lock;
+	bool override;
+	s32 utc_offset_s;
+	u32 n_holidays;
+	u64 time_lock_until_s;
+	u8 week[SAFELOCK_TIME_LOCK_WEEK_SIZE];
+	u32 holidays[SAFELOCK_HOLIDAYS_MAX];
 };
 
 /**
@@ -85,6 +108,13 @@ struct safelock_policy {
  * @window: the open window is open: the next authorisation opens
  * @dual_first: under dual control, the user whose code came first, or 0
  * @pending_user: user id of the entry with the verifier
+ * @dual_ovr: what @dual_first's grant may do for an override (&enum
+ *	safelock_override); meaningful only while @dual_first is set
+ * @tl_active: a locked period of the time lock is running
+ * @tl_until_ns: CLOCK_BOOTTIME end of the running locked period
+ * @imm_until_ns: CLOCK_BOOTTIME end of the immediate time lock, as set
+ * @clock_known: @clock_offset_ns holds a reading
+ * @clock_offset_ns: CLOCK_REALTIME minus CLOCK_BOOTTIME at the last reading
  */
 struct safelock_fsm {
 	enum safelock_state state;
@@ -99,6 +129,12 @@ struct safelock_fsm {
 	bool window;
 	u32 dual_first;
 	u32 pending_user;
+	u8 dual_ovr;
+	bool tl_active;
+	u64 tl_until_ns;
+	u64 imm_until_ns;
+	bool clock_known;
+	s64 clock_offset_ns;
 };
 
 /**
@@ -109,6 +145,8 @@ struct safelock_fsm {
  * @code: the code's digits for %SAFELOCK_ACT_VERIFY; the caller wipes it
  * @code_len: number of digits in @code
  * @retry_after_ms: length of the penalty for %SAFELOCK_ACT_PENALTY_TIMER
+ * @clock_jump_s: the jump for %SAFELOCK_ACT_CLOCK_JUMP, seconds (< 0: back)
+ * @override_first: the first user of an override, for %SAFELOCK_ACT_OVERRIDE
  */
 struct safelock_fsm_out {
 	u32 actions;
@@ -117,6 +155,8 @@ struct safelock_fsm_out {
 	u8 code[SAFELOCK_CODE_MAX_DIGITS];
 	unsigned int code_len;
 	u32 retry_after_ms;
+	s32 clock_jump_s;
+	u32 override_first;
 };
 
 void safelock_fsm_init(struct safelock_fsm *fsm);
@@ -138,6 +178,14 @@ void safelock_fsm_dual_over(struct safelock_fsm *fsm, struct safelock_fsm_out *o
 int safelock_fsm_lock_now(struct safelock_fsm *fsm, bool door_open,
 			  struct safelock_fsm_out *out);
 const char *safelock_state_name(enum safelock_state state);
+void safelock_fsm_verdict_override(struct safelock_fsm *fsm, enum safelock_result result,
+				   u32 retry_after_ms, bool duress, u8 override,
+				   struct safelock_fsm_out *out);
+void safelock_fsm_clock(struct safelock_fsm *fsm, u64 real_ns, u64 boot_ns,
+			struct safelock_fsm_out *out);
+int safelock_fsm_policy(struct safelock_fsm *fsm, const struct safelock_policy *policy,
+			u64 real_ns, u64 boot_ns, struct safelock_fsm_out *out);
+void safelock_fsm_time_lock_settle(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 
 /**
  * struct safelock_request - the one verification request a lock may have
@@ -193,6 +241,8 @@ struct safelock_request {
  * @dual_work: fires when the second user of dual control is too late
  * @dual_until_ns: CLOCK_MONOTONIC end of the dual-control window
  * @door_work: fires when the door has stayed open past the limit
+ * @clock_work: reads the clocks every %SAFELOCK_CLOCK_CHECK_MS: time lock
+ *	periods, clock jumps
  * @key_work: drains @keyq into the state machine
  * @key_lock: protects @keyq, @keyq_len, @keyq_lost (taken in atomic context)
  * @keyq: keys from the input handler, wiped as they are consumed
@@ -243,6 +293,7 @@ struct safelock {
 	struct delayed_work dual_work;
 	u64 dual_until_ns;
 	struct delayed_work door_work;
+	struct delayed_work clock_work;
 	struct work_struct key_work;
 
 	/* protects the key queue; taken in atomic context */
@@ -272,11 +323,12 @@ u32 safelock_status_flags(struct safelock *sl);
 int safelock_lock_now(struct safelock *sl);
 int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
 		     enum safelock_result result, u32 retry_after_ms, bool duress,
-		     struct netlink_ext_ack *extack);
+		     u8 override, struct netlink_ext_ack *extack);
 u32 safelock_penalty_left_ms(struct safelock *sl);
 u32 safelock_timer_left_ms(struct safelock *sl);
 void safelock_policy_get(struct safelock *sl, struct safelock_policy *policy);
-int safelock_policy_set(struct safelock *sl, const struct safelock_policy *policy);
+int safelock_policy_set(struct safelock *sl, const struct safelock_policy *policy,
+			struct netlink_ext_ack *extack);
 void safelock_bolt_event(struct safelock *sl, bool open);
 void safelock_door_changed(struct safelock *sl, bool open);
 void safelock_tamper_changed(struct safelock *sl, bool active);

@@ -389,8 +389,11 @@ static void nl_parse_verify(struct nl *nl, struct nlmsghdr *h)
 
 struct nl_reply {
 	uint16_t family_id;	/* CTRL_CMD_GETFAMILY */
-	uint32_t attr[32];	/* a safelock reply's u8/u32 attributes */
-	uint32_t seen;		/* bitmap of those present */
+	uint64_t attr[64];	/* a safelock reply's u8/u32/u64 attributes */
+	uint64_t seen;		/* bitmap of the attributes present */
+	uint8_t week[SAFELOCK_TIME_LOCK_WEEK_SIZE];
+	uint32_t holidays[SAFELOCK_HOLIDAYS_MAX];
+	int n_holidays;
 };
 
 /*
@@ -445,11 +448,19 @@ static int nl_handle(struct nl *nl, char *buf, ssize_t n, uint32_t seq, int *err
 				int t = a->nla_type & NLA_TYPE_MASK;
 				int dl = a->nla_len - NLA_HDRLEN;
 
-				if (t >= 32 || dl > 4)
+				if (t >= 64)
+					continue;
+				rep->seen |= 1ULL << t;
+				if (t == SAFELOCK_A_TIME_LOCK_WEEK && dl == (int)sizeof(rep->week))
+					memcpy(rep->week, (char *)a + NLA_HDRLEN, dl);
+				if (t == SAFELOCK_A_HOLIDAYS && dl <= (int)sizeof(rep->holidays)) {
+					memcpy(rep->holidays, (char *)a + NLA_HDRLEN, dl);
+					rep->n_holidays = dl / 4;
+				}
+				if (dl > 8)
 					continue;
 				rep->attr[t] = 0;
 				memcpy(&rep->attr[t], (char *)a + NLA_HDRLEN, dl);
-				rep->seen |= 1U << t;
 			}
 		} else if (nl->family && h->nlmsg_type == nl->family) {
 			nl_parse_verify(nl, h);
@@ -1261,7 +1272,11 @@ FIXTURE(board) {
 	struct board b;
 	struct nl v, v2;
 	bool up;
+	bool clock_saved;		/* a test set CLOCK_REALTIME: put it back */
+	struct timespec real0, boot0;
 };
+
+static void restore_clock(FIXTURE_DATA(board) *self);
 
 FIXTURE_SETUP(board)
 {
@@ -1281,6 +1296,7 @@ FIXTURE_SETUP(board)
 
 FIXTURE_TEARDOWN(board)
 {
+	restore_clock(self);
 	nl_close(&self->v);
 	nl_close(&self->v2);
 	board_down(&self->b);
@@ -2137,6 +2153,521 @@ TEST_F(board, unbind_while_open)
 
 	EXPECT_EQ(0, close(self->b.fd));
 	self->b.fd = -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The time lock and the time-delay override                           */
+
+#define DAY_S		86400ULL
+#define QUARTER_S	900ULL
+
+/* CLOCK_REALTIME, whole seconds. */
+static uint64_t real_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec;
+}
+
+/* The first day (since 1970-01-01) from 2027-01-02 on that is a @wday (0 Sunday). */
+static uint64_t day_on(unsigned int wday)
+{
+	uint64_t d = 20820;
+
+	while ((d + 4) % 7 != wday)
+		d++;
+	return d;
+}
+
+/* Set CLOCK_REALTIME to @sec; the fixture's teardown puts it back. */
+static int set_clock(FIXTURE_DATA(board) *self, uint64_t sec)
+{
+	struct timespec ts = { .tv_sec = (time_t)sec };
+
+	if (!self->clock_saved) {
+		clock_gettime(CLOCK_REALTIME, &self->real0);
+		clock_gettime(CLOCK_BOOTTIME, &self->boot0);
+		self->clock_saved = true;
+	}
+	return clock_settime(CLOCK_REALTIME, &ts) ? -errno : 0;
+}
+
+/* Back to the time it was, plus the time that passed since. */
+static void restore_clock(FIXTURE_DATA(board) *self)
+{
+	struct timespec now, ts;
+	int64_t ns;
+
+	if (!self->clock_saved)
+		return;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	ns = (int64_t)(now.tv_sec - self->boot0.tv_sec) * 1000000000LL +
+	     (now.tv_nsec - self->boot0.tv_nsec) +
+	     (int64_t)self->real0.tv_sec * 1000000000LL + self->real0.tv_nsec;
+	ts.tv_sec = ns / 1000000000LL;
+	ts.tv_nsec = ns % 1000000000LL;
+	if (clock_settime(CLOCK_REALTIME, &ts))
+		fprintf(stderr, "# cannot put the clock back: %s\n", strerror(errno));
+	self->clock_saved = false;
+}
+
+#define SET_CLOCK(sec) do {							\
+	int __ret = set_clock(self, (sec));					\
+	if (__ret == -EPERM)							\
+		SKIP(return, "cannot set CLOCK_REALTIME (CAP_SYS_TIME)");	\
+	ASSERT_EQ(0, __ret) TH_LOG("clock_settime: %s", strerror(-__ret));	\
+} while (0)
+
+static void week_lock(uint8_t *week, unsigned int wday, unsigned int quarter)
+{
+	unsigned int bit = wday * 96 + quarter;
+
+	week[bit / 8] |= 1U << (bit % 8);
+}
+
+static void policy_start(struct nl_msg *m, struct nl *nl, uint32_t device)
+{
+	msg_start(m, nl->family, SAFELOCK_CMD_POLICY_SET, SAFELOCK_GENL_VERSION);
+	msg_put_u32(m, SAFELOCK_A_DEVICE, device);
+}
+
+/* Time lock on, with @week, @n holidays and @offset (local = UTC + offset). */
+static int nl_time_lock(struct nl *nl, uint32_t device, const uint8_t *week,
+			const uint32_t *holidays, int n, int32_t offset, char *ext, size_t extlen)
+{
+	struct nl_msg m;
+
+	policy_start(&m, nl, device);
+	msg_put_u8(&m, SAFELOCK_A_TIME_LOCK, 1);
+	msg_put(&m, SAFELOCK_A_TIME_LOCK_WEEK, week, SAFELOCK_TIME_LOCK_WEEK_SIZE);
+	msg_put(&m, SAFELOCK_A_HOLIDAYS, holidays, n * sizeof(uint32_t));
+	msg_put(&m, SAFELOCK_A_UTC_OFFSET_S, &offset, sizeof(offset));
+	return nl_transact(nl, &m, ext, extlen, NULL);
+}
+
+static int nl_lock_until(struct nl *nl, uint32_t device, uint64_t until, char *ext, size_t extlen)
+{
+	struct nl_msg m;
+
+	policy_start(&m, nl, device);
+	msg_put_u64(&m, SAFELOCK_A_TIME_LOCK_UNTIL, until);
+	return nl_transact(nl, &m, ext, extlen, NULL);
+}
+
+static uint32_t timer_ms(struct board *b)
+{
+	struct safelock_status st;
+
+	return get_status(b, &st) ? 0 : st.timer_ms;
+}
+
+/* The keypad is quiet: an entry reaches neither the verifier nor the events. */
+static bool keypad_quiet(struct __test_metadata *_metadata, FIXTURE_DATA(board) *self)
+{
+	struct safelock_event ev;
+	struct verify_req vr;
+	char code[16];
+
+	random_code(code, NULL);
+	EXPECT_EQ(0, type_entry(&self->b, 1, code));
+	return nl_wait_verify(&self->v, &vr, 500) == -ETIMEDOUT &&
+	       next_event(&self->b, SAFELOCK_EVENT_ENTRY_STARTED, -1, &ev, 100) == -ETIMEDOUT;
+}
+
+/* A locked quarter hour begins on time; a jump forward does not end it. */
+TEST_F_TIMEOUT(board, time_lock_schedule, 60)
+{
+	uint8_t week[SAFELOCK_TIME_LOCK_WEEK_SIZE] = { 0 };
+	uint64_t wed = day_on(3) * DAY_S, t22 = wed + 22 * 3600;
+	struct safelock_event ev;
+	struct nl_reply rep;
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	week_lock(week, 3, 88);			/* Wednesday 22:00-22:15 */
+	ASSERT_EQ(0, nl_time_lock(&self->v, self->b.index, week, NULL, 0, 0, ext, sizeof(ext)))
+		TH_LOG("policy refused: %s", ext);
+	ASSERT_EQ(0, nl_policy_get(&self->v, self->b.index, &rep));
+	EXPECT_EQ(1, rep.attr[SAFELOCK_A_TIME_LOCK]);
+	EXPECT_EQ(0, memcmp(week, rep.week, sizeof(week)));
+	EXPECT_EQ(0, rep.n_holidays);
+	EXPECT_TRUE(rep.seen & (1ULL << SAFELOCK_A_HOLIDAYS));
+
+	SET_CLOCK(t22 - 3);
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_TIME_LOCKED, 8000))
+		TH_LOG("not time-locked at 22:00 (state %d)", state(&self->b));
+	EXPECT_LE(t22, real_s()) TH_LOG("time-locked before 22:00");
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_TIME_LOCK, -1, &ev, 1000));
+	EXPECT_EQ(1, ev.value);
+	EXPECT_LT(14 * 60 * 1000, timer_ms(&self->b));
+	EXPECT_GE(15 * 60 * 1000, timer_ms(&self->b));
+
+	EXPECT_TRUE(keypad_quiet(_metadata, self)) TH_LOG("an entry was taken in TIME_LOCKED");
+	EXPECT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW));
+	EXPECT_EQ(SAFELOCK_STATE_TIME_LOCKED, state(&self->b));
+
+	/* To 22:20, past the period's end: reported, and no shorter. */
+	SET_CLOCK(t22 + QUARTER_S + 300);
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_CLOCK_JUMP, -1, &ev, 3000));
+	EXPECT_LT(1150, (int32_t)ev.value);
+	EXPECT_GT(1200, (int32_t)ev.value);
+	EXPECT_FALSE(wait_for(state(&self->b) != SAFELOCK_STATE_TIME_LOCKED, 5000))
+		TH_LOG("a jump of the clock ended the time lock (state %d)", state(&self->b));
+	EXPECT_LT(10 * 60 * 1000, timer_ms(&self->b));
+	EXPECT_EQ(0, bolt(&self->b));
+}
+
+/* A period that runs out: LOCKED, and the keypad counts again. */
+TEST_F_TIMEOUT(board, time_lock_ends, 60)
+{
+	uint8_t week[SAFELOCK_TIME_LOCK_WEEK_SIZE] = { 0 };
+	uint64_t end = day_on(3) * DAY_S + 22 * 3600 + QUARTER_S;
+	struct safelock_event ev;
+	struct verify_req vr;
+	char code[16], ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	week_lock(week, 3, 88);
+	ASSERT_EQ(0, nl_time_lock(&self->v, self->b.index, week, NULL, 0, 0, ext, sizeof(ext)))
+		TH_LOG("policy refused: %s", ext);
+	SET_CLOCK(end - 3);
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_TIME_LOCKED, 3000));
+	EXPECT_GE(3000, timer_ms(&self->b));
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 6000))
+		TH_LOG("the period did not end");
+	EXPECT_LE(end, real_s()) TH_LOG("the period ended early");
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_TIME_LOCK, -1, &ev, 1000));
+	EXPECT_EQ(1, ev.value);
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_TIME_LOCK, -1, &ev, 1000));
+	EXPECT_EQ(0, ev.value);
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, ev.state);
+	ENTER_AND_VERIFY(code, &vr);
+}
+
+/* Saturday 23:45 and Sunday 00:00 make one period, across the week's end. */
+TEST_F(board, time_lock_week_wrap)
+{
+	uint8_t week[SAFELOCK_TIME_LOCK_WEEK_SIZE] = { 0 };
+	uint64_t sun = day_on(0) * DAY_S;
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	week_lock(week, 6, 95);
+	week_lock(week, 0, 0);
+	EXPECT_EQ(0x80, week[SAFELOCK_TIME_LOCK_WEEK_SIZE - 1]);
+	EXPECT_EQ(0x01, week[0]);
+	ASSERT_EQ(0, nl_time_lock(&self->v, self->b.index, week, NULL, 0, 0, ext, sizeof(ext)))
+		TH_LOG("policy refused: %s", ext);
+	SET_CLOCK(sun - 60);			/* Saturday 23:59 */
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_TIME_LOCKED, 3000));
+	EXPECT_LT(15 * 60 * 1000, timer_ms(&self->b)) TH_LOG("Sunday 00:00 did not join");
+	EXPECT_GE(16 * 60 * 1000, timer_ms(&self->b));
+}
+
+/* A holiday is locked all day in local time (here UTC + 1 h). */
+TEST_F(board, time_lock_holiday)
+{
+	uint8_t week[SAFELOCK_TIME_LOCK_WEEK_SIZE] = { 0 };
+	uint32_t holidays[3];
+	struct nl_reply rep;
+	uint64_t midnight;
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	holidays[0] = day_on(2) + 70;
+	holidays[1] = day_on(2);
+	holidays[2] = day_on(2) + 200;
+	ASSERT_EQ(0, nl_time_lock(&self->v, self->b.index, week, holidays, 3, 3600,
+				  ext, sizeof(ext)))
+		TH_LOG("policy refused: %s", ext);
+	ASSERT_EQ(0, nl_policy_get(&self->v, self->b.index, &rep));
+	ASSERT_EQ(3, rep.n_holidays);
+	EXPECT_EQ(0, memcmp(holidays, rep.holidays, sizeof(holidays)));
+	EXPECT_EQ(3600, (int32_t)rep.attr[SAFELOCK_A_UTC_OFFSET_S]);
+
+	midnight = holidays[1] * DAY_S - 3600;	/* local midnight, in UTC */
+	SET_CLOCK(midnight - 2);
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_TIME_LOCKED, 6000))
+		TH_LOG("not time-locked on the holiday");
+	EXPECT_LE(midnight, real_s()) TH_LOG("time-locked before the holiday");
+	EXPECT_LT(86390 * 1000U, timer_ms(&self->b));
+	EXPECT_GE(86400 * 1000U, timer_ms(&self->b));
+	EXPECT_TRUE(keypad_quiet(_metadata, self));
+}
+
+/* The immediate time lock: at once, extended, never shortened, lifted or moved by a jump. */
+TEST_F_TIMEOUT(board, time_lock_immediate, 60)
+{
+	struct safelock_event ev;
+	struct nl_reply rep;
+	uint64_t now, t0;
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	SET_CLOCK(day_on(1) * DAY_S + 9 * 3600);	/* a Monday, 09:00 */
+	now = real_s();
+	ASSERT_EQ(0, nl_lock_until(&self->v, self->b.index, now + 4, ext, sizeof(ext)))
+		TH_LOG("policy refused: %s", ext);
+	EXPECT_EQ(SAFELOCK_STATE_TIME_LOCKED, state(&self->b));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_TIME_LOCK, -1, &ev, 1000));
+	EXPECT_EQ(1, ev.value);
+	EXPECT_GE(4000, timer_ms(&self->b));
+	EXPECT_TRUE(keypad_quiet(_metadata, self));
+
+	t0 = now_ms();
+	ASSERT_EQ(0, nl_lock_until(&self->v, self->b.index, now + 8, ext, sizeof(ext)))
+		TH_LOG("extension refused: %s", ext);
+	EXPECT_LT(5000, timer_ms(&self->b));
+	EXPECT_EQ(-EPERM, nl_lock_until(&self->v, self->b.index, now + 6, ext, sizeof(ext)));
+	EXPECT_STREQ("the immediate time lock can only be extended", ext);
+	EXPECT_EQ(-EPERM, nl_lock_until(&self->v, self->b.index, 0, ext, sizeof(ext)));
+	EXPECT_STREQ("the immediate time lock can only be extended", ext);
+	EXPECT_EQ(-ERANGE, nl_lock_until(&self->v, self->b.index, now + 7 * DAY_S + 60,
+					 ext, sizeof(ext)));
+	EXPECT_STREQ("the immediate time lock ends at most 7 days ahead", ext);
+	ASSERT_EQ(0, nl_policy_get(&self->v, self->b.index, &rep));
+	EXPECT_EQ(now + 8, rep.attr[SAFELOCK_A_TIME_LOCK_UNTIL]);
+
+	/* An hour forward: the wall clock is past its end, the lock holds. */
+	SET_CLOCK(real_s() + 3600);
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_CLOCK_JUMP, -1, &ev, 3000));
+	EXPECT_LE(3598, (int32_t)ev.value);
+	EXPECT_GE(3602, (int32_t)ev.value);
+	EXPECT_EQ(SAFELOCK_STATE_TIME_LOCKED, state(&self->b));
+	EXPECT_EQ(-EPERM, nl_lock_until(&self->v, self->b.index, 0, ext, sizeof(ext)))
+		TH_LOG("lifted after a jump: %s", ext);
+
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 10000));
+	EXPECT_LE(t0 + 5000, now_ms()) TH_LOG("ended %llu ms after the extension",
+					      (unsigned long long)(now_ms() - t0));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_TIME_LOCK, -1, &ev, 1000));
+	EXPECT_EQ(0, ev.value);
+	EXPECT_EQ(0, bolt(&self->b));
+}
+
+/* A jump back lengthens a running period measured by the wall clock. */
+TEST_F(board, time_lock_jump_back)
+{
+	struct safelock_event ev;
+	uint64_t now;
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	SET_CLOCK(day_on(1) * DAY_S + 9 * 3600);
+	now = real_s();
+	ASSERT_EQ(0, nl_lock_until(&self->v, self->b.index, now + 5, ext, sizeof(ext)))
+		TH_LOG("policy refused: %s", ext);
+	EXPECT_GE(5000, timer_ms(&self->b));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_TIME_LOCK, -1, &ev, 1000));
+	SET_CLOCK(now - 60);
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_CLOCK_JUMP, -1, &ev, 3000));
+	EXPECT_GE(-58, (int32_t)ev.value);
+	EXPECT_LE(-62, (int32_t)ev.value);
+	EXPECT_LT(60 * 1000, timer_ms(&self->b)) TH_LOG("not lengthened: %u ms", timer_ms(&self->b));
+	EXPECT_EQ(SAFELOCK_STATE_TIME_LOCKED, state(&self->b));
+}
+
+/* Without any time lock a jump is reported, and changes nothing else. */
+TEST_F(board, clock_jump)
+{
+	struct safelock_event ev;
+	uint64_t now;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	now = real_s();
+	SET_CLOCK(now + 100);
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_CLOCK_JUMP, -1, &ev, 3000));
+	EXPECT_LE(98, (int32_t)ev.value);
+	EXPECT_GE(102, (int32_t)ev.value);
+	SET_CLOCK(now - 100);
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_CLOCK_JUMP, -1, &ev, 3000));
+	EXPECT_GE(-198, (int32_t)ev.value);
+	EXPECT_LE(-202, (int32_t)ev.value);
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+	EXPECT_EQ(-ETIMEDOUT, next_event(&self->b, SAFELOCK_EVENT_TIME_LOCK, -1, &ev, 1500));
+	EXPECT_EQ(0, bolt(&self->b));
+}
+
+/* Every new policy attribute, wrong: refused with a reason, nothing changed. */
+TEST_F(board, time_lock_hostile)
+{
+	uint8_t week[SAFELOCK_TIME_LOCK_WEEK_SIZE + 1] = { 0xff };
+	uint32_t holidays[SAFELOCK_HOLIDAYS_MAX + 1] = { 1 };
+	static const struct {
+		uint16_t attr;
+		uint16_t len;
+		int64_t value;		/* for len <= 8 */
+		int err;
+		const char *ext;
+	} bad[] = {
+		{ SAFELOCK_A_TIME_LOCK_WEEK, SAFELOCK_TIME_LOCK_WEEK_SIZE - 1, 0, -ERANGE,
+		  "binary attribute size out of range" },
+		{ SAFELOCK_A_TIME_LOCK_WEEK, SAFELOCK_TIME_LOCK_WEEK_SIZE + 1, 0, -ERANGE,
+		  "binary attribute size out of range" },
+		{ SAFELOCK_A_HOLIDAYS, 6, 0, -EINVAL, "holidays are 0 to 32 day numbers of 4 bytes" },
+		{ SAFELOCK_A_HOLIDAYS, 4 * (SAFELOCK_HOLIDAYS_MAX + 1), 0, -EINVAL,
+		  "holidays are 0 to 32 day numbers of 4 bytes" },
+		{ SAFELOCK_A_UTC_OFFSET_S, 4, SAFELOCK_UTC_OFFSET_MAX_S + 1, -ERANGE,
+		  "integer out of range" },
+		{ SAFELOCK_A_UTC_OFFSET_S, 4, -SAFELOCK_UTC_OFFSET_MAX_S - 1, -ERANGE,
+		  "integer out of range" },
+		{ SAFELOCK_A_UTC_OFFSET_S, 1, 1, -EINVAL, "invalid attribute length" },
+		{ SAFELOCK_A_TIME_LOCK, 1, 2, -ERANGE, "integer out of range" },
+		{ SAFELOCK_A_TIME_LOCK, 4, 1, -EINVAL, "invalid attribute length" },
+		{ SAFELOCK_A_TIME_LOCK_UNTIL, 4, 1, -EINVAL, "invalid attribute length" },
+		{ SAFELOCK_A_OVERRIDE, 1, 2, -ERANGE, "integer out of range" },
+	};
+	uint8_t nonce[SAFELOCK_NONCE_SIZE] = { 0 };
+	struct verify_req vr;
+	struct nl_reply rep;
+	struct nl_msg m;
+	struct nl other;
+	char ext[256], code[16];
+	unsigned int i;
+	int ret;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		policy_start(&m, &self->v, self->b.index);
+		msg_put_u8(&m, SAFELOCK_A_TIME_LOCK, 1);	/* valid: must not stick */
+		msg_put_u8(&m, SAFELOCK_A_OVERRIDE, 1);
+		if (bad[i].attr == SAFELOCK_A_TIME_LOCK_WEEK)
+			msg_put(&m, bad[i].attr, week, bad[i].len);
+		else if (bad[i].attr == SAFELOCK_A_HOLIDAYS)
+			msg_put(&m, bad[i].attr, holidays, bad[i].len);
+		else
+			msg_put(&m, bad[i].attr, &bad[i].value, bad[i].len);
+		ret = nl_transact(&self->v, &m, ext, sizeof(ext), NULL);
+		EXPECT_EQ(bad[i].err, ret) TH_LOG("case %u (attribute %u, %u bytes)", i,
+						  bad[i].attr, bad[i].len);
+		EXPECT_STREQ(bad[i].ext, ext) TH_LOG("case %u", i);
+	}
+	ASSERT_EQ(0, nl_policy_get(&self->v, self->b.index, &rep));
+	EXPECT_EQ(0, rep.attr[SAFELOCK_A_TIME_LOCK]) TH_LOG("a refused policy changed the lock");
+	EXPECT_EQ(0, rep.attr[SAFELOCK_A_OVERRIDE]);
+	EXPECT_EQ(0, rep.attr[SAFELOCK_A_TIME_LOCK_UNTIL]);
+	EXPECT_EQ(0, (int32_t)rep.attr[SAFELOCK_A_UTC_OFFSET_S]);
+	EXPECT_EQ(0, rep.n_holidays);
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+
+	/* Only the verifier sets a time lock. */
+	nl_init(&other);
+	ASSERT_EQ(0, nl_open(&other));
+	EXPECT_EQ(-EPERM, nl_lock_until(&other, self->b.index, real_s() + 60, ext, sizeof(ext)));
+	EXPECT_STREQ("not the registered verifier", ext);
+	nl_close(&other);
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+
+	/* The verdict's override flag: only with a grant, only 0 to 2. */
+	ENTER_AND_VERIFY(code, &vr);
+	msg_start(&m, self->v.family, SAFELOCK_CMD_VERDICT, SAFELOCK_GENL_VERSION);
+	msg_put_u32(&m, SAFELOCK_A_DEVICE, vr.device);
+	msg_put_u64(&m, SAFELOCK_A_REQUEST_ID, vr.id);
+	msg_put(&m, SAFELOCK_A_NONCE, vr.nonce, SAFELOCK_NONCE_SIZE);
+	msg_put_u32(&m, SAFELOCK_A_RESULT, SAFELOCK_RESULT_DENIED);
+	msg_put_u8(&m, SAFELOCK_A_DELAY_OVERRIDE, SAFELOCK_OVERRIDE_MAY);
+	EXPECT_EQ(-EINVAL, nl_transact(&self->v, &m, ext, sizeof(ext), NULL));
+	EXPECT_STREQ("delay override only goes with a grant", ext);
+	msg_start(&m, self->v.family, SAFELOCK_CMD_VERDICT, SAFELOCK_GENL_VERSION);
+	msg_put_u32(&m, SAFELOCK_A_DEVICE, vr.device);
+	msg_put_u64(&m, SAFELOCK_A_REQUEST_ID, vr.id);
+	msg_put(&m, SAFELOCK_A_NONCE, nonce, SAFELOCK_NONCE_SIZE);
+	msg_put_u32(&m, SAFELOCK_A_RESULT, SAFELOCK_RESULT_GRANTED);
+	msg_put_u8(&m, SAFELOCK_A_DELAY_OVERRIDE, SAFELOCK_OVERRIDE_MAX);
+	EXPECT_EQ(-ERANGE, nl_transact(&self->v, &m, ext, sizeof(ext), NULL));
+	EXPECT_STREQ("integer out of range", ext);
+	EXPECT_EQ(SAFELOCK_STATE_VERIFYING, state(&self->b));
+	EXPECT_EQ(0, bolt(&self->b));
+}
+
+/* Grant an entry of @user with the override flag @ovr; the request id or 0. */
+static uint64_t grant_override(struct __test_metadata *_metadata, FIXTURE_DATA(board) *self,
+			       unsigned int user, uint8_t ovr)
+{
+	struct verify_req vr;
+	struct nl_msg m;
+	char code[16], ext[256];
+	int ret;
+
+	random_code(code, NULL);
+	if (type_entry(&self->b, user, code) || nl_wait_verify(&self->v, &vr, 5000))
+		return 0;
+	msg_start(&m, self->v.family, SAFELOCK_CMD_VERDICT, SAFELOCK_GENL_VERSION);
+	msg_put_u32(&m, SAFELOCK_A_DEVICE, vr.device);
+	msg_put_u64(&m, SAFELOCK_A_REQUEST_ID, vr.id);
+	msg_put(&m, SAFELOCK_A_NONCE, vr.nonce, SAFELOCK_NONCE_SIZE);
+	msg_put_u32(&m, SAFELOCK_A_RESULT, SAFELOCK_RESULT_GRANTED);
+	msg_put_u8(&m, SAFELOCK_A_DELAY_OVERRIDE, ovr);
+	ret = nl_transact(&self->v, &m, ext, sizeof(ext), NULL);
+	EXPECT_EQ(0, ret) TH_LOG("verdict refused: %s", ext);
+	return ret ? 0 : vr.id;
+}
+
+/* Two override users skip the time delay; one alone, or without the policy, does not. */
+TEST_F_TIMEOUT(board, delay_override, 60)
+{
+	struct safelock_event ev;
+	struct nl_reply rep;
+	struct nl_msg m;
+	uint64_t id;
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	policy_start(&m, &self->v, self->b.index);
+	msg_put_u32(&m, SAFELOCK_A_TIME_DELAY_S, 600);
+	msg_put_u32(&m, SAFELOCK_A_DUAL_WINDOW_S, 30);
+	msg_put_u8(&m, SAFELOCK_A_OVERRIDE, 1);
+	ASSERT_EQ(0, nl_transact(&self->v, &m, ext, sizeof(ext), NULL))
+		TH_LOG("policy refused: %s", ext);
+	ASSERT_EQ(0, nl_policy_get(&self->v, self->b.index, &rep));
+	EXPECT_EQ(1, rep.attr[SAFELOCK_A_OVERRIDE]);
+
+	ASSERT_NE(0, grant_override(_metadata, self, 1, SAFELOCK_OVERRIDE_MAY));
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_DUAL_PENDING, 2000));
+	EXPECT_EQ(0, bolt(&self->b));
+	EXPECT_LT(25000, timer_ms(&self->b));	/* the dual window */
+	/* The same user again is still one. */
+	ASSERT_NE(0, grant_override(_metadata, self, 1, SAFELOCK_OVERRIDE_ONLY));
+	EXPECT_FALSE(wait_for(bolt(&self->b) != 0, 300));
+	EXPECT_EQ(SAFELOCK_STATE_DUAL_PENDING, state(&self->b));
+	/* A second one: open at once, no time delay. */
+	id = grant_override(_metadata, self, 2, SAFELOCK_OVERRIDE_ONLY);
+	ASSERT_NE(0, id);
+	EXPECT_TRUE(wait_for(bolt(&self->b) == 1, 2000)) TH_LOG("the override did not open");
+	EXPECT_EQ(SAFELOCK_STATE_UNLOCKED, state(&self->b));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_OVERRIDE, -1, &ev, 2000));
+	EXPECT_EQ(2, ev.user_id);
+	EXPECT_EQ(1, ev.value);
+	EXPECT_EQ(id, ev.request_id);
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW));
+
+	/* Without the policy: a manager's is an ordinary grant, a courier's nothing. */
+	policy_start(&m, &self->v, self->b.index);
+	msg_put_u8(&m, SAFELOCK_A_OVERRIDE, 0);
+	ASSERT_EQ(0, nl_transact(&self->v, &m, ext, sizeof(ext), NULL)) TH_LOG("%s", ext);
+	ASSERT_NE(0, grant_override(_metadata, self, 3, SAFELOCK_OVERRIDE_ONLY));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_ATTEMPT, -1, &ev, 2000));
+	EXPECT_EQ(SAFELOCK_RESULT_GRANTED, ev.result);
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+	EXPECT_EQ(3, ev.user_id);
+	ASSERT_NE(0, grant_override(_metadata, self, 1, SAFELOCK_OVERRIDE_MAY));
+	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_TIME_DELAY, 2000))
+		TH_LOG("state %d, not TIME_DELAY", state(&self->b));
+	EXPECT_EQ(0, bolt(&self->b));
+	ASSERT_EQ(0, type_keys(&self->b, "C"));
+	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 2000));
 }
 
 /* ------------------------------------------------------------------ */

@@ -47,6 +47,15 @@ static void event_details(const struct safelock_event *ev, char *d, size_t len)
 	case SAFELOCK_EVENT_BATTERY:
 		snprintf(d, len, "%s", ev->value ? "low" : "good");
 		break;
+	case SAFELOCK_EVENT_TIME_LOCK:
+		snprintf(d, len, "%s", ev->value ? "period begins" : "period ends");
+		break;
+	case SAFELOCK_EVENT_CLOCK_JUMP:	/* the value is a signed number of seconds */
+		snprintf(d, len, "%+d s", (int32_t)ev->value);
+		break;
+	case SAFELOCK_EVENT_OVERRIDE:
+		snprintf(d, len, "users %03u + %03u", ev->value, ev->user_id);
+		break;
 	case SAFELOCK_EVENT_STATE:
 	case SAFELOCK_EVENT_ENTRY_STARTED:
 		d[0] = '\0';
@@ -73,16 +82,20 @@ int format_event_human(const struct safelock_event *ev, char *buf, size_t len)
 
 int format_event_json(const struct safelock_event *ev, char *buf, size_t len)
 {
+	/* A clock jump's value is signed (seconds back are negative). */
+	long long value = ev->type == SAFELOCK_EVENT_CLOCK_JUMP ? (long long)(int32_t)ev->value
+							       : (long long)ev->value;
+
 	/* Every name comes from a fixed table: nothing needs escaping. */
 	return finish(buf, len,
 		      snprintf(buf, len,
 			       "{\"seq\":%llu,\"timestamp_ns\":%llu,\"event\":\"%s\","
 			       "\"state\":\"%s\",\"result\":\"%s\",\"user_id\":%u,"
-			       "\"request_id\":%llu,\"value\":%u}",
+			       "\"request_id\":%llu,\"value\":%lld}",
 			       (unsigned long long)ev->seq,
 			       (unsigned long long)ev->timestamp_ns,
 			       safelock_event_name(ev->type),
 			       safelock_state_name(ev->state),
 			       safelock_result_name(ev->result), ev->user_id,
-			       (unsigned long long)ev->request_id, ev->value));
+			       (unsigned long long)ev->request_id, value));
 }

@@ -14,6 +14,7 @@ static const char *const state_names[] = {
 	[SAFELOCK_STATE_TIME_DELAY]	= "TIME_DELAY",
 	[SAFELOCK_STATE_OPEN_WINDOW]	= "OPEN_WINDOW",
 	[SAFELOCK_STATE_DUAL_PENDING]	= "DUAL_PENDING",
+	[SAFELOCK_STATE_TIME_LOCKED]	= "TIME_LOCKED",
 };
 _Static_assert(ARRAY_SIZE(state_names) == SAFELOCK_STATE_MAX, "state names");
 
@@ -30,6 +31,9 @@ static const char *const event_names[] = {
 	[SAFELOCK_EVENT_POLICY]		= "policy",
 	[SAFELOCK_EVENT_BATTERY]	= "battery",
 	[SAFELOCK_EVENT_DOOR_AJAR]	= "door-ajar",
+	[SAFELOCK_EVENT_TIME_LOCK]	= "time-lock",
+	[SAFELOCK_EVENT_CLOCK_JUMP]	= "clock-jump",
+	[SAFELOCK_EVENT_OVERRIDE]	= "override",
 };
 _Static_assert(ARRAY_SIZE(event_names) == SAFELOCK_EVENT_MAX, "event names");
 

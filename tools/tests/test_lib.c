@@ -7,7 +7,7 @@
 #include "libsafelock.h"
 #include "tap.h"
 
-#define NTESTS 19
+#define NTESTS 21
 
 static bool all_zero(const void *p, size_t len)
 {
@@ -179,8 +179,35 @@ static void test_format(void)
 	struct safelock_event odd = {
 		.seq = 3, .type = 99, .state = 77, .value = 5,
 	};
+	struct safelock_event jump = {
+		.timestamp_ns = 5000000000ULL, .seq = 4,
+		.type = SAFELOCK_EVENT_CLOCK_JUMP, .state = SAFELOCK_STATE_TIME_LOCKED,
+		.value = (uint32_t)-3600,
+	};
+	struct safelock_event tlock = {
+		.timestamp_ns = 6000000000ULL, .seq = 5,
+		.type = SAFELOCK_EVENT_TIME_LOCK, .state = SAFELOCK_STATE_TIME_LOCKED,
+		.value = 1,
+	};
+	struct safelock_event ovr = {
+		.timestamp_ns = 7000000000ULL, .seq = 6, .request_id = 9,
+		.type = SAFELOCK_EVENT_OVERRIDE, .state = SAFELOCK_STATE_UNLOCKED,
+		.user_id = 7, .value = 12,
+	};
 	char small[16];
 
+	tap_ok(human_is(&jump,
+			"5.000000  #4  clock-jump   -3600 s                  state TIME_LOCKED") &&
+	       human_is(&tlock,
+			"6.000000  #5  time-lock    period begins            state TIME_LOCKED") &&
+	       human_is(&ovr,
+			"7.000000  #6  override     users 012 + 007          state UNLOCKED"),
+	       "human: clock jump (signed), time lock, override");
+	tap_ok(json_is(&jump,
+		       "{\"seq\":4,\"timestamp_ns\":5000000000,\"event\":\"clock-jump\","
+		       "\"state\":\"TIME_LOCKED\",\"result\":\"none\",\"user_id\":0,"
+		       "\"request_id\":0,\"value\":-3600}"),
+	       "json: a clock jump's value is signed");
 	tap_ok(human_is(&attempt,
 			"12.345678  #17  attempt      user 001  denied         state LOCKED"),
 	       "human: attempt denied");

@@ -36,6 +36,12 @@
 #define SAFELOCK_CODE_MAX_DIGITS	12
 #define SAFELOCK_NONCE_SIZE		16
 
+/* Time lock: the weekly schedule, the holidays, the immediate time lock. */
+#define SAFELOCK_TIME_LOCK_WEEK_SIZE	84	/* 7 days x 96 quarter hours, one bit each */
+#define SAFELOCK_HOLIDAYS_MAX		32
+#define SAFELOCK_UTC_OFFSET_MAX_S	50400	/* 14 h either way */
+#define SAFELOCK_TIME_LOCK_MAX_S	604800	/* the immediate time lock: 7 days ahead */
+
 /**
  * enum safelock_state - states of the lock state machine
  * @SAFELOCK_STATE_UNPROVISIONED: no owner enrolled yet; the lock cannot be
@@ -53,7 +59,11 @@
  * @SAFELOCK_STATE_OPEN_WINDOW: the time delay is over: a code (two with dual
  *	control) entered before the window closes opens the lock
  * @SAFELOCK_STATE_DUAL_PENDING: dual control: one user's code was accepted;
- *	a different user's code must follow within the dual window
+ *	a different user's code must follow within the dual window; or one
+ *	user's time-delay override waits for a second one
+ * @SAFELOCK_STATE_TIME_LOCKED: bolt thrown during a locked period of the
+ *	time lock (weekly schedule, holiday or immediate time lock); the keypad
+ *	is ignored until the period ends, then the lock is LOCKED
  * @SAFELOCK_STATE_MAX: number of states
  */
 enum safelock_state {
@@ -66,6 +76,7 @@ enum safelock_state {
 	SAFELOCK_STATE_TIME_DELAY,
 	SAFELOCK_STATE_OPEN_WINDOW,
 	SAFELOCK_STATE_DUAL_PENDING,
+	SAFELOCK_STATE_TIME_LOCKED,
 	SAFELOCK_STATE_MAX,
 };
 
@@ -95,6 +106,23 @@ enum safelock_result {
 };
 
 /**
+ * enum safelock_override - what a grant may do for a time-delay override
+ *	(&SAFELOCK_A_DELAY_OVERRIDE in a verdict)
+ * @SAFELOCK_OVERRIDE_NONE: an ordinary grant
+ * @SAFELOCK_OVERRIDE_MAY: the user may take part in an override; the grant
+ *	also counts as an ordinary one (a manager)
+ * @SAFELOCK_OVERRIDE_ONLY: the grant counts only as one of the two an
+ *	override needs, never as an ordinary one (a courier)
+ * @SAFELOCK_OVERRIDE_MAX: number of values
+ */
+enum safelock_override {
+	SAFELOCK_OVERRIDE_NONE = 0,
+	SAFELOCK_OVERRIDE_MAY,
+	SAFELOCK_OVERRIDE_ONLY,
+	SAFELOCK_OVERRIDE_MAX,
+};
+
+/**
  * enum safelock_event_type - what an event reports
  * @SAFELOCK_EVENT_STATE: the state machine changed state
  * @SAFELOCK_EVENT_ENTRY_STARTED: the first key of an entry was pressed
@@ -115,6 +143,15 @@ enum safelock_result {
  *	Never blocks opening with a valid code.
  * @SAFELOCK_EVENT_DOOR_AJAR: the door has stayed open longer than the
  *	policy's door limit; value: the limit in seconds
+ * @SAFELOCK_EVENT_TIME_LOCK: a locked period of the time lock began (value 1)
+ *	or ended (value 0).  A lock that is open when a period begins enters
+ *	%SAFELOCK_STATE_TIME_LOCKED when it relocks.
+ * @SAFELOCK_EVENT_CLOCK_JUMP: the wall clock (CLOCK_REALTIME) moved against
+ *	CLOCK_BOOTTIME by more than 2 seconds; value: the jump in seconds, a
+ *	signed 32-bit number (negative: the clock went back).  A jump never
+ *	shortens a running locked period.
+ * @SAFELOCK_EVENT_OVERRIDE: two users' override verdicts skipped the time
+ *	delay and opened the lock; @user_id is the second user, value the first
  * @SAFELOCK_EVENT_MAX: number of event types
  */
 enum safelock_event_type {
@@ -130,6 +167,9 @@ enum safelock_event_type {
 	SAFELOCK_EVENT_POLICY,
 	SAFELOCK_EVENT_BATTERY,
 	SAFELOCK_EVENT_DOOR_AJAR,
+	SAFELOCK_EVENT_TIME_LOCK,
+	SAFELOCK_EVENT_CLOCK_JUMP,
+	SAFELOCK_EVENT_OVERRIDE,
 	SAFELOCK_EVENT_MAX,
 };
 
@@ -181,8 +221,9 @@ struct safelock_info {
  * @flags: SAFELOCK_STATUS_* flags
  * @last_seq: sequence number of the last event emitted (0: none yet)
  * @penalty_ms: in %SAFELOCK_STATE_PENALTY, the milliseconds left; else 0
- * @timer_ms: in %SAFELOCK_STATE_TIME_DELAY, %SAFELOCK_STATE_OPEN_WINDOW or
- *	%SAFELOCK_STATE_DUAL_PENDING, the milliseconds left of it; else 0
+ * @timer_ms: in %SAFELOCK_STATE_TIME_DELAY, %SAFELOCK_STATE_OPEN_WINDOW,
+ *	%SAFELOCK_STATE_DUAL_PENDING or %SAFELOCK_STATE_TIME_LOCKED, the
+ *	milliseconds left of it; else 0
  * @padding: reserved, zero
  */
 struct safelock_status {
@@ -273,6 +314,27 @@ struct safelock_event {
  *	after opening, 500 to 600000 (the board's relock-ms until set)
  * @SAFELOCK_A_DOOR_LIMIT_S: u32, policy: seconds the door may stay open
  *	before a DOOR_AJAR event, 5 to 3600, or 0 for never; default 300
+ * @SAFELOCK_A_TIME_LOCK: u8, policy: 1 if the weekly schedule and the
+ *	holidays apply; default 0
+ * @SAFELOCK_A_TIME_LOCK_WEEK: binary, policy: exactly
+ *	%SAFELOCK_TIME_LOCK_WEEK_SIZE bytes; bit (day * 96 + quarter) set means
+ *	locked during that quarter hour of local time, day 0 Sunday (as
+ *	tm_wday), quarter 0 00:00-00:15; bit n is bit (n % 8), the least
+ *	significant first, of byte n / 8; default all clear
+ * @SAFELOCK_A_HOLIDAYS: binary, policy: 0 to %SAFELOCK_HOLIDAYS_MAX u32 in
+ *	host order, each a day (days since 1970-01-01, local time) locked all
+ *	day; default none
+ * @SAFELOCK_A_UTC_OFFSET_S: s32, policy: local time minus UTC in seconds,
+ *	-%SAFELOCK_UTC_OFFSET_MAX_S to %SAFELOCK_UTC_OFFSET_MAX_S; the kernel
+ *	keeps no time zone: the verifier sets it again when it changes (DST);
+ *	default 0
+ * @SAFELOCK_A_TIME_LOCK_UNTIL: u64, policy: immediate time lock until this
+ *	CLOCK_REALTIME second; at most %SAFELOCK_TIME_LOCK_MAX_S ahead; while
+ *	one is in force it may be extended, never shortened or lifted; default 0
+ * @SAFELOCK_A_OVERRIDE: u8, policy: 1 if two users' override verdicts may
+ *	skip the time delay; default 0
+ * @SAFELOCK_A_DELAY_OVERRIDE: u8, in a GRANTED verdict: &enum
+ *	safelock_override, what the grant may do for a time-delay override
  * @__SAFELOCK_A_MAX: number of attributes
  * @SAFELOCK_A_MAX: highest attribute
  */
@@ -301,6 +363,13 @@ enum safelock_attrs {
 	SAFELOCK_A_DUAL_WINDOW_S,
 	SAFELOCK_A_RELOCK_MS,
 	SAFELOCK_A_DOOR_LIMIT_S,
+	SAFELOCK_A_TIME_LOCK,
+	SAFELOCK_A_TIME_LOCK_WEEK,
+	SAFELOCK_A_HOLIDAYS,
+	SAFELOCK_A_UTC_OFFSET_S,
+	SAFELOCK_A_TIME_LOCK_UNTIL,
+	SAFELOCK_A_OVERRIDE,
+	SAFELOCK_A_DELAY_OVERRIDE,
 
 	__SAFELOCK_A_MAX,
 	SAFELOCK_A_MAX = __SAFELOCK_A_MAX - 1
@@ -316,7 +385,8 @@ enum safelock_attrs {
  *	DEADLINE_NS, USER_ID, CODE
  * @SAFELOCK_CMD_VERDICT: (verifier, CAP_NET_ADMIN) answer DEVICE,
  *	REQUEST_ID, NONCE with RESULT (GRANTED or DENIED) and, with DENIED,
- *	optionally RETRY_AFTER_MS, with GRANTED, optionally DURESS; accepted
+ *	optionally RETRY_AFTER_MS, with GRANTED, optionally DURESS and
+ *	DELAY_OVERRIDE; accepted
  *	once, from the registered verifier's socket, before the deadline
  * @SAFELOCK_CMD_STATUS_GET: (anyone) DEVICE; replies with DEVICE, STATE,
  *	FLAGS, SEQ; without DEVICE, a dump of every lock
@@ -328,7 +398,9 @@ enum safelock_attrs {
  *	verifier prepare while the person types; nothing may depend on it.
  * @SAFELOCK_CMD_POLICY_SET: (verifier, CAP_NET_ADMIN) DEVICE and any of
  *	TIME_DELAY_S, OPEN_WINDOW_S, DUAL_CONTROL, DUAL_WINDOW_S, RELOCK_MS,
- *	DOOR_LIMIT_S; all or nothing; applies from the next accepted code
+ *	DOOR_LIMIT_S, TIME_LOCK, TIME_LOCK_WEEK, HOLIDAYS, UTC_OFFSET_S,
+ *	TIME_LOCK_UNTIL, OVERRIDE; all or nothing; the opening policy applies
+ *	from the next accepted code, the time lock at once
  * @SAFELOCK_CMD_POLICY_GET: (anyone) DEVICE; replies with DEVICE and every
  *	policy attribute
  * @__SAFELOCK_CMD_MAX: number of commands
