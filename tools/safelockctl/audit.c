@@ -159,7 +159,8 @@ static int read_log(struct ctl_config *cfg, bool table, const char *verb)
 	free(rd.ring);
 	fflush(stdout);
 	if (ret || rd.err)
-		return ctl_fail(errno_exit(ret ? ret : rd.err), verb, cfg->audit_dir, "%s",
+		return ctl_fail(abs(ret ? ret : rd.err) == EACCES ? EXIT_PERM : EXIT_FAIL,
+				verb, cfg->audit_dir, "%s",
 				err[0] ? err : strerror(-(ret ? ret : rd.err)));
 	return 0;
 }
