@@ -237,7 +237,7 @@ static void check_verifier(struct doctor *d, struct sl_genl *g, bool open)
 		return;
 	}
 	g->on_msg = on_status;
-	g->on_msg_arg = &r;
+	g->on_msg_arg = &r;	/* cppcheck-suppress autoVariables ; reset below */
 	msg = sl_genl_msg(g, SAFELOCK_CMD_STATUS_GET);
 	if (!msg || nla_put_u32(msg, SAFELOCK_A_DEVICE, d->info.index) < 0) {
 		if (msg)
@@ -246,6 +246,8 @@ static void check_verifier(struct doctor *d, struct sl_genl *g, bool open)
 	} else {
 		ret = sl_genl_request(g, msg);
 	}
+	g->on_msg = NULL;
+	g->on_msg_arg = NULL;	/* r lives on this stack only */
 	if (ret || !r.got) {
 		c.result = "FAIL";
 		c.exit = ret ? errno_exit(ret) : EXIT_FAIL;

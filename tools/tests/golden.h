@@ -48,12 +48,16 @@ static inline bool golden_check(const char *name, const char *text)
 	}
 	while ((c = fgetc(f)) != EOF) {
 		if (n + 2 > cap) {
+			char *bigger;
+
 			cap = cap ? cap * 2 : 4096;
-			want = realloc(want, cap);
-			if (!want) {
+			bigger = realloc(want, cap);
+			if (!bigger) {
+				free(want);
 				fclose(f);
 				return false;
 			}
+			want = bigger;
 		}
 		want[n++] = (char)c;
 	}
