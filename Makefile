@@ -5,9 +5,11 @@
 #   make                     module (against KDIR) and tools
 #   make modules             the module only
 #   make tools               safelockd and safelockctl
+#   make man                 the man pages (scdoc), into tools/man/
 #   make modules_install     honours INSTALL_MOD_PATH
-#   make install             tools, udev rule, modules-load.d file;
-#                            honours DESTDIR, PREFIX, UDEVDIR, MODULESLOADDIR
+#   make install             tools, man pages, bash completion, udev rule,
+#                            modules-load.d file; honours DESTDIR, PREFIX,
+#                            UDEVDIR, MODULESLOADDIR
 #   make check               every test: host, lint, then the VM suites
 #   make demo                a short scenario on a simulated board in a VM
 #   make lint                checkpatch, sparse, cppcheck, spec vs header
@@ -30,10 +32,10 @@ ifneq ($(O),)
 KBUILD_OUT := O=$(O)
 endif
 
-.PHONY: all modules modules_install clean tools install check demo lint \
+.PHONY: all modules modules_install clean tools man install check demo lint \
 	bench deps
 
-all: modules tools
+all: modules tools man
 
 modules:
 	@if [ ! -d "$(KDIR)" ]; then \
@@ -48,10 +50,15 @@ modules_install:
 tools:
 	$(MAKE) -C tools
 
-# The tools, the device node's udev rule (group "safelock", which the
-# system must provide) and the modules-load.d file; nothing a test uses.
+man:
+	$(MAKE) -C tools man
+
+# The tools, their man pages (share/man/man8) and bash completion
+# (share/bash-completion/completions), the device node's udev rule (group
+# "safelock", which the system must provide) and the modules-load.d file;
+# nothing a test uses.
 install:
-	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+	$(MAKE) -C tools install install-doc DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 	install -D -m 0644 udev/60-safelock.rules $(DESTDIR)$(UDEVDIR)/60-safelock.rules
 	install -D -m 0644 udev/safelock.conf $(DESTDIR)$(MODULESLOADDIR)/safelock.conf
 

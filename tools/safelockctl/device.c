@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Commands on the character device: status, monitor, lock. */
+/*
+ * Commands on the character device: status (with safelockd's view when it
+ * answers), monitor, lock.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,27 +16,10 @@
 #include "libsafelock.h"
 #include "safelockctl.h"
 
-static int errno_exit(int err)
-{
-	switch (err) {
-	case ENOENT:
-	case ENODEV:
-	case ENXIO:
-		return EXIT_NODEV;
-	case EACCES:
-	case EPERM:
-		return EXIT_PERM;
-	default:
-		return EXIT_FAIL;
-	}
-}
-
 static int fail(const char *verb, const char *object, int err)
 {
-	fprintf(stderr, "safelockctl: unable to %s %s: %s%s\n", verb, object,
-		strerror(err),
-		err == ENOENT ? " (is the safelock module loaded?)" : "");
-	return errno_exit(err);
+	return ctl_fail(errno_exit(err), verb, object, "%s%s", strerror(err),
+			err == ENOENT ? " (is the safelock module loaded and bound to the board?)" : "");
 }
 
 static int open_device(const struct ctl_config *cfg, int flags)
@@ -46,83 +32,154 @@ static int open_device(const struct ctl_config *cfg, int flags)
 	return fd;
 }
 
-/*
- * One output path for both modes: each field is a "label: value" line, or
- * a "key":value member of one JSON object.
- */
-struct out {
-	bool json;
-	int n;
+static int state_tone(uint32_t state)
+{
+	switch (state) {
+	case SAFELOCK_STATE_LOCKED:
+		return TONE_GOOD;
+	case SAFELOCK_STATE_PENALTY:
+		return TONE_BAD;
+	case SAFELOCK_STATE_UNPROVISIONED:
+	case SAFELOCK_STATE_UNLOCKED:
+	case SAFELOCK_STATE_TIME_DELAY:
+	case SAFELOCK_STATE_OPEN_WINDOW:
+	case SAFELOCK_STATE_DUAL_PENDING:
+		return TONE_WARN;
+	default:
+		return TONE_NONE;
+	}
+}
+
+static const struct { uint32_t bit; const char *name; } line_names[] = {
+	{ SAFELOCK_LINE_BOLT, "bolt" }, { SAFELOCK_LINE_DOOR, "door" },
+	{ SAFELOCK_LINE_KEYPAD, "keypad" }, { SAFELOCK_LINE_ALARM, "alarm" },
+	{ SAFELOCK_LINE_TAMPER, "tamper" }, { SAFELOCK_LINE_BATTERY, "battery" },
+	{ SAFELOCK_LINE_FEEDBACK, "feedback" },
 };
 
-static void json_string(const char *s)
+/* An input the board may lack: null in JSON, "no such input" for people. */
+static void out_input(struct out *o, bool present, const char *key,
+		      const char *label, bool value, const char *yes,
+		      const char *no, int tone)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
+	if (!present)
+		out_null(o, key, label, "no such input");
+	else if (o->json)
+		out_bool(o, key, label, value, yes, no);
+	else
+		out_tone(o, key, label, value ? yes : no, value ? tone : TONE_NONE);
 }
 
-static void out_key(struct out *o, const char *key, const char *label)
+void print_status(struct out *o, const char *device,
+		  const struct safelock_info *info,
+		  const struct safelock_status *st,
+		  const struct safelock_admin_status *vault, const char *vault_err)
 {
-	if (o->json) {
-		printf("%s\"%s\":", o->n++ ? "," : "{", key);
+	char name[SAFELOCK_NAME_SIZE + 1];
+	const char *timer = NULL;
+	size_t i;
+
+	snprintf(name, sizeof(name), "%.*s", SAFELOCK_NAME_SIZE, info->name);
+	out_begin(o);
+	out_str(o, "device", "device:", device);
+	out_str(o, "name", "name:", name);
+	out_num(o, "index", "index:", info->index, "");
+	out_num(o, "abi_version", "abi version:", info->abi_version, "");
+	out_tone(o, "state", "state:", safelock_state_name(st->state),
+		 state_tone(st->state));
+	if (o->json || st->state == SAFELOCK_STATE_PENALTY)
+		out_ms(o, "penalty_ms", "lockout left:", st->penalty_ms);
+	if (st->state == SAFELOCK_STATE_TIME_DELAY)
+		timer = "time delay left:";
+	else if (st->state == SAFELOCK_STATE_OPEN_WINDOW)
+		timer = "window closes in:";
+	else if (st->state == SAFELOCK_STATE_DUAL_PENDING)
+		timer = "second code within:";
+	if (o->json || timer)
+		out_ms(o, "timer_ms", timer ? timer : "", st->timer_ms);
+	out_bool(o, "bolt_open", "bolt:", st->flags & SAFELOCK_STATUS_BOLT_OPEN,
+		 "retracted", "thrown");
+	out_bool(o, "door_open", "door:", st->flags & SAFELOCK_STATUS_DOOR_OPEN,
+		 "open", "closed");
+	out_input(o, info->lines & SAFELOCK_LINE_TAMPER, "tamper", "tamper:",
+		  st->flags & SAFELOCK_STATUS_TAMPER, "TAMPERED", "clear", TONE_BAD);
+	out_input(o, info->lines & SAFELOCK_LINE_BATTERY, "battery_low", "battery:",
+		  st->flags & SAFELOCK_STATUS_BATTERY_LOW, "low", "good", TONE_WARN);
+	out_input(o, info->lines & SAFELOCK_LINE_ALARM, "alarm", "alarm output:",
+		  st->flags & SAFELOCK_STATUS_ALARM, "raised", "quiet", TONE_BAD);
+	out_bool(o, "keypad", "keypad:", st->flags & SAFELOCK_STATUS_KEYPAD,
+		 "present", "absent");
+	if (o->json)
+		out_bool(o, "verifier", "", st->flags & SAFELOCK_STATUS_VERIFIER, "", "");
+	else
+		out_tone(o, "verifier", "verifier:",
+			 st->flags & SAFELOCK_STATUS_VERIFIER ? "registered" :
+			 "absent (nothing can open: is safelockd running?)",
+			 st->flags & SAFELOCK_STATUS_VERIFIER ? TONE_GOOD : TONE_BAD);
+	out_list_begin(o, "lines", "lines:");
+	for (i = 0; i < sizeof(line_names) / sizeof(line_names[0]); i++)
+		if (info->lines & line_names[i].bit)
+			out_list_item(o, line_names[i].name);
+	out_list_end(o, "none");
+	out_ms_exact(o, "relock_ms", "relock:", info->relock_ms);
+	out_ms_exact(o, "verify_timeout_ms", "verify timeout:", info->verify_timeout_ms);
+	out_ms_exact(o, "entry_timeout_ms", "entry timeout:", info->entry_timeout_ms);
+	out_num(o, "last_seq", "last event:", st->last_seq, "");
+	if (vault) {
+		out_obj_begin(o, "safelockd", "safelockd:");
+		if (o->json)
+			out_bool(o, "reachable", "", true, "", "");
+		print_status_vault(o, vault);
+		out_obj_end(o);
+	} else if (o->json) {
+		out_obj_begin(o, "safelockd", NULL);
+		out_bool(o, "reachable", "", false, "", "");
+		out_str(o, "error", "", vault_err ? vault_err : "");
+		out_obj_end(o);
 	} else {
-		printf("%-16s", label);
+		out_tone(o, NULL, "safelockd:", vault_err ? vault_err : "",
+			 TONE_WARN);
 	}
+	out_end(o);
 }
 
-static void out_str(struct out *o, const char *key, const char *label,
-		    const char *value)
+/* The daemon's view, if it answers: NULL and the reason if not. */
+static const struct safelock_admin_status *vault_status(
+	const struct ctl_config *cfg, struct safelock_admin_reply *rep,
+	char *err, size_t errlen)
 {
-	out_key(o, key, label);
-	if (o->json)
-		json_string(value);
-	else
-		printf("%s\n", value);
+	struct safelock_admin_req *req = admin_req_new(ADMIN_OP_STATUS);
+	char why[256];
+	int ret;
+
+	if (!req || !rep) {
+		admin_req_free(req);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ret = admin_call(cfg->socket, req, rep, why, sizeof(why));
+	admin_req_free(req);
+	if (ret) {
+		snprintf(err, errlen, "not reachable at %s: %s", cfg->socket,
+			 why[0] ? why : strerror(-ret));
+		return NULL;
+	}
+	if (rep->status) {
+		snprintf(err, errlen, "%s", rep->message[0] ? rep->message :
+			 strerror(-rep->status));
+		return NULL;
+	}
+	return &rep->status_info;
 }
 
-static void out_num(struct out *o, const char *key, const char *label,
-		    unsigned long long value, const char *unit)
+int cmd_status(struct ctl_config *cfg)
 {
-	out_key(o, key, label);
-	if (o->json)
-		printf("%llu", value);
-	else
-		printf("%llu%s\n", value, unit);
-}
-
-static void out_bool(struct out *o, const char *key, const char *label,
-		     bool value, const char *yes, const char *no)
-{
-	out_key(o, key, label);
-	if (o->json)
-		printf("%s", value ? "true" : "false");
-	else
-		printf("%s\n", value ? yes : no);
-}
-
-static void out_end(struct out *o)
-{
-	if (o->json)
-		printf("%s}\n", o->n ? "" : "{");
-	fflush(stdout);
-}
-
-int cmd_status(const struct ctl_config *cfg)
-{
+	const struct safelock_admin_status *vault;
+	struct safelock_admin_reply *rep;
 	struct safelock_info info;
 	struct safelock_status st;
-	struct out o = { .json = cfg->json };
-	char name[SAFELOCK_NAME_SIZE + 1], lines[32];
+	char vault_err[320];
+	struct out o;
 	int fd, err;
 
 	fd = open_device(cfg, O_RDONLY);
@@ -140,35 +197,11 @@ int cmd_status(const struct ctl_config *cfg)
 	if (info.abi_version != SAFELOCK_ABI_VERSION)
 		fprintf(stderr, "safelockctl: warning: driver ABI %u, this tool knows %d\n",
 			info.abi_version, SAFELOCK_ABI_VERSION);
-	snprintf(name, sizeof(name), "%.*s", SAFELOCK_NAME_SIZE, info.name);
-	snprintf(lines, sizeof(lines), "%s%s%s",
-		 info.lines & SAFELOCK_LINE_BOLT ? "bolt " : "",
-		 info.lines & SAFELOCK_LINE_DOOR ? "door " : "",
-		 info.lines & SAFELOCK_LINE_KEYPAD ? "keypad " : "");
-	if (lines[0])
-		lines[strlen(lines) - 1] = '\0';
-
-	out_str(&o, "device", "device:", cfg->device);
-	out_str(&o, "name", "name:", name);
-	out_num(&o, "index", "index:", info.index, "");
-	out_num(&o, "abi_version", "abi version:", info.abi_version, "");
-	out_str(&o, "state", "state:", safelock_state_name(st.state));
-	if (st.state == SAFELOCK_STATE_PENALTY)
-		out_num(&o, "penalty_ms", "penalty left:", st.penalty_ms, " ms");
-	out_bool(&o, "bolt_open", "bolt:", st.flags & SAFELOCK_STATUS_BOLT_OPEN,
-		 "retracted", "thrown");
-	out_bool(&o, "door_open", "door:", st.flags & SAFELOCK_STATUS_DOOR_OPEN,
-		 "open", "closed");
-	out_bool(&o, "keypad", "keypad:", st.flags & SAFELOCK_STATUS_KEYPAD,
-		 "present", "absent");
-	out_bool(&o, "verifier", "verifier:", st.flags & SAFELOCK_STATUS_VERIFIER,
-		 "registered", "absent");
-	out_str(&o, "lines", "lines:", lines[0] ? lines : "none");
-	out_num(&o, "relock_ms", "relock:", info.relock_ms, " ms");
-	out_num(&o, "verify_timeout_ms", "verify timeout:", info.verify_timeout_ms, " ms");
-	out_num(&o, "entry_timeout_ms", "entry timeout:", info.entry_timeout_ms, " ms");
-	out_num(&o, "last_seq", "last event:", st.last_seq, "");
-	out_end(&o);
+	rep = admin_reply_new();
+	vault = vault_status(cfg, rep, vault_err, sizeof(vault_err));
+	out_init(&o, cfg);
+	print_status(&o, cfg->device, &info, &st, vault, vault_err);
+	admin_reply_free(rep);
 	return 0;
 }
 
@@ -203,7 +236,7 @@ static void print_event(const struct ctl_config *cfg,
 	fflush(stdout);
 }
 
-int cmd_monitor(const struct ctl_config *cfg)
+int cmd_monitor(struct ctl_config *cfg)
 {
 	struct safelock_event evs[64];
 	unsigned long long last = 0;
@@ -253,9 +286,8 @@ int cmd_monitor(const struct ctl_config *cfg)
 		}
 		if (n == 0 || n % (ssize_t)sizeof(evs[0])) {
 			close(fd);
-			fprintf(stderr, "safelockctl: unable to read events from %s: %s\n",
-				cfg->device, n ? "partial record" : "end of file");
-			return n ? EXIT_FAIL : EXIT_NODEV;
+			return ctl_fail(n ? EXIT_FAIL : EXIT_NODEV, "read events from",
+					cfg->device, "%s", n ? "partial record" : "end of file");
 		}
 		for (i = 0; i < (size_t)n / sizeof(evs[0]); i++) {
 			if (cfg->count && seen >= cfg->count)
@@ -271,7 +303,7 @@ int cmd_monitor(const struct ctl_config *cfg)
 	return 0;
 }
 
-int cmd_lock(const struct ctl_config *cfg)
+int cmd_lock(struct ctl_config *cfg)
 {
 	int fd, err;
 

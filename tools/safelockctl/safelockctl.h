@@ -3,32 +3,239 @@
 #define SAFELOCKCTL_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "admin.h"
 
 /*
- * Exit status of safelockctl (also in --help):
- *   0  success
- *   1  the operation failed
- *   2  usage error
- *   3  no such device, or the device went away
- *   4  permission denied
+ * Exit status of safelockctl: one meaning each, in --help and in
+ * safelockctl(8). Keep the three in step (tests/test_cli.c checks --help).
  */
 enum {
-	EXIT_FAIL = 1,
-	EXIT_USAGE = 2,
-	EXIT_NODEV = 3,
-	EXIT_PERM = 4,
+	EXIT_FAIL = 1,		/* the operation failed (any other reason) */
+	EXIT_USAGE = 2,		/* bad arguments or input: nothing was sent */
+	EXIT_NODEV = 3,		/* no such device, or it went away */
+	EXIT_PERM = 4,		/* permission denied (device, socket, netlink) */
+	EXIT_NODAEMON = 5,	/* safelockd not reachable, or no verifier registered */
+	EXIT_REFUSED = 6,	/* wrong code, or refused by role or policy */
+	EXIT_LOCKEDOUT = 7,	/* throttled: try again later (the message says when) */
+	EXIT_NOMODULE = 8,	/* module available but not loaded */
+	EXIT_BLACKLISTED = 9,	/* module blacklisted in modprobe.d */
+	EXIT_NOTINSTALLED = 10,	/* module not installed for this kernel */
+	EXIT_TAMPERED = 11,	/* audit verify: the log was altered */
+	EXIT_PENDING = 12,	/* a delay started (recovery): run it again later */
+	EXIT_NOVAULT = 13,	/* safelockd answers but its TPM does not */
 };
 
+enum ctl_color { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+enum audit_fmt { AUDIT_FMT_JSON, AUDIT_FMT_JOURNAL };
+
+/* A tri-state for on/off options: unset, off, on. */
+enum { OPT_UNSET = -1 };
+
+#define CTL_MAX_SPECS	16
+
+/* Every option of every command, parsed into one place. */
 struct ctl_config {
 	const char *device;
+	const char *socket;
 	bool json;
-	long count;		/* monitor: stop after this many events; 0: no limit */
-	long timeout_s;		/* monitor: stop after this many seconds; -1: none */
-	bool count_set, timeout_set;
+	enum ctl_color color;
+	bool use_color;			/* resolved from color, isatty, NO_COLOR */
+
+	const struct ctl_command *cmd;
+	const char *args[4];		/* positional arguments after the command */
+	int n_args;
+
+	/* monitor, audit show */
+	long count;			/* 0: no limit */
+	long timeout_s;			/* -1: none */
+
+	/* authorisation and secrets: file descriptors, never values */
+	unsigned int as_user, as2_user;	/* 0: not given */
+	int code_fd, code2_fd, new_code_fd, recovery_fd;	/* -1: prompt */
+	bool use_recovery;		/* wipe/recover: by recovery secret */
+	bool yes, cancel;
+	uint32_t role;			/* enum safelock_role; 0: not given */
+
+	/* policy set: -1 unset, else the new value */
+	long long time_delay_s, open_window_s, dual_window_s, relock_ms;
+	long long door_limit_s, recovery_delay_s;
+	int dual_control, dual_admin, courier_override, time_lock;
+	const char *lock_specs[CTL_MAX_SPECS], *unlock_specs[CTL_MAX_SPECS];
+	int n_lock, n_unlock;
+	bool clear_schedule, clear_holidays;
+	const char *holidays[SAFELOCK_ADMIN_HOLIDAYS], *no_holidays[SAFELOCK_ADMIN_HOLIDAYS];
+	int n_holidays, n_no_holidays;
+
+	/* audit */
+	const char *audit_dir;
+	long long since_s;		/* unix time; -1: all */
+	unsigned int filter_user;	/* 0: all */
+	enum audit_fmt format;
+
+	/* doctor */
+	const char *modules_dir, *modprobe_dir;
 };
 
-int cmd_status(const struct ctl_config *cfg);
-int cmd_monitor(const struct ctl_config *cfg);
-int cmd_lock(const struct ctl_config *cfg);
+struct ctl_command {
+	const char *group;		/* "user" for "user add"; NULL */
+	const char *name;
+	int (*run)(struct ctl_config *cfg);
+	const char *args;		/* positional synopsis, "" if none */
+	int min_args, max_args;
+	const char *const *opts;	/* long names of the options it takes */
+	const char *help;		/* one line */
+	const char *details;		/* more, for COMMAND --help; may be NULL */
+};
+
+/* cli.c */
+int ctl_main(int argc, char **argv);
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int ctl_fail(int code, const char *verb, const char *object,
+	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int errno_exit(int err);
+
+/* parse.c: strict parsers, -1 / false on bad input (pure, unit-tested) */
+long parse_num(const char *s, long min, long max);
+unsigned int parse_user(const char *s);		/* 1..999, or 0 */
+uint32_t parse_role(const char *s);		/* SAFELOCK_ROLE_*, or 0 */
+const char *role_name(uint32_t role);
+/* "90", "90s", "15m", "2h", "1d", "1h30m", "500ms": milliseconds, or -1 */
+long long parse_duration_ms(const char *s);
+int parse_onoff(const char *s);			/* 1, 0, or -1 */
+/* "2026-12-25": days since 1970-01-01, or -1 */
+long parse_date(const char *s);
+void format_date(long days, char *buf, size_t len);
+/* "4 min 10 s" */
+void format_duration_ms(unsigned long long ms, char *buf, size_t len);
+/*
+ * "mon-fri 18:00-08:00", "sat,sun all": set (or clear, with @set false)
+ * the quarter hours of the week map. 0, or -1 with the reason in @err.
+ */
+int schedule_apply(uint8_t week[7 * 96 / 8], const char *spec, bool set,
+		   char *err, size_t errlen);
+/* One line per day with locked periods, "mon 18:00-24:00, ..." */
+int schedule_describe(const uint8_t week[7 * 96 / 8], int day, char *buf,
+		      size_t len);
+const char *schedule_day_name(int day);
+/* Local "YYYY-MM-DD[ HH:MM[:SS]]" or a duration ago ("2h"): unix seconds, or -1 */
+long long parse_since(const char *s, long long now);
+
+/* output.c: one code path for the human and the JSON form */
+struct out {
+	FILE *f;
+	bool json;
+	bool color;
+	int depth;		/* JSON nesting */
+	bool first[8];		/* no member yet at this depth */
+	int indent;		/* human: spaces before a label */
+	bool list_first;	/* human: inline list */
+	char row[512];		/* human: the table row being built */
+	size_t rowlen;
+};
+void out_init(struct out *o, const struct ctl_config *cfg);
+void out_begin(struct out *o);
+void out_end(struct out *o);
+void out_str(struct out *o, const char *key, const char *label, const char *value);
+/* a value in a colour on a terminal: TONE_* */
+void out_tone(struct out *o, const char *key, const char *label,
+	      const char *value, int tone);
+void out_num(struct out *o, const char *key, const char *label,
+	     unsigned long long value, const char *unit);
+void out_snum(struct out *o, const char *key, const char *label, long long value,
+	      const char *unit);
+/* milliseconds: a number in JSON, "4 min 10 s" for people */
+void out_ms(struct out *o, const char *key, const char *label,
+	    unsigned long long ms);
+/* the same, but a setting: 6500 ms stays "6500 ms" (out_ms rounds up) */
+void out_ms_exact(struct out *o, const char *key, const char *label,
+		  unsigned long long ms);
+void out_bool(struct out *o, const char *key, const char *label, bool value,
+	      const char *yes, const char *no);
+void out_null(struct out *o, const char *key, const char *label, const char *text);
+void out_obj_begin(struct out *o, const char *key, const char *label);
+void out_obj_end(struct out *o);
+/* an inline list of strings: "label  a, b, c" or "key":["a","b","c"] */
+void out_list_begin(struct out *o, const char *key, const char *label);
+void out_list_item(struct out *o, const char *value);
+void out_list_end(struct out *o, const char *empty);
+/* a table: a header line, then rows of cells; "key":[{...},...] */
+void out_table_begin(struct out *o, const char *key, const char *header);
+void out_table_end(struct out *o);
+void out_row_begin(struct out *o);
+void out_row_end(struct out *o);
+void out_cell(struct out *o, const char *key, int width, const char *value);
+void out_cell_num(struct out *o, const char *key, int width, unsigned long long v);
+void out_cell_bool(struct out *o, const char *key, int width, bool v,
+		   const char *yes, const char *no);
+void json_string(FILE *f, const char *s);
+enum { TONE_NONE, TONE_GOOD, TONE_WARN, TONE_BAD };
+const char *tone_on(const struct out *o, int tone);
+const char *tone_off(const struct out *o, int tone);
+
+/* prompt.c: secrets from a file descriptor or the terminal, never argv */
+int read_code(int fd, const char *prompt, char *buf);
+int read_new_code(int fd, const char *what, char *buf);
+int read_recovery(int fd, char *buf);
+int confirm(const struct ctl_config *cfg, const char *what, const char *word);
+
+/* lifecycle.c */
+int read_new_code_into(struct ctl_config *cfg, char *dst, const char *what,
+		       const char *verb, const char *object);
+
+/* admin.c: the client of safelockd's admin socket */
+struct safelock_admin_req *admin_req_new(uint32_t op);
+void admin_req_free(struct safelock_admin_req *req);
+struct safelock_admin_reply *admin_reply_new(void);
+void admin_reply_free(struct safelock_admin_reply *rep);
+/* Send and receive; 0 or -errno (connection and protocol, not the reply's status) */
+int admin_call(const char *path, struct safelock_admin_req *req,
+	       struct safelock_admin_reply *rep, char *err, size_t errlen);
+/*
+ * The whole exchange for a command: fill the authorisers from cfg (codes
+ * read from their fds or the terminal), call, map errors to one message
+ * and an exit code. 0 on success.
+ */
+int admin_run(struct ctl_config *cfg, struct safelock_admin_req *req,
+	      struct safelock_admin_reply *rep, const char *verb,
+	      const char *object);
+int admin_fill_auth(struct ctl_config *cfg, struct safelock_admin_req *req,
+		    const char *verb, const char *object);
+void print_status_vault(struct out *o, const struct safelock_admin_status *s);
+
+/* commands */
+int cmd_status(struct ctl_config *cfg);
+int cmd_monitor(struct ctl_config *cfg);
+int cmd_lock(struct ctl_config *cfg);
+int cmd_init(struct ctl_config *cfg);
+int cmd_recover(struct ctl_config *cfg);
+int cmd_wipe(struct ctl_config *cfg);
+int cmd_user_add(struct ctl_config *cfg);
+int cmd_user_del(struct ctl_config *cfg);
+int cmd_user_list(struct ctl_config *cfg);
+int cmd_user_set_role(struct ctl_config *cfg);
+int cmd_code_change(struct ctl_config *cfg);
+int cmd_duress_set(struct ctl_config *cfg);
+int cmd_duress_clear(struct ctl_config *cfg);
+int cmd_policy_get(struct ctl_config *cfg);
+int cmd_policy_set(struct ctl_config *cfg);
+int cmd_time_lock_now(struct ctl_config *cfg);
+int cmd_fault_clear(struct ctl_config *cfg);
+int cmd_audit_show(struct ctl_config *cfg);
+int cmd_audit_export(struct ctl_config *cfg);
+int cmd_audit_verify(struct ctl_config *cfg);
+int cmd_doctor(struct ctl_config *cfg);
+
+/* device.c, shared with doctor and for the tests' golden files */
+struct safelock_info;
+struct safelock_status;
+void print_status(struct out *o, const char *device,
+		  const struct safelock_info *info,
+		  const struct safelock_status *st,
+		  const struct safelock_admin_status *vault, const char *vault_err);
+/* policy.c */
+void print_policy(struct out *o, const struct safelock_admin_policy *p);
 
 #endif /* SAFELOCKCTL_H */

@@ -1,27 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Command lines of safelockctl and safelockd: bad arguments give a clear
- * error and the documented exit status. Runs the built binaries.
+ * Command lines of safelockctl and safelockd, run as programs: help,
+ * argument errors (a distinct exit status, one message form, nothing sent
+ * to safelockd), codes never taken from argv or the environment, the
+ * admin client against a fake safelockd that checks every byte of each
+ * request and answers with canned replies, doctor against fake module
+ * trees, and colour only on a terminal.
  *
  * Usage: test_cli TOOLS_DIR
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pty.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
+#include "admin.h"
+#include "audit.h"
+#include "golden.h"
+#include "libsafelock.h"
 #include "tap.h"
 
-#define NTESTS 20
+#define NTESTS 140
 
-static char ctl[4096], daemon_bin[4096];
+static char ctl[4096], daemon_bin[4096], tools_dir[4096], tmpdir[64], sock[96];
 
 struct result {
 	int status;		/* exit status, or -1 */
-	char out[8192];
+	char out[16384];
 	char err[8192];
+};
+
+/* Data for a file descriptor of the child (a pipe), e.g. --code-fd 3. */
+struct fdin {
+	int fd;
+	const char *data;
 };
 
 static void read_all(int fd, char *buf, size_t len)
@@ -34,32 +53,60 @@ static void read_all(int fd, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
-/* Run @argv with @input on stdin; capture stdout, stderr and the status. */
-static void run(char *const argv[], const char *input, struct result *res)
+/*
+ * Run @argv with @input on stdin and @fds on their descriptors, in a new
+ * session (no controlling terminal: nothing can be asked), with @env
+ * ("NAME=VALUE" or NULL) added; capture stdout, stderr and the status.
+ */
+static void run_env(char *const argv[], const char *input, const struct fdin *fds,
+		    const char *env, struct result *res)
 {
-	int in[2], out[2], err[2], status;
+	int in[2], out[2], err[2], p[4][2], status, i, n = 0;
 	pid_t pid;
 
 	res->status = -1;
 	res->out[0] = res->err[0] = '\0';
+	while (fds && fds[n].data)
+		n++;
 	if (pipe(in) || pipe(out) || pipe(err))
 		return;
+	for (i = 0; i < n; i++)
+		if (pipe(p[i]))
+			return;
 	pid = fork();
 	if (pid < 0)
 		return;
 	if (pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
+		int hi[4];
+
+		setsid();
+		for (i = 0; i < n; i++) {
+			hi[i] = fcntl(p[i][0], F_DUPFD, 100 + i);
+			close(p[i][0]);
+			close(p[i][1]);	/* or the pipe never ends */
+		}
 		close(in[1]);
 		close(out[0]);
 		close(err[0]);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		for (i = 0; i < n; i++)
+			dup2(hi[i], fds[i].fd);
+		if (env)
+			putenv((char *)env);
 		execv(argv[0], argv);
 		_exit(127);
 	}
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
+	for (i = 0; i < n; i++) {
+		close(p[i][0]);
+		if (write(p[i][1], fds[i].data, strlen(fds[i].data)) < 0)
+			tap_diag("write to child fd: %s", strerror(errno));
+		close(p[i][1]);
+	}
 	if (input && write(in[1], input, strlen(input)) < 0)
 		tap_diag("write to child: %s", strerror(errno));
 	close(in[1]);
@@ -69,6 +116,11 @@ static void run(char *const argv[], const char *input, struct result *res)
 	close(err[0]);
 	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
 		res->status = WEXITSTATUS(status);
+}
+
+static void run(char *const argv[], const char *input, struct result *res)
+{
+	run_env(argv, input, NULL, NULL, res);
 }
 
 static bool expect(const struct result *r, int status, const char *stream,
@@ -87,20 +139,183 @@ static bool expect(const struct result *r, int status, const char *stream,
 
 #define CTL(...) ((char *const[]){ ctl, __VA_ARGS__, NULL })
 #define DAEMON(...) ((char *const[]){ daemon_bin, __VA_ARGS__, NULL })
+#define FDS(...) ((const struct fdin[]){ __VA_ARGS__, { 0, NULL } })
 
-int main(int argc, char **argv)
+/* The fake safelockd ------------------------------------------------- */
+
+#define MAX_REQS 4
+
+struct fake {
+	pid_t pid;
+	int rd;
+	int n;				/* requests received */
+	ssize_t len[MAX_REQS];		/* their sizes as sent */
+	struct safelock_admin_req req[MAX_REQS];
+};
+
+static struct safelock_admin_reply *canned[MAX_REQS];
+static size_t canned_len[MAX_REQS];	/* 0: sizeof; SIZE_MAX: close, no reply */
+
+static struct safelock_admin_reply *reply(int i, uint32_t op, int status,
+					  const char *msg)
 {
-	const char *dir = argc > 1 ? argv[1] : ".";
-	struct result r;
+	struct safelock_admin_reply *r = canned[i];
 
-	snprintf(ctl, sizeof(ctl), "%s/safelockctl/safelockctl", dir);
-	snprintf(daemon_bin, sizeof(daemon_bin), "%s/safelockd/safelockd", dir);
-	tap_plan(NTESTS);
+	memset(r, 0, sizeof(*r));
+	r->magic = SAFELOCK_ADMIN_MAGIC;
+	r->op = op;
+	r->status = status;
+	if (msg)
+		snprintf(r->message, sizeof(r->message), "%s", msg);
+	canned_len[i] = sizeof(*r);
+	return r;
+}
+
+static void fake_serve(int lfd, int wr)
+{
+	static unsigned char buf[sizeof(struct safelock_admin_req) + 64];
+	int i, cfd;
+	ssize_t n;
+
+	for (i = 0; i < MAX_REQS; i++) {
+		cfd = accept(lfd, NULL, NULL);
+		if (cfd < 0)
+			_exit(1);
+		memset(buf, 0, sizeof(buf));
+		n = recv(cfd, buf, sizeof(buf), MSG_TRUNC);
+		if (write(wr, &n, sizeof(n)) != sizeof(n) ||
+		    write(wr, buf, sizeof(struct safelock_admin_req)) !=
+		    sizeof(struct safelock_admin_req))
+			_exit(1);
+		if (canned_len[i] != SIZE_MAX &&
+		    send(cfd, canned[i], canned_len[i], MSG_NOSIGNAL) < 0)
+			_exit(1);
+		close(cfd);
+	}
+	_exit(0);
+}
+
+/* Listen on sock with the replies set up in canned[]. */
+static void fake_start(struct fake *f)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd, p[2];
+
+	memset(f, 0, sizeof(*f));
+	unlink(sock);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lfd, 8) || pipe(p)) {
+		tap_diag("fake safelockd: %s", strerror(errno));
+		f->pid = -1;
+		return;
+	}
+	f->pid = fork();
+	if (f->pid == 0) {
+		close(p[0]);
+		fake_serve(lfd, p[1]);
+	}
+	close(lfd);
+	close(p[1]);
+	f->rd = p[0];
+}
+
+/* Stop the fake and collect what it received. */
+static void fake_stop(struct fake *f)
+{
+	ssize_t n;
+
+	if (f->pid <= 0)
+		return;
+	kill(f->pid, SIGTERM);
+	waitpid(f->pid, NULL, 0);
+	while (f->n < MAX_REQS &&
+	       read(f->rd, &n, sizeof(n)) == sizeof(n) &&
+	       read(f->rd, &f->req[f->n], sizeof(f->req[0])) == sizeof(f->req[0]))
+		f->len[f->n++] = n;
+	close(f->rd);
+	unlink(sock);
+	for (n = 0; n < MAX_REQS; n++)
+		canned_len[n] = 0;
+}
+
+static struct safelock_admin_req *want_req(uint32_t op)
+{
+	static struct safelock_admin_req r[2];	/* two alive at once */
+	static int k;
+	struct safelock_admin_req *p = &r[k++ % 2];
+
+	memset(p, 0, sizeof(*p));
+	p->magic = SAFELOCK_ADMIN_MAGIC;
+	p->op = op;
+	return p;
+}
+
+static void want_auth(struct safelock_admin_req *r, int i, uint32_t user,
+		      const char *code)
+{
+	r->auth[i].user_id = user;
+	snprintf(r->auth[i].code, sizeof(r->auth[i].code), "%s", code);
+}
+
+/* Request @i is exactly @want: size, every field, every padding byte. */
+static bool req_is(const struct fake *f, int i, const struct safelock_admin_req *want)
+{
+	const unsigned char *a = (const void *)&f->req[i], *b = (const void *)want;
+	size_t k;
+
+	if (i >= f->n) {
+		tap_diag("request %d never came (%d received)", i, f->n);
+		return false;
+	}
+	if (f->len[i] != (ssize_t)sizeof(*want)) {
+		tap_diag("request %d has %zd bytes, not %zu", i, f->len[i], sizeof(*want));
+		return false;
+	}
+	for (k = 0; k < sizeof(*want); k++)
+		if (a[k] != b[k]) {
+			tap_diag("request %d differs at byte %zu: %#x, want %#x", i, k, a[k], b[k]);
+			return false;
+		}
+	return true;
+}
+
+/* Run @argv against the fake set up in canned[]; @f gets the requests. */
+static void exchange(char *const argv[], const struct fdin *fds, const char *env,
+		     struct fake *f, struct result *r)
+{
+	fake_start(f);
+	run_env(argv, NULL, fds, env, r);
+	fake_stop(f);
+}
+
+/* Tests -------------------------------------------------------------- */
+
+static void test_basics(void)
+{
+	struct result r, r2;
 
 	run(CTL("--help"), NULL, &r);
-	tap_ok(expect(&r, 0, r.out, "Usage: safelockctl") &&
-	       strstr(r.out, "Exit status") && strstr(r.out, "monitor"),
-	       "safelockctl --help lists commands and exit codes");
+	tap_ok(expect(&r, 0, r.out, "Usage: safelockctl") && golden_check("help.txt", r.out),
+	       "safelockctl --help matches golden/help.txt");
+	tap_ok(strstr(r.out, "  0  success") && strstr(r.out, "  13 safelockd answers but its TPM does not") &&
+	       strstr(r.out, "  7  locked out") && strstr(r.out, "  11 audit verify"),
+	       "--help documents every exit status");
+	run(CTL("help"), NULL, &r2);
+	tap_ok(r2.status == 0 && !strcmp(r.out, r2.out), "'help' prints the same as --help");
+	run(CTL("user", "add", "--help"), NULL, &r);
+	tap_ok(expect(&r, 0, r.out, "Usage: safelockctl user add USER_ID [OPTIONS]") &&
+	       golden_check("help-user-add.txt", r.out),
+	       "user add --help matches golden/help-user-add.txt");
+	run(CTL("help", "user", "add"), NULL, &r2);
+	tap_ok(r2.status == 0 && !strcmp(r.out, r2.out), "'help user add' is 'user add --help'");
+	run(CTL("user", "--help"), NULL, &r);
+	tap_ok(expect(&r, 0, r.out, "Usage: safelockctl user SUBCOMMAND") &&
+	       strstr(r.out, "set-role USER_ID ROLE"), "user --help lists the subcommands");
+	run(CTL("policy", "set", "-h"), NULL, &r);
+	tap_ok(expect(&r, 0, r.out, "--lock SPEC") && strstr(r.out, "--holiday DATE"),
+	       "policy set -h lists its options");
 	run(CTL("--version"), NULL, &r);
 	tap_ok(expect(&r, 0, r.out, "safelockctl "), "safelockctl --version");
 	run((char *const[]){ ctl, NULL }, NULL, &r);
@@ -108,11 +323,13 @@ int main(int argc, char **argv)
 		      "safelockctl: unable to parse arguments: no command given"),
 	       "safelockctl without a command: exit 2");
 	run(CTL("bogus"), NULL, &r);
-	tap_ok(expect(&r, 2, r.err, "unknown command 'bogus'"),
-	       "unknown command: exit 2");
+	tap_ok(expect(&r, 2, r.err, "unknown command 'bogus'"), "unknown command: exit 2");
 	run(CTL("--frob", "status"), NULL, &r);
-	tap_ok(expect(&r, 2, r.err, "unknown option '--frob'"),
-	       "unknown option: exit 2");
+	tap_ok(expect(&r, 2, r.err, "unknown option '--frob'"), "unknown option: exit 2");
+	run(CTL("user"), NULL, &r);
+	tap_ok(expect(&r, 2, r.err, "'user' needs a subcommand"), "a group without subcommand: exit 2");
+	run(CTL("user", "frob"), NULL, &r);
+	tap_ok(expect(&r, 2, r.err, "unknown command 'user frob'"), "unknown subcommand: exit 2");
 	run(CTL("monitor", "--count", "0"), NULL, &r);
 	tap_ok(expect(&r, 2, r.err, "--count needs a positive number, not '0'"),
 	       "monitor --count 0: exit 2");
@@ -120,14 +337,12 @@ int main(int argc, char **argv)
 	tap_ok(expect(&r, 2, r.err, "--timeout needs a number of seconds, not '1x'"),
 	       "monitor --timeout 1x: exit 2");
 	run(CTL("status", "--count", "3"), NULL, &r);
-	tap_ok(expect(&r, 2, r.err, "are for monitor, not status"),
-	       "status --count: exit 2");
+	tap_ok(expect(&r, 2, r.err, "'status' takes no option --count"), "status --count: exit 2");
 	run(CTL("status", "extra"), NULL, &r);
 	tap_ok(expect(&r, 2, r.err, "unexpected argument 'extra'"),
 	       "status with an extra argument: exit 2");
 	run(CTL("status", "-d"), NULL, &r);
-	tap_ok(expect(&r, 2, r.err, "option '-d' needs a value"),
-	       "-d without a value: exit 2");
+	tap_ok(expect(&r, 2, r.err, "option '-d' needs a value"), "-d without a value: exit 2");
 	run(CTL("-d", "/nonexistent/safelock9", "status"), NULL, &r);
 	tap_ok(expect(&r, 3, r.err,
 		      "safelockctl: unable to open /nonexistent/safelock9: No such file or directory"),
@@ -135,6 +350,741 @@ int main(int argc, char **argv)
 	run(CTL("-d", "/dev/null", "status"), NULL, &r);
 	tap_ok(expect(&r, 1, r.err, "safelockctl: unable to read status of /dev/null: "),
 	       "status on a device that is not a lock: exit 1");
+}
+
+/* Argument errors: exit 2, the one message form, and nothing sent. */
+static const struct {
+	const char *argv[12];
+	const char *msg;
+} bad_args[] = {
+	{ { "init", "123456" }, "unexpected argument '123456'" },
+	{ { "init", "--as", "1" }, "'init' takes no option --as" },
+	{ { "user", "add", "5", "123456", "--as", "1" }, "unexpected argument '123456'" },
+	{ { "--code", "123456", "code", "change" }, "unknown option '--code'" },
+	{ { "recover", "--as", "1" }, "recover takes --as only with --cancel" },
+	{ { "recover", "--cancel" }, "recover --cancel needs --as USER" },
+	{ { "wipe" }, "wipe needs --as 1 (the owner) or --recovery" },
+	{ { "wipe", "--as", "1", "--recovery" }, "wipe takes --as or --recovery, not both" },
+	{ { "wipe", "--as", "1" }, "no terminal to confirm the wipe: add --yes" },
+	{ { "user", "add" }, "'user add' needs USER_ID" },
+	{ { "user", "add", "0", "--as", "1" }, "USER_ID must be a number from 1 to 999, not '0'" },
+	{ { "user", "add", "1", "--as", "1" }, "user 001 is the owner" },
+	{ { "user", "add", "5" }, "'user add' needs --as USER" },
+	{ { "user", "add", "5", "--as", "1", "--role", "owner" }, "there is one owner" },
+	{ { "user", "add", "5", "--as", "1", "--role", "boss" }, "--role needs manager, user, auditor or courier, not 'boss'" },
+	{ { "user", "add", "5", "--as", "1", "--as", "2" }, "--as given twice" },
+	{ { "user", "del", "1", "--as", "1" }, "user 001 is the owner and cannot be removed" },
+	{ { "user", "set-role", "5", "--as", "1" }, "'user set-role' needs USER_ID ROLE" },
+	{ { "user", "set-role", "5", "owner", "--as", "1" }, "the owner is user 001 and stays the owner" },
+	{ { "user", "list", "--as", "1", "--as2", "1" }, "--as and --as2 must be two different users" },
+	{ { "user", "list", "--as2", "2" }, "--as2 needs --as" },
+	{ { "user", "list", "--code-fd", "0" }, "--code-fd needs --as" },
+	{ { "user", "list", "--as", "1", "--code-fd", "99" }, "--code-fd 99: not an open file descriptor" },
+	{ { "user", "list", "--as", "1000" }, "--as needs a user id from 1 to 999, not '1000'" },
+	{ { "user", "list", "--as", "1", "--code-fd", "x" }, "--code-fd needs a file descriptor number, not 'x'" },
+	{ { "code", "change", "--as", "5", "--role", "user" }, "'code change' takes no option --role" },
+	{ { "duress", "clear", "--as", "5", "--new-code-fd", "0" }, "'duress clear' takes no option --new-code-fd" },
+	{ { "policy", "set", "--as", "1" }, "'policy set' needs at least one setting to change" },
+	{ { "policy", "set", "--time-lock", "on" }, "'policy set' needs --as USER" },
+	{ { "policy", "set", "--time-delay", "3h" }, "--time-delay needs a duration of whole seconds from 0s to 7200s, not '3h'" },
+	{ { "policy", "set", "--open-window", "30s" }, "--open-window needs a duration of whole seconds from 60s to 1800s" },
+	{ { "policy", "set", "--lock", "mon 18:10-19:00" }, "--lock: '18:10-19:00': times must be on the quarter hour" },
+	{ { "policy", "set", "--lock", "someday all" }, "--lock: 'someday' is not a day" },
+	{ { "policy", "set", "--holiday", "2026-02-30" }, "--holiday needs a date YYYY-MM-DD" },
+	{ { "policy", "set", "--relock", "100ms" }, "--relock needs a duration from 500ms to 10min, not '100ms'" },
+	{ { "policy", "set", "--dual-control", "maybe" }, "--dual-control needs on or off, not 'maybe'" },
+	{ { "policy", "set", "--door-limit", "2s" }, "--door-limit needs a duration of whole seconds from 5s to 3600s" },
+	{ { "policy", "get", "--as", "1" }, "'policy get' takes no option --as" },
+	{ { "time-lock", "now" }, "'time-lock now' needs DURATION" },
+	{ { "time-lock", "now", "30s", "--as", "1" }, "DURATION must be whole seconds from 1min to 7d, not '30s'" },
+	{ { "time-lock", "now", "8d", "--as", "1" }, "DURATION must be whole seconds from 1min to 7d, not '8d'" },
+	{ { "fault", "clear" }, "'fault clear' needs --as USER" },
+	{ { "audit", "verify" }, "'audit verify' needs --as USER" },
+	{ { "audit", "show", "--count", "0" }, "--count needs a positive number, not '0'" },
+	{ { "audit", "show", "--since", "yesterday" }, "--since needs YYYY-MM-DD[ HH:MM[:SS]] or a duration" },
+	{ { "audit", "show", "--user", "1000" }, "--user needs a user id from 1 to 999" },
+	{ { "audit", "export", "--format", "xml" }, "--format needs json, not 'xml'" },
+	{ { "audit", "show", "--format", "json" }, "'audit show' takes no option --format" },
+	{ { "doctor", "--modules-dir", "/nonexistent" }, "--modules-dir /nonexistent: No such file or directory" },
+	{ { "--color", "sometimes", "status" }, "--color needs auto, always or never, not 'sometimes'" },
+};
+
+static void test_bad_args(void)
+{
+	struct result r;
+	struct fake f;
+	size_t i;
+	int k;
+
+	fake_start(&f);
+	for (i = 0; i < sizeof(bad_args) / sizeof(bad_args[0]); i++) {
+		char *argv[16] = { ctl, "--socket", sock };
+		char line[256] = "";
+
+		for (k = 0; bad_args[i].argv[k]; k++) {
+			argv[3 + k] = (char *)bad_args[i].argv[k];
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s",
+				 bad_args[i].argv[k]);
+		}
+		run(argv, NULL, &r);
+		tap_ok(expect(&r, 2, r.err, bad_args[i].msg) &&
+		       !strncmp(r.err, "safelockctl: unable to ", 23) && !r.out[0],
+		       "%s: exit 2, one message", line);
+	}
+	fake_stop(&f);
+	tap_ok(f.n == 0, "no argument error sent anything to safelockd (%d requests)", f.n);
+}
+
+static void test_codes(void)
+{
+	struct result r;
+	struct fake f;
+
+	reply(0, ADMIN_OP_CODE_CHANGE, 0, NULL);
+	exchange(CTL("--socket", sock, "code", "change", "--as", "5"), NULL,
+		 "SAFELOCK_CODE=123456", &f, &r);
+	tap_ok(expect(&r, 2, r.err,
+		      "safelockctl: unable to change the code of user 005: no terminal to ask for the code of user 005: use --code-fd N") &&
+	       f.n == 0, "no terminal and no --code-fd: exit 2, the environment is never read, nothing sent");
+	exchange(CTL("--socket", sock, "init", "--new-code-fd", "3"), FDS({ 3, "12345\n" }),
+		 NULL, &f, &r);
+	tap_ok(expect(&r, 2, r.err,
+		      "safelockctl: unable to initialise the vault: the new code must be 6 to 12 digits") &&
+	       f.n == 0, "a 5-digit new code: exit 2, nothing sent");
+	exchange(CTL("--socket", sock, "user", "list", "--as", "1", "--code-fd", "3"),
+		 FDS({ 3, "12a4567\n" }), NULL, &f, &r);
+	tap_ok(expect(&r, 2, r.err, "the code of user 001 must be 6 to 12 digits") && f.n == 0,
+	       "a code with a letter: exit 2, nothing sent");
+	exchange(CTL("--socket", sock, "recover", "--recovery-fd", "3", "--new-code-fd", "4"),
+		 FDS({ 3, "ABCD-EFGH\n" }, { 4, "12345678\n" }), NULL, &f, &r);
+	tap_ok(expect(&r, 2, r.err, "a recovery secret is 32 letters and digits") && f.n == 0,
+	       "a short recovery secret: exit 2, nothing sent");
+}
+
+static const char *const secret = "ABCDEFGHJKMNPQRSTVWXYZ0123456789";
+
+static void test_lifecycle(void)
+{
+	struct safelock_admin_req *w;
+	struct result r;
+	struct fake f;
+
+	snprintf(reply(0, ADMIN_OP_INIT, 0, NULL)->recovery, SAFELOCK_RECOVERY_TEXT_SIZE,
+		 "%s", secret);
+	exchange(CTL("--socket", sock, "init", "--new-code-fd", "3"), FDS({ 3, "12345678\n" }),
+		 NULL, &f, &r);
+	w = want_req(ADMIN_OP_INIT);
+	strcpy(w->new_code, "12345678");
+	tap_ok(req_is(&f, 0, w) && f.n == 1, "init: one INIT request carrying the new code");
+	tap_ok(expect(&r, 0, r.out, "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789") &&
+	       golden_check("init.txt", r.out),
+	       "init: the secret grouped once, with the warning (golden/init.txt)");
+	snprintf(reply(0, ADMIN_OP_INIT, 0, NULL)->recovery, SAFELOCK_RECOVERY_TEXT_SIZE,
+		 "%s", secret);
+	exchange(CTL("--socket", sock, "--json", "init", "--new-code-fd", "3"),
+		 FDS({ 3, "12345678" }), NULL, &f, &r);
+	tap_ok(r.status == 0 && golden_check("init.json", r.out) && json_lines_valid(r.out),
+	       "init --json: the secret as a field (golden/init.json)");
+
+	reply(0, ADMIN_OP_INIT, -EPERM, "the door must be open to initialise the vault");
+	exchange(CTL("--socket", sock, "init", "--new-code-fd", "3"), FDS({ 3, "12345678\n" }),
+		 NULL, &f, &r);
+	tap_ok(expect(&r, 6, r.err,
+		      "safelockctl: unable to initialise the vault: the door must be open to initialise the vault\n"),
+	       "init refused (door closed): exit 6 with safelockd's reason");
+
+	reply(0, ADMIN_OP_RECOVER, -EINPROGRESS, "recovery delay started")->retry_after_ms = 86400000;
+	exchange(CTL("--socket", sock, "recover", "--recovery-fd", "3", "--new-code-fd", "4"),
+		 FDS({ 3, "abcd-efgh-jkmn-pqrs-tvwx-yz01-2345-6789\n" }, { 4, "87654321\n" }),
+		 NULL, &f, &r);
+	w = want_req(ADMIN_OP_RECOVER);
+	strcpy(w->recovery, "abcd-efgh-jkmn-pqrs-tvwx-yz01-2345-6789");
+	strcpy(w->new_code, "87654321");
+	tap_ok(req_is(&f, 0, w), "recover: the secret as typed and the new code");
+	tap_ok(expect(&r, 12, r.out, "Recovery delay started: run the same command again in 1 d"),
+	       "recover during a delay: exit 12, says when to come back");
+	snprintf(reply(0, ADMIN_OP_RECOVER, 0, NULL)->recovery, SAFELOCK_RECOVERY_TEXT_SIZE,
+		 "%s", "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ");
+	exchange(CTL("--socket", sock, "recover", "--recovery-fd", "3", "--new-code-fd", "3"),
+		 FDS({ 3, "ABCDEFGHJKMNPQRSTVWXYZ0123456789\n87654321\n" }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_RECOVER);
+	strcpy(w->recovery, secret);
+	strcpy(w->new_code, "87654321");
+	tap_ok(req_is(&f, 0, w) && expect(&r, 0, r.out, "Recovered: the owner (user 001) has a new code.") &&
+	       strstr(r.out, "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"),
+	       "recover: secret and code from one fd, line by line; the new secret shown");
+
+	reply(0, ADMIN_OP_RECOVER_CANCEL, 0, NULL);
+	exchange(CTL("--socket", sock, "recover", "--cancel", "--as", "7", "--code-fd", "3"),
+		 FDS({ 3, "777777\n" }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_RECOVER_CANCEL);
+	want_auth(w, 0, 7, "777777");
+	tap_ok(req_is(&f, 0, w) && expect(&r, 0, r.out, "Recovery cancelled."),
+	       "recover --cancel: RECOVER_CANCEL authorised by user 007");
+
+	reply(0, ADMIN_OP_WIPE, 0, NULL);
+	exchange(CTL("--socket", sock, "wipe", "--as", "1", "--code-fd", "3", "--yes"),
+		 FDS({ 3, "123456\n" }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_WIPE);
+	want_auth(w, 0, 1, "123456");
+	tap_ok(req_is(&f, 0, w) && expect(&r, 0, r.out, "Wiped: the lock is unprovisioned."),
+	       "wipe --as 1 --yes: WIPE authorised by the owner");
+	reply(0, ADMIN_OP_WIPE, 0, NULL);
+	exchange(CTL("--socket", sock, "--json", "wipe", "--recovery-fd", "3", "--yes"),
+		 FDS({ 3, secret }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_WIPE);
+	strcpy(w->recovery, secret);
+	tap_ok(req_is(&f, 0, w) && expect(&r, 0, r.out, "{\"wiped\":true}\n"),
+	       "wipe --recovery-fd: WIPE with the recovery secret, JSON answer");
+}
+
+static void set_users(struct safelock_admin_reply *rep)
+{
+	static const struct safelock_admin_user users[] = {
+		{ 1, SAFELOCK_ROLE_OWNER, 0, 0, 1, { 0 } },
+		{ 2, SAFELOCK_ROLE_MANAGER, 3, 250000, 0, { 0 } },
+		{ 5, SAFELOCK_ROLE_AUDITOR, 20, UINT32_MAX, 0, { 0 } },
+		{ 17, SAFELOCK_ROLE_COURIER, 0, 0, 0, { 0 } },
+	};
+
+	memcpy(rep->users, users, sizeof(users));
+	rep->n_users = 4;
+}
+
+static void test_users(void)
+{
+	struct safelock_admin_req *w;
+	struct result r;
+	struct fake f;
+
+	reply(0, ADMIN_OP_USER_ADD, 0, NULL);
+	exchange(CTL("--socket", sock, "user", "add", "5", "--role", "manager", "--as", "1",
+		     "--code-fd", "3", "--new-code-fd", "4"),
+		 FDS({ 3, "111111\n" }, { 4, "22222222\n" }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_USER_ADD);
+	want_auth(w, 0, 1, "111111");
+	w->target_user = 5;
+	w->role = SAFELOCK_ROLE_MANAGER;
+	strcpy(w->new_code, "22222222");
+	tap_ok(req_is(&f, 0, w) && f.n == 1, "user add: auth, target, role and new code, nothing else");
+	tap_ok(expect(&r, 0, r.out, "Added user 005 as manager.\n"), "user add: says what it did");
+
+	reply(0, ADMIN_OP_USER_DEL, 0, NULL);
+	exchange(CTL("--socket", sock, "--json", "user", "del", "005", "--as", "1", "--as2", "2",
+		     "--code-fd", "3", "--code2-fd", "4"),
+		 FDS({ 3, "111111\n" }, { 4, "222222222222\n" }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_USER_DEL);
+	want_auth(w, 0, 1, "111111");
+	want_auth(w, 1, 2, "222222222222");
+	w->target_user = 5;
+	tap_ok(req_is(&f, 0, w) && expect(&r, 0, r.out, "{\"removed\":true,\"user_id\":5}\n"),
+	       "user del under dual admin: both authorisers, JSON answer");
+
+	set_users(reply(0, ADMIN_OP_USER_LIST, 0, NULL));
+	exchange(CTL("--socket", sock, "user", "list", "--as", "3", "--code-fd", "3"),
+		 FDS({ 3, "333333\n" }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_USER_LIST);
+	want_auth(w, 0, 3, "333333");
+	tap_ok(req_is(&f, 0, w) && r.status == 0 && golden_check("user-list.txt", r.out),
+	       "user list: the table (golden/user-list.txt)");
+	set_users(reply(0, ADMIN_OP_USER_LIST, 0, NULL));
+	exchange(CTL("--socket", sock, "user", "list", "--json", "--as", "3", "--code-fd", "3"),
+		 FDS({ 3, "333333\n" }), NULL, &f, &r);
+	tap_ok(r.status == 0 && golden_check("user-list.json", r.out) && json_lines_valid(r.out),
+	       "user list --json (golden/user-list.json)");
+
+	reply(0, ADMIN_OP_USER_SET_ROLE, 0, NULL);
+	exchange(CTL("--socket", sock, "user", "set-role", "5", "auditor", "--as", "1",
+		     "--code-fd", "3"), FDS({ 3, "111111\n" }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_USER_SET_ROLE);
+	want_auth(w, 0, 1, "111111");
+	w->target_user = 5;
+	w->role = SAFELOCK_ROLE_AUDITOR;
+	tap_ok(req_is(&f, 0, w) && expect(&r, 0, r.out, "User 005 is now auditor."),
+	       "user set-role: target and role");
+
+	reply(0, ADMIN_OP_CODE_CHANGE, 0, NULL);
+	exchange(CTL("--socket", sock, "code", "change", "--as", "5", "--code-fd", "3",
+		     "--new-code-fd", "3"), FDS({ 3, "555555\n5555556666\n" }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_CODE_CHANGE);
+	want_auth(w, 0, 5, "555555");
+	w->target_user = 5;
+	strcpy(w->new_code, "5555556666");
+	tap_ok(req_is(&f, 0, w) && expect(&r, 0, r.out, "Changed the code of user 005."),
+	       "code change: the user themselves, old then new code from one fd");
+
+	reply(0, ADMIN_OP_DURESS_SET, 0, NULL);
+	exchange(CTL("--socket", sock, "duress", "set", "--as", "5", "--code-fd", "3",
+		     "--new-code-fd", "4"), FDS({ 3, "555555\n" }, { 4, "555556\n" }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_DURESS_SET);
+	want_auth(w, 0, 5, "555555");
+	w->target_user = 5;
+	strcpy(w->new_code, "555556");
+	tap_ok(req_is(&f, 0, w) && expect(&r, 0, r.out, "silent alarm"),
+	       "duress set: the duress code as new_code");
+	reply(0, ADMIN_OP_DURESS_SET, 0, NULL);
+	exchange(CTL("--socket", sock, "duress", "clear", "--as", "5", "--code-fd", "3"),
+		 FDS({ 3, "555555\n" }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_DURESS_SET);
+	want_auth(w, 0, 5, "555555");
+	w->target_user = 5;
+	tap_ok(req_is(&f, 0, w) && expect(&r, 0, r.out, "Removed the duress code of user 005."),
+	       "duress clear: an empty new_code");
+}
+
+static void canned_policy(struct safelock_admin_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->time_delay_s = 0;
+	p->open_window_s = 120;
+	p->dual_window_s = 60;
+	p->relock_ms = 5000;
+	p->door_limit_s = 300;
+	p->week[0] = 0x0f;		/* sunday 00:00-01:00 */
+	p->holidays[0] = 20000;
+	p->utc_offset_s = 3600;
+}
+
+static void test_policy(void)
+{
+	struct safelock_admin_req *w;
+	struct result r;
+	struct fake f;
+	int q;
+
+	canned_policy(&reply(0, ADMIN_OP_POLICY_GET, 0, NULL)->policy);
+	exchange(CTL("--socket", sock, "policy", "get"), NULL, NULL, &f, &r);
+	tap_ok(req_is(&f, 0, want_req(ADMIN_OP_POLICY_GET)) && r.status == 0 &&
+	       golden_check("policy-get.txt", r.out), "policy get: no auth (golden/policy-get.txt)");
+	canned_policy(&reply(0, ADMIN_OP_POLICY_GET, 0, NULL)->policy);
+	exchange(CTL("--socket", sock, "-j", "policy", "get"), NULL, NULL, &f, &r);
+	tap_ok(r.status == 0 && golden_check("policy-get.json", r.out) && json_lines_valid(r.out),
+	       "policy get --json (golden/policy-get.json)");
+
+	canned_policy(&reply(0, ADMIN_OP_POLICY_GET, 0, NULL)->policy);
+	reply(1, ADMIN_OP_POLICY_SET, 0, NULL);
+	exchange(CTL("--socket", sock, "policy", "set", "--as", "2", "--code-fd", "3",
+		     "--time-delay", "10m", "--dual-control", "on", "--lock", "sat,sun all",
+		     "--unlock", "sun 00:00-00:30", "--holiday", "2026-12-25",
+		     "--holiday", "2026-01-01", "--no-holiday", "2024-10-04", "--relock", "1500ms"),
+		 FDS({ 3, "222222\n" }), "TZ=UTC-2", &f, &r);
+	w = want_req(ADMIN_OP_POLICY_SET);
+	want_auth(w, 0, 2, "222222");
+	canned_policy(&w->policy);
+	w->policy.time_delay_s = 600;
+	w->policy.dual_control = 1;
+	w->policy.relock_ms = 1500;
+	memset(w->policy.week, 0, sizeof(w->policy.week));
+	for (q = 6 * 96; q < 7 * 96; q++)
+		w->policy.week[q / 8] |= (uint8_t)(1u << (q % 8));
+	for (q = 2; q < 96; q++)
+		w->policy.week[q / 8] |= (uint8_t)(1u << (q % 8));
+	w->policy.holidays[0] = 20454;	/* 2026-01-01 */
+	w->policy.holidays[1] = 20812;	/* 2026-12-25 */
+	w->policy.utc_offset_s = 7200;	/* TZ=UTC-2 is two hours east */
+	tap_ok(req_is(&f, 0, want_req(ADMIN_OP_POLICY_GET)) && req_is(&f, 1, w) && f.n == 2,
+	       "policy set: reads the policy, sends it whole with only the changes and the local UTC offset");
+	tap_ok(expect(&r, 0, r.out, "time delay:       10 min") && strstr(r.out, "sun             00:30-24:00"),
+	       "policy set prints the new policy");
+
+	canned_policy(&reply(0, ADMIN_OP_POLICY_GET, 0, NULL)->policy);
+	exchange(CTL("--socket", sock, "policy", "set", "--as", "2", "--code-fd", "3",
+		     "--no-holiday", "2026-12-25"), FDS({ 3, "222222\n" }), NULL, &f, &r);
+	tap_ok(expect(&r, 2, r.err, "unable to set the policy: 2026-12-25 is not a holiday of the policy") &&
+	       f.n == 1, "removing a holiday that is not there: exit 2, no POLICY_SET sent");
+
+	reply(0, ADMIN_OP_TIME_LOCK_NOW, 0, NULL);
+	exchange(CTL("--socket", sock, "time-lock", "now", "2h", "--as", "1", "--code-fd", "3"),
+		 FDS({ 3, "111111\n" }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_TIME_LOCK_NOW);
+	want_auth(w, 0, 1, "111111");
+	w->duration_s = 7200;
+	tap_ok(req_is(&f, 0, w) && expect(&r, 0, r.out, "Time lock on for 2 h, until "),
+	       "time-lock now 2h: duration_s 7200");
+
+	reply(0, ADMIN_OP_FAULT_CLEAR, 0, NULL);
+	exchange(CTL("--socket", sock, "fault", "clear", "--as", "1", "--code-fd", "3"),
+		 FDS({ 3, "111111\n" }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_FAULT_CLEAR);
+	want_auth(w, 0, 1, "111111");
+	tap_ok(req_is(&f, 0, w) && expect(&r, 0, r.out, "Fault cleared."), "fault clear");
+}
+
+static void test_audit_verify(void)
+{
+	struct safelock_admin_reply *rep;
+	struct safelock_admin_req *w;
+	struct result r;
+	struct fake f;
+
+	rep = reply(0, ADMIN_OP_AUDIT_VERIFY, 0, NULL);
+	rep->audit = (struct safelock_admin_audit){ 10240, UINT64_MAX, 5, 1 };
+	exchange(CTL("--socket", sock, "audit", "verify", "--as", "4", "--code-fd", "3"),
+		 FDS({ 3, "444444\n" }), NULL, &f, &r);
+	w = want_req(ADMIN_OP_AUDIT_VERIFY);
+	want_auth(w, 0, 4, "444444");
+	tap_ok(req_is(&f, 0, w) && r.status == 0 && golden_check("audit-verify-ok.txt", r.out),
+	       "audit verify, intact: exit 0 (golden/audit-verify-ok.txt)");
+	rep = reply(0, ADMIN_OP_AUDIT_VERIFY, 0,
+		    "record 41 (file audit-0003.log): HMAC mismatch: edited");
+	rep->audit = (struct safelock_admin_audit){ 42, 41, 3, 0 };
+	exchange(CTL("--socket", sock, "audit", "verify", "--as", "4", "--code-fd", "3"),
+		 FDS({ 3, "444444\n" }), NULL, &f, &r);
+	tap_ok(r.status == 11 && golden_check("audit-verify-bad.txt", r.out),
+	       "audit verify, altered: exit 11, the first bad record (golden/audit-verify-bad.txt)");
+	rep = reply(0, ADMIN_OP_AUDIT_VERIFY, 0,
+		    "record 41 (file audit-0003.log): HMAC mismatch: edited");
+	rep->audit = (struct safelock_admin_audit){ 42, 41, 3, 0 };
+	exchange(CTL("--socket", sock, "--json", "audit", "verify", "--as", "4", "--code-fd", "3"),
+		 FDS({ 3, "444444\n" }), NULL, &f, &r);
+	tap_ok(r.status == 11 && golden_check("audit-verify-bad.json", r.out) &&
+	       json_lines_valid(r.out), "audit verify --json, altered (golden/audit-verify-bad.json)");
+}
+
+static void test_errors(void)
+{
+	char *const add[] = { ctl, "--socket", sock, "user", "add", "5", "--as", "1",
+			      "--code-fd", "3", "--new-code-fd", "3", NULL };
+	const struct fdin *codes = FDS({ 3, "111111\n222222\n" });
+	struct result r;
+	struct fake f;
+
+	reply(0, ADMIN_OP_USER_ADD, -EACCES, "wrong code for user 001");
+	exchange(add, codes, NULL, &f, &r);
+	tap_ok(expect(&r, 6, r.err, "safelockctl: unable to add user 005: wrong code for user 001\n"),
+	       "a wrong code: exit 6, safelockd's reason");
+	reply(0, ADMIN_OP_USER_ADD, -EAGAIN, "too many wrong codes")->retry_after_ms = 250000;
+	exchange(add, codes, NULL, &f, &r);
+	tap_ok(expect(&r, 7, r.err,
+		      "safelockctl: unable to add user 005: too many wrong codes (locked out: try again in 4 min 10 s)\n"),
+	       "locked out: exit 7, says how long");
+	reply(0, ADMIN_OP_USER_ADD, -EAGAIN, "code entry disabled")->retry_after_ms = UINT32_MAX;
+	exchange(add, codes, NULL, &f, &r);
+	tap_ok(expect(&r, 7, r.err, "(code entry is disabled until recovery: safelockctl recover)"),
+	       "entry disabled: exit 7, says recovery");
+	reply(0, ADMIN_OP_USER_ADD, -EEXIST, "user 005 exists");
+	exchange(add, codes, NULL, &f, &r);
+	tap_ok(expect(&r, 1, r.err, "safelockctl: unable to add user 005: user 005 exists\n"),
+	       "any other refusal: exit 1 with the reason");
+	reply(0, ADMIN_OP_USER_ADD, -EEXIST, "");
+	exchange(add, codes, NULL, &f, &r);
+	tap_ok(expect(&r, 1, r.err, "safelockctl: unable to add user 005: File exists\n"),
+	       "a refusal without a message: the errno's text");
+	reply(0, ADMIN_OP_USER_ADD, 0, NULL);
+	canned_len[0] = 100;
+	exchange(add, codes, NULL, &f, &r);
+	tap_ok(expect(&r, 1, r.err, "malformed reply from safelockd (100 bytes"),
+	       "a short reply: exit 1, malformed");
+	reply(0, ADMIN_OP_USER_DEL, 0, NULL);
+	exchange(add, codes, NULL, &f, &r);
+	tap_ok(expect(&r, 1, r.err, "malformed reply from safelockd") && strstr(r.err, "op 7;"),
+	       "a reply to another op: exit 1, malformed");
+	reply(0, ADMIN_OP_USER_ADD, 0, NULL);
+	canned_len[0] = SIZE_MAX;
+	exchange(add, codes, NULL, &f, &r);
+	tap_ok(expect(&r, 5, r.err, "safelockd closed the connection without a reply"),
+	       "no reply: exit 5");
+	run(CTL("--socket", "/nonexistent/admin.sock", "policy", "get"), NULL, &r);
+	tap_ok(expect(&r, 5, r.err,
+		      "safelockctl: unable to read the policy: cannot reach safelockd at /nonexistent/admin.sock: No such file or directory (is safelockd running?)\n"),
+	       "safelockd not running: exit 5");
+}
+
+/* A test key per file (the vault derives them in the TPM). */
+static int test_key(void *ctx, const uint8_t file_id[16], uint8_t key[32])
+{
+	(void)ctx;
+	memcpy(key, file_id, 16);
+	memcpy(key + 16, file_id, 16);
+	return 0;
+}
+
+struct expected {
+	char text[65536];
+	size_t len;
+	unsigned int user;		/* only this user, 0: all */
+	long long since_s;
+	int skip;			/* skip the first N that match */
+};
+
+static int collect(void *ctx, const struct audit_record *rec)
+{
+	struct expected *e = ctx;
+	char line[1024];
+
+	if (e->user && rec->user_id != e->user)
+		return 0;
+	if (rec->real_ns / 1000000000LL < e->since_s)
+		return 0;
+	if (e->skip > 0) {
+		e->skip--;
+		return 0;
+	}
+	if (audit_format_json(rec, line, sizeof(line)) < 0)
+		return -EOVERFLOW;
+	e->len += (size_t)snprintf(e->text + e->len, sizeof(e->text) - e->len, "%s\n", line);
+	return 0;
+}
+
+static int count_records(void *ctx, const struct audit_record *rec)
+{
+	(void)rec;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static bool expected_lines(const char *dir, struct expected *e)
+{
+	char err[256];
+
+	e->len = 0;
+	e->text[0] = '\0';
+	return audit_read(dir, collect, e, err, sizeof(err)) == 0;
+}
+
+static void test_audit_read(void)
+{
+	static const int64_t t0 = 1767323045LL * 1000000000LL;	/* 2026-01-02 03:04:05 UTC */
+	struct audit_options opts = { .key = test_key };
+	struct audit_record recs[] = {
+		{ .kseq = 1, .source = AUDIT_SRC_KERNEL, .type = SAFELOCK_EVENT_ATTEMPT,
+		  .state = SAFELOCK_STATE_PENALTY, .result = SAFELOCK_RESULT_DENIED,
+		  .user_id = 5, .value = 30000, .real_ns = t0 },
+		{ .source = AUDIT_SRC_VAULT, .type = AUDIT_V_USER_ADD, .user_id = 2,
+		  .real_ns = t0 + 1000000000LL, .text = "added user 002 as manager" },
+		{ .kseq = 3, .source = AUDIT_SRC_KERNEL, .type = SAFELOCK_EVENT_BOLT,
+		  .state = SAFELOCK_STATE_UNLOCKED, .value = 1, .real_ns = t0 + 2000000000LL },
+		{ .kseq = 4, .source = AUDIT_SRC_KERNEL, .type = SAFELOCK_EVENT_ATTEMPT,
+		  .state = SAFELOCK_STATE_UNLOCKED, .result = SAFELOCK_RESULT_GRANTED,
+		  .user_id = 5, .real_ns = t0 + 3000000000LL },
+	};
+	static struct expected e;
+	char dir[128], err[256];
+	struct audit_log *log;
+	struct result r;
+	size_t i;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/audit", tmpdir);
+	opts.dir = dir;
+	if (audit_open(&log, &opts, err, sizeof(err))) {
+		tap_ok(false, "audit: open a test log: %s", err);
+		for (i = 0; i < 7; i++)
+			tap_skip("audit show/export", "no test log");
+		return;
+	}
+	for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++)
+		audit_append(log, &recs[i]);
+	audit_close(log);
+	audit_read(dir, count_records, &n, err, sizeof(err));
+
+	run(CTL("audit", "show", "--audit-dir", dir), NULL, &r);
+	tap_ok(expect(&r, 0, r.out, "INDEX  TIME") && strstr(r.out, "2026-01-02 03:04:05 kernel attempt") &&
+	       strstr(r.out, "#1      005  denied") && strstr(r.out, "user-add") &&
+	       strstr(r.out, "added user 002 as manager") && strstr(r.out, "#3 "),
+	       "audit show: a table of the log (TZ=UTC)");
+	expected_lines(dir, &e);
+	run(CTL("audit", "show", "--json", "--audit-dir", dir), NULL, &r);
+	tap_ok(r.status == 0 && !strcmp(r.out, e.text) && json_lines_valid(r.out),
+	       "audit show --json: every record, as audit_format_json writes it");
+	run(CTL("audit", "export", "--audit-dir", dir), NULL, &r);
+	tap_ok(r.status == 0 && !strcmp(r.out, e.text), "audit export: the same JSON lines");
+	e.user = 5;
+	expected_lines(dir, &e);
+	run(CTL("--json", "audit", "show", "--user", "5", "--audit-dir", dir), NULL, &r);
+	tap_ok(r.status == 0 && !strcmp(r.out, e.text) && strstr(r.out, "\n"),
+	       "audit show --user 5: that user's records only");
+	e.user = 0;
+	e.since_s = t0 / 1000000000LL + 2;
+	expected_lines(dir, &e);
+	run(CTL("--json", "audit", "export", "--since", "2026-01-02 03:04:07", "--audit-dir", dir),
+	    NULL, &r);
+	tap_ok(r.status == 0 && !strcmp(r.out, e.text) && e.len,
+	       "audit export --since: from that time on");
+	e.since_s = 0;
+	e.skip = n - 2;
+	expected_lines(dir, &e);
+	run(CTL("--json", "audit", "show", "--count", "2", "--audit-dir", dir), NULL, &r);
+	tap_ok(r.status == 0 && !strcmp(r.out, e.text), "audit show --count 2: the last two records");
+	run(CTL("audit", "show", "--audit-dir", "/nonexistent/audit"), NULL, &r);
+	tap_ok(expect(&r, 1, r.err, "safelockctl: unable to show the audit log in /nonexistent/audit: "),
+	       "audit show of a missing log: exit 1, one message");
+	run(CTL("audit", "export", "--format", "journal", "--audit-dir", dir), NULL, &r);
+	tap_ok(expect(&r, 2, r.err, "--format journal is not built in yet"),
+	       "audit export --format journal: not built in, exit 2");
+}
+
+/* A fake /lib/modules/RELEASE with "safelock" as @kind; "" if depmod is missing. */
+static const char *depmod_bin(void)
+{
+	static const char *const cands[] = { "/sbin/depmod", "/usr/sbin/depmod", "/usr/bin/depmod" };
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (access(cands[i], X_OK) == 0)
+			return cands[i];
+	return NULL;
+}
+
+static bool make_tree(const char *kind, char *dir, size_t len)
+{
+	char root[200], path[600], ko[4200];
+	const char *depmod = depmod_bin();
+	struct result r;
+	FILE *f;
+
+	snprintf(root, sizeof(root), "%s/mod-%s", tmpdir, kind);
+	snprintf(dir, len, "%s/lib/modules/9.9.9-test", root);
+	snprintf(path, sizeof(path), "%s/lib", root);
+	mkdir(root, 0755);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/lib/modules", root);
+	mkdir(path, 0755);
+	mkdir(dir, 0755);
+	if (!strcmp(kind, "available") || !strcmp(kind, "blacklisted")) {
+		snprintf(path, sizeof(path), "%s/extra", dir);
+		mkdir(path, 0755);
+		snprintf(ko, sizeof(ko), "%s/tests/fixture-module.o", tools_dir);
+		snprintf(path, sizeof(path), "%s/extra/safelock.ko", dir);
+		run((char *const[]){ "/bin/cp", ko, path, NULL }, NULL, &r);
+		if (r.status)
+			return false;
+	}
+	if (!strcmp(kind, "builtin")) {
+		snprintf(path, sizeof(path), "%s/modules.builtin", dir);
+		f = fopen(path, "w");
+		if (!f)
+			return false;
+		fputs("kernel/drivers/misc/safelock.ko\n", f);
+		fclose(f);
+	}
+	run((char *const[]){ (char *)depmod, "-b", root, "9.9.9-test", NULL }, NULL, &r);
+	return r.status == 0;
+}
+
+static void test_doctor(void)
+{
+	static const struct {
+		const char *kind;
+		int module_exit;
+		const char *detail;
+	} cases[] = {
+		{ "available", 8, "\"detail\":\"available but not loaded (" },
+		{ "builtin", 0, "\"result\":\"ok\",\"detail\":\"built into the kernel\"" },
+		{ "blacklisted", 9, "\"detail\":\"blacklisted in modprobe.d" },
+		{ "missing", 10, "\"detail\":\"not installed in " },
+	};
+	char dir[400], conf[100], want[64], *mod;
+	bool family = false;
+	struct result r;
+	size_t i;
+	FILE *f;
+
+	if (!depmod_bin()) {
+		for (i = 0; i < 6; i++)
+			tap_skip("doctor with a fake module tree", "no depmod (kmod) here");
+		return;
+	}
+	snprintf(conf, sizeof(conf), "%s/modprobe.d", tmpdir);
+	mkdir(conf, 0755);
+	snprintf(dir, sizeof(dir), "%s/blacklist.conf", conf);
+	f = fopen(dir, "w");
+	if (f) {
+		fputs("blacklist safelock\n", f);
+		fclose(f);
+	}
+	for (i = 0; i < 4; i++) {
+		char *argv[16] = { ctl, "--json", "-d", "/nonexistent/safelock0", "--socket",
+				   "/nonexistent/admin.sock", "doctor", "--modules-dir", dir, NULL };
+
+		if (!make_tree(cases[i].kind, dir, sizeof(dir))) {
+			tap_ok(false, "doctor: build the %s tree", cases[i].kind);
+			continue;
+		}
+		if (!strcmp(cases[i].kind, "blacklisted")) {
+			argv[9] = "--modprobe-dir";
+			argv[10] = conf;
+		}
+		run(argv, NULL, &r);
+		mod = strstr(r.out, "{\"check\":\"module\"");
+		snprintf(want, sizeof(want), "\"exit\":%d}", cases[i].module_exit);
+		family = !strstr(r.out, "no generic netlink family 'safelock'");
+		tap_ok(mod && strstr(mod, cases[i].detail) && strstr(mod, want) &&
+		       json_lines_valid(r.out) &&
+		       (cases[i].module_exit ? r.status == cases[i].module_exit : r.status != 0),
+		       "doctor, module %s: its own answer, module exit %d, exit %d",
+		       cases[i].kind, cases[i].module_exit, r.status);
+		if (!mod || r.status < 0)
+			tap_diag("stdout: %s\nstderr: %s", r.out, r.err);
+	}
+	if (family) {
+		tap_skip("doctor: no netlink family is exit 8", "the safelock module is loaded on this host");
+	} else {
+		snprintf(dir, sizeof(dir), "%s/mod-builtin/lib/modules/9.9.9-test", tmpdir);
+		run(CTL("-d", "/nonexistent/safelock0", "--socket", "/nonexistent/admin.sock",
+			"doctor", "--modules-dir", dir), NULL, &r);
+		tap_ok(expect(&r, 8, r.out,
+			      "netlink   FAIL no generic netlink family 'safelock': the safelock module is not loaded\n"
+			      "               fix: modprobe safelock\n"),
+		       "doctor, built in but no netlink family (sl_genl_open -ENOENT): exit 8, what to do");
+	}
+	tap_ok(strstr(r.out, "device    FAIL /nonexistent/safelock0: No such file or directory\n") &&
+	       strstr(r.out, "safelockd FAIL /nonexistent/admin.sock: No such file or directory\n") &&
+	       strstr(r.out, "vault     skip needs safelockd"),
+	       "doctor: no device, no safelockd, each with its line");
+}
+
+/* Run under a pseudo-terminal; the output in @out. */
+static int run_pty(char *const argv[], const char *env, char *out, size_t len)
+{
+	int master, status = -1;
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (env)
+			putenv((char *)env);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	read_all(master, out, len);	/* EIO at the child's exit ends it */
+	close(master);
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+static void test_color(void)
+{
+	char *const argv[] = { ctl, "-d", "/nonexistent/x", "--socket", "/nonexistent/y",
+			       "doctor", NULL };
+	char *const always[] = { ctl, "--color", "always", "-d", "/nonexistent/x", "--socket",
+				 "/nonexistent/y", "doctor", NULL };
+	char *const never[] = { ctl, "--color=never", "-d", "/nonexistent/x", "--socket",
+				"/nonexistent/y", "doctor", NULL };
+	char out[16384];
+	struct result r;
+
+	if (run_pty(argv, "NO_COLOR=", out, sizeof(out)) < 0) {
+		tap_skip("colour on a terminal", "no pseudo-terminal here");
+		tap_skip("NO_COLOR", "no pseudo-terminal here");
+		tap_skip("--color=never", "no pseudo-terminal here");
+	} else {
+		tap_ok(strstr(out, "\033[1;31mFAIL") != NULL, "colour on a terminal");
+		run_pty(argv, "NO_COLOR=1", out, sizeof(out));
+		tap_ok(!strchr(out, '\033') && strstr(out, "FAIL"), "no colour on a terminal with NO_COLOR set");
+		run_pty(never, NULL, out, sizeof(out));
+		tap_ok(!strchr(out, '\033') && strstr(out, "FAIL"), "no colour with --color=never");
+	}
+	run(argv, NULL, &r);
+	tap_ok(!strchr(r.out, '\033') && strstr(r.out, "FAIL"), "no colour into a pipe");
+	run(always, NULL, &r);
+	tap_ok(strchr(r.out, '\033') != NULL, "--color=always into a pipe");
+}
+
+static void test_daemon(void)
+{
+	struct result r;
 
 	run(DAEMON("--help"), NULL, &r);
 	tap_ok(expect(&r, 0, r.out, "--enrol USER_ID"), "safelockd --help");
@@ -151,13 +1101,48 @@ int main(int argc, char **argv)
 	tap_ok(expect(&r, 2, r.err, "unable to enrol user 0: user id must be 1 to 999"),
 	       "enrol user 0: exit 2");
 	run(DAEMON("--enrol", "1000"), "", &r);
-	tap_ok(expect(&r, 2, r.err, "user id must be 1 to 999"),
-	       "enrol user 1000: exit 2");
+	tap_ok(expect(&r, 2, r.err, "user id must be 1 to 999"), "enrol user 1000: exit 2");
 	run(DAEMON("--code-fd", "3"), NULL, &r);
-	tap_ok(expect(&r, 2, r.err, "--code-fd needs --enrol"),
-	       "--code-fd without --enrol: exit 2");
+	tap_ok(expect(&r, 2, r.err, "--code-fd needs --enrol"), "--code-fd without --enrol: exit 2");
 	run(DAEMON("--enrol", "1", "123456"), NULL, &r);
 	tap_ok(expect(&r, 2, r.err, "unexpected '123456'"),
 	       "a code on the command line is refused: exit 2");
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = argc > 1 ? argv[1] : ".";
+	int i;
+
+	snprintf(ctl, sizeof(ctl), "%s/safelockctl/safelockctl", dir);
+	snprintf(daemon_bin, sizeof(daemon_bin), "%s/safelockd/safelockd", dir);
+	golden_init(dir);
+	snprintf(tools_dir, sizeof(tools_dir), "%s", dir);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/safelock-cli.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return 1;
+	snprintf(sock, sizeof(sock), "%s/admin.sock", tmpdir);
+	for (i = 0; i < MAX_REQS; i++) {
+		canned[i] = calloc(1, sizeof(*canned[i]));
+		if (!canned[i])
+			return 1;
+	}
+	setenv("TZ", "UTC", 1);
+	unsetenv("NO_COLOR");
+	signal(SIGPIPE, SIG_IGN);
+	tap_plan(NTESTS);
+	test_basics();
+	test_bad_args();
+	test_codes();
+	test_lifecycle();
+	test_users();
+	test_policy();
+	test_audit_verify();
+	test_errors();
+	test_audit_read();
+	test_doctor();
+	test_color();
+	test_daemon();
+	run((char *const[]){ "/bin/rm", "-rf", tmpdir, NULL }, NULL, &(struct result){ 0 });
 	return tap_exit();
 }

@@ -1,0 +1,750 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * safelockctl's command line: a static table of commands (some in groups:
+ * "user add"), one table of options parsed by getopt_long into one
+ * struct ctl_config, and the help generated from both tables, so that
+ * what --help says is what the parser accepts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libsafelock.h"
+#include "safelockctl.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("safelockctl: unable to parse arguments: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see --help)\n", stderr);
+	return EXIT_USAGE;
+}
+
+int ctl_fail(int code, const char *verb, const char *object,
+	     const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "safelockctl: unable to %s %s: ", verb, object);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int errno_exit(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case ENOENT:
+	case ENODEV:
+	case ENXIO:
+		return EXIT_NODEV;
+	case EACCES:
+	case EPERM:
+		return EXIT_PERM;
+	default:
+		return EXIT_FAIL;
+	}
+}
+
+/* Options ------------------------------------------------------------- */
+
+enum {
+	O_DEVICE = 'd', O_JSON = 'j', O_HELP = 'h', O_VERSION = 'V',
+	O_COUNT = 'n', O_TIMEOUT = 't', O_YES = 'y',
+	O_SOCKET = 256, O_COLOR, O_AS, O_AS2, O_CODE_FD, O_CODE2_FD,
+	O_NEW_CODE_FD, O_RECOVERY_FD, O_RECOVERY, O_CANCEL, O_ROLE,
+	O_TIME_DELAY, O_OPEN_WINDOW, O_DUAL_CONTROL, O_DUAL_WINDOW,
+	O_DUAL_ADMIN, O_COURIER, O_RELOCK, O_DOOR_LIMIT, O_RECOVERY_DELAY,
+	O_TIME_LOCK, O_LOCK, O_UNLOCK, O_CLEAR_SCHEDULE, O_HOLIDAY,
+	O_NO_HOLIDAY, O_CLEAR_HOLIDAYS, O_AUDIT_DIR, O_SINCE, O_USER,
+	O_FORMAT, O_MODULES_DIR, O_MODPROBE_DIR,
+};
+
+struct ctl_option {
+	const char *name;
+	int has_arg;
+	int val;
+	const char *arg;
+	const char *help;
+	bool global;
+};
+
+static const struct ctl_option options[] = {
+	{ "device", 1, O_DEVICE, "PATH", "the lock's character device (default " SAFELOCK_DEFAULT_DEVICE ")", true },
+	{ "socket", 1, O_SOCKET, "PATH", "safelockd's admin socket (default " SAFELOCK_ADMIN_SOCKET ")", true },
+	{ "json", 0, O_JSON, NULL, "JSON output (one object per line for monitor and audit)", true },
+	{ "color", 1, O_COLOR, "WHEN", "auto (default: on a terminal, unless NO_COLOR is set), always, never", true },
+	{ "help", 0, O_HELP, NULL, "help, for safelockctl or a command", true },
+	{ "version", 0, O_VERSION, NULL, "version", true },
+	{ "count", 1, O_COUNT, "N", "stop after N events; audit show: the last N records", false },
+	{ "timeout", 1, O_TIMEOUT, "SEC", "stop after SEC seconds", false },
+	{ "as", 1, O_AS, "USER", "authorise as user USER (1 to 999); their code is asked for", false },
+	{ "code-fd", 1, O_CODE_FD, "N", "read the --as user's code from file descriptor N", false },
+	{ "as2", 1, O_AS2, "USER", "the second authoriser, under dual administration", false },
+	{ "code2-fd", 1, O_CODE2_FD, "N", "read the --as2 user's code from file descriptor N", false },
+	{ "new-code-fd", 1, O_NEW_CODE_FD, "N", "read the new code from file descriptor N (no confirmation)", false },
+	{ "recovery", 0, O_RECOVERY, NULL, "authorise with the recovery secret (asked for)", false },
+	{ "recovery-fd", 1, O_RECOVERY_FD, "N", "read the recovery secret from file descriptor N", false },
+	{ "cancel", 0, O_CANCEL, NULL, "cancel a running recovery delay (any user's code)", false },
+	{ "yes", 0, O_YES, NULL, "do not ask for confirmation", false },
+	{ "role", 1, O_ROLE, "ROLE", "manager, user (default), auditor or courier", false },
+	{ "time-delay", 1, O_TIME_DELAY, "DUR", "delay between an accepted code and the open window, 0 to 2h", false },
+	{ "open-window", 1, O_OPEN_WINDOW, "DUR", "how long the open window lasts, 1min to 30min", false },
+	{ "dual-control", 1, O_DUAL_CONTROL, "on|off", "opening needs the codes of two users", false },
+	{ "dual-window", 1, O_DUAL_WINDOW, "DUR", "time for the second code, 10s to 5min", false },
+	{ "dual-admin", 1, O_DUAL_ADMIN, "on|off", "administration needs two users (--as and --as2)", false },
+	{ "courier-override", 1, O_COURIER, "on|off", "two couriers or managers may skip the time delay", false },
+	{ "relock", 1, O_RELOCK, "DUR", "how long the bolt stays retracted, 500ms to 10min", false },
+	{ "door-limit", 1, O_DOOR_LIMIT, "DUR|off", "report a door open longer than this, 5s to 1h", false },
+	{ "recovery-delay", 1, O_RECOVERY_DELAY, "DUR", "delay before a recovery completes, 0 to 7d", false },
+	{ "time-lock", 1, O_TIME_LOCK, "on|off", "apply the weekly schedule and holidays", false },
+	{ "lock", 1, O_LOCK, "SPEC", "add locked periods: \"mon-fri 18:00-08:00\", \"sat,sun all\"", false },
+	{ "unlock", 1, O_UNLOCK, "SPEC", "remove locked periods (same form as --lock)", false },
+	{ "clear-schedule", 0, O_CLEAR_SCHEDULE, NULL, "start from an empty weekly schedule", false },
+	{ "holiday", 1, O_HOLIDAY, "DATE", "add a holiday, locked all day (YYYY-MM-DD)", false },
+	{ "no-holiday", 1, O_NO_HOLIDAY, "DATE", "remove a holiday", false },
+	{ "clear-holidays", 0, O_CLEAR_HOLIDAYS, NULL, "start from no holidays", false },
+	{ "audit-dir", 1, O_AUDIT_DIR, "DIR", "the audit log's directory (default /var/lib/safelock/audit)", false },
+	{ "since", 1, O_SINCE, "WHEN", "records from WHEN: YYYY-MM-DD[ HH:MM[:SS]] (local) or DUR ago", false },
+	{ "user", 1, O_USER, "USER", "records of user USER only", false },
+	{ "format", 1, O_FORMAT, "FMT", "json (JSON lines; default)", false },
+	{ "modules-dir", 1, O_MODULES_DIR, "DIR", "look for the module in DIR, not /lib/modules/$(uname -r) (diagnosing an image)", false },
+	{ "modprobe-dir", 1, O_MODPROBE_DIR, "DIR", "modprobe configuration in DIR, not the system's (diagnosing an image)", false },
+};
+
+static const struct ctl_option *find_option(int val)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(options); i++)
+		if (options[i].val == val)
+			return &options[i];
+	return NULL;
+}
+
+/* Commands ------------------------------------------------------------ */
+
+#define OPTS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define AUTH "as", "code-fd", "as2", "code2-fd"
+#define NO_OPTS ((const char *const[]){ NULL })
+
+static int cmd_help(struct ctl_config *cfg);
+
+static const struct ctl_command commands[] = {
+	{ NULL, "status", cmd_status, "", 0, 0, NO_OPTS,
+	  "state, inputs and timers; safelockd's view", NULL },
+	{ NULL, "monitor", cmd_monitor, "", 0, 0, OPTS("count", "timeout"),
+	  "print events as they happen",
+	  "A jump in the sequence numbers is reported as \"lost N events\"." },
+	{ NULL, "lock", cmd_lock, "", 0, 0, NO_OPTS,
+	  "throw the bolt now (never opens)", NULL },
+	{ NULL, "init", cmd_init, "", 0, 0, OPTS("new-code-fd"),
+	  "enrol the owner, show the recovery secret once",
+	  "The door must be open. The owner's new code is asked for twice (or read\n"
+	  "from --new-code-fd). The recovery secret is printed once: write it down." },
+	{ NULL, "recover", cmd_recover, "", 0, 0,
+	  OPTS("recovery-fd", "new-code-fd", "cancel", "as", "code-fd"),
+	  "a new owner code by the recovery secret",
+	  "With a recovery delay in the policy, the first run starts the delay\n"
+	  "(exit status 12) and a run after it completes the recovery; any user's\n"
+	  "code cancels it: recover --cancel --as USER." },
+	{ NULL, "wipe", cmd_wipe, "", 0, 0, OPTS("as", "code-fd", "recovery", "recovery-fd", "yes"),
+	  "erase every user, code and key",
+	  "The door must be open; authorised by the owner (--as 1) or the recovery\n"
+	  "secret (--recovery). Never moves the bolt." },
+	{ "user", "add", cmd_user_add, "USER_ID", 1, 1, OPTS(AUTH, "role", "new-code-fd"),
+	  "enrol a user with a role and a code", NULL },
+	{ "user", "del", cmd_user_del, "USER_ID", 1, 1, OPTS(AUTH),
+	  "remove a user", NULL },
+	{ "user", "list", cmd_user_list, "", 0, 0, OPTS(AUTH),
+	  "users, roles and failure counts", NULL },
+	{ "user", "set-role", cmd_user_set_role, "USER_ID ROLE", 2, 2, OPTS(AUTH),
+	  "change a user's role", NULL },
+	{ "code", "change", cmd_code_change, "", 0, 0, OPTS("as", "code-fd", "new-code-fd"),
+	  "change your own code", NULL },
+	{ "duress", "set", cmd_duress_set, "", 0, 0, OPTS("as", "code-fd", "new-code-fd"),
+	  "set your duress code (opens, silent alarm)", NULL },
+	{ "duress", "clear", cmd_duress_clear, "", 0, 0, OPTS("as", "code-fd"),
+	  "remove your duress code", NULL },
+	{ "policy", "get", cmd_policy_get, "", 0, 0, NO_OPTS,
+	  "the opening, admin and time-lock policy", NULL },
+	{ "policy", "set", cmd_policy_set, "", 0, 0,
+	  OPTS(AUTH, "time-delay", "open-window", "dual-control", "dual-window",
+	       "dual-admin", "courier-override", "relock", "door-limit",
+	       "recovery-delay", "time-lock", "lock", "unlock", "clear-schedule",
+	       "holiday", "no-holiday", "clear-holidays"),
+	  "change the policy (only what is given)",
+	  "Durations: 90 (seconds), 90s, 15min, 2h, 1d, 1h30m, 500ms.\n"
+	  "Schedule: DAYS TIMES, DAYS a day (mon), a range (mon-fri, fri-mon) or a\n"
+	  "list (sat,sun), or daily; TIMES HH:MM-HH:MM on the quarter hour (an end\n"
+	  "before the start runs into the next day), several joined by ',', or all.\n"
+	  "Times are the controller's local time; the UTC offset is taken from\n"
+	  "this machine's time zone." },
+	{ "time-lock", "now", cmd_time_lock_now, "DURATION", 1, 1, OPTS(AUTH),
+	  "no code opens for DURATION (1min to 7d)", NULL },
+	{ "fault", "clear", cmd_fault_clear, "", 0, 0, OPTS(AUTH),
+	  "clear a bolt fault after inspection", NULL },
+	{ "audit", "show", cmd_audit_show, "", 0, 0, OPTS("audit-dir", "since", "count", "user"),
+	  "the audit log as a table, from its files", NULL },
+	{ "audit", "export", cmd_audit_export, "", 0, 0, OPTS("audit-dir", "since", "user", "format"),
+	  "the audit log as JSON lines, for a SIEM", NULL },
+	{ "audit", "verify", cmd_audit_verify, "", 0, 0, OPTS(AUTH),
+	  "check the log with the vault's key",
+	  "safelockd checks every record with the key in the TPM and names the\n"
+	  "first bad one: an edited, deleted, inserted, reordered or truncated log." },
+	{ NULL, "doctor", cmd_doctor, "", 0, 0, OPTS("modules-dir", "modprobe-dir"),
+	  "what is missing, and what to do",
+	  "Each check says what to do. The exit status is the first failing\n"
+	  "check's: 8 module not loaded, 9 blacklisted, 10 not installed, 3 no\n"
+	  "device, 5 no verifier or safelockd, 13 TPM not answering." },
+	{ NULL, "help", cmd_help, "[COMMAND [SUBCOMMAND]]", 0, 2, NO_OPTS,
+	  "this text, or a command's", NULL },
+};
+
+static const char *const exit_codes[] = {
+	"0  success",
+	"1  the operation failed",
+	"2  usage error or bad input: nothing was sent",
+	"3  no such device, or it went away",
+	"4  permission denied",
+	"5  safelockd not reachable, or no verifier registered",
+	"6  refused: wrong code, or not allowed by role or policy",
+	"7  locked out: try again later (the message says when)",
+	"8  the safelock module is not loaded",
+	"9  the safelock module is blacklisted",
+	"10 the safelock module is not installed for this kernel",
+	"11 audit verify: the log was altered",
+	"12 a delay started (recovery): run the command again later",
+	"13 safelockd answers but its TPM does not",
+};
+
+static bool is_group(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (commands[i].group && !strcmp(commands[i].group, name))
+			return true;
+	return false;
+}
+
+static const struct ctl_command *find_command(const char *group, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		const struct ctl_command *c = &commands[i];
+
+		if ((group ? c->group && !strcmp(c->group, group) : !c->group) &&
+		    !strcmp(c->name, name))
+			return c;
+	}
+	return NULL;
+}
+
+static void command_name(const struct ctl_command *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", c->group ? c->group : "", c->group ? " " : "",
+		 c->name);
+}
+
+static bool takes_option(const struct ctl_command *c, const char *name)
+{
+	const char *const *o;
+
+	for (o = c->opts; *o; o++)
+		if (!strcmp(*o, name))
+			return true;
+	return false;
+}
+
+/* "  LHS  help text" with the help wrapped at 79 columns under itself. */
+static void print_entry(FILE *f, const char *lhs, int width, const char *help)
+{
+	int col = 2 + width + 1, n;
+	const char *p = help;
+
+	fprintf(f, "  %-*s", width, lhs);
+	if ((int)strlen(lhs) > width)
+		fprintf(f, "\n%*s", col - 1, "");
+	while (*p) {
+		n = (int)strlen(p);
+		if (col + n > 79) {
+			n = 79 - col;
+			while (n > 0 && p[n] != ' ')
+				n--;
+			if (n <= 0)
+				n = (int)strcspn(p, " ");
+		}
+		fprintf(f, " %.*s\n", n, p);
+		p += n;
+		while (*p == ' ')
+			p++;
+		if (*p)
+			fprintf(f, "%*s", col - 1, "");
+	}
+}
+
+static void print_option(FILE *f, const struct ctl_option *o)
+{
+	char lhs[64], shopt[8] = "    ";
+
+	if (o->val < 128)
+		snprintf(shopt, sizeof(shopt), "-%c, ", o->val);
+	snprintf(lhs, sizeof(lhs), "%s--%s%s%s", shopt, o->name,
+		 o->arg ? " " : "", o->arg ? o->arg : "");
+	print_entry(f, lhs, 28, o->help);
+}
+
+static void usage(FILE *f)
+{
+	char name[64];
+	size_t i;
+
+	fprintf(f,
+		"Usage: safelockctl [OPTIONS] COMMAND [ARGS]\n"
+		"\n"
+		"The owner's and administrator's tool for a safelock controller.\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		char lhs[80];
+
+		command_name(&commands[i], name, sizeof(name));
+		snprintf(lhs, sizeof(lhs), "%s%s%s", name,
+			 commands[i].args[0] ? " " : "", commands[i].args);
+		print_entry(f, lhs, 27, commands[i].help);
+	}
+	fprintf(f, "\nGlobal options:\n");
+	for (i = 0; i < ARRAY_SIZE(options); i++)
+		if (options[i].global)
+			print_option(f, &options[i]);
+	fprintf(f,
+		"\n"
+		"Codes and the recovery secret are read from the terminal without echo,\n"
+		"or from a file descriptor (--code-fd N, --new-code-fd N, ...): never\n"
+		"from the command line or the environment.\n"
+		"\n"
+		"Exit status:\n");
+	for (i = 0; i < ARRAY_SIZE(exit_codes); i++)
+		fprintf(f, "  %s\n", exit_codes[i]);
+	fprintf(f, "\nRun 'safelockctl COMMAND --help' for a command's options; see safelockctl(8).\n");
+}
+
+static void group_usage(FILE *f, const char *group)
+{
+	size_t i;
+
+	fprintf(f, "Usage: safelockctl %s SUBCOMMAND [ARGS] [OPTIONS]\n\nSubcommands:\n",
+		group);
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		char lhs[80];
+
+		if (!commands[i].group || strcmp(commands[i].group, group))
+			continue;
+		snprintf(lhs, sizeof(lhs), "%s%s%s", commands[i].name,
+			 commands[i].args[0] ? " " : "", commands[i].args);
+		print_entry(f, lhs, 21, commands[i].help);
+	}
+	fprintf(f, "\nRun 'safelockctl %s SUBCOMMAND --help' for its options.\n", group);
+}
+
+static void command_usage(FILE *f, const struct ctl_command *c)
+{
+	const char *const *o;
+	char name[64];
+	size_t i;
+
+	command_name(c, name, sizeof(name));
+	fprintf(f, "Usage: safelockctl %s%s%s%s\n\n%c%s.\n", name,
+		c->args[0] ? " " : "", c->args, c->opts[0] ? " [OPTIONS]" : "",
+		c->help[0] - ('a' <= c->help[0] && c->help[0] <= 'z' ? 32 : 0),
+		c->help + 1);
+	if (c->details)
+		fprintf(f, "\n%s\n", c->details);
+	if (c->opts[0]) {
+		fprintf(f, "\nOptions:\n");
+		for (o = c->opts; *o; o++)
+			for (i = 0; i < ARRAY_SIZE(options); i++)
+				if (!strcmp(options[i].name, *o))
+					print_option(f, &options[i]);
+	}
+	fprintf(f, "\nGlobal options (-d, --socket, --json, --color) and exit status: safelockctl --help.\n");
+}
+
+static int cmd_help(struct ctl_config *cfg)
+{
+	const struct ctl_command *c = NULL;
+
+	if (cfg->n_args == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (cfg->n_args == 1 && is_group(cfg->args[0])) {
+		group_usage(stdout, cfg->args[0]);
+		return 0;
+	}
+	c = cfg->n_args == 2 ? find_command(cfg->args[0], cfg->args[1]) :
+			       find_command(NULL, cfg->args[0]);
+	if (!c)
+		return usage_error("no command '%s%s%s'", cfg->args[0],
+				   cfg->n_args == 2 ? " " : "",
+				   cfg->n_args == 2 ? cfg->args[1] : "");
+	command_usage(stdout, c);
+	return 0;
+}
+
+/* Parsing ------------------------------------------------------------- */
+
+static int parse_fd(const char *opt, const char *arg, int *fd)
+{
+	long v = parse_num(arg, 0, INT_MAX);
+
+	if (v < 0)
+		return usage_error("--%s needs a file descriptor number, not '%s'", opt, arg);
+	if (fcntl((int)v, F_GETFD) < 0)
+		return usage_error("--%s %ld: not an open file descriptor", opt, v);
+	*fd = (int)v;
+	return 0;
+}
+
+static int parse_dur_s(const char *opt, const char *arg, long long min,
+		       long long max, long long *out)
+{
+	long long ms = parse_duration_ms(arg);
+
+	if (ms < 0 || ms % 1000 || ms / 1000 < min || ms / 1000 > max)
+		return usage_error("--%s needs a duration of whole seconds from %llds to %llds, not '%s'",
+				   opt, min, max, arg);
+	*out = ms / 1000;
+	return 0;
+}
+
+static int parse_switch(const char *opt, const char *arg, int *out)
+{
+	*out = parse_onoff(arg);
+	if (*out < 0)
+		return usage_error("--%s needs on or off, not '%s'", opt, arg);
+	return 0;
+}
+
+/* One option into @cfg: 0 or an exit status. */
+static int parse_option(struct ctl_config *cfg, int c, const char *arg)
+{
+	const struct ctl_option *o = find_option(c);
+	long long v;
+
+	switch (c) {
+	case O_DEVICE:
+		if (!*arg)
+			return usage_error("empty device path");
+		cfg->device = arg;
+		return 0;
+	case O_SOCKET:
+		if (!*arg)
+			return usage_error("empty socket path");
+		cfg->socket = arg;
+		return 0;
+	case O_JSON:
+		cfg->json = true;
+		return 0;
+	case O_COLOR:
+		if (!strcmp(arg, "auto"))
+			cfg->color = COLOR_AUTO;
+		else if (!strcmp(arg, "always"))
+			cfg->color = COLOR_ALWAYS;
+		else if (!strcmp(arg, "never"))
+			cfg->color = COLOR_NEVER;
+		else
+			return usage_error("--color needs auto, always or never, not '%s'", arg);
+		return 0;
+	case O_COUNT:
+		cfg->count = parse_num(arg, 1, LONG_MAX);
+		if (cfg->count < 0)
+			return usage_error("--count needs a positive number, not '%s'", arg);
+		return 0;
+	case O_TIMEOUT:
+		cfg->timeout_s = parse_num(arg, 0, INT_MAX / 1000);
+		if (cfg->timeout_s < 0)
+			return usage_error("--timeout needs a number of seconds, not '%s'", arg);
+		return 0;
+	case O_AS:
+	case O_AS2:
+	case O_USER:
+		v = parse_user(arg);
+		if (!v)
+			return usage_error("--%s needs a user id from 1 to %d, not '%s'",
+					   o->name, SAFELOCK_USER_ID_MAX, arg);
+		*(c == O_AS ? &cfg->as_user : c == O_AS2 ? &cfg->as2_user :
+		  &cfg->filter_user) = (unsigned int)v;
+		return 0;
+	case O_CODE_FD:
+		return parse_fd(o->name, arg, &cfg->code_fd);
+	case O_CODE2_FD:
+		return parse_fd(o->name, arg, &cfg->code2_fd);
+	case O_NEW_CODE_FD:
+		return parse_fd(o->name, arg, &cfg->new_code_fd);
+	case O_RECOVERY_FD:
+		cfg->use_recovery = true;
+		return parse_fd(o->name, arg, &cfg->recovery_fd);
+	case O_RECOVERY:
+		cfg->use_recovery = true;
+		return 0;
+	case O_CANCEL:
+		cfg->cancel = true;
+		return 0;
+	case O_YES:
+		cfg->yes = true;
+		return 0;
+	case O_ROLE:
+		cfg->role = parse_role(arg);
+		if (!cfg->role)
+			return usage_error("--role needs manager, user, auditor or courier, not '%s'", arg);
+		if (cfg->role == SAFELOCK_ROLE_OWNER)
+			return usage_error("there is one owner, user 001, made by init");
+		return 0;
+	case O_TIME_DELAY:
+		return parse_dur_s(o->name, arg, 0, 7200, &cfg->time_delay_s);
+	case O_OPEN_WINDOW:
+		return parse_dur_s(o->name, arg, 60, 1800, &cfg->open_window_s);
+	case O_DUAL_WINDOW:
+		return parse_dur_s(o->name, arg, 10, 300, &cfg->dual_window_s);
+	case O_RECOVERY_DELAY:
+		return parse_dur_s(o->name, arg, 0, 604800, &cfg->recovery_delay_s);
+	case O_DOOR_LIMIT:
+		if (!strcmp(arg, "off") || !strcmp(arg, "0")) {
+			cfg->door_limit_s = 0;
+			return 0;
+		}
+		return parse_dur_s(o->name, arg, 5, 3600, &cfg->door_limit_s);
+	case O_RELOCK:
+		v = parse_duration_ms(arg);
+		if (v < 500 || v > 600000)
+			return usage_error("--relock needs a duration from 500ms to 10min, not '%s'", arg);
+		cfg->relock_ms = v;
+		return 0;
+	case O_DUAL_CONTROL:
+		return parse_switch(o->name, arg, &cfg->dual_control);
+	case O_DUAL_ADMIN:
+		return parse_switch(o->name, arg, &cfg->dual_admin);
+	case O_COURIER:
+		return parse_switch(o->name, arg, &cfg->courier_override);
+	case O_TIME_LOCK:
+		return parse_switch(o->name, arg, &cfg->time_lock);
+	case O_LOCK:
+	case O_UNLOCK: {
+		uint8_t week[7 * 96 / 8] = { 0 };
+		char err[160];
+
+		if (schedule_apply(week, arg, true, err, sizeof(err)))
+			return usage_error("--%s: %s", o->name, err);
+		if ((c == O_LOCK ? cfg->n_lock : cfg->n_unlock) >= CTL_MAX_SPECS)
+			return usage_error("--%s given more than %d times", o->name, CTL_MAX_SPECS);
+		if (c == O_LOCK)
+			cfg->lock_specs[cfg->n_lock++] = arg;
+		else
+			cfg->unlock_specs[cfg->n_unlock++] = arg;
+		return 0;
+	}
+	case O_CLEAR_SCHEDULE:
+		cfg->clear_schedule = true;
+		return 0;
+	case O_HOLIDAY:
+	case O_NO_HOLIDAY:
+		if (parse_date(arg) < 0)
+			return usage_error("--%s needs a date YYYY-MM-DD (1970-01-02 to 2105), not '%s'",
+					   o->name, arg);
+		if ((c == O_HOLIDAY ? cfg->n_holidays : cfg->n_no_holidays) >= SAFELOCK_ADMIN_HOLIDAYS)
+			return usage_error("--%s given more than %d times", o->name,
+					   SAFELOCK_ADMIN_HOLIDAYS);
+		if (c == O_HOLIDAY)
+			cfg->holidays[cfg->n_holidays++] = arg;
+		else
+			cfg->no_holidays[cfg->n_no_holidays++] = arg;
+		return 0;
+	case O_CLEAR_HOLIDAYS:
+		cfg->clear_holidays = true;
+		return 0;
+	case O_AUDIT_DIR:
+		if (!*arg)
+			return usage_error("empty audit directory");
+		cfg->audit_dir = arg;
+		return 0;
+	case O_SINCE:
+		cfg->since_s = parse_since(arg, (long long)time(NULL));
+		if (cfg->since_s < 0)
+			return usage_error("--since needs YYYY-MM-DD[ HH:MM[:SS]] or a duration (2h), not '%s'", arg);
+		return 0;
+	case O_FORMAT:
+		if (!strcmp(arg, "json"))
+			cfg->format = AUDIT_FMT_JSON;
+		else if (!strcmp(arg, "journal"))
+			return usage_error("--format journal is not built in yet: use json");
+		else
+			return usage_error("--format needs json, not '%s'", arg);
+		return 0;
+	case O_MODULES_DIR:
+	case O_MODPROBE_DIR:
+		if (access(arg, R_OK | X_OK) < 0)
+			return usage_error("--%s %s: %s", o->name, arg, strerror(errno));
+		*(c == O_MODULES_DIR ? &cfg->modules_dir : &cfg->modprobe_dir) = arg;
+		return 0;
+	default:
+		return usage_error("unhandled option");
+	}
+}
+
+static void resolve_color(struct ctl_config *cfg)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	switch (cfg->color) {
+	case COLOR_ALWAYS:
+		cfg->use_color = true;
+		break;
+	case COLOR_NEVER:
+		cfg->use_color = false;
+		break;
+	default:
+		cfg->use_color = isatty(STDOUT_FILENO) && !(nc && *nc) &&
+				 !(term && !strcmp(term, "dumb"));
+	}
+}
+
+int ctl_main(int argc, char **argv)
+{
+	struct option lopts[ARRAY_SIZE(options) + 1];
+	int seen[ARRAY_SIZE(options)];
+	struct ctl_config cfg = {
+		.device = SAFELOCK_DEFAULT_DEVICE,
+		.socket = SAFELOCK_ADMIN_SOCKET,
+		.audit_dir = "/var/lib/safelock/audit",
+		.timeout_s = -1,
+		.code_fd = -1, .code2_fd = -1, .new_code_fd = -1, .recovery_fd = -1,
+		.time_delay_s = -1, .open_window_s = -1, .dual_window_s = -1,
+		.relock_ms = -1, .door_limit_s = -1, .recovery_delay_s = -1,
+		.dual_control = OPT_UNSET, .dual_admin = OPT_UNSET,
+		.courier_override = OPT_UNSET, .time_lock = OPT_UNSET,
+		.since_s = -1,
+	};
+	const struct ctl_command *cmd;
+	char shortopts[32] = ":", name[64];
+	bool help = false;
+	size_t i, n = 1;
+	int c, idx, ret, pos;
+
+	for (i = 0; i < ARRAY_SIZE(options); i++) {
+		lopts[i] = (struct option){ options[i].name, options[i].has_arg,
+					    NULL, options[i].val };
+		seen[i] = 0;
+		if (options[i].val < 128 && n + 2 < sizeof(shortopts)) {
+			shortopts[n++] = (char)options[i].val;
+			if (options[i].has_arg)
+				shortopts[n++] = ':';
+		}
+	}
+	lopts[ARRAY_SIZE(options)] = (struct option){ NULL, 0, NULL, 0 };
+
+	opterr = 0;	/* our own messages */
+	while ((c = getopt_long(argc, argv, shortopts, lopts, &idx)) != -1) {
+		const struct ctl_option *o;
+
+		if (c == ':')
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		if (c == '?')
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		o = find_option(c);
+		if (c == O_HELP) {
+			help = true;
+			continue;
+		}
+		if (c == O_VERSION) {
+			printf("safelockctl %s (safelock ABI %d)\n",
+			       SAFELOCK_TOOLS_VERSION, SAFELOCK_ABI_VERSION);
+			return 0;
+		}
+		seen[o - options]++;
+		ret = parse_option(&cfg, c, optarg);
+		if (ret)
+			return ret;
+	}
+
+	pos = optind;
+	if (pos >= argc) {
+		if (help) {
+			usage(stdout);
+			return 0;
+		}
+		return usage_error("no command given");
+	}
+	if (is_group(argv[pos])) {
+		if (pos + 1 >= argc || !find_command(argv[pos], argv[pos + 1])) {
+			if (help) {
+				group_usage(stdout, argv[pos]);
+				return 0;
+			}
+			if (pos + 1 >= argc)
+				return usage_error("'%s' needs a subcommand", argv[pos]);
+			return usage_error("unknown command '%s %s'", argv[pos], argv[pos + 1]);
+		}
+		cmd = find_command(argv[pos], argv[pos + 1]);
+		pos += 2;
+	} else {
+		cmd = find_command(NULL, argv[pos]);
+		if (!cmd)
+			return usage_error("unknown command '%s'", argv[pos]);
+		pos++;
+	}
+	if (help) {
+		command_usage(stdout, cmd);
+		return 0;
+	}
+	command_name(cmd, name, sizeof(name));
+	for (i = 0; i < ARRAY_SIZE(options); i++) {
+		if (!seen[i] || options[i].global || takes_option(cmd, options[i].name))
+			continue;
+		return usage_error("'%s' takes no option --%s", name, options[i].name);
+	}
+	for (i = 0; i < ARRAY_SIZE(options); i++) {
+		bool repeatable = !strcmp(options[i].name, "lock") ||
+				  !strcmp(options[i].name, "unlock") ||
+				  !strcmp(options[i].name, "holiday") ||
+				  !strcmp(options[i].name, "no-holiday");
+
+		if (seen[i] > 1 && !repeatable && !options[i].global)
+			return usage_error("--%s given twice", options[i].name);
+	}
+	cfg.n_args = argc - pos;
+	if (cfg.n_args < cmd->min_args)
+		return usage_error("'%s' needs %s", name, cmd->args);
+	if (cfg.n_args > cmd->max_args)
+		return usage_error("unexpected argument '%s'", argv[pos + cmd->max_args]);
+	for (c = 0; c < cfg.n_args; c++)
+		cfg.args[c] = argv[pos + c];
+	if (cfg.code2_fd >= 0 && !cfg.as2_user)
+		return usage_error("--code2-fd needs --as2");
+	if (cfg.code_fd >= 0 && !cfg.as_user)
+		return usage_error("--code-fd needs --as");
+	if (cfg.as2_user && !cfg.as_user)
+		return usage_error("--as2 needs --as");
+	if (cfg.as2_user && cfg.as2_user == cfg.as_user)
+		return usage_error("--as and --as2 must be two different users");
+	cfg.cmd = cmd;
+	resolve_color(&cfg);
+	return cmd->run(&cfg);
+}
