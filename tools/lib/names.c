@@ -14,6 +14,8 @@ static const char *const state_names[] = {
 	[SAFELOCK_STATE_TIME_DELAY]	= "TIME_DELAY",
 	[SAFELOCK_STATE_OPEN_WINDOW]	= "OPEN_WINDOW",
 	[SAFELOCK_STATE_DUAL_PENDING]	= "DUAL_PENDING",
+	[SAFELOCK_STATE_RELOCKING]	= "RELOCKING",
+	[SAFELOCK_STATE_FAULT]		= "FAULT",
 };
 _Static_assert(ARRAY_SIZE(state_names) == SAFELOCK_STATE_MAX, "state names");
 
@@ -30,6 +32,8 @@ static const char *const event_names[] = {
 	[SAFELOCK_EVENT_POLICY]		= "policy",
 	[SAFELOCK_EVENT_BATTERY]	= "battery",
 	[SAFELOCK_EVENT_DOOR_AJAR]	= "door-ajar",
+	[SAFELOCK_EVENT_BOLT_CONFIRMED]	= "bolt-confirmed",
+	[SAFELOCK_EVENT_FAULT]		= "fault",
 };
 _Static_assert(ARRAY_SIZE(event_names) == SAFELOCK_EVENT_MAX, "event names");
 
@@ -43,6 +47,14 @@ static const char *const result_names[] = {
 	[SAFELOCK_RESULT_CANCELLED]	= "cancelled",
 };
 _Static_assert(ARRAY_SIZE(result_names) == SAFELOCK_RESULT_MAX, "result names");
+
+static const char *const fault_names[] = {
+	[SAFELOCK_FAULT_NONE]		= "none",
+	[SAFELOCK_FAULT_JAM_OPEN]	= "jam-open",
+	[SAFELOCK_FAULT_JAM_CLOSE]	= "jam-close",
+	[SAFELOCK_FAULT_SENSOR]		= "sensor",
+};
+_Static_assert(ARRAY_SIZE(fault_names) == SAFELOCK_FAULT_MAX, "fault names");
 
 static const char *lookup(const char *const *names, size_t n, uint32_t v)
 {
@@ -64,4 +76,9 @@ const char *safelock_event_name(uint32_t type)
 const char *safelock_result_name(uint32_t result)
 {
 	return lookup(result_names, ARRAY_SIZE(result_names), result);
+}
+
+const char *safelock_fault_name(uint32_t fault)
+{
+	return lookup(fault_names, ARRAY_SIZE(fault_names), fault);
 }

@@ -122,7 +122,7 @@ int cmd_status(const struct ctl_config *cfg)
 	struct safelock_info info;
 	struct safelock_status st;
 	struct out o = { .json = cfg->json };
-	char name[SAFELOCK_NAME_SIZE + 1], lines[32];
+	char name[SAFELOCK_NAME_SIZE + 1], lines[64];
 	int fd, err;
 
 	fd = open_device(cfg, O_RDONLY);
@@ -141,8 +141,10 @@ int cmd_status(const struct ctl_config *cfg)
 		fprintf(stderr, "safelockctl: warning: driver ABI %u, this tool knows %d\n",
 			info.abi_version, SAFELOCK_ABI_VERSION);
 	snprintf(name, sizeof(name), "%.*s", SAFELOCK_NAME_SIZE, info.name);
-	snprintf(lines, sizeof(lines), "%s%s%s",
+	snprintf(lines, sizeof(lines), "%s%s%s%s%s",
 		 info.lines & SAFELOCK_LINE_BOLT ? "bolt " : "",
+		 info.lines & SAFELOCK_LINE_BOLT_MOTOR ? "motor " : "",
+		 info.lines & SAFELOCK_LINE_BOLT_SENSOR ? "bolt-sensor " : "",
 		 info.lines & SAFELOCK_LINE_DOOR ? "door " : "",
 		 info.lines & SAFELOCK_LINE_KEYPAD ? "keypad " : "");
 	if (lines[0])
@@ -157,6 +159,9 @@ int cmd_status(const struct ctl_config *cfg)
 		out_num(&o, "penalty_ms", "penalty left:", st.penalty_ms, " ms");
 	out_bool(&o, "bolt_open", "bolt:", st.flags & SAFELOCK_STATUS_BOLT_OPEN,
 		 "retracted", "thrown");
+	if (info.lines & SAFELOCK_LINE_BOLT_SENSOR)
+		out_bool(&o, "bolt_sensor_open", "bolt sensor:",
+			 st.flags & SAFELOCK_STATUS_BOLT_SENSOR_OPEN, "retracted", "thrown");
 	out_bool(&o, "door_open", "door:", st.flags & SAFELOCK_STATUS_DOOR_OPEN,
 		 "open", "closed");
 	out_bool(&o, "keypad", "keypad:", st.flags & SAFELOCK_STATUS_KEYPAD,
