@@ -52,6 +52,36 @@
 #define SAFELOCK_ACT_PHASE_STOP		BIT(14)	/* stop the delay/window timer */
 #define SAFELOCK_ACT_DUAL_TIMER		BIT(15)	/* start the dual-control window */
 #define SAFELOCK_ACT_DUAL_STOP		BIT(16)	/* stop it */
+#define SAFELOCK_ACT_BOLT_STOP		BIT(17)	/* abandon the move: stop driving */
+#define SAFELOCK_ACT_BOLT_WATCH		BIT(18)	/* (re)start waiting for the move's end */
+#define SAFELOCK_ACT_BOLT_UNWATCH	BIT(19)	/* stop waiting for it */
+#define SAFELOCK_ACT_BOLT_DONE		BIT(20)	/* the move to out->bolt_open ended */
+#define SAFELOCK_ACT_FAULT		BIT(21)	/* report out->fault (NONE: cleared) */
+
+/**
+ * enum safelock_bolt_move - a move of the bolt the state machine waits for
+ * @SAFELOCK_BOLT_IDLE: none
+ * @SAFELOCK_BOLT_OPENING: towards retracted, until the sensor confirms it
+ * @SAFELOCK_BOLT_CLOSING: towards thrown, until the sensor confirms it (or,
+ *	without a sensor, for the drive time)
+ */
+enum safelock_bolt_move {
+	SAFELOCK_BOLT_IDLE,
+	SAFELOCK_BOLT_OPENING,
+	SAFELOCK_BOLT_CLOSING,
+};
+
+/**
+ * enum safelock_bolt_cmd - where the actuator last drove the bolt
+ * @SAFELOCK_BOLT_CMD_CLOSED: towards thrown (a solenoid at rest, too)
+ * @SAFELOCK_BOLT_CMD_OPEN: towards retracted
+ * @SAFELOCK_BOLT_CMD_STOPPED: a motor stopped mid-move: position unknown
+ */
+enum safelock_bolt_cmd {
+	SAFELOCK_BOLT_CMD_CLOSED,
+	SAFELOCK_BOLT_CMD_OPEN,
+	SAFELOCK_BOLT_CMD_STOPPED,
+};
 
 /**
  * struct safelock_policy - what the verifier has configured for opening
@@ -85,6 +115,12 @@ struct safelock_policy {
  * @window: the open window is open: the next authorisation opens
  * @dual_first: under dual control, the user whose code came first, or 0
  * @pending_user: user id of the entry with the verifier
+ * @bolt_sensor: the board has a bolt sensor that confirms each move
+ * @bolt_retries: drives after the first before a move is a jam
+ * @bolt_move: the move being waited for
+ * @bolt_tries: retries of @bolt_move so far
+ * @bolt_secure: the bolt is known to be thrown (confirmed, or never moved)
+ * @fault: the lock's fault; set in FAULT, and in PENALTY while one waits
  */
 struct safelock_fsm {
 	enum safelock_state state;
@@ -99,6 +135,12 @@ struct safelock_fsm {
 	bool window;
 	u32 dual_first;
 	u32 pending_user;
+	bool bolt_sensor;
+	u32 bolt_retries;
+	enum safelock_bolt_move bolt_move;
+	u32 bolt_tries;
+	bool bolt_secure;
+	enum safelock_fault fault;
 };
 
 /**
@@ -109,6 +151,8 @@ struct safelock_fsm {
  * @code: the code's digits for %SAFELOCK_ACT_VERIFY; the caller wipes it
  * @code_len: number of digits in @code
  * @retry_after_ms: length of the penalty for %SAFELOCK_ACT_PENALTY_TIMER
+ * @fault: the fault for %SAFELOCK_ACT_FAULT
+ * @bolt_open: where the bolt got to, for %SAFELOCK_ACT_BOLT_DONE
  */
 struct safelock_fsm_out {
 	u32 actions;
@@ -117,6 +161,8 @@ struct safelock_fsm_out {
 	u8 code[SAFELOCK_CODE_MAX_DIGITS];
 	unsigned int code_len;
 	u32 retry_after_ms;
+	enum safelock_fault fault;
+	bool bolt_open;
 };
 
 void safelock_fsm_init(struct safelock_fsm *fsm);
@@ -137,6 +183,11 @@ void safelock_fsm_window_over(struct safelock_fsm *fsm, struct safelock_fsm_out 
 void safelock_fsm_dual_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 int safelock_fsm_lock_now(struct safelock_fsm *fsm, bool door_open,
 			  struct safelock_fsm_out *out);
+void safelock_fsm_bolt_sensed(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out);
+void safelock_fsm_bolt_done(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out);
+void safelock_fsm_bolt_timeout(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
+int safelock_fsm_fault_clear(struct safelock_fsm *fsm, bool door_open,
+			     struct safelock_fsm_out *out);
 const char *safelock_state_name(enum safelock_state state);
 
 /**
@@ -168,7 +219,19 @@ struct safelock_request {
  * @fsm: the state machine
  * @req: the pending verification request
  * @gone: the device was unbound; nothing touches hardware any more
- * @bolt: output line, active = bolt retracted
+ * @bolt: solenoid output line, active = bolt retracted; NULL with a motor
+ * @motor_open: motor output line, active = drive towards retracted
+ * @motor_close: motor output line, active = drive towards thrown
+ * @bolt_sensor: optional input line, active = bolt retracted
+ * @bolt_drive_ms: how long the motor runs for one drive; without a sensor,
+ *	how long a throw of the bolt takes
+ * @bolt_confirm_ms: how long the sensor has to confirm a move
+ * @bolt_cmd: where the bolt was last driven (&enum safelock_bolt_cmd)
+ * @motor_running: a motor line is raised
+ * @motor_work: stops the motor at the end of its drive time
+ * @bolt_work: checks the watched move; fires at its deadline
+ * @bolt_deadline_ns: CLOCK_MONOTONIC end of the watched move's time
+ * @bolt_sensed: the bolt sensor's last reading (true: retracted)
  * @door: optional input line, active = door open
  * @tamper: optional input line, active = enclosure tampered with
  * @battery: optional input line, active = battery low
@@ -219,6 +282,17 @@ struct safelock {
 	bool gone;
 
 	struct gpio_desc *bolt;
+	struct gpio_desc *motor_open;
+	struct gpio_desc *motor_close;
+	struct gpio_desc *bolt_sensor;
+	u32 bolt_drive_ms;
+	u32 bolt_confirm_ms;
+	enum safelock_bolt_cmd bolt_cmd;
+	bool motor_running;
+	struct delayed_work motor_work;
+	struct delayed_work bolt_work;
+	u64 bolt_deadline_ns;
+	bool bolt_sensed;
 	struct gpio_desc *door;
 	struct gpio_desc *tamper;
 	struct gpio_desc *battery;
@@ -281,12 +355,18 @@ void safelock_bolt_event(struct safelock *sl, bool open);
 void safelock_door_changed(struct safelock *sl, bool open);
 void safelock_tamper_changed(struct safelock *sl, bool active);
 void safelock_battery_changed(struct safelock *sl, bool low);
+void safelock_bolt_sensor_changed(struct safelock *sl);
+int safelock_fault_clear(struct safelock *sl, struct netlink_ext_ack *extack);
 
 /* actuator.c */
 int safelock_actuator_probe(struct safelock *sl);
 void safelock_bolt_set(struct safelock *sl, bool open);
 bool safelock_bolt_is_open(struct safelock *sl);
 void safelock_bolt_secure(struct safelock *sl);
+void safelock_bolt_stop(struct safelock *sl);
+void safelock_bolt_settle(struct safelock *sl);
+void safelock_bolt_init(struct safelock *sl);
+bool safelock_bolt_sensor_open(struct safelock *sl);
 bool safelock_door_is_open(struct safelock *sl);
 bool safelock_tamper_is_active(struct safelock *sl);
 bool safelock_battery_is_low(struct safelock *sl);
