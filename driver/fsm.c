@@ -351,6 +351,7 @@ static void safelock_fsm_authorised(struct safelock_fsm *fsm, u32 user,
 		out->actions |= SAFELOCK_ACT_PHASE_STOP;
 	}
 	fsm->door_opened = false;
+	fsm->bolt_granted = true;
 	safelock_fsm_bolt_start(fsm, true, out);
 	/* With a sensor the lock stays VERIFYING until it confirms the bolt. */
 	if (fsm->bolt_move == SAFELOCK_BOLT_IDLE)
@@ -482,12 +483,16 @@ void safelock_fsm_relock(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
  * while the bolt is being thrown stops the throw: the bolt is retracted
  * again and the lock waits, UNLOCKED, for the door to close (or, when that
  * relock was to clear a fault, goes back to FAULT with the bolt not driven).
+ * Only a bolt a grant retracted is retracted again: a relock that follows
+ * no opening (a lock provisioned with its sensor reading "retracted") goes
+ * on.
  */
 void safelock_fsm_door(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out)
 {
 	safelock_out_reset(out);
 	fsm->door_open = open;
-	if (open && fsm->state == SAFELOCK_STATE_RELOCKING) {
+	if (open && fsm->state == SAFELOCK_STATE_RELOCKING &&
+	    (fsm->fault || fsm->bolt_granted)) {
 		if (fsm->fault) {
 			fsm->bolt_move = SAFELOCK_BOLT_IDLE;
 			fsm->state = SAFELOCK_STATE_FAULT;
@@ -572,6 +577,7 @@ static void safelock_fsm_fault(struct safelock_fsm *fsm, enum safelock_fault fau
 {
 	fsm->fault = fault;
 	fsm->bolt_secure = false;
+	fsm->bolt_granted = false;
 	out->fault = fault;
 	out->actions |= SAFELOCK_ACT_FAULT | SAFELOCK_ACT_BOLT_STOP;
 	if (fsm->state == SAFELOCK_STATE_PENALTY)
@@ -617,6 +623,7 @@ void safelock_fsm_bolt_done(struct safelock_fsm *fsm, bool open, struct safelock
 		return;
 	}
 	fsm->bolt_secure = true;
+	fsm->bolt_granted = false;
 	fsm->state = SAFELOCK_STATE_LOCKED;
 	if (fsm->fault) {
 		fsm->fault = SAFELOCK_FAULT_NONE;

@@ -731,6 +731,11 @@ static void fsm_sensor_fault(struct kunit *test)
 	safelock_fsm_verifier(&fsm, true, true, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_WATCH);
+	/* No grant retracted this bolt: a door opening does not retract it. */
+	safelock_fsm_door(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	safelock_fsm_door(&fsm, false, &out);
 	safelock_fsm_bolt_sensed(&fsm, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 }

@@ -120,6 +120,8 @@ struct safelock_policy {
  * @bolt_move: the move being waited for
  * @bolt_tries: retries of @bolt_move so far
  * @bolt_secure: the bolt is known to be thrown (confirmed, or never moved)
+ * @bolt_granted: a grant retracted the bolt, and it has not been confirmed
+ *	thrown since: only then may a door opening mid-relock retract it again
  * @fault: the lock's fault; set in FAULT, and in PENALTY while one waits
  */
 struct safelock_fsm {
@@ -140,6 +142,7 @@ struct safelock_fsm {
 	enum safelock_bolt_move bolt_move;
 	u32 bolt_tries;
 	bool bolt_secure;
+	bool bolt_granted;
 	enum safelock_fault fault;
 };
 

@@ -2909,47 +2909,74 @@ static bool kmsg_has(int fd, const char *text)
 	}
 }
 
-/* Bad bolt descriptions fail the probe, and say why. */
+/*
+ * Bad bolt descriptions fail the probe, and say why: test-board parameters,
+ * or in DT mode the overlay's safelock-bad-* nodes, bound one by one.
+ */
+static const struct {
+	const char *params, *dt_node, *msg;
+} bad_boards[] = {
+	{ "bolt=both", "bad-both", "bolt-gpios and bolt-motor-gpios are exclusive" },
+	{ "bolt=motor motor_lines=1", "bad-motor", "bolt-motor-gpios has 1 lines, needs 2" },
+	{ "bolt_retries=6", "bad-retries", "bolt-retries = 6 out of range 0..5" },
+	{ "bolt_drive_ms=10", "bad-drive", "bolt-drive-ms = 10 out of range 20..5000" },
+	{ "bolt_drive_ms=600 bolt_confirm_ms=500", "bad-confirm",
+	  "bolt-confirm-ms = 500 is shorter than bolt-drive-ms = 600" },
+};
+
+/* Bring up bad board @i; true if the driver refused it. */
+static bool bad_board_refused(struct __test_metadata *_metadata, struct board *b, unsigned int i)
+{
+	char path[512];
+	int ret;
+
+	if (dt_mode()) {
+		snprintf(b->pdev, sizeof(b->pdev), "safelock-%s", bad_boards[i].dt_node);
+		snprintf(path, sizeof(path), DT_DEVICES_DIR "/%s", b->pdev);
+		ASSERT_TRUE(exists(path)) TH_LOG("no %s node in the device tree", b->pdev);
+		dt_unbind_others();
+		ret = write_str(DT_DRIVER_DIR "/bind", b->pdev);
+		snprintf(path, sizeof(path), DT_DEVICES_DIR "/%s/driver", b->pdev);
+		if (!ret || exists(path)) {
+			write_str(DT_DRIVER_DIR "/unbind", b->pdev);
+			return false;
+		}
+		return true;
+	}
+	snprintf(b->extra, sizeof(b->extra), "%s", bad_boards[i].params);
+	ret = board_load(b, RELOCK_MS, VERIFY_TIMEOUT_MS, ENTRY_TIMEOUT_MS);
+	ASSERT_EQ(0, ret) TH_LOG("%s", b->err);
+	ret = !wait_for(exists("/dev/safelock0"), 500);
+	board_down(b);
+	return ret;
+}
+
 TEST(bad_boards_refused)
 {
-	static const struct {
-		const char *params, *msg;
-	} bad[] = {
-		{ "bolt=both", "bolt-gpios and bolt-motor-gpios are exclusive" },
-		{ "bolt=motor motor_lines=1", "bolt-motor-gpios has 1 lines, needs 2" },
-		{ "bolt_retries=6", "bolt-retries = 6 out of range 0..5" },
-		{ "bolt_drive_ms=10", "bolt-drive-ms = 10 out of range 20..5000" },
-		{ "bolt_drive_ms=600 bolt_confirm_ms=500",
-		  "bolt-confirm-ms = 500 is shorter than bolt-drive-ms = 600" },
-	};
 	struct board b;
 	unsigned int i;
 	int ret, kmsg;
 
-	if (dt_mode())
-		SKIP(return, "SAFELOCK_BOARD=dt: the boards come from the device tree");
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	board_init(&b);
+	ret = board_prereq(&b);
+	if (ret == KSFT_SKIP)
+		SKIP(return, "%s", b.err);
+	ASSERT_EQ(0, ret) TH_LOG("%s", b.err);
+	if (!dt_mode() && (!exists(GPIO_SIM_DIR) || !exists("/dev/uinput")))
+		SKIP(return, "no gpio-sim or uinput");
+	for (i = 0; i < sizeof(bad_boards) / sizeof(bad_boards[0]); i++) {
 		board_init(&b);
-		snprintf(b.extra, sizeof(b.extra), "%s", bad[i].params);
-		ret = board_prereq(&b);
-		if (ret == KSFT_SKIP)
-			SKIP(return, "%s", b.err);
-		ASSERT_EQ(0, ret) TH_LOG("%s", b.err);
 		kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		ASSERT_LE(0, kmsg) TH_LOG("/dev/kmsg: %s", strerror(errno));
 		lseek(kmsg, 0, SEEK_END);
-		ret = board_load(&b, RELOCK_MS, VERIFY_TIMEOUT_MS, ENTRY_TIMEOUT_MS);
-		if (ret == KSFT_SKIP) {
-			close(kmsg);
-			SKIP(return, "%s", b.err);
-		}
-		ASSERT_EQ(0, ret) TH_LOG("%s", b.err);
-		EXPECT_FALSE(wait_for(exists("/dev/safelock0"), 500))
-			TH_LOG("%s: the driver took the board", bad[i].params);
-		EXPECT_TRUE(kmsg_has(kmsg, bad[i].msg))
-			TH_LOG("%s: no \"%s\" in the kernel log", bad[i].params, bad[i].msg);
+		EXPECT_TRUE(bad_board_refused(_metadata, &b, i))
+			TH_LOG("%s: the driver took the board",
+			       dt_mode() ? bad_boards[i].dt_node : bad_boards[i].params);
+		EXPECT_TRUE(kmsg_has(kmsg, bad_boards[i].msg))
+			TH_LOG("%s: no \"%s\" in the kernel log",
+			       dt_mode() ? bad_boards[i].dt_node : bad_boards[i].params,
+			       bad_boards[i].msg);
 		close(kmsg);
-		board_down(&b);
 	}
 }
 
