@@ -17,6 +17,11 @@
 #include "compat.h"
 #include "safelock.h"
 
+/* The records' sizes are the ABI: they grow only into their padding. */
+static_assert(sizeof(struct safelock_info) == 88);
+static_assert(sizeof(struct safelock_status) == 40);
+static_assert(sizeof(struct safelock_event) == 64);
+
 static struct class *safelock_class;
 static dev_t safelock_devt;
 
@@ -65,6 +70,9 @@ static int safelock_get_info(struct safelock *sl, void __user *arg)
 		.relock_ms = sl->fsm.policy.relock_ms,
 		.verify_timeout_ms = sl->verify_timeout_ms,
 		.entry_timeout_ms = sl->entry_timeout_ms,
+		.caps = SAFELOCK_CAP_PENALTY | SAFELOCK_CAP_TIME_DELAY |
+			SAFELOCK_CAP_DUAL_CONTROL | SAFELOCK_CAP_DURESS |
+			SAFELOCK_CAP_FAULT_CLEAR,
 	};
 
 	if (sl->door)
@@ -79,6 +87,14 @@ static int safelock_get_info(struct safelock *sl, void __user *arg)
 		info.lines |= SAFELOCK_LINE_BATTERY;
 	if (sl->feedback)
 		info.lines |= SAFELOCK_LINE_FEEDBACK;
+	if (sl->bolt_sensor) {
+		info.lines |= SAFELOCK_LINE_BOLT_SENSOR;
+		info.caps |= SAFELOCK_CAP_BOLT_SENSOR;
+	}
+	if (!sl->bolt) {
+		info.lines |= SAFELOCK_LINE_BOLT_MOTOR;
+		info.caps |= SAFELOCK_CAP_BOLT_MOTOR;
+	}
 	info.alarm_ms = sl->alarm_ms;
 	strscpy(info.name, dev_name(sl->dev), sizeof(info.name));
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;

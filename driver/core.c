@@ -202,6 +202,23 @@ static void safelock_time_lock_events(struct safelock *sl, const struct safelock
 
 static void safelock_time_lock_settle(struct safelock *sl);
 
+/*
+ * Wait for the move just driven: with a sensor, up to bolt-confirm-ms for
+ * it to confirm (checked at once: the bolt may be there already); without
+ * one, a throw takes bolt-drive-ms.
+ */
+static void safelock_bolt_watch_start(struct safelock *sl)
+{
+	u32 ms = sl->bolt_sensor ? sl->bolt_confirm_ms : sl->bolt_drive_ms;
+
+	lockdep_assert_held(&sl->lock);
+	if (sl->gone)
+		return;
+	sl->bolt_deadline_ns = ktime_get_ns() + (u64)ms * NSEC_PER_MSEC;
+	mod_delayed_work(system_wq, &sl->bolt_work,
+			 sl->bolt_sensor ? 0 : msecs_to_jiffies(ms) + 1);
+}
+
 /**
  * safelock_fsm_apply() - carry out one step of the state machine
  * @sl: the lock
@@ -229,6 +246,12 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 		cancel_delayed_work(&sl->phase_work);
 	if (a & SAFELOCK_ACT_DUAL_STOP)
 		cancel_delayed_work(&sl->dual_work);
+	if (a & SAFELOCK_ACT_BOLT_UNWATCH)
+		cancel_delayed_work(&sl->bolt_work);
+	if (a & SAFELOCK_ACT_BOLT_STOP)
+		safelock_bolt_stop(sl);
+	if (a & SAFELOCK_ACT_BOLT_DONE)
+		safelock_bolt_settle(sl);
 	if (a & SAFELOCK_ACT_BOLT_CLOSE)
 		safelock_bolt_set(sl, false);
 
@@ -245,6 +268,13 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 		safelock_alarm_raise(sl);
 	}
 	safelock_time_lock_events(sl, out, user_id, req_id);
+	if ((a & SAFELOCK_ACT_BOLT_DONE) && sl->bolt_sensor)
+		safelock_emit(sl, SAFELOCK_EVENT_BOLT_CONFIRMED, 0, 0, 0, out->bolt_open);
+	if (a & SAFELOCK_ACT_FAULT) {
+		safelock_emit(sl, SAFELOCK_EVENT_FAULT, 0, 0, 0, out->fault);
+		if (out->fault == SAFELOCK_FAULT_SENSOR)
+			safelock_alarm_raise(sl);
+	}
 	if (sl->fsm.state != before)
 		safelock_emit(sl, SAFELOCK_EVENT_STATE, 0, 0, 0, before);
 	/* An entry that ends without a request leaves no id behind. */
@@ -271,6 +301,8 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 		mod_delayed_work(system_wq, &sl->penalty_work,
 				 msecs_to_jiffies(out->retry_after_ms) + 1);
 	}
+	if (a & SAFELOCK_ACT_BOLT_WATCH)
+		safelock_bolt_watch_start(sl);
 	if (a & SAFELOCK_ACT_VERIFY)
 		safelock_request_start(sl, out);
 	if (sl->fsm.state == SAFELOCK_STATE_LOCKED && sl->fsm.tl_active)
@@ -450,6 +482,107 @@ void safelock_battery_changed(struct safelock *sl, bool low)
 void safelock_bolt_event(struct safelock *sl, bool open)
 {
 	safelock_emit(sl, SAFELOCK_EVENT_BOLT, 0, 0, 0, open);
+}
+
+/**
+ * safelock_bolt_sensor_changed() - read the bolt sensor and react
+ * @sl: the lock, with sl->lock held
+ *
+ * Called on each edge of the sensor and while a move is watched; a reading
+ * that did not change is news only to a move that waits for it.
+ */
+void safelock_bolt_sensor_changed(struct safelock *sl)
+{
+	enum safelock_state before = sl->fsm.state;
+	struct safelock_fsm_out out;
+	bool open;
+
+	lockdep_assert_held(&sl->lock);
+	open = safelock_bolt_sensor_open(sl);
+	if (open == sl->bolt_sensed && sl->fsm.bolt_move == SAFELOCK_BOLT_IDLE)
+		return;
+	sl->bolt_sensed = open;
+	safelock_fsm_bolt_sensed(&sl->fsm, open, &out);
+	safelock_fsm_apply(sl, &out, before);
+}
+
+/*
+ * The watched move: confirmed by the sensor meanwhile, not yet, or out of
+ * time (a jam, or without a sensor the end of the drive time).
+ */
+static void safelock_bolt_check(struct work_struct *work)
+{
+	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, bolt_work);
+	enum safelock_state before;
+	struct safelock_fsm_out out;
+	u64 now;
+
+	mutex_lock(&sl->lock);
+	if (sl->gone)
+		goto out;
+	if (sl->bolt_sensor)
+		safelock_bolt_sensor_changed(sl);
+	if (sl->fsm.bolt_move == SAFELOCK_BOLT_IDLE)
+		goto out;
+	now = ktime_get_ns();
+	if (now < sl->bolt_deadline_ns) {
+		mod_delayed_work(system_wq, &sl->bolt_work,
+				 nsecs_to_jiffies(sl->bolt_deadline_ns - now) + 1);
+		goto out;
+	}
+	before = sl->fsm.state;
+	if (sl->bolt_sensor)
+		safelock_fsm_bolt_timeout(&sl->fsm, &out);
+	else
+		safelock_fsm_bolt_done(&sl->fsm, sl->fsm.bolt_move == SAFELOCK_BOLT_OPENING, &out);
+	safelock_fsm_apply(sl, &out, before);
+out:
+	mutex_unlock(&sl->lock);
+}
+
+/**
+ * safelock_fault_clear() - the verifier asks to clear the lock's fault
+ * @sl: the lock
+ * @extack: for the reason of a refusal
+ *
+ * Starts a relock; the fault is cleared when the sensor confirms it.
+ *
+ * Return: 0 or a negative errno with an extack message.
+ */
+int safelock_fault_clear(struct safelock *sl, struct netlink_ext_ack *extack)
+{
+	enum safelock_state before;
+	struct safelock_fsm_out out;
+	int ret;
+
+	mutex_lock(&sl->lock);
+	if (sl->gone) {
+		NL_SET_ERR_MSG(extack, "device is gone");
+		ret = -ENODEV;
+		goto out;
+	}
+	before = sl->fsm.state;
+	ret = safelock_fsm_fault_clear(&sl->fsm, safelock_door_is_open(sl), &out);
+	switch (ret) {
+	case 0:
+		safelock_fsm_apply(sl, &out, before);
+		break;
+	case -ENOENT:
+		NL_SET_ERR_MSG(extack, "no fault to clear");
+		break;
+	case -EAGAIN:
+		NL_SET_ERR_MSG(extack, "a penalty runs: clear the fault when it ends");
+		break;
+	case -EALREADY:
+		NL_SET_ERR_MSG(extack, "the relock that clears the fault is under way");
+		break;
+	case -EBUSY:
+		NL_SET_ERR_MSG(extack, "the door is open");
+		break;
+	}
+out:
+	mutex_unlock(&sl->lock);
+	return ret;
 }
 
 /**
@@ -669,12 +802,16 @@ u32 safelock_status_flags(struct safelock *sl)
 		flags |= SAFELOCK_STATUS_TAMPER;
 	if (!sl->gone && safelock_battery_is_low(sl))
 		flags |= SAFELOCK_STATUS_BATTERY_LOW;
+	if (!sl->gone && safelock_bolt_sensor_open(sl))
+		flags |= SAFELOCK_STATUS_BOLT_SENSOR_OPEN;
 	return flags;
 }
 
 /**
  * safelock_lock_now() - throw the bolt now; never opens
  * @sl: the lock
+ *
+ * The lock is LOCKED on return, or RELOCKING until the throw is confirmed.
  *
  * Return: 0, -ENODEV if the device is gone, -EPERM if unprovisioned,
  * -EBUSY if the door is open.
@@ -715,6 +852,24 @@ static int safelock_read_ms(struct safelock *sl, const char *prop, u32 def,
 	return 0;
 }
 
+/* The bolt's timing: drive time, confirm time (not shorter), retries. */
+static int safelock_parse_bolt(struct safelock *sl)
+{
+	int ret;
+
+	ret = safelock_read_ms(sl, "bolt-drive-ms", 300, 20, 5000, &sl->bolt_drive_ms);
+	if (!ret)
+		ret = safelock_read_ms(sl, "bolt-confirm-ms", max(1000u, sl->bolt_drive_ms),
+				       50, 10000, &sl->bolt_confirm_ms);
+	if (!ret)
+		ret = safelock_read_ms(sl, "bolt-retries", 2, 0, 5, &sl->fsm.bolt_retries);
+	if (!ret && sl->bolt_confirm_ms < sl->bolt_drive_ms)
+		ret = dev_err_probe(sl->dev, -EINVAL,
+				    "bolt-confirm-ms = %u is shorter than bolt-drive-ms = %u\n",
+				    sl->bolt_confirm_ms, sl->bolt_drive_ms);
+	return ret;
+}
+
 static int safelock_parse_properties(struct safelock *sl)
 {
 	int ret;
@@ -729,6 +884,8 @@ static int safelock_parse_properties(struct safelock *sl)
 				       &sl->entry_timeout_ms);
 	if (!ret)
 		ret = safelock_read_ms(sl, "alarm-ms", 60000, 1000, 3600000, &sl->alarm_ms);
+	if (!ret)
+		ret = safelock_parse_bolt(sl);
 	return ret;
 }
 
@@ -759,6 +916,8 @@ static void safelock_stop(void *data)
 	cancel_delayed_work_sync(&sl->dual_work);
 	cancel_delayed_work_sync(&sl->door_work);
 	cancel_delayed_work_sync(&sl->clock_work);
+	cancel_delayed_work_sync(&sl->bolt_work);
+	cancel_delayed_work_sync(&sl->motor_work);
 	safelock_bolt_secure(sl);
 }
 
@@ -816,6 +975,7 @@ static int safelock_probe(struct platform_device *pdev)
 	INIT_DELAYED_WORK(&sl->dual_work, safelock_dual_over);
 	INIT_DELAYED_WORK(&sl->door_work, safelock_door_ajar);
 	INIT_DELAYED_WORK(&sl->clock_work, safelock_clock_work);
+	INIT_DELAYED_WORK(&sl->bolt_work, safelock_bolt_check);
 	INIT_WORK(&sl->key_work, safelock_key_work);
 	safelock_fsm_init(&sl->fsm);
 	sl->dev = dev;
@@ -829,12 +989,16 @@ static int safelock_probe(struct platform_device *pdev)
 	ret = safelock_actuator_probe(sl);
 	if (ret)
 		return ret;
-	mutex_lock(&sl->lock);
-	sl->fsm.door_open = safelock_door_is_open(sl);
-	mutex_unlock(&sl->lock);
 	ret = devm_add_action_or_reset(dev, safelock_stop, sl);
 	if (ret)
 		return ret;
+	mutex_lock(&sl->lock);
+	sl->fsm.door_open = safelock_door_is_open(sl);
+	sl->fsm.bolt_sensor = !!sl->bolt_sensor;
+	safelock_bolt_init(sl);
+	/* A sensor that says "retracted": LOCKED only after a confirmed throw. */
+	sl->fsm.bolt_secure = !sl->bolt_sensed;
+	mutex_unlock(&sl->lock);
 	ret = safelock_publish(sl);
 	if (ret)
 		return ret;

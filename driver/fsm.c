@@ -10,6 +10,11 @@
  * Entry format: SAFELOCK_USER_ID_DIGITS digits of user id (1 and up), then a
  * code of SAFELOCK_CODE_MIN_DIGITS to SAFELOCK_CODE_MAX_DIGITS digits, then
  * ENTER.  CLEAR abandons the entry.
+ *
+ * The bolt: with a bolt sensor, every move is watched until the sensor
+ * confirms it (UNLOCKED only then; LOCKED only then), retried
+ * bolt_retries times, and a jam after that is FAULT.  Without a sensor an
+ * opening counts when the bolt is driven and a relock lasts the drive time.
  */
 #include <linux/bitops.h>
 #include <linux/errno.h>
@@ -30,6 +35,8 @@ static const char * const safelock_state_names[SAFELOCK_STATE_MAX] = {
 	[SAFELOCK_STATE_OPEN_WINDOW]	= "OPEN_WINDOW",
 	[SAFELOCK_STATE_DUAL_PENDING]	= "DUAL_PENDING",
 	[SAFELOCK_STATE_TIME_LOCKED]	= "TIME_LOCKED",
+	[SAFELOCK_STATE_RELOCKING]	= "RELOCKING",
+	[SAFELOCK_STATE_FAULT]		= "FAULT",
 };
 
 const char *safelock_state_name(enum safelock_state state)
@@ -67,11 +74,14 @@ static void safelock_fsm_attempt(struct safelock_fsm_out *out, enum safelock_res
 }
 
 /*
- * Where the lock rests when an entry ends without opening: waiting for a
- * second user under dual control, in the open window, or locked.
+ * Where the lock rests when an entry ends without opening: in FAULT if one
+ * waits (a penalty ended), waiting for a second user under dual control, in
+ * the open window, or locked.
  */
 static enum safelock_state safelock_fsm_idle(const struct safelock_fsm *fsm)
 {
+	if (fsm->fault)
+		return SAFELOCK_STATE_FAULT;
 	if (fsm->tl_active)
 		return SAFELOCK_STATE_TIME_LOCKED;
 	if (fsm->dual_first)
@@ -98,6 +108,71 @@ void safelock_fsm_init(struct safelock_fsm *fsm)
 	fsm->policy.open_window_s = 60;
 	fsm->policy.dual_window_s = 60;
 	fsm->policy.door_limit_s = 300;
+	/* The bolt is thrown from probe on; a bolt sensor may say otherwise. */
+	fsm->bolt_secure = true;
+}
+
+/*
+ * Drive the bolt towards @open and wait for the move: the sensor confirms
+ * it, or, without one, a throw lasts the drive time and an opening counts
+ * at once.
+ */
+static void safelock_fsm_bolt_start(struct safelock_fsm *fsm, bool open,
+				    struct safelock_fsm_out *out)
+{
+	fsm->bolt_tries = 0;
+	if (open) {
+		fsm->bolt_secure = false;
+		out->actions |= SAFELOCK_ACT_BOLT_OPEN;
+	} else {
+		out->actions |= SAFELOCK_ACT_BOLT_CLOSE;
+	}
+	if (open && !fsm->bolt_sensor) {
+		fsm->bolt_move = SAFELOCK_BOLT_IDLE;
+		out->actions |= SAFELOCK_ACT_BOLT_UNWATCH;
+		return;
+	}
+	fsm->bolt_move = open ? SAFELOCK_BOLT_OPENING : SAFELOCK_BOLT_CLOSING;
+	out->actions |= SAFELOCK_ACT_BOLT_WATCH;
+}
+
+/* Throw the bolt and wait for it: RELOCKING, then LOCKED. */
+static void safelock_fsm_relock_start(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	fsm->state = SAFELOCK_STATE_RELOCKING;
+	fsm->door_opened = false;
+	out->actions |= SAFELOCK_ACT_RELOCK_STOP;
+	safelock_fsm_bolt_start(fsm, false, out);
+}
+
+/*
+ * Lock: LOCKED at once if the bolt is known thrown, else RELOCKING until the
+ * throw is confirmed.
+ */
+static void safelock_fsm_secure(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	if (fsm->bolt_secure && fsm->bolt_move == SAFELOCK_BOLT_IDLE) {
+		fsm->state = SAFELOCK_STATE_LOCKED;
+		out->actions |= SAFELOCK_ACT_BOLT_CLOSE;
+		return;
+	}
+	safelock_fsm_relock_start(fsm, out);
+}
+
+/* The bolt is retracted: UNLOCKED, relocking after the delay or the door. */
+static void safelock_fsm_opened(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	fsm->state = SAFELOCK_STATE_UNLOCKED;
+	if (!fsm->door_opened)
+		out->actions |= SAFELOCK_ACT_RELOCK_TIMER;
+	else if (!fsm->door_open)	/* opened and closed again meanwhile */
+		safelock_fsm_relock_start(fsm, out);
+}
+
+/* Is a verification request pending (not a grant waiting for the bolt)? */
+static bool safelock_fsm_verifying(const struct safelock_fsm *fsm)
+{
+	return fsm->state == SAFELOCK_STATE_VERIFYING && fsm->bolt_move == SAFELOCK_BOLT_IDLE;
 }
 
 /* Split a complete entry into user id and code; false if malformed. */
@@ -227,9 +302,8 @@ void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, bool provisio
 		fsm->provisioned = true;
 
 	if (fsm->state == SAFELOCK_STATE_UNPROVISIONED && fsm->provisioned) {
-		fsm->state = SAFELOCK_STATE_LOCKED;
-		out->actions |= SAFELOCK_ACT_BOLT_CLOSE;
-	} else if (fsm->state == SAFELOCK_STATE_VERIFYING && !present) {
+		safelock_fsm_secure(fsm, out);
+	} else if (safelock_fsm_verifying(fsm) && !present) {
 		fsm->state = safelock_fsm_idle(fsm);
 		out->actions |= SAFELOCK_ACT_REQUEST_END;
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_CANCELLED);
@@ -246,7 +320,7 @@ void safelock_fsm_verify_failed(struct safelock_fsm *fsm, enum safelock_result r
 				struct safelock_fsm_out *out)
 {
 	safelock_out_reset(out);
-	if (fsm->state != SAFELOCK_STATE_VERIFYING)
+	if (!safelock_fsm_verifying(fsm))
 		return;
 	fsm->state = safelock_fsm_idle(fsm);
 	out->actions |= SAFELOCK_ACT_REQUEST_END;
@@ -348,9 +422,12 @@ static void safelock_fsm_authorised(struct safelock_fsm *fsm, u32 user, u8 overr
 		fsm->window = false;
 		out->actions |= SAFELOCK_ACT_PHASE_STOP;
 	}
-	fsm->state = SAFELOCK_STATE_UNLOCKED;
 	fsm->door_opened = false;
-	out->actions |= SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_RELOCK_TIMER;
+	fsm->bolt_granted = true;
+	safelock_fsm_bolt_start(fsm, true, out);
+	/* With a sensor the lock stays VERIFYING until it confirms the bolt. */
+	if (fsm->bolt_move == SAFELOCK_BOLT_IDLE)
+		safelock_fsm_opened(fsm, out);
 }
 
 /**
@@ -368,14 +445,16 @@ static void safelock_fsm_authorised(struct safelock_fsm *fsm, u32 user, u8 overr
  * delay, time lock, override); anything else is a denial.  A denial with a
  * retry-after mirrors the verifier's lockout: PENALTY, where keys count
  * for nothing and cannot extend it.  A duress grant opens like any other,
- * and raises the silent alarm.
+ * and raises the silent alarm.  On a board with a bolt sensor, a grant
+ * that opens leaves the lock in VERIFYING until the sensor confirms the
+ * bolt retracted.
  */
 void safelock_fsm_verdict_override(struct safelock_fsm *fsm, enum safelock_result result,
 				   u32 retry_after_ms, bool duress, u8 override,
 				   struct safelock_fsm_out *out)
 {
 	safelock_out_reset(out);
-	if (fsm->state != SAFELOCK_STATE_VERIFYING)
+	if (!safelock_fsm_verifying(fsm))
 		return;
 	out->actions |= SAFELOCK_ACT_REQUEST_END;
 	if (result == SAFELOCK_RESULT_GRANTED) {
@@ -500,8 +579,7 @@ void safelock_fsm_relock(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
 	safelock_out_reset(out);
 	if (fsm->state != SAFELOCK_STATE_UNLOCKED || fsm->door_open)
 		return;
-	fsm->state = SAFELOCK_STATE_LOCKED;
-	out->actions |= SAFELOCK_ACT_BOLT_CLOSE;
+	safelock_fsm_relock_start(fsm, out);
 }
 
 /**
@@ -511,21 +589,40 @@ void safelock_fsm_relock(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
  * @out: filled with what to do
  *
  * Once the door has been opened after an unlock, the relock timer no
- * longer applies: closing the door relocks at once.
+ * longer applies: closing the door relocks at once.  A door that opens
+ * while the bolt is being thrown stops the throw: the bolt is retracted
+ * again and the lock waits, UNLOCKED, for the door to close (or, when that
+ * relock was to clear a fault, goes back to FAULT with the bolt not driven).
+ * Only a bolt a grant retracted is retracted again: a relock that follows
+ * no opening (a lock provisioned with its sensor reading "retracted") goes
+ * on.
  */
 void safelock_fsm_door(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out)
 {
 	safelock_out_reset(out);
 	fsm->door_open = open;
+	if (open && fsm->state == SAFELOCK_STATE_RELOCKING &&
+	    (fsm->fault || fsm->bolt_granted)) {
+		if (fsm->fault) {
+			fsm->bolt_move = SAFELOCK_BOLT_IDLE;
+			fsm->state = SAFELOCK_STATE_FAULT;
+			out->actions |= SAFELOCK_ACT_BOLT_STOP | SAFELOCK_ACT_BOLT_UNWATCH;
+			return;
+		}
+		fsm->state = SAFELOCK_STATE_UNLOCKED;
+		fsm->door_opened = true;
+		safelock_fsm_bolt_start(fsm, true, out);
+		return;
+	}
+	if (open && fsm->state == SAFELOCK_STATE_VERIFYING && fsm->bolt_move != SAFELOCK_BOLT_IDLE)
+		fsm->door_opened = true;	/* it opened before the sensor said so */
 	if (fsm->state != SAFELOCK_STATE_UNLOCKED)
 		return;
 	if (open) {
 		fsm->door_opened = true;
 		out->actions |= SAFELOCK_ACT_RELOCK_STOP;
 	} else if (fsm->door_opened) {
-		fsm->door_opened = false;
-		fsm->state = SAFELOCK_STATE_LOCKED;
-		out->actions |= SAFELOCK_ACT_BOLT_CLOSE;
+		safelock_fsm_relock_start(fsm, out);
 	}
 }
 
@@ -537,7 +634,10 @@ void safelock_fsm_door(struct safelock_fsm *fsm, bool open, struct safelock_fsm_
  *
  * A lock in PENALTY or TIME_LOCKED stays there: locking never shortens a
  * penalty or a time lock.  Any time delay, open window or half-done dual
- * authorisation is abandoned.
+ * authorisation is abandoned, and so is an opening the bolt sensor has not
+ * confirmed yet.  A lock whose bolt may be retracted (UNLOCKED, opening,
+ * FAULT) goes to RELOCKING and is LOCKED when the throw is confirmed; that
+ * clears a fault.
  *
  * Return: 0, -EPERM if the lock has no owner yet (it cannot be secured), or
  * -EBUSY if the door is open (the bolt would stop it from closing).
@@ -560,6 +660,8 @@ int safelock_fsm_lock_now(struct safelock_fsm *fsm, bool door_open,
 		safelock_fsm_abandon(fsm, out);
 		break;
 	case SAFELOCK_STATE_VERIFYING:
+		if (!safelock_fsm_verifying(fsm))
+			break;	/* a grant whose bolt is on its way: thrown back below */
 		out->actions |= SAFELOCK_ACT_REQUEST_END;
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_CANCELLED);
 		break;
@@ -572,8 +674,160 @@ int safelock_fsm_lock_now(struct safelock_fsm *fsm, bool door_open,
 	fsm->window = false;
 	fsm->dual_first = 0;
 	out->actions |= SAFELOCK_ACT_PHASE_STOP | SAFELOCK_ACT_DUAL_STOP;
+	safelock_fsm_secure(fsm, out);
+	return 0;
+}
+
+/*
+ * A fault: stop what was under way and wait in FAULT, the bolt not driven.
+ * A penalty runs to its end first (a fault never shortens it): the lock is
+ * in FAULT when it is over.
+ */
+static void safelock_fsm_fault(struct safelock_fsm *fsm, enum safelock_fault fault,
+			       struct safelock_fsm_out *out)
+{
+	fsm->fault = fault;
+	fsm->bolt_secure = false;
+	fsm->bolt_granted = false;
+	out->fault = fault;
+	out->actions |= SAFELOCK_ACT_FAULT | SAFELOCK_ACT_BOLT_STOP;
+	if (fsm->state == SAFELOCK_STATE_PENALTY)
+		return;
+	if (fsm->state == SAFELOCK_STATE_ENTRY) {
+		safelock_fsm_abandon(fsm, out);
+	} else if (safelock_fsm_verifying(fsm)) {
+		out->actions |= SAFELOCK_ACT_REQUEST_END;
+		safelock_fsm_attempt(out, SAFELOCK_RESULT_CANCELLED);
+	}
+	fsm->window = false;
+	fsm->dual_first = 0;
+	out->actions |= SAFELOCK_ACT_PHASE_STOP | SAFELOCK_ACT_DUAL_STOP |
+			SAFELOCK_ACT_RELOCK_STOP;
+	fsm->state = SAFELOCK_STATE_FAULT;
+}
+
+/**
+ * safelock_fsm_bolt_done() - the move being waited for has ended
+ * @fsm: the state machine
+ * @open: where the bolt now is: true retracted, false thrown
+ * @out: filled with what to do
+ *
+ * The bolt sensor confirmed the move, or, without a sensor, the throw's
+ * drive time has passed.  An opening confirmed is UNLOCKED; a throw
+ * confirmed is LOCKED, which clears a fault.  Anything but the end of the
+ * move being waited for is ignored.
+ */
+void safelock_fsm_bolt_done(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out)
+{
+	bool opening = fsm->bolt_move == SAFELOCK_BOLT_OPENING;
+
+	safelock_out_reset(out);
+	if (fsm->bolt_move == SAFELOCK_BOLT_IDLE || open != opening)
+		return;
+	fsm->bolt_move = SAFELOCK_BOLT_IDLE;
+	out->actions |= SAFELOCK_ACT_BOLT_UNWATCH | SAFELOCK_ACT_BOLT_DONE;
+	out->bolt_open = open;
+	if (open) {
+		/* In UNLOCKED it was retracted again for an open door. */
+		if (fsm->state == SAFELOCK_STATE_VERIFYING)
+			safelock_fsm_opened(fsm, out);
+		return;
+	}
+	fsm->bolt_secure = true;
+	fsm->bolt_granted = false;
 	fsm->state = SAFELOCK_STATE_LOCKED;
-	out->actions |= SAFELOCK_ACT_BOLT_CLOSE;
+	if (fsm->fault) {
+		fsm->fault = SAFELOCK_FAULT_NONE;
+		out->fault = SAFELOCK_FAULT_NONE;
+		out->actions |= SAFELOCK_ACT_FAULT;
+	}
+}
+
+/**
+ * safelock_fsm_bolt_sensed() - the bolt sensor changed
+ * @fsm: the state machine
+ * @open: it now reports the bolt retracted
+ * @out: filled with what to do
+ *
+ * The end of a move being waited for completes it; a change on the way is
+ * ignored.  With no move under way, the bolt must be where the state says
+ * (retracted in UNLOCKED, thrown elsewhere): a change that disagrees is a
+ * forced bolt or a failing sensor, %SAFELOCK_FAULT_SENSOR.  An unprovisioned
+ * lock only takes note; a lock already in fault ignores the sensor until a
+ * relock.
+ */
+void safelock_fsm_bolt_sensed(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out)
+{
+	bool unlocked = fsm->state == SAFELOCK_STATE_UNLOCKED;
+
+	safelock_out_reset(out);
+	if (fsm->bolt_move != SAFELOCK_BOLT_IDLE) {
+		safelock_fsm_bolt_done(fsm, open, out);
+		return;
+	}
+	if (fsm->state == SAFELOCK_STATE_UNPROVISIONED) {
+		fsm->bolt_secure = !open;
+		return;
+	}
+	if (fsm->fault || open == unlocked)
+		return;
+	safelock_fsm_fault(fsm, SAFELOCK_FAULT_SENSOR, out);
+}
+
+/**
+ * safelock_fsm_bolt_timeout() - the sensor did not confirm the move in time
+ * @fsm: the state machine
+ * @out: filled with what to do
+ *
+ * Stop, and drive again while retries are left; then it is a jam: the bolt
+ * is no longer driven and the lock is in FAULT.  An opening that jams never
+ * reports UNLOCKED; a throw that jams never reports LOCKED.
+ */
+void safelock_fsm_bolt_timeout(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	bool open = fsm->bolt_move == SAFELOCK_BOLT_OPENING;
+
+	safelock_out_reset(out);
+	if (fsm->bolt_move == SAFELOCK_BOLT_IDLE)
+		return;
+	out->actions |= SAFELOCK_ACT_BOLT_STOP;
+	if (fsm->bolt_tries < fsm->bolt_retries) {
+		fsm->bolt_tries++;
+		out->actions |= SAFELOCK_ACT_BOLT_WATCH |
+				(open ? SAFELOCK_ACT_BOLT_OPEN : SAFELOCK_ACT_BOLT_CLOSE);
+		return;
+	}
+	fsm->bolt_move = SAFELOCK_BOLT_IDLE;
+	out->actions |= SAFELOCK_ACT_BOLT_UNWATCH;
+	safelock_fsm_fault(fsm, open ? SAFELOCK_FAULT_JAM_OPEN : SAFELOCK_FAULT_JAM_CLOSE, out);
+}
+
+/**
+ * safelock_fsm_fault_clear() - the verifier asks to clear a fault
+ * @fsm: the state machine
+ * @door_open: the door sensor says the door is open
+ * @out: filled with what to do
+ *
+ * The same relock as safelock_fsm_lock_now(), for a lock in FAULT only: the
+ * fault is cleared when the sensor confirms the bolt thrown.
+ *
+ * Return: 0; -ENOENT if there is no fault; -EAGAIN if a penalty runs (the
+ * fault waits for its end); -EALREADY if that relock is under way; -EBUSY if
+ * the door is open.
+ */
+int safelock_fsm_fault_clear(struct safelock_fsm *fsm, bool door_open,
+			     struct safelock_fsm_out *out)
+{
+	safelock_out_reset(out);
+	if (!fsm->fault)
+		return -ENOENT;
+	if (fsm->state == SAFELOCK_STATE_PENALTY)
+		return -EAGAIN;
+	if (fsm->state != SAFELOCK_STATE_FAULT)
+		return -EALREADY;
+	if (door_open)
+		return -EBUSY;
+	safelock_fsm_relock_start(fsm, out);
 	return 0;
 }
 
@@ -680,6 +934,9 @@ static void safelock_tl_begin(struct safelock_fsm *fsm, struct safelock_fsm_out 
 		safelock_fsm_abandon(fsm, out);		/* to TIME_LOCKED */
 		break;
 	case SAFELOCK_STATE_VERIFYING:
+		/* A granted opening under way ends UNLOCKED, then relocks. */
+		if (fsm->bolt_move != SAFELOCK_BOLT_IDLE)
+			break;
 		out->actions |= SAFELOCK_ACT_REQUEST_END;
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_CANCELLED);
 		fsm->pending_user = 0;

@@ -26,6 +26,15 @@ static void ready(struct safelock_fsm *fsm)
 	safelock_fsm_verifier(fsm, true, true, &out);
 }
 
+/* The relock delay passes and the throw's drive time (no bolt sensor). */
+static void relocked(struct safelock_fsm *fsm)
+{
+	struct safelock_fsm_out out;
+
+	safelock_fsm_relock(fsm, &out);
+	safelock_fsm_bolt_done(fsm, false, &out);
+}
+
 static void fsm_starts_unprovisioned(struct kunit *test)
 {
 	struct safelock_fsm fsm;
@@ -93,8 +102,10 @@ static void fsm_only_granted_opens(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
 	safelock_fsm_relock(&fsm, &out);
-	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	safelock_fsm_bolt_done(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 }
 
 static void fsm_verdict_outside_verifying_ignored(struct kunit *test)
@@ -214,10 +225,12 @@ static void fsm_lock_now(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, true, &out), -EBUSY);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
 	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
-	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_STOP);
 	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	safelock_fsm_bolt_done(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 
 	type(&fsm, "001123456E", &out);
 	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
@@ -286,8 +299,10 @@ static void fsm_door_relock(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
 	/* Door closed: relocked at once. */
 	safelock_fsm_door(&fsm, false, &out);
-	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	safelock_fsm_bolt_done(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 
 	/* A door that was never opened: the timer relocks as before. */
 	type(&fsm, "001123456E", &out);
@@ -295,7 +310,7 @@ static void fsm_door_relock(struct kunit *test)
 	safelock_fsm_door(&fsm, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
-	safelock_fsm_relock(&fsm, &out);
+	relocked(&fsm);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 
 	/* Door movements outside UNLOCKED move nothing. */
@@ -364,7 +379,7 @@ static void fsm_time_delay(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, fsm.window);
 
 	/* A window that closes unused: locked, and a code starts a new delay. */
-	safelock_fsm_relock(&fsm, &out);
+	relocked(&fsm);
 	accepted(&fsm, "001", &out);
 	safelock_fsm_delay_over(&fsm, &out);
 	safelock_fsm_window_over(&fsm, &out);
@@ -411,7 +426,7 @@ static void fsm_dual_control(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_DUAL_STOP);
 
 	/* Too late for the second user: back to locked. */
-	safelock_fsm_relock(&fsm, &out);
+	relocked(&fsm);
 	accepted(&fsm, "001", &out);
 	safelock_fsm_dual_over(&fsm, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
@@ -430,6 +445,442 @@ static void fsm_dual_control(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_DUAL_PENDING);
 	accepted(&fsm, "001", &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+}
+
+/* A LOCKED lock whose board has a bolt sensor, with two retries. */
+static void ready_sensor(struct safelock_fsm *fsm)
+{
+	ready(fsm);
+	fsm->bolt_sensor = true;
+	fsm->bolt_retries = 2;
+}
+
+/* Granted, on a sensor board: the bolt is on its way, still VERIFYING. */
+static void opening(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	ready_sensor(fsm);
+	accepted(fsm, "001", out);
+}
+
+static void fsm_sensor_confirms_open_and_close(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	opening(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_VERIFYING);
+	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_GRANTED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_WATCH);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
+	KUNIT_EXPECT_EQ(test, fsm.bolt_move, SAFELOCK_BOLT_OPENING);
+	/* Meanwhile keys, verdicts, the verifier leaving change nothing. */
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_verify_failed(&fsm, SAFELOCK_RESULT_TIMEOUT, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_verifier(&fsm, false, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_VERIFYING);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	/* A reading that is not the end of the move is ignored. */
+	safelock_fsm_bolt_sensed(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_bolt_done(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_DONE);
+	KUNIT_EXPECT_TRUE(test, out.bolt_open);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_UNWATCH);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
+	KUNIT_EXPECT_EQ(test, fsm.bolt_move, SAFELOCK_BOLT_IDLE);
+
+	safelock_fsm_relock(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_WATCH);
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_bolt_sensed(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_DONE);
+	KUNIT_EXPECT_FALSE(test, out.bolt_open);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_FAULT);
+	KUNIT_EXPECT_TRUE(test, fsm.bolt_secure);
+}
+
+static void fsm_no_sensor_relock_takes_drive_time(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	accepted(&fsm, "001", &out);
+	/* Without a sensor: UNLOCKED when driven, as before. */
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_WATCH);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
+	safelock_fsm_relock(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_WATCH);
+	/* The end of the drive time is the end of the throw. */
+	safelock_fsm_bolt_done(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	safelock_fsm_bolt_done(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	/* Locking a locked lock needs no relock. */
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_WATCH);
+	/* Nor a door that opens and closes without an opening. */
+	safelock_fsm_door(&fsm, true, &out);
+	safelock_fsm_door(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+}
+
+static void fsm_jam_open_retries_then_fault(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	unsigned int i;
+
+	opening(&fsm, &out);
+	for (i = 0; i < 2; i++) {
+		safelock_fsm_bolt_timeout(&fsm, &out);
+		KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_VERIFYING);
+		KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_STOP);
+		KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+		KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_WATCH);
+		KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_FAULT);
+	}
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_FAULT);
+	KUNIT_EXPECT_EQ(test, out.fault, SAFELOCK_FAULT_JAM_OPEN);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_STOP);
+	KUNIT_EXPECT_FALSE(test, out.actions & (SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_BOLT_CLOSE));
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
+	/* A late confirmation or timeout changes nothing. */
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	/* FAULT: the keypad is quiet, nothing but a relock leaves it. */
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_verifier(&fsm, false, false, &out);
+	safelock_fsm_verifier(&fsm, true, true, &out);
+	safelock_fsm_relock(&fsm, &out);
+	safelock_fsm_door(&fsm, true, &out);
+	safelock_fsm_door(&fsm, false, &out);
+	safelock_fsm_penalty_over(&fsm, &out);
+	safelock_fsm_window_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, true, &out), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_WATCH);
+	safelock_fsm_bolt_sensed(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_FAULT);
+	KUNIT_EXPECT_EQ(test, out.fault, SAFELOCK_FAULT_NONE);
+	KUNIT_EXPECT_EQ(test, fsm.fault, SAFELOCK_FAULT_NONE);
+	safelock_fsm_key(&fsm, '0', &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_ENTRY);
+}
+
+static void fsm_retry_then_success(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	opening(&fsm, &out);
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.bolt_tries, 1u);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_FAULT);
+	/* The next move starts with every retry again. */
+	safelock_fsm_relock(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.bolt_tries, 0u);
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	safelock_fsm_bolt_sensed(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+
+	/* No retries at all: the first timeout is a jam. */
+	opening(&fsm, &out);
+	fsm.bolt_retries = 0;
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+}
+
+static void fsm_jam_close_and_fault_clear(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	opening(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_fault_clear(&fsm, false, &out), -ENOENT);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	safelock_fsm_relock(&fsm, &out);
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_EQ(test, out.fault, SAFELOCK_FAULT_JAM_CLOSE);
+	KUNIT_EXPECT_FALSE(test, fsm.bolt_secure);
+
+	KUNIT_EXPECT_EQ(test, safelock_fsm_fault_clear(&fsm, true, &out), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_fault_clear(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_WATCH);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_fault_clear(&fsm, false, &out), -EALREADY);
+	/* It jams again: FAULT again. */
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_fault_clear(&fsm, false, &out), 0);
+	safelock_fsm_bolt_sensed(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_FAULT);
+	KUNIT_EXPECT_EQ(test, out.fault, SAFELOCK_FAULT_NONE);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_fault_clear(&fsm, false, &out), -ENOENT);
+}
+
+static void fsm_sensor_fault(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	/* LOCKED: the bolt pushed back with nobody driving it. */
+	ready_sensor(&fsm);
+	safelock_fsm_bolt_sensed(&fsm, false, &out);	/* where it should be */
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_FAULT);
+	KUNIT_EXPECT_EQ(test, out.fault, SAFELOCK_FAULT_SENSOR);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_STOP);
+	KUNIT_EXPECT_FALSE(test, out.actions & (SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_BOLT_CLOSE));
+	/* In fault the sensor is not news. */
+	safelock_fsm_bolt_sensed(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	safelock_fsm_bolt_sensed(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+
+	/* During an entry: it is abandoned, digits wiped. */
+	ready_sensor(&fsm);
+	type(&fsm, "00112", &out);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_CANCELLED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_ENTRY_STOP);
+	KUNIT_EXPECT_EQ(test, fsm.entry_len, 0u);
+
+	/* With a request pending: it ends, and its verdict opens nothing. */
+	ready_sensor(&fsm);
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_REQUEST_END);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+
+	/* In a time delay: abandoned. */
+	ready_sensor(&fsm);
+	fsm.policy.time_delay_s = 60;
+	accepted(&fsm, "001", &out);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_PHASE_STOP);
+	safelock_fsm_delay_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+
+	/* UNLOCKED: the bolt thrown by itself. */
+	opening(&fsm, &out);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);	/* no news */
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	safelock_fsm_bolt_sensed(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_STOP);
+
+	/* Unprovisioned: only noted; a bolt seen retracted needs a confirmed relock. */
+	safelock_fsm_init(&fsm);
+	fsm.bolt_sensor = true;
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_verifier(&fsm, true, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_WATCH);
+	/* No grant retracted this bolt: a door opening does not retract it. */
+	safelock_fsm_door(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	safelock_fsm_door(&fsm, false, &out);
+	safelock_fsm_bolt_sensed(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+}
+
+/* A fault in a penalty never shortens it: FAULT when it ends. */
+static void fsm_fault_waits_for_penalty(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready_sensor(&fsm);
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 60000, false, &out);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_FAULT);
+	KUNIT_EXPECT_EQ(test, out.fault, SAFELOCK_FAULT_SENSOR);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_fault_clear(&fsm, false, &out), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
+	safelock_fsm_penalty_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_fault_clear(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+}
+
+/* Race: LOCK_NOW while the bolt is on its way back. */
+static void fsm_lock_now_during_unlock(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	opening(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_WATCH);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	/* The request was answered already: nothing is cancelled. */
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_EV_ATTEMPT);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_REQUEST_END);
+	/* The retraction the sensor reports late is not the end of this move. */
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_bolt_sensed(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	safelock_fsm_relock(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+
+	/* Without a sensor the same from UNLOCKED: a throw of a drive time. */
+	ready(&fsm);
+	accepted(&fsm, "001", &out);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_STOP);
+	/* LOCK_NOW again restarts the throw; a door open refuses. */
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, true, &out), -EBUSY);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_WATCH);
+	safelock_fsm_bolt_done(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+}
+
+/* Race: the door opens while the bolt is being thrown. */
+static void fsm_door_opens_mid_relock(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	opening(&fsm, &out);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	safelock_fsm_relock(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	safelock_fsm_door(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
+	KUNIT_EXPECT_EQ(test, fsm.bolt_move, SAFELOCK_BOLT_OPENING);
+	/* The throw that was on its way is not news; the retraction is. */
+	safelock_fsm_bolt_sensed(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_DONE);
+	/* Never onto the open door; closing it relocks. */
+	safelock_fsm_relock(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	safelock_fsm_door(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	safelock_fsm_bolt_sensed(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+
+	/* Without a sensor: the same, the retraction not watched. */
+	ready(&fsm);
+	accepted(&fsm, "001", &out);
+	safelock_fsm_relock(&fsm, &out);
+	safelock_fsm_door(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_UNWATCH);
+	KUNIT_EXPECT_EQ(test, fsm.bolt_move, SAFELOCK_BOLT_IDLE);
+	safelock_fsm_bolt_done(&fsm, false, &out);	/* the old drive time */
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	safelock_fsm_door(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+
+	/* A relock clearing a fault goes back to FAULT, the bolt not driven. */
+	opening(&fsm, &out);
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	safelock_fsm_bolt_timeout(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_fault_clear(&fsm, false, &out), 0);
+	safelock_fsm_door(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_STOP);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+}
+
+/* The door opens before the sensor confirms the opening. */
+static void fsm_door_opens_while_opening(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	opening(&fsm, &out);
+	safelock_fsm_door(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_VERIFYING);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
+	safelock_fsm_door(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+
+	/* Opened and shut again before the confirmation: relock at once. */
+	opening(&fsm, &out);
+	safelock_fsm_door(&fsm, true, &out);
+	safelock_fsm_door(&fsm, false, &out);
+	safelock_fsm_bolt_sensed(&fsm, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1120,6 +1571,16 @@ static struct kunit_case safelock_fsm_cases[] = {
 	KUNIT_CASE(fsm_override_with_ordinary),
 	KUNIT_CASE(fsm_override_not_possible),
 	KUNIT_CASE(fsm_override_never_bypasses),
+	KUNIT_CASE(fsm_sensor_confirms_open_and_close),
+	KUNIT_CASE(fsm_no_sensor_relock_takes_drive_time),
+	KUNIT_CASE(fsm_jam_open_retries_then_fault),
+	KUNIT_CASE(fsm_retry_then_success),
+	KUNIT_CASE(fsm_jam_close_and_fault_clear),
+	KUNIT_CASE(fsm_sensor_fault),
+	KUNIT_CASE(fsm_fault_waits_for_penalty),
+	KUNIT_CASE(fsm_lock_now_during_unlock),
+	KUNIT_CASE(fsm_door_opens_mid_relock),
+	KUNIT_CASE(fsm_door_opens_while_opening),
 	KUNIT_CASE(fsm_state_names),
 	{ }
 };

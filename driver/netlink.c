@@ -408,6 +408,24 @@ static int safelock_nl_status_dump(struct sk_buff *skb, struct netlink_callback 
 	return ret ? ret : skb->len;
 }
 
+/* The verifier, after a manager authorised it: relock a lock in FAULT. */
+static int safelock_nl_fault_clear(struct sk_buff *skb, struct genl_info *info)
+{
+	struct safelock *sl;
+	int ret;
+
+	if (!safelock_is_verifier(info->snd_portid)) {
+		NL_SET_ERR_MSG(info->extack, "not the registered verifier");
+		return -EPERM;
+	}
+	sl = safelock_nl_device(info);
+	if (!sl)
+		return info->attrs[SAFELOCK_A_DEVICE] ? -ENODEV : -EINVAL;
+	ret = safelock_fault_clear(sl, info->extack);
+	safelock_put(sl);
+	return ret;
+}
+
 static const struct genl_ops safelock_genl_ops[] = {
 	{
 		.cmd = SAFELOCK_CMD_VERIFIER_REGISTER,
@@ -443,6 +461,13 @@ static const struct genl_ops safelock_genl_ops[] = {
 		.dumpit = safelock_nl_status_dump,
 		.policy = safelock_status_policy,
 		.maxattr = ARRAY_SIZE(safelock_status_policy) - 1,
+	},
+	{
+		.cmd = SAFELOCK_CMD_FAULT_CLEAR,
+		.doit = safelock_nl_fault_clear,
+		.policy = safelock_status_policy,
+		.maxattr = ARRAY_SIZE(safelock_status_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
 	},
 };
 

@@ -61,6 +61,36 @@
 
 #define SAFELOCK_CLOCK_JUMP_NS		(2LL * NSEC_PER_SEC)	/* more is a jump */
 #define SAFELOCK_CLOCK_CHECK_MS		1000	/* how often the clock is read */
+#define SAFELOCK_ACT_BOLT_STOP		BIT(17)	/* abandon the move: stop driving */
+#define SAFELOCK_ACT_BOLT_WATCH		BIT(18)	/* (re)start waiting for the move's end */
+#define SAFELOCK_ACT_BOLT_UNWATCH	BIT(19)	/* stop waiting for it */
+#define SAFELOCK_ACT_BOLT_DONE		BIT(20)	/* the move to out->bolt_open ended */
+#define SAFELOCK_ACT_FAULT		BIT(21)	/* report out->fault (NONE: cleared) */
+
+/**
+ * enum safelock_bolt_move - a move of the bolt the state machine waits for
+ * @SAFELOCK_BOLT_IDLE: none
+ * @SAFELOCK_BOLT_OPENING: towards retracted, until the sensor confirms it
+ * @SAFELOCK_BOLT_CLOSING: towards thrown, until the sensor confirms it (or,
+ *	without a sensor, for the drive time)
+ */
+enum safelock_bolt_move {
+	SAFELOCK_BOLT_IDLE,
+	SAFELOCK_BOLT_OPENING,
+	SAFELOCK_BOLT_CLOSING,
+};
+
+/**
+ * enum safelock_bolt_cmd - where the actuator last drove the bolt
+ * @SAFELOCK_BOLT_CMD_CLOSED: towards thrown (a solenoid at rest, too)
+ * @SAFELOCK_BOLT_CMD_OPEN: towards retracted
+ * @SAFELOCK_BOLT_CMD_STOPPED: a motor stopped mid-move: position unknown
+ */
+enum safelock_bolt_cmd {
+	SAFELOCK_BOLT_CMD_CLOSED,
+	SAFELOCK_BOLT_CMD_OPEN,
+	SAFELOCK_BOLT_CMD_STOPPED,
+};
 
 /**
  * struct safelock_policy - what the verifier has configured for opening
@@ -115,6 +145,14 @@ struct safelock_policy {
  * @imm_until_ns: CLOCK_BOOTTIME end of the immediate time lock, as set
  * @clock_known: @clock_offset_ns holds a reading
  * @clock_offset_ns: CLOCK_REALTIME minus CLOCK_BOOTTIME at the last reading
+ * @bolt_sensor: the board has a bolt sensor that confirms each move
+ * @bolt_retries: drives after the first before a move is a jam
+ * @bolt_move: the move being waited for
+ * @bolt_tries: retries of @bolt_move so far
+ * @bolt_secure: the bolt is known to be thrown (confirmed, or never moved)
+ * @bolt_granted: a grant retracted the bolt, and it has not been confirmed
+ *	thrown since: only then may a door opening mid-relock retract it again
+ * @fault: the lock's fault; set in FAULT, and in PENALTY while one waits
  */
 struct safelock_fsm {
 	enum safelock_state state;
@@ -135,6 +173,13 @@ struct safelock_fsm {
 	u64 imm_until_ns;
 	bool clock_known;
 	s64 clock_offset_ns;
+	bool bolt_sensor;
+	u32 bolt_retries;
+	enum safelock_bolt_move bolt_move;
+	u32 bolt_tries;
+	bool bolt_secure;
+	bool bolt_granted;
+	enum safelock_fault fault;
 };
 
 /**
@@ -147,6 +192,8 @@ struct safelock_fsm {
  * @retry_after_ms: length of the penalty for %SAFELOCK_ACT_PENALTY_TIMER
  * @clock_jump_s: the jump for %SAFELOCK_ACT_CLOCK_JUMP, seconds (< 0: back)
  * @override_first: the first user of an override, for %SAFELOCK_ACT_OVERRIDE
+ * @fault: the fault for %SAFELOCK_ACT_FAULT
+ * @bolt_open: where the bolt got to, for %SAFELOCK_ACT_BOLT_DONE
  */
 struct safelock_fsm_out {
 	u32 actions;
@@ -157,6 +204,8 @@ struct safelock_fsm_out {
 	u32 retry_after_ms;
 	s32 clock_jump_s;
 	u32 override_first;
+	enum safelock_fault fault;
+	bool bolt_open;
 };
 
 void safelock_fsm_init(struct safelock_fsm *fsm);
@@ -177,6 +226,11 @@ void safelock_fsm_window_over(struct safelock_fsm *fsm, struct safelock_fsm_out 
 void safelock_fsm_dual_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 int safelock_fsm_lock_now(struct safelock_fsm *fsm, bool door_open,
 			  struct safelock_fsm_out *out);
+void safelock_fsm_bolt_sensed(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out);
+void safelock_fsm_bolt_done(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out);
+void safelock_fsm_bolt_timeout(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
+int safelock_fsm_fault_clear(struct safelock_fsm *fsm, bool door_open,
+			     struct safelock_fsm_out *out);
 const char *safelock_state_name(enum safelock_state state);
 void safelock_fsm_verdict_override(struct safelock_fsm *fsm, enum safelock_result result,
 				   u32 retry_after_ms, bool duress, u8 override,
@@ -216,7 +270,19 @@ struct safelock_request {
  * @fsm: the state machine
  * @req: the pending verification request
  * @gone: the device was unbound; nothing touches hardware any more
- * @bolt: output line, active = bolt retracted
+ * @bolt: solenoid output line, active = bolt retracted; NULL with a motor
+ * @motor_open: motor output line, active = drive towards retracted
+ * @motor_close: motor output line, active = drive towards thrown
+ * @bolt_sensor: optional input line, active = bolt retracted
+ * @bolt_drive_ms: how long the motor runs for one drive; without a sensor,
+ *	how long a throw of the bolt takes
+ * @bolt_confirm_ms: how long the sensor has to confirm a move
+ * @bolt_cmd: where the bolt was last driven (&enum safelock_bolt_cmd)
+ * @motor_running: a motor line is raised
+ * @motor_work: stops the motor at the end of its drive time
+ * @bolt_work: checks the watched move; fires at its deadline
+ * @bolt_deadline_ns: CLOCK_MONOTONIC end of the watched move's time
+ * @bolt_sensed: the bolt sensor's last reading (true: retracted)
  * @door: optional input line, active = door open
  * @tamper: optional input line, active = enclosure tampered with
  * @battery: optional input line, active = battery low
@@ -269,6 +335,17 @@ struct safelock {
 	bool gone;
 
 	struct gpio_desc *bolt;
+	struct gpio_desc *motor_open;
+	struct gpio_desc *motor_close;
+	struct gpio_desc *bolt_sensor;
+	u32 bolt_drive_ms;
+	u32 bolt_confirm_ms;
+	enum safelock_bolt_cmd bolt_cmd;
+	bool motor_running;
+	struct delayed_work motor_work;
+	struct delayed_work bolt_work;
+	u64 bolt_deadline_ns;
+	bool bolt_sensed;
 	struct gpio_desc *door;
 	struct gpio_desc *tamper;
 	struct gpio_desc *battery;
@@ -333,12 +410,18 @@ void safelock_bolt_event(struct safelock *sl, bool open);
 void safelock_door_changed(struct safelock *sl, bool open);
 void safelock_tamper_changed(struct safelock *sl, bool active);
 void safelock_battery_changed(struct safelock *sl, bool low);
+void safelock_bolt_sensor_changed(struct safelock *sl);
+int safelock_fault_clear(struct safelock *sl, struct netlink_ext_ack *extack);
 
 /* actuator.c */
 int safelock_actuator_probe(struct safelock *sl);
 void safelock_bolt_set(struct safelock *sl, bool open);
 bool safelock_bolt_is_open(struct safelock *sl);
 void safelock_bolt_secure(struct safelock *sl);
+void safelock_bolt_stop(struct safelock *sl);
+void safelock_bolt_settle(struct safelock *sl);
+void safelock_bolt_init(struct safelock *sl);
+bool safelock_bolt_sensor_open(struct safelock *sl);
 bool safelock_door_is_open(struct safelock *sl);
 bool safelock_tamper_is_active(struct safelock *sl);
 bool safelock_battery_is_low(struct safelock *sl);

@@ -145,6 +145,21 @@ validate_node() {	# DTB NODE-NAME
 	return 0
 }
 
+# reject NAME SED-EXPR PATTERN: the example edited by SED-EXPR must draw a
+# dt-validate complaint matching PATTERN (a self-test of the binding's rules).
+reject() {
+	sed "$2" "$W/example.pre.dts" >"$W/bad.pre.dts"
+	if cmp -s "$W/example.pre.dts" "$W/bad.pre.dts"; then
+		notok "binding: self-test: $1 is rejected (the edit changed nothing)"
+	elif dtc -q -@ -I dts -O dtb -o "$W/bad.dtb" "$W/bad.pre.dts" &&
+		dt-validate -s "$W/processed.json" "$W/bad.dtb" >"$W/bad.out" 2>&1 &&
+		grep -Eq "$3" "$W/bad.out"; then
+		ok "binding: self-test: $1 is rejected"
+	else
+		notok "binding: self-test: $1 is rejected" "$W/bad.out"
+	fi
+}
+
 # ---- the binding ----------------------------------------------------------
 if ! have dt-doc-validate || ! have dt-mk-schema || ! have dt-validate || ! have dt-extract-example; then
 	NOSCHEMA="dt-schema is not installed (apt-get install dt-schema)"
@@ -190,6 +205,14 @@ if [ "$DTSCHEMA" = 1 ] && [ -z "$NOTOOLS" ]; then
 		else
 			notok "binding: self-test: a misspelled property is rejected"
 		fi
+		reject "a second bolt actuator" 's/bolt-motor-gpios = </bolt-gpios = <\&gpio3 9 0>; &/' \
+			"More than one condition true in oneOf"
+		reject "a node without a bolt actuator" 's/bolt-gpios = <&gpio1 12 0>;//' \
+			"'bolt-gpios' is a required property"
+		reject "a motor of three lines" 's/<&gpio3 5 0>;/<\&gpio3 5 0>, <\&gpio3 8 0>;/' \
+			"bolt-motor-gpios: .* is too long"
+		reject "bolt-retries out of range" 's/bolt-retries = <1>/bolt-retries = <6>/' \
+			"6 is greater than the maximum of 5"
 	else
 		notok "binding: the example compiles" "$W/out"
 	fi

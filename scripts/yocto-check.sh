@@ -61,6 +61,7 @@ DEFAULTS = {  # bitbake.conf values for a non-usrmerge target
     "bindir": "${exec_prefix}/bin", "sbindir": "${exec_prefix}/sbin",
     "libdir": "${exec_prefix}/lib", "includedir": "${exec_prefix}/include",
     "datadir": "${prefix}/share", "sysconfdir": "/etc",
+    "mandir": "${datadir}/man",
     "nonarch_base_libdir": "${base_prefix}/lib",
     "nonarch_libdir": "${exec_prefix}/lib",
     "systemd_unitdir": "${nonarch_base_libdir}/systemd",
@@ -286,12 +287,15 @@ def cmd_func(layer, pn, fn):
 def cmd_inherits(layer, pn):
     print(" ".join(find(layer, pn).inherits))
 
-def cmd_files(layer, pn, destdir, pkgvar):
-    """every file in destdir must fall under one pattern of FILES:<pkg>"""
+def cmd_files(layer, pn, destdir, *pkgvars):
+    """every file in destdir must fall under one pattern of the FILES:<pkg> given"""
     r = find(layer, pn)
-    pats = (r.get(pkgvar.replace("${PN}", pn)) or r.get(pkgvar) or "").split()
-    if not pats:
-        print("error: %s is empty" % pkgvar); return 1
+    pats = []
+    for pkgvar in pkgvars:
+        p = (r.get(pkgvar.replace("${PN}", pn)) or r.get(pkgvar) or "").split()
+        if not p:
+            print("error: %s is empty" % pkgvar); return 1
+        pats += p
     bad = 0
     for root, _, files in os.walk(destdir):
         for f in files:
@@ -437,7 +441,7 @@ cp "$LAYER"/recipes-security/safelock/files/* "$TU"/
 {
 	echo 'set -e'
 	printf 'S=%q B=%q D=%q SAFELOCK_UNPACKDIR=%q UNPACKDIR=%q WORKDIR=%q\n' "$TS" "$TS" "$TD" "$TU" "$TU" "$WORK"
-	echo 'prefix=/usr exec_prefix=/usr bindir=/usr/bin sbindir=/usr/sbin sysconfdir=/etc'
+	echo 'prefix=/usr exec_prefix=/usr bindir=/usr/bin sbindir=/usr/sbin sysconfdir=/etc datadir=/usr/share mandir=/usr/share/man'
 	echo 'nonarch_base_libdir=/lib nonarch_libdir=/usr/lib systemd_system_unitdir=/lib/systemd/system systemd_unitdir=/lib/systemd'
 	echo 'export CC="gcc --sysroot=/" AR=ar PKG_CONFIG=pkg-config'
 	echo 'export CFLAGS="-O2 -pipe -g -feliminate-unused-debug-types -fstack-protector-strong -O2 -D_FORTIFY_SOURCE=2 -Wformat -Wformat-security -Werror=format-security"'
@@ -451,8 +455,9 @@ cp "$LAYER"/recipes-security/safelock/files/* "$TU"/
 } >"$WORK/tools-tasks.sh"
 if bash "$WORK/tools-tasks.sh" >"$WORK/tools.log" 2>&1; then
 	ok "safelock-tools: recipe do_compile + do_install (CC=\"gcc --sysroot=/\", target CFLAGS/LDFLAGS, PKG_CONFIG)"
-	check "safelock-tools: every file in \${D} is in FILES:\${PN} (nothing unpackaged)" \
-		"$WORK/toolsfiles.log" bb files safelock-tools "$TD" 'FILES:${PN}'
+	check "safelock-tools: every file in \${D} is in FILES:\${PN}, -doc or -bash-completion (nothing unpackaged)" \
+		"$WORK/toolsfiles.log" bb files safelock-tools "$TD" 'FILES:${PN}' 'FILES:${PN}-doc' \
+		'FILES:${PN}-bash-completion'
 	tools_required() {
 		local f rc=0
 		for f in usr/sbin/safelockd usr/bin/safelockctl lib/systemd/system/safelockd.service; do

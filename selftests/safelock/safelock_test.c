@@ -3,10 +3,15 @@
  * safelock selftests.
  *
  * Each test builds its own simulated safe: a gpio-sim bank (line 0 bolt,
- * line 1 door), a uinput keypad and the safelock_testboard module that
- * describes them to the safelock driver; then it plays the verifier itself
- * through raw generic netlink (or runs the real safelockd on the TPM) and
- * checks the bolt line, the state and the events of /dev/safelockN.
+ * line 1 door, 18 bolt sensor, 19-20 bolt motor), a uinput keypad and the
+ * safelock_testboard module that describes them to the safelock driver; then
+ * it plays the verifier itself through raw generic netlink (or runs the real
+ * safelockd on the TPM) and checks the bolt line, the state and the events of
+ * /dev/safelockN.  The "board" fixture's board has a solenoid and no bolt
+ * sensor; the "bolt" fixture's have a bolt sensor, with a solenoid or a
+ * motor; the "plain" fixture's none, with a solenoid or a motor.  The test
+ * plays the bolt's mechanics itself: it moves the sensor line, or does not
+ * (a jam).
  *
  * Runs as root in a VM with gpio-sim, configfs, uinput and devtmpfs.
  * safelock.ko, safelock_testboard.ko and safelockd are looked up in
@@ -16,7 +21,9 @@
  * described by the device tree (scripts/arm64/safelock-virt.dtso): per
  * fixture a node safelock-<board> ("board", "tpm"), a gpio-sim bank labelled
  * safelock-<board> (line 0 bolt, 1 door, 4-13 keys 0-9, 14 ENTER, 15 ESC) and
- * a gpio-keys keypad on it.  The fixture creates nothing: it binds the
+ * a gpio-keys keypad on it; the bolt boards (safelock-solenoid,
+ * safelock-motor, safelock-motor-plain) share the bank and keypad of
+ * safelock-board, with its lines 18-20.  The fixture creates nothing: it binds the
  * driver to its node (and unbinds the other) through
  * /sys/bus/platform/drivers/safelock/{bind,unbind} where the default mode
  * loads and unloads the test board, types by pulling the key lines up and
@@ -667,7 +674,12 @@ struct board {
 	const char *dt_board;	/* DT mode: which board ("board", "tpm") */
 	char pdev[64];		/* DT mode: its platform device */
 	bool dt_bound;
+	const char *dt_bank;	/* DT mode: whose bank and keypad, if not dt_board's */
 	unsigned int relock_ms, verify_ms, entry_ms;	/* what the lock was given */
+	bool motor, sensor;	/* the bolt: a motor (else a solenoid); a sensor */
+	unsigned int drive_ms, confirm_ms, retries;	/* and its timing */
+	bool bolt_params;	/* pass the bolt's timing to the test board */
+	char extra[128];	/* more test-board parameters */
 	int fd;			/* /dev/safelockN */
 	char node[64];
 	unsigned int index;
@@ -681,6 +693,10 @@ static void board_init(struct board *b)
 	memset(b, 0, sizeof(*b));
 	b->uinput = -1;
 	b->fd = -1;
+	/* The driver's defaults, unless a fixture says otherwise. */
+	b->drive_ms = 300;
+	b->confirm_ms = 1000;
+	b->retries = 2;
 }
 
 static int uinput_create(struct board *b)
@@ -816,7 +832,7 @@ static int gpio_sim_create(struct board *b)
 		return -errno;
 	b->sim_bank = true;
 	snprintf(path, sizeof(path), "%s/bank0/num_lines", b->cfg);
-	ret = write_str(path, "18");	/* lines 0-3, and 16-17 (as on the DT board) */
+	ret = write_str(path, "21");	/* lines 0-3 and 16-20 (as on the DT board) */
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), "%s/bank0/label", b->cfg);
@@ -903,6 +919,98 @@ static int set_line(struct board *b, int n, bool active)
 #define ALARM_LINE	3
 #define BATTERY_LINE	16
 #define FEEDBACK_LINE	17
+#define SENSOR_LINE	18	/* bolt sensor: high = bolt retracted */
+#define MOTOR_OPEN_LINE	19
+#define MOTOR_CLOSE_LINE 20
+
+/* The bolt sensor reports the bolt retracted (@open) or thrown. */
+static int set_sensor(struct board *b, bool open)
+{
+	return set_line(b, SENSOR_LINE, open);
+}
+
+/*
+ * What the actuator does now: 1 solenoid raised or motor driving towards
+ * retracted, -1 motor driving towards thrown, 0 solenoid down or motor
+ * stopped, 2 both motor lines up (never allowed), -3 unreadable.
+ */
+static int drive(struct board *b)
+{
+	int o, c;
+
+	if (!b->motor)
+		return bolt(b) < 0 ? -3 : bolt(b);
+	o = line_value(b, MOTOR_OPEN_LINE);
+	c = line_value(b, MOTOR_CLOSE_LINE);
+	if (o < 0 || c < 0)
+		return -3;
+	if (o && c)
+		return 2;
+	return o ? 1 : c ? -1 : 0;
+}
+
+static volatile sig_atomic_t watch_stop;
+
+static void watch_stop_handler(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
+#define SAW_OPEN	1
+#define SAW_CLOSE	2
+#define SAW_BOTH	4
+
+/*
+ * A child that watches the motor lines until motor_watch_end(): its exit
+ * status has SAW_OPEN, SAW_CLOSE for each direction it saw driven, SAW_BOTH
+ * if it saw both lines up at once (open, close, open read in a row: only a
+ * real overlap, not a reversal between two reads, shows up in all three).
+ */
+static pid_t motor_watch_start(struct board *b)
+{
+	struct sigaction sa = { .sa_handler = watch_stop_handler };
+	sigset_t block, old;
+	uint64_t end;
+	int seen = 0, o, c, o2;
+	pid_t pid;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	pid = fork();
+	if (pid) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return pid;
+	}
+	sigaction(SIGUSR1, &sa, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	for (end = now_ms() + 120000; !watch_stop && now_ms() < end;) {
+		o = line_value(b, MOTOR_OPEN_LINE);
+		c = line_value(b, MOTOR_CLOSE_LINE);
+		o2 = line_value(b, MOTOR_OPEN_LINE);
+		if (o == 1)
+			seen |= SAW_OPEN;
+		if (c == 1)
+			seen |= SAW_CLOSE;
+		if (o == 1 && c == 1 && o2 == 1)
+			seen |= SAW_BOTH;
+	}
+	_exit(seen);
+}
+
+/* Stop the watcher; what it saw, or -1. */
+static int motor_watch_end(pid_t pid)
+{
+	int status;
+
+	if (pid <= 0)
+		return -1;
+	kill(pid, SIGUSR1);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
 
 static int get_status(struct board *b, struct safelock_status *st)
 {
@@ -948,6 +1056,7 @@ static void dt_lines_idle(struct board *b)
 	if (!b->lines[0])
 		return;
 	dt_set_line(b, 1, false);
+	dt_set_line(b, 18, false);	/* bolt sensor: thrown */
 	for (i = 0; i < DT_KEY_LINES; i++)
 		dt_set_line(b, DT_KEY_LINE0 + i, false);
 }
@@ -972,15 +1081,9 @@ static void board_down(struct board *b)
 static int board_open(struct board *b);
 static int dt_board_up(struct board *b);
 
-/*
- * Bring a board up.  Returns 0; KSFT_SKIP with b->err set if a prerequisite
- * is missing; -1 with b->err set on failure.  On error everything is undone.
- * In DT mode the timings are the device tree's, not the arguments.
- */
-static int board_up(struct board *b, unsigned int relock_ms, unsigned int verify_ms,
-		    unsigned int entry_ms)
+/* Root, and safelock.ko loaded: 0, or KSFT_SKIP or -1 with b->err set. */
+static int board_prereq(struct board *b)
 {
-	char params[256];
 	int ret;
 
 	if (geteuid() != 0) {
@@ -995,8 +1098,20 @@ static int board_up(struct board *b, unsigned int relock_ms, unsigned int verify
 			return ret == -ENOENT ? KSFT_SKIP : -1;
 		}
 	}
-	if (b->dt_board)
-		return dt_board_up(b);
+	return 0;
+}
+
+/*
+ * The test board on a fresh gpio-sim bank and uinput keypad (not in DT
+ * mode).  Returns 0 once the test board is loaded, whether or not the
+ * driver took it; KSFT_SKIP or -1 with b->err set, everything undone.
+ */
+static int board_load(struct board *b, unsigned int relock_ms, unsigned int verify_ms,
+		      unsigned int entry_ms)
+{
+	char params[512];
+	int ret;
+
 	if (!exists(GPIO_SIM_DIR)) {
 		snprintf(b->err, sizeof(b->err), "no %s (CONFIG_GPIO_SIM, configfs)", GPIO_SIM_DIR);
 		return KSFT_SKIP;
@@ -1020,8 +1135,13 @@ static int board_up(struct board *b, unsigned int relock_ms, unsigned int verify
 		goto fail;
 	}
 	snprintf(params, sizeof(params),
-		 "chip=%s relock_ms=%u verify_timeout_ms=%u entry_timeout_ms=%u",
-		 b->label, relock_ms, verify_ms, entry_ms);
+		 "chip=%s relock_ms=%u verify_timeout_ms=%u entry_timeout_ms=%u%s%s %s",
+		 b->label, relock_ms, verify_ms, entry_ms,
+		 b->motor ? " bolt=motor" : "", b->sensor ? " bolt_sensor=1" : "", b->extra);
+	if (b->bolt_params)
+		snprintf(params + strlen(params), sizeof(params) - strlen(params),
+			 " bolt_drive_ms=%u bolt_confirm_ms=%u bolt_retries=%u",
+			 b->drive_ms, b->confirm_ms, b->retries);
 	ret = load_module(TESTBOARD ".ko", params);
 	if (ret) {
 		snprintf(b->err, sizeof(b->err), "cannot load %s/%s.ko: %s",
@@ -1033,12 +1153,32 @@ static int board_up(struct board *b, unsigned int relock_ms, unsigned int verify
 	b->relock_ms = relock_ms;
 	b->verify_ms = verify_ms;
 	b->entry_ms = entry_ms;
-
-	snprintf(b->node, sizeof(b->node), "/dev/safelock0");
-	return board_open(b);
+	return 0;
 fail:
 	board_down(b);
 	return -1;
+}
+
+/*
+ * Bring a board up.  Returns 0; KSFT_SKIP with b->err set if a prerequisite
+ * is missing; -1 with b->err set on failure.  On error everything is undone.
+ * In DT mode the timings are the device tree's, not the arguments.
+ */
+static int board_up(struct board *b, unsigned int relock_ms, unsigned int verify_ms,
+		    unsigned int entry_ms)
+{
+	int ret;
+
+	ret = board_prereq(b);
+	if (ret)
+		return ret;
+	if (b->dt_board)
+		return dt_board_up(b);
+	ret = board_load(b, relock_ms, verify_ms, entry_ms);
+	if (ret)
+		return ret;
+	snprintf(b->node, sizeof(b->node), "/dev/safelock0");
+	return board_open(b);
 }
 
 /* The bound lock's /dev node is open: check it and wait for the keypad. */
@@ -1177,7 +1317,7 @@ static int dt_board_up(struct board *b)
 			 "(scripts/arm64/safelock-virt.dtso)", b->pdev);
 		return KSFT_SKIP;
 	}
-	snprintf(label, sizeof(label), "safelock-%s", b->dt_board);
+	snprintf(label, sizeof(label), "safelock-%s", b->dt_bank ? b->dt_bank : b->dt_board);
 	ret = dt_find_chip(b, label);
 	if (ret) {
 		snprintf(b->err, sizeof(b->err), "gpio-sim bank %s with %d lines: %s", label,
@@ -1190,6 +1330,13 @@ static int dt_board_up(struct board *b)
 	b->relock_ms = dt_u32(b, "relock-ms", 5000);
 	b->verify_ms = dt_u32(b, "verify-timeout-ms", 10000);
 	b->entry_ms = dt_u32(b, "entry-timeout-ms", 15000);
+	b->drive_ms = dt_u32(b, "bolt-drive-ms", 300);
+	b->confirm_ms = dt_u32(b, "bolt-confirm-ms", b->drive_ms > 1000 ? b->drive_ms : 1000);
+	b->retries = dt_u32(b, "bolt-retries", 2);
+	snprintf(path, sizeof(path), DT_DEVICES_DIR "/%s/of_node/bolt-motor-gpios", b->pdev);
+	b->motor = exists(path);
+	snprintf(path, sizeof(path), DT_DEVICES_DIR "/%s/of_node/bolt-sensor-gpios", b->pdev);
+	b->sensor = exists(path);
 
 	ret = write_str(DT_DRIVER_DIR "/bind", b->pdev);
 	if (ret) {
@@ -1818,25 +1965,32 @@ TEST_F(board, tamper)
 	EXPECT_EQ(0, bolt(&self->b));
 }
 
-/* Type an entry for @user and grant it; returns the request id or 0. */
-static uint64_t grant_entry(struct __test_metadata *_metadata, FIXTURE_DATA(board) *self,
-			    unsigned int user)
+/* Type an entry for @user on @b and grant it as @v; the request id or 0. */
+static uint64_t grant_on(struct __test_metadata *_metadata, struct board *b, struct nl *v,
+			 unsigned int user)
 {
 	struct verify_req vr;
 	char code[16], ext[256];
 	int ret;
 
 	random_code(code, NULL);
-	if (type_entry(&self->b, user, code))
+	if (type_entry(b, user, code))
 		return 0;
-	ret = nl_wait_verify(&self->v, &vr, 5000);
+	ret = nl_wait_verify(v, &vr, 5000);
 	if (ret)
 		return 0;
 	EXPECT_EQ(user, vr.user_id);
-	ret = nl_verdict(&self->v, vr.device, vr.id, vr.nonce, SAFELOCK_RESULT_GRANTED,
+	ret = nl_verdict(v, vr.device, vr.id, vr.nonce, SAFELOCK_RESULT_GRANTED,
 			 ext, sizeof(ext));
 	EXPECT_EQ(0, ret) TH_LOG("verdict refused: %s", ext);
 	return ret ? 0 : vr.id;
+}
+
+/* Type an entry for @user and grant it; returns the request id or 0. */
+static uint64_t grant_entry(struct __test_metadata *_metadata, FIXTURE_DATA(board) *self,
+			    unsigned int user)
+{
+	return grant_on(_metadata, &self->b, &self->v, user);
 }
 
 /* Policy: only the verifier sets it, within its ranges, all or nothing. */
@@ -2035,7 +2189,8 @@ TEST_F(board, door_close_relocks)
 	ASSERT_EQ(0, set_door(&self->b, false));
 	EXPECT_TRUE(wait_for(bolt(&self->b) == 0, 1000))
 		TH_LOG("closing the door did not relock");
-	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+	/* No bolt sensor: RELOCKING lasts the drive time, then LOCKED. */
+	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, self->b.drive_ms + 1000));
 }
 
 TEST_F(board, chardev)
@@ -2069,6 +2224,10 @@ TEST_F(board, chardev)
 	EXPECT_LT(strnlen(info.name, sizeof(info.name)), sizeof(info.name));
 	for (i = 0; i < sizeof(info.padding) / sizeof(info.padding[0]); i++)
 		EXPECT_EQ(0, info.padding[i]);
+	/* The driver's features; a solenoid without a bolt sensor. */
+	EXPECT_EQ(SAFELOCK_CAP_PENALTY | SAFELOCK_CAP_TIME_DELAY | SAFELOCK_CAP_DUAL_CONTROL |
+		  SAFELOCK_CAP_DURESS | SAFELOCK_CAP_FAULT_CLEAR, info.caps);
+	EXPECT_FALSE(info.lines & (SAFELOCK_LINE_BOLT_SENSOR | SAFELOCK_LINE_BOLT_MOTOR));
 
 	REGISTER_VERIFIER();
 
@@ -2668,6 +2827,688 @@ TEST_F_TIMEOUT(board, delay_override, 60)
 	EXPECT_EQ(0, bolt(&self->b));
 	ASSERT_EQ(0, type_keys(&self->b, "C"));
 	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 2000));
+}
+
+/* ------------------------------------------------------------------ */
+/* The bolt: sensor, jams, FAULT, RELOCKING, motor                     */
+
+static int nl_fault_clear(struct nl *nl, int device, char *ext, size_t extlen)
+{
+	struct nl_msg m;
+
+	msg_start(&m, nl->family, SAFELOCK_CMD_FAULT_CLEAR, SAFELOCK_GENL_VERSION);
+	if (device >= 0)
+		msg_put_u32(&m, SAFELOCK_A_DEVICE, device);
+	return nl_transact(nl, &m, ext, extlen, NULL);
+}
+
+/* What went by while waiting for an event. */
+struct trail {
+	unsigned int bolt[2];		/* BOLT events, by value */
+	unsigned int confirmed[2];	/* BOLT_CONFIRMED events, by value */
+	unsigned int faults;		/* FAULT events */
+	uint64_t bolt_ts[8];		/* the BOLT events' timestamps, in order */
+	unsigned int nbolt;
+	uint32_t entered;		/* the states STATE events entered, as bits */
+};
+
+/*
+ * Read events for up to @ms until one of @type (with value @value and state
+ * @st where those are >= 0) arrives, noting every event read in @t.
+ * Returns 0 or -ETIMEDOUT/-errno.
+ */
+static int until_event(struct board *b, struct trail *t, uint32_t type, int value, int st,
+		       struct safelock_event *ev, int ms)
+{
+	uint64_t end = now_ms() + ms;
+	int ret;
+
+	for (;;) {
+		ret = read_event(b, ev, (int)(end > now_ms() ? end - now_ms() : 0));
+		if (ret)
+			return ret;
+		switch (ev->type) {
+		case SAFELOCK_EVENT_BOLT:
+			t->bolt[!!ev->value]++;
+			if (t->nbolt < 8)
+				t->bolt_ts[t->nbolt++] = ev->timestamp_ns;
+			break;
+		case SAFELOCK_EVENT_BOLT_CONFIRMED:
+			t->confirmed[!!ev->value]++;
+			break;
+		case SAFELOCK_EVENT_FAULT:
+			t->faults++;
+			break;
+		case SAFELOCK_EVENT_STATE:
+			if (ev->state < 32)
+				t->entered |= 1U << ev->state;
+			break;
+		}
+		if (ev->type == type && (value < 0 || ev->value == (uint32_t)value) &&
+		    (st < 0 || ev->state == (uint32_t)st))
+			return 0;
+	}
+}
+
+#define MS(x)	((uint64_t)(x) * 1000000ULL)
+
+FIXTURE(bolt) {
+	struct board b;
+	struct nl v, v2;
+	bool up;
+	pid_t watch;	/* the motor-line watcher */
+};
+
+FIXTURE_VARIANT(bolt) {
+	bool motor;
+	const char *dt_board;
+};
+
+/* A solenoid and a bolt sensor. */
+FIXTURE_VARIANT_ADD(bolt, solenoid) {
+	.motor = false,
+	.dt_board = "solenoid",
+};
+
+/* A motor (open and close lines) and a bolt sensor. */
+FIXTURE_VARIANT_ADD(bolt, motor) {
+	.motor = true,
+	.dt_board = "motor",
+};
+
+/* The bolt boards' timing (x86; the DT boards carry the same). */
+#define BOLT_DRIVE_MS	500
+#define BOLT_CONFIRM_MS	1000
+#define BOLT_RETRIES	2
+
+FIXTURE_SETUP(bolt)
+{
+	struct safelock_info info;
+	int ret;
+
+	board_init(&self->b);
+	self->watch = 0;
+	self->b.motor = variant->motor;
+	self->b.sensor = true;
+	self->b.drive_ms = BOLT_DRIVE_MS;
+	self->b.confirm_ms = BOLT_CONFIRM_MS;
+	self->b.retries = BOLT_RETRIES;
+	self->b.bolt_params = true;
+	if (dt_mode()) {
+		self->b.dt_board = variant->dt_board;
+		self->b.dt_bank = "board";
+	}
+	nl_init(&self->v);
+	nl_init(&self->v2);
+	ret = board_up(&self->b, RELOCK_MS, VERIFY_TIMEOUT_MS, ENTRY_TIMEOUT_MS);
+	if (ret == KSFT_SKIP)
+		SKIP(return, "%s", self->b.err);
+	ASSERT_EQ(0, ret) TH_LOG("board setup: %s", self->b.err);
+	self->up = true;
+	/* The board is what the variant says (in DT mode, what the tree says). */
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_GET_INFO, &info));
+	ASSERT_TRUE(self->b.sensor && (info.lines & SAFELOCK_LINE_BOLT_SENSOR))
+		TH_LOG("the board has no bolt sensor");
+	ASSERT_EQ(variant->motor, self->b.motor);
+	ASSERT_EQ(variant->motor, !!(info.lines & SAFELOCK_LINE_BOLT_MOTOR));
+	if (self->b.motor)
+		self->watch = motor_watch_start(&self->b);
+}
+
+FIXTURE_TEARDOWN(bolt)
+{
+	int seen;
+
+	if (self->watch > 0) {
+		seen = motor_watch_end(self->watch);
+		EXPECT_EQ(0, seen & SAW_BOTH) TH_LOG("both motor lines were up at once");
+	}
+	nl_close(&self->v);
+	nl_close(&self->v2);
+	board_down(&self->b);
+}
+
+/* Stop the watcher: what it saw (SAW_*), or -1. */
+static int motor_seen(FIXTURE_DATA(bolt) *self)
+{
+	int seen = motor_watch_end(self->watch);
+
+	self->watch = 0;
+	return seen;
+}
+
+TEST_F(bolt, info)
+{
+	struct safelock_info info;
+	unsigned int i;
+
+	NEED_BOARD();
+	memset(&info, 0xa5, sizeof(info));
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_GET_INFO, &info));
+	EXPECT_TRUE(info.lines & SAFELOCK_LINE_BOLT);
+	EXPECT_TRUE(info.caps & SAFELOCK_CAP_BOLT_SENSOR);
+	EXPECT_TRUE(info.caps & SAFELOCK_CAP_FAULT_CLEAR);
+	EXPECT_EQ(self->b.motor, !!(info.caps & SAFELOCK_CAP_BOLT_MOTOR));
+	EXPECT_EQ(SAFELOCK_CAP_PENALTY | SAFELOCK_CAP_TIME_DELAY | SAFELOCK_CAP_DUAL_CONTROL |
+		  SAFELOCK_CAP_DURESS, info.caps & (SAFELOCK_CAP_PENALTY | SAFELOCK_CAP_TIME_DELAY |
+		  SAFELOCK_CAP_DUAL_CONTROL | SAFELOCK_CAP_DURESS));
+	for (i = 0; i < sizeof(info.padding) / sizeof(info.padding[0]); i++)
+		EXPECT_EQ(0, info.padding[i]);
+	/* At rest: thrown, the sensor agrees. */
+	EXPECT_FALSE(flags(&self->b) & (SAFELOCK_STATUS_BOLT_OPEN | SAFELOCK_STATUS_BOLT_SENSOR_OPEN));
+	ASSERT_EQ(0, set_sensor(&self->b, true));
+	EXPECT_TRUE(wait_for(flags(&self->b) & SAFELOCK_STATUS_BOLT_SENSOR_OPEN, 1000));
+	ASSERT_EQ(0, set_sensor(&self->b, false));
+}
+
+/* UNLOCKED only once the sensor confirms the bolt back; LOCKED likewise. */
+TEST_F(bolt, open_confirmed)
+{
+	struct safelock_event ev, driven, confirmed;
+	struct trail t = { 0 };
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_NE(0, grant_on(_metadata, &self->b, &self->v, 1));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT, 1, -1, &driven, 2000));
+	/* Driven, not confirmed: not UNLOCKED yet. */
+	EXPECT_EQ(SAFELOCK_STATE_VERIFYING, driven.state);
+	EXPECT_FALSE(wait_for(state(&self->b) == SAFELOCK_STATE_UNLOCKED, 300))
+		TH_LOG("UNLOCKED before the sensor confirmed the bolt retracted");
+	EXPECT_TRUE(flags(&self->b) & SAFELOCK_STATUS_BOLT_OPEN);
+	EXPECT_FALSE(flags(&self->b) & SAFELOCK_STATUS_BOLT_SENSOR_OPEN);
+	if (!self->b.motor)
+		EXPECT_EQ(1, drive(&self->b));
+
+	ASSERT_EQ(0, set_sensor(&self->b, true));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT_CONFIRMED, -1, -1,
+				 &confirmed, 2000));
+	EXPECT_EQ(1, confirmed.value);
+	EXPECT_EQ(SAFELOCK_STATE_UNLOCKED, confirmed.state);
+	EXPECT_GT(confirmed.timestamp_ns, driven.timestamp_ns);
+	/* A motor stops at the confirmation; a solenoid holds the bolt back. */
+	EXPECT_EQ(self->b.motor ? 0 : 1, drive(&self->b));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_UNLOCKED,
+				 &ev, 1000));
+	EXPECT_TRUE(flags(&self->b) & SAFELOCK_STATUS_BOLT_SENSOR_OPEN);
+
+	/* The relock: RELOCKING until the sensor confirms the bolt thrown. */
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_RELOCKING,
+				 &ev, self->b.relock_ms + 2000));
+	EXPECT_EQ(1, t.bolt[0]) TH_LOG("the relock was not driven");
+	EXPECT_FALSE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 300))
+		TH_LOG("LOCKED before the sensor confirmed the bolt thrown");
+	EXPECT_FALSE(flags(&self->b) & SAFELOCK_STATUS_BOLT_OPEN);
+	ASSERT_EQ(0, set_sensor(&self->b, false));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT_CONFIRMED, 0, -1,
+				 &confirmed, 2000));
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, confirmed.state);
+	EXPECT_EQ(0, drive(&self->b));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_LOCKED,
+				 &ev, 1000));
+	EXPECT_EQ(0, t.faults);
+	EXPECT_EQ(1, t.bolt[1]);
+	EXPECT_FALSE(self->b.seq_gap);
+	if (self->b.motor)
+		EXPECT_EQ(SAW_OPEN | SAW_CLOSE, motor_seen(self));
+}
+
+/* No confirmation, after every retry: FAULT, the bolt stopped, never UNLOCKED. */
+TEST_F(bolt, jam_open)
+{
+	struct safelock_event ev;
+	struct trail t = { 0 };
+	struct verify_req vr;
+	unsigned int tries = self->b.retries + 1;
+	char code[16];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_NE(0, grant_on(_metadata, &self->b, &self->v, 1));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_FAULT, -1, -1, &ev,
+				 tries * self->b.confirm_ms + 3000));
+	EXPECT_EQ(SAFELOCK_FAULT_JAM_OPEN, ev.value);
+	EXPECT_EQ(SAFELOCK_STATE_FAULT, ev.state);
+	/* Driven once and once per retry, a confirm time apart; never UNLOCKED. */
+	EXPECT_EQ(tries, t.bolt[1]);
+	EXPECT_EQ(0, t.bolt[0]);
+	EXPECT_FALSE(t.entered & (1U << SAFELOCK_STATE_UNLOCKED));
+	EXPECT_EQ(0, t.confirmed[1]);
+	ASSERT_LE(1, t.nbolt);
+	EXPECT_LE(MS(tries * self->b.confirm_ms - 50), ev.timestamp_ns - t.bolt_ts[0]);
+	if (t.nbolt >= 2)
+		EXPECT_LE(MS(self->b.confirm_ms - 50), t.bolt_ts[1] - t.bolt_ts[0]);
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_FAULT,
+				 &ev, 1000));
+	/* Stopped: the bolt is not driven. */
+	EXPECT_EQ(0, drive(&self->b));
+	EXPECT_FALSE(flags(&self->b) & SAFELOCK_STATUS_BOLT_OPEN);
+
+	/* The keypad is quiet. */
+	random_code(code, NULL);
+	ASSERT_EQ(0, type_entry(&self->b, 1, code));
+	EXPECT_EQ(-ETIMEDOUT, nl_wait_verify(&self->v, &vr, 300))
+		TH_LOG("an entry typed in FAULT reached the verifier");
+	EXPECT_EQ(-ETIMEDOUT, next_event(&self->b, SAFELOCK_EVENT_ENTRY_STARTED, -1, &ev, 100));
+	EXPECT_EQ(SAFELOCK_STATE_FAULT, state(&self->b));
+
+	/* A relock the sensor confirms clears it: LOCK_NOW, never onto an open door. */
+	ASSERT_EQ(0, set_door(&self->b, true));
+	ASSERT_TRUE(wait_for(flags(&self->b) & SAFELOCK_STATUS_DOOR_OPEN, 2000));
+	EXPECT_EQ(-1, ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(SAFELOCK_STATE_FAULT, state(&self->b));
+	ASSERT_EQ(0, set_door(&self->b, false));
+	ASSERT_TRUE(wait_for(!(flags(&self->b) & SAFELOCK_STATUS_DOOR_OPEN), 2000));
+	memset(&t, 0, sizeof(t));
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_FAULT, -1, -1, &ev, 3000));
+	EXPECT_EQ(SAFELOCK_FAULT_NONE, ev.value);
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, ev.state);
+	EXPECT_EQ(1, t.confirmed[0]);
+	EXPECT_TRUE(t.entered & (1U << SAFELOCK_STATE_RELOCKING));
+	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 1000));
+	/* Keys count again. */
+	ENTER_AND_VERIFY(code, &vr);
+}
+
+/* One retry, then the sensor confirms: UNLOCKED, no fault. */
+TEST_F(bolt, retry_then_success)
+{
+	struct safelock_event ev, first, retry;
+	struct trail t = { 0 };
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_NE(0, grant_on(_metadata, &self->b, &self->v, 1));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT, 1, -1, &first, 2000));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT, 1, -1, &retry,
+				 self->b.confirm_ms + 2000)) TH_LOG("no retry");
+	EXPECT_LE(MS(self->b.confirm_ms - 50), retry.timestamp_ns - first.timestamp_ns);
+	EXPECT_EQ(SAFELOCK_STATE_VERIFYING, retry.state);
+	EXPECT_EQ(0, t.faults);
+	ASSERT_EQ(0, set_sensor(&self->b, true));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT_CONFIRMED, 1, -1, &ev, 2000));
+	EXPECT_EQ(SAFELOCK_STATE_UNLOCKED, ev.state);
+	EXPECT_EQ(0, t.faults);
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_RELOCKING,
+				 &ev, self->b.relock_ms + 2000));
+	ASSERT_EQ(0, set_sensor(&self->b, false));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_LOCKED,
+				 &ev, 2000));
+	EXPECT_EQ(0, t.faults);
+}
+
+/* A jam on the relock: FAULT; only the verifier's FAULT_CLEAR (or a relock) clears it. */
+TEST_F(bolt, jam_close_fault_clear)
+{
+	unsigned int tries = self->b.retries + 1;
+	struct safelock_event ev;
+	struct trail t = { 0 };
+	char ext[256];
+	int status;
+	pid_t pid;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_NE(0, grant_on(_metadata, &self->b, &self->v, 1));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT, 1, -1, &ev, 2000));
+	ASSERT_EQ(0, set_sensor(&self->b, true));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_UNLOCKED,
+				 &ev, 2000));
+	/* The bolt never leaves the retracted end. */
+	memset(&t, 0, sizeof(t));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_FAULT, -1, -1, &ev,
+				 self->b.relock_ms + tries * self->b.confirm_ms + 3000));
+	EXPECT_EQ(SAFELOCK_FAULT_JAM_CLOSE, ev.value);
+	EXPECT_TRUE(t.entered & (1U << SAFELOCK_STATE_RELOCKING));
+	EXPECT_FALSE(t.entered & (1U << SAFELOCK_STATE_LOCKED)) TH_LOG("LOCKED on a jammed bolt");
+	EXPECT_EQ(0, t.confirmed[0]);
+	/* A motor drives again for each retry; a released solenoid has no more to give. */
+	EXPECT_EQ(self->b.motor ? tries : 1, t.bolt[0]);
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_FAULT,
+				 &ev, 1000));
+	EXPECT_EQ(0, drive(&self->b));
+
+	/* Only the registered verifier clears a fault: not another root socket, */
+	ASSERT_EQ(0, nl_open(&self->v2));
+	EXPECT_EQ(-EPERM, nl_fault_clear(&self->v2, self->b.index, ext, sizeof(ext)));
+	EXPECT_STREQ("not the registered verifier", ext);
+	/* nor anyone without CAP_NET_ADMIN, */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct nl nl;
+
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534) || nl_open(&nl))
+			_exit(100);
+		_exit(nl_fault_clear(&nl, self->b.index, ext, sizeof(ext)) == -EPERM ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("unprivileged FAULT_CLEAR: child status %d", status);
+	/* and it names a lock that exists, */
+	EXPECT_EQ(-EINVAL, nl_fault_clear(&self->v, -1, ext, sizeof(ext)));
+	EXPECT_EQ(-ENODEV, nl_fault_clear(&self->v, 15, ext, sizeof(ext)));
+	EXPECT_STREQ("no such device", ext);
+	EXPECT_EQ(-ERANGE, nl_fault_clear(&self->v, 99, ext, sizeof(ext)));
+	EXPECT_NE(0, ext[0]) TH_LOG("no extack for an out-of-range device");
+	/* never onto an open door. */
+	ASSERT_EQ(0, set_door(&self->b, true));
+	ASSERT_TRUE(wait_for(flags(&self->b) & SAFELOCK_STATUS_DOOR_OPEN, 2000));
+	EXPECT_EQ(-EBUSY, nl_fault_clear(&self->v, self->b.index, ext, sizeof(ext)));
+	EXPECT_STREQ("the door is open", ext);
+	ASSERT_EQ(0, set_door(&self->b, false));
+	ASSERT_TRUE(wait_for(!(flags(&self->b) & SAFELOCK_STATUS_DOOR_OPEN), 2000));
+	EXPECT_EQ(SAFELOCK_STATE_FAULT, state(&self->b));
+
+	memset(&t, 0, sizeof(t));
+	ASSERT_EQ(0, nl_fault_clear(&self->v, self->b.index, ext, sizeof(ext)))
+		TH_LOG("FAULT_CLEAR refused: %s", ext);
+	EXPECT_EQ(SAFELOCK_STATE_RELOCKING, state(&self->b));
+	EXPECT_EQ(-EALREADY, nl_fault_clear(&self->v, self->b.index, ext, sizeof(ext)));
+	EXPECT_STREQ("the relock that clears the fault is under way", ext);
+	EXPECT_FALSE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 300))
+		TH_LOG("LOCKED before the sensor confirmed");
+	ASSERT_EQ(0, set_sensor(&self->b, false));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_FAULT, -1, -1, &ev, 3000));
+	EXPECT_EQ(SAFELOCK_FAULT_NONE, ev.value);
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, ev.state);
+	EXPECT_EQ(1, t.confirmed[0]);
+	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 1000));
+	EXPECT_EQ(-ENOENT, nl_fault_clear(&self->v, self->b.index, ext, sizeof(ext)));
+	EXPECT_STREQ("no fault to clear", ext);
+}
+
+/* The bolt moved with nobody driving it: FAULT and the silent alarm. */
+TEST_F(bolt, sensor_fault)
+{
+	struct safelock_info info;
+	struct safelock_event ev;
+	struct trail t = { 0 };
+	struct verify_req vr;
+	char code[16];
+
+	NEED_BOARD();
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_GET_INFO, &info));
+	ASSERT_TRUE(info.lines & SAFELOCK_LINE_ALARM) TH_LOG("the board has no alarm line");
+	REGISTER_VERIFIER();
+	ASSERT_EQ(0, set_sensor(&self->b, true));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_FAULT, -1, -1, &ev, 2000));
+	EXPECT_EQ(SAFELOCK_FAULT_SENSOR, ev.value);
+	EXPECT_EQ(SAFELOCK_STATE_FAULT, ev.state);
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_ALARM, 1, -1, &ev, 2000));
+	EXPECT_TRUE(wait_for(line_value(&self->b, ALARM_LINE) == 1, 1000));
+	EXPECT_EQ(SAFELOCK_STATE_FAULT, state(&self->b));
+	EXPECT_EQ(0, drive(&self->b));
+	random_code(code, NULL);
+	ASSERT_EQ(0, type_entry(&self->b, 1, code));
+	EXPECT_EQ(-ETIMEDOUT, nl_wait_verify(&self->v, &vr, 300));
+	/* Once in fault, the sensor is not news until a relock. */
+	ASSERT_EQ(0, set_sensor(&self->b, false));
+	EXPECT_EQ(-ETIMEDOUT, next_event(&self->b, SAFELOCK_EVENT_FAULT, -1, &ev, 300));
+	EXPECT_EQ(SAFELOCK_STATE_FAULT, state(&self->b));
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_FAULT, -1, &ev, 3000));
+	EXPECT_EQ(SAFELOCK_FAULT_NONE, ev.value);
+	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 1000));
+}
+
+/* LOCK_NOW while the bolt is on its way back: thrown again, never UNLOCKED. */
+TEST_F(bolt, lock_now_during_unlock)
+{
+	struct safelock_event ev;
+	struct trail t = { 0 };
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_NE(0, grant_on(_metadata, &self->b, &self->v, 1));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT, 1, -1, &ev, 2000));
+	EXPECT_EQ(SAFELOCK_STATE_VERIFYING, state(&self->b));
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW)) TH_LOG("%s", strerror(errno));
+	/* The sensor never left "thrown": the throw is confirmed at once. */
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_LOCKED,
+				 &ev, 2000));
+	EXPECT_EQ(1, t.bolt[0]);
+	EXPECT_EQ(1, t.confirmed[0]);
+	EXPECT_TRUE(t.entered & (1U << SAFELOCK_STATE_RELOCKING));
+	EXPECT_FALSE(t.entered & (1U << SAFELOCK_STATE_UNLOCKED));
+	EXPECT_EQ(0, drive(&self->b));
+	/* Nothing of the abandoned opening comes back. */
+	EXPECT_FALSE(wait_for(state(&self->b) != SAFELOCK_STATE_LOCKED, self->b.confirm_ms + 300));
+	EXPECT_EQ(-ETIMEDOUT, next_event(&self->b, SAFELOCK_EVENT_BOLT, -1, &ev, 100));
+}
+
+/* The door opens mid-relock: the bolt goes back, the lock waits for the door. */
+TEST_F(bolt, door_opens_mid_relock)
+{
+	struct safelock_event ev;
+	struct trail t = { 0 };
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_NE(0, grant_on(_metadata, &self->b, &self->v, 1));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT, 1, -1, &ev, 2000));
+	ASSERT_EQ(0, set_sensor(&self->b, true));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_UNLOCKED,
+				 &ev, 2000));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_RELOCKING,
+				 &ev, self->b.relock_ms + 2000));
+	/* The bolt has not moved yet (the sensor says retracted) when the door opens. */
+	ASSERT_EQ(0, set_door(&self->b, true));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_UNLOCKED,
+				 &ev, 2000));
+	EXPECT_EQ(SAFELOCK_STATE_RELOCKING, ev.value);
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT, 1, -1, &ev, 1000))
+		TH_LOG("the bolt was not retracted again for the open door");
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT_CONFIRMED, 1, -1, &ev, 2000));
+	EXPECT_EQ(self->b.motor ? 0 : 1, drive(&self->b));
+	/* Never onto the open door: past the relock delay it still waits. */
+	EXPECT_FALSE(wait_for(state(&self->b) != SAFELOCK_STATE_UNLOCKED, self->b.relock_ms + 500));
+	EXPECT_EQ(0, t.faults);
+	ASSERT_EQ(0, set_door(&self->b, false));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_RELOCKING,
+				 &ev, 2000));
+	ASSERT_EQ(0, set_sensor(&self->b, false));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_LOCKED,
+				 &ev, 2000));
+	EXPECT_EQ(0, t.faults);
+}
+
+/* Boards without a bolt sensor: a solenoid, and a motor with a drive time. */
+FIXTURE(plain) {
+	struct board b;
+	struct nl v;
+	bool up;
+	pid_t watch;
+};
+
+FIXTURE_VARIANT(plain) {
+	bool motor;
+	const char *dt_board;
+	const char *dt_bank;
+};
+
+FIXTURE_VARIANT_ADD(plain, solenoid) {
+	.motor = false,
+	.dt_board = "board",
+};
+
+FIXTURE_VARIANT_ADD(plain, motor) {
+	.motor = true,
+	.dt_board = "motor-plain",
+	.dt_bank = "board",
+};
+
+FIXTURE_SETUP(plain)
+{
+	int ret;
+
+	board_init(&self->b);
+	self->watch = 0;
+	self->b.motor = variant->motor;
+	self->b.drive_ms = BOLT_DRIVE_MS;
+	self->b.bolt_params = true;
+	if (dt_mode()) {
+		self->b.dt_board = variant->dt_board;
+		self->b.dt_bank = variant->dt_bank;
+	}
+	nl_init(&self->v);
+	ret = board_up(&self->b, RELOCK_MS, VERIFY_TIMEOUT_MS, ENTRY_TIMEOUT_MS);
+	if (ret == KSFT_SKIP)
+		SKIP(return, "%s", self->b.err);
+	ASSERT_EQ(0, ret) TH_LOG("board setup: %s", self->b.err);
+	self->up = true;
+	ASSERT_EQ(variant->motor, self->b.motor);
+	ASSERT_FALSE(self->b.sensor);
+	if (self->b.motor)
+		self->watch = motor_watch_start(&self->b);
+}
+
+FIXTURE_TEARDOWN(plain)
+{
+	if (self->watch > 0)
+		EXPECT_EQ(0, motor_watch_end(self->watch) & SAW_BOTH)
+			TH_LOG("both motor lines were up at once");
+	nl_close(&self->v);
+	board_down(&self->b);
+}
+
+/* No sensor: UNLOCKED when driven (as ever), RELOCKING for the drive time. */
+TEST_F(plain, open_and_relock)
+{
+	struct safelock_event ev, unlocked, driven, relocking;
+	struct safelock_info info;
+	struct trail t = { 0 };
+	int seen;
+
+	NEED_BOARD();
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_GET_INFO, &info));
+	EXPECT_FALSE(info.caps & SAFELOCK_CAP_BOLT_SENSOR);
+	EXPECT_FALSE(info.lines & SAFELOCK_LINE_BOLT_SENSOR);
+	EXPECT_EQ(self->b.motor, !!(info.lines & SAFELOCK_LINE_BOLT_MOTOR));
+	EXPECT_EQ(self->b.motor, !!(info.caps & SAFELOCK_CAP_BOLT_MOTOR));
+	REGISTER_VERIFIER();
+	ASSERT_NE(0, grant_on(_metadata, &self->b, &self->v, 1));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_UNLOCKED,
+				 &unlocked, 2000));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT, 1, -1, &driven, 1000));
+	EXPECT_GE(MS(50), driven.timestamp_ns - unlocked.timestamp_ns);
+	EXPECT_TRUE(flags(&self->b) & SAFELOCK_STATUS_BOLT_OPEN);
+	if (self->b.motor) {
+		/* The motor runs for its drive time, then stops; still UNLOCKED. */
+		EXPECT_TRUE(wait_for(drive(&self->b) == 0, self->b.drive_ms + 1000));
+		EXPECT_EQ(SAFELOCK_STATE_UNLOCKED, state(&self->b));
+		EXPECT_TRUE(flags(&self->b) & SAFELOCK_STATUS_BOLT_OPEN);
+	} else {
+		EXPECT_EQ(1, drive(&self->b));
+	}
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_RELOCKING,
+				 &relocking, self->b.relock_ms + 2000));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_LOCKED,
+				 &ev, self->b.drive_ms + 2000));
+	EXPECT_LE(MS(self->b.drive_ms - 20), ev.timestamp_ns - relocking.timestamp_ns)
+		TH_LOG("LOCKED %llu ms after RELOCKING, the drive time is %u ms",
+		       (unsigned long long)(ev.timestamp_ns - relocking.timestamp_ns) / 1000000,
+		       self->b.drive_ms);
+	EXPECT_EQ(1, t.bolt[0]);
+	EXPECT_EQ(0, t.confirmed[0] + t.confirmed[1]);
+	EXPECT_EQ(0, t.faults);
+	EXPECT_TRUE(wait_for(drive(&self->b) == 0, 1000));
+	if (self->b.motor) {
+		seen = motor_watch_end(self->watch);
+		self->watch = 0;
+		EXPECT_EQ(SAW_OPEN | SAW_CLOSE, seen);
+	}
+}
+
+/* Read the kernel log from @fd (opened at its end) for a record with @text. */
+static bool kmsg_has(int fd, const char *text)
+{
+	char rec[2048];
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)	/* overwritten records: go on */
+			continue;
+		if (n <= 0)
+			return false;
+		rec[n] = '\0';
+		if (strstr(rec, text))
+			return true;
+	}
+}
+
+/*
+ * Bad bolt descriptions fail the probe, and say why: test-board parameters,
+ * or in DT mode the overlay's safelock-bad-* nodes, bound one by one.
+ */
+static const struct {
+	const char *params, *dt_node, *msg;
+} bad_boards[] = {
+	{ "bolt=both", "bad-both", "bolt-gpios and bolt-motor-gpios are exclusive" },
+	{ "bolt=motor motor_lines=1", "bad-motor", "bolt-motor-gpios has 1 lines, needs 2" },
+	{ "bolt_retries=6", "bad-retries", "bolt-retries = 6 out of range 0..5" },
+	{ "bolt_drive_ms=10", "bad-drive", "bolt-drive-ms = 10 out of range 20..5000" },
+	{ "bolt_drive_ms=600 bolt_confirm_ms=500", "bad-confirm",
+	  "bolt-confirm-ms = 500 is shorter than bolt-drive-ms = 600" },
+};
+
+/* Bring up bad board @i; true if the driver refused it. */
+static bool bad_board_refused(struct __test_metadata *_metadata, struct board *b, unsigned int i)
+{
+	char path[512];
+	int ret;
+
+	if (dt_mode()) {
+		snprintf(b->pdev, sizeof(b->pdev), "safelock-%s", bad_boards[i].dt_node);
+		snprintf(path, sizeof(path), DT_DEVICES_DIR "/%s", b->pdev);
+		ASSERT_TRUE(exists(path)) TH_LOG("no %s node in the device tree", b->pdev);
+		dt_unbind_others();
+		ret = write_str(DT_DRIVER_DIR "/bind", b->pdev);
+		snprintf(path, sizeof(path), DT_DEVICES_DIR "/%s/driver", b->pdev);
+		if (!ret || exists(path)) {
+			write_str(DT_DRIVER_DIR "/unbind", b->pdev);
+			return false;
+		}
+		return true;
+	}
+	snprintf(b->extra, sizeof(b->extra), "%s", bad_boards[i].params);
+	ret = board_load(b, RELOCK_MS, VERIFY_TIMEOUT_MS, ENTRY_TIMEOUT_MS);
+	ASSERT_EQ(0, ret) TH_LOG("%s", b->err);
+	ret = !wait_for(exists("/dev/safelock0"), 500);
+	board_down(b);
+	return ret;
+}
+
+TEST(bad_boards_refused)
+{
+	struct board b;
+	unsigned int i;
+	int ret, kmsg;
+
+	board_init(&b);
+	ret = board_prereq(&b);
+	if (ret == KSFT_SKIP)
+		SKIP(return, "%s", b.err);
+	ASSERT_EQ(0, ret) TH_LOG("%s", b.err);
+	if (!dt_mode() && (!exists(GPIO_SIM_DIR) || !exists("/dev/uinput")))
+		SKIP(return, "no gpio-sim or uinput");
+	for (i = 0; i < sizeof(bad_boards) / sizeof(bad_boards[0]); i++) {
+		board_init(&b);
+		kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		ASSERT_LE(0, kmsg) TH_LOG("/dev/kmsg: %s", strerror(errno));
+		lseek(kmsg, 0, SEEK_END);
+		EXPECT_TRUE(bad_board_refused(_metadata, &b, i))
+			TH_LOG("%s: the driver took the board",
+			       dt_mode() ? bad_boards[i].dt_node : bad_boards[i].params);
+		EXPECT_TRUE(kmsg_has(kmsg, bad_boards[i].msg))
+			TH_LOG("%s: no \"%s\" in the kernel log",
+			       dt_mode() ? bad_boards[i].dt_node : bad_boards[i].params,
+			       bad_boards[i].msg);
+		close(kmsg);
+	}
 }
 
 /* ------------------------------------------------------------------ */

@@ -56,6 +56,12 @@ static void event_details(const struct safelock_event *ev, char *d, size_t len)
 	case SAFELOCK_EVENT_OVERRIDE:
 		snprintf(d, len, "users %03u + %03u", ev->value, ev->user_id);
 		break;
+	case SAFELOCK_EVENT_BOLT_CONFIRMED:
+		snprintf(d, len, "%s", ev->value ? "retracted" : "thrown");
+		break;
+	case SAFELOCK_EVENT_FAULT:
+		snprintf(d, len, "%s", ev->value ? safelock_fault_name(ev->value) : "cleared");
+		break;
 	case SAFELOCK_EVENT_STATE:
 	case SAFELOCK_EVENT_ENTRY_STARTED:
 		d[0] = '\0';

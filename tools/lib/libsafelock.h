@@ -23,6 +23,7 @@
 const char *safelock_state_name(uint32_t state);
 const char *safelock_event_name(uint32_t type);
 const char *safelock_result_name(uint32_t result);
+const char *safelock_fault_name(uint32_t fault);
 
 /*
  * One line (no newline) describing @ev, e.g.

@@ -15,6 +15,8 @@ static const char *const state_names[] = {
 	[SAFELOCK_STATE_OPEN_WINDOW]	= "OPEN_WINDOW",
 	[SAFELOCK_STATE_DUAL_PENDING]	= "DUAL_PENDING",
 	[SAFELOCK_STATE_TIME_LOCKED]	= "TIME_LOCKED",
+	[SAFELOCK_STATE_RELOCKING]	= "RELOCKING",
+	[SAFELOCK_STATE_FAULT]		= "FAULT",
 };
 _Static_assert(ARRAY_SIZE(state_names) == SAFELOCK_STATE_MAX, "state names");
 
@@ -34,6 +36,8 @@ static const char *const event_names[] = {
 	[SAFELOCK_EVENT_TIME_LOCK]	= "time-lock",
 	[SAFELOCK_EVENT_CLOCK_JUMP]	= "clock-jump",
 	[SAFELOCK_EVENT_OVERRIDE]	= "override",
+	[SAFELOCK_EVENT_BOLT_CONFIRMED]	= "bolt-confirmed",
+	[SAFELOCK_EVENT_FAULT]		= "fault",
 };
 _Static_assert(ARRAY_SIZE(event_names) == SAFELOCK_EVENT_MAX, "event names");
 
@@ -47,6 +51,14 @@ static const char *const result_names[] = {
 	[SAFELOCK_RESULT_CANCELLED]	= "cancelled",
 };
 _Static_assert(ARRAY_SIZE(result_names) == SAFELOCK_RESULT_MAX, "result names");
+
+static const char *const fault_names[] = {
+	[SAFELOCK_FAULT_NONE]		= "none",
+	[SAFELOCK_FAULT_JAM_OPEN]	= "jam-open",
+	[SAFELOCK_FAULT_JAM_CLOSE]	= "jam-close",
+	[SAFELOCK_FAULT_SENSOR]		= "sensor",
+};
+_Static_assert(ARRAY_SIZE(fault_names) == SAFELOCK_FAULT_MAX, "fault names");
 
 static const char *lookup(const char *const *names, size_t n, uint32_t v)
 {
@@ -68,4 +80,9 @@ const char *safelock_event_name(uint32_t type)
 const char *safelock_result_name(uint32_t result)
 {
 	return lookup(result_names, ARRAY_SIZE(result_names), result);
+}
+
+const char *safelock_fault_name(uint32_t fault)
+{
+	return lookup(fault_names, ARRAY_SIZE(fault_names), fault);
 }

@@ -36,9 +36,12 @@ static int state_tone(uint32_t state)
 {
 	switch (state) {
 	case SAFELOCK_STATE_LOCKED:
+	case SAFELOCK_STATE_TIME_LOCKED:
 		return TONE_GOOD;
 	case SAFELOCK_STATE_PENALTY:
+	case SAFELOCK_STATE_FAULT:
 		return TONE_BAD;
+	case SAFELOCK_STATE_RELOCKING:
 	case SAFELOCK_STATE_UNPROVISIONED:
 	case SAFELOCK_STATE_UNLOCKED:
 	case SAFELOCK_STATE_TIME_DELAY:
@@ -55,6 +58,8 @@ static const struct { uint32_t bit; const char *name; } line_names[] = {
 	{ SAFELOCK_LINE_KEYPAD, "keypad" }, { SAFELOCK_LINE_ALARM, "alarm" },
 	{ SAFELOCK_LINE_TAMPER, "tamper" }, { SAFELOCK_LINE_BATTERY, "battery" },
 	{ SAFELOCK_LINE_FEEDBACK, "feedback" },
+	{ SAFELOCK_LINE_BOLT_SENSOR, "bolt-sensor" },
+	{ SAFELOCK_LINE_BOLT_MOTOR, "motor" },
 };
 
 /* An input the board may lack: null in JSON, "no such input" for people. */
@@ -95,10 +100,14 @@ void print_status(struct out *o, const char *device,
 		timer = "window closes in:";
 	else if (st->state == SAFELOCK_STATE_DUAL_PENDING)
 		timer = "second code within:";
+	else if (st->state == SAFELOCK_STATE_TIME_LOCKED)
+		timer = "time lock ends in:";
 	if (o->json || timer)
 		out_ms(o, "timer_ms", timer ? timer : "", st->timer_ms);
 	out_bool(o, "bolt_open", "bolt:", st->flags & SAFELOCK_STATUS_BOLT_OPEN,
 		 "retracted", "thrown");
+	out_input(o, info->lines & SAFELOCK_LINE_BOLT_SENSOR, "bolt_sensor_open", "bolt sensor:",
+		  st->flags & SAFELOCK_STATUS_BOLT_SENSOR_OPEN, "retracted", "thrown", TONE_WARN);
 	out_bool(o, "door_open", "door:", st->flags & SAFELOCK_STATUS_DOOR_OPEN,
 		 "open", "closed");
 	out_input(o, info->lines & SAFELOCK_LINE_TAMPER, "tamper", "tamper:",

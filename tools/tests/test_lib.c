@@ -123,6 +123,18 @@ static void test_names(void)
 	       !strcmp(safelock_result_name(SAFELOCK_RESULT_DENIED), "denied") &&
 	       !strcmp(safelock_result_name(SAFELOCK_RESULT_NO_VERIFIER), "no-verifier"),
 	       "result names: every result named, distinct; MAX is unknown");
+	ok = true;
+	for (i = 0; i < SAFELOCK_FAULT_MAX; i++) {
+		ok &= strcmp(safelock_fault_name(i), "unknown") != 0;
+		for (j = 0; j < i; j++)
+			ok &= strcmp(safelock_fault_name(i), safelock_fault_name(j)) != 0;
+	}
+	tap_ok(ok && !strcmp(safelock_fault_name(SAFELOCK_FAULT_MAX), "unknown") &&
+	       !strcmp(safelock_fault_name(SAFELOCK_FAULT_JAM_OPEN), "jam-open") &&
+	       !strcmp(safelock_state_name(SAFELOCK_STATE_RELOCKING), "RELOCKING") &&
+	       !strcmp(safelock_state_name(SAFELOCK_STATE_FAULT), "FAULT") &&
+	       !strcmp(safelock_event_name(SAFELOCK_EVENT_BOLT_CONFIRMED), "bolt-confirmed"),
+	       "fault names: every fault named, distinct; MAX is unknown; new states, events");
 }
 
 static bool human_is(const struct safelock_event *ev, const char *want)
@@ -194,6 +206,18 @@ static void test_format(void)
 		.type = SAFELOCK_EVENT_OVERRIDE, .state = SAFELOCK_STATE_UNLOCKED,
 		.user_id = 7, .value = 12,
 	};
+	struct safelock_event confirmed = {
+		.timestamp_ns = 3250000000ULL, .seq = 19,
+		.type = SAFELOCK_EVENT_BOLT_CONFIRMED, .state = SAFELOCK_STATE_LOCKED,
+	};
+	struct safelock_event jam = {
+		.timestamp_ns = 5000000000ULL, .seq = 20, .type = SAFELOCK_EVENT_FAULT,
+		.state = SAFELOCK_STATE_FAULT, .value = SAFELOCK_FAULT_JAM_CLOSE,
+	};
+	struct safelock_event cleared = {
+		.timestamp_ns = 6000000000ULL, .seq = 21, .type = SAFELOCK_EVENT_FAULT,
+		.state = SAFELOCK_STATE_LOCKED, .value = SAFELOCK_FAULT_NONE,
+	};
 	char small[16];
 
 	tap_ok(human_is(&jump,
@@ -234,6 +258,13 @@ static void test_format(void)
 		       "\"state\":\"UNLOCKED\",\"result\":\"none\",\"user_id\":0,"
 		       "\"request_id\":0,\"value\":1}"),
 	       "json: bolt retracted");
+	tap_ok(human_is(&confirmed,
+			"3.250000  #19  bolt-confirmed thrown                   state LOCKED") &&
+	       human_is(&jam,
+			"5.000000  #20  fault        jam-close                state FAULT") &&
+	       human_is(&cleared,
+			"6.000000  #21  fault        cleared                  state LOCKED"),
+	       "human: bolt confirmed, fault and fault cleared");
 	tap_ok(format_event_human(&attempt, small, sizeof(small)) == -1 &&
 	       small[0] == '\0' &&
 	       format_event_json(&attempt, small, sizeof(small)) == -1 &&

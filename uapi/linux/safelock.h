@@ -64,6 +64,15 @@
  * @SAFELOCK_STATE_TIME_LOCKED: bolt thrown during a locked period of the
  *	time lock (weekly schedule, holiday or immediate time lock); the keypad
  *	is ignored until the period ends, then the lock is LOCKED
+ * @SAFELOCK_STATE_RELOCKING: the bolt is being thrown and the lock waits for
+ *	the bolt sensor to confirm it (without a sensor: for the drive time);
+ *	then LOCKED.  The door opening meanwhile stops it: the bolt is
+ *	retracted again and the lock waits, UNLOCKED, for the door to close
+ * @SAFELOCK_STATE_FAULT: the bolt did not reach its position after every
+ *	retry (a jam), or the bolt sensor moved while nobody drove the bolt;
+ *	see &enum safelock_fault.  The bolt is not driven and the keypad is
+ *	ignored.  Only a relock confirmed by the sensor leaves it
+ *	(%SAFELOCK_IOC_LOCK_NOW, or %SAFELOCK_CMD_FAULT_CLEAR from the verifier)
  * @SAFELOCK_STATE_MAX: number of states
  */
 enum safelock_state {
@@ -77,6 +86,8 @@ enum safelock_state {
 	SAFELOCK_STATE_OPEN_WINDOW,
 	SAFELOCK_STATE_DUAL_PENDING,
 	SAFELOCK_STATE_TIME_LOCKED,
+	SAFELOCK_STATE_RELOCKING,
+	SAFELOCK_STATE_FAULT,
 	SAFELOCK_STATE_MAX,
 };
 
@@ -129,7 +140,8 @@ enum safelock_override {
  *	(never which key)
  * @SAFELOCK_EVENT_ATTEMPT: an entry was completed; see @result
  * @SAFELOCK_EVENT_BOLT: the bolt was driven; see &safelock_event.value
- *	(1 retracted, 0 thrown)
+ *	(1 towards retracted, 0 towards thrown).  One per drive, retries
+ *	included; %SAFELOCK_EVENT_BOLT_CONFIRMED tells when it got there
  * @SAFELOCK_EVENT_DOOR: the door sensor changed; value 1 open, 0 closed
  * @SAFELOCK_EVENT_VERIFIER: the verifier registered (value 1) or went away (0)
  * @SAFELOCK_EVENT_DURESS: the verifier granted an entry as a duress entry:
@@ -152,6 +164,12 @@ enum safelock_override {
  *	shortens a running locked period.
  * @SAFELOCK_EVENT_OVERRIDE: two users' override verdicts skipped the time
  *	delay and opened the lock; @user_id is the second user, value the first
+ * @SAFELOCK_EVENT_BOLT_CONFIRMED: the bolt sensor confirmed a move of the
+ *	bolt; value 1 retracted, 0 thrown.  Boards with a bolt sensor only:
+ *	its timestamp less the %SAFELOCK_EVENT_BOLT one is the bolt's travel
+ * @SAFELOCK_EVENT_FAULT: the lock entered %SAFELOCK_STATE_FAULT (or, during
+ *	a penalty, will when it ends); value: &enum safelock_fault.  Value
+ *	%SAFELOCK_FAULT_NONE: the fault was cleared by a confirmed relock
  * @SAFELOCK_EVENT_MAX: number of event types
  */
 enum safelock_event_type {
@@ -170,10 +188,40 @@ enum safelock_event_type {
 	SAFELOCK_EVENT_TIME_LOCK,
 	SAFELOCK_EVENT_CLOCK_JUMP,
 	SAFELOCK_EVENT_OVERRIDE,
+	SAFELOCK_EVENT_BOLT_CONFIRMED,
+	SAFELOCK_EVENT_FAULT,
 	SAFELOCK_EVENT_MAX,
 };
 
-/* Lines present, in &safelock_info.lines */
+/**
+ * enum safelock_fault - why a lock is in %SAFELOCK_STATE_FAULT
+ * @SAFELOCK_FAULT_NONE: no fault; in a %SAFELOCK_EVENT_FAULT event, the
+ *	fault was cleared
+ * @SAFELOCK_FAULT_JAM_OPEN: the bolt sensor did not confirm the bolt
+ *	retracted within the confirm time, after every retry.  The lock did
+ *	not report UNLOCKED
+ * @SAFELOCK_FAULT_JAM_CLOSE: the bolt sensor did not confirm the bolt
+ *	thrown within the confirm time, after every retry.  The lock did not
+ *	report LOCKED
+ * @SAFELOCK_FAULT_SENSOR: the bolt sensor changed while nobody drove the
+ *	bolt (the bolt forced, or a failing sensor); also raises the silent
+ *	alarm, as tampering does
+ * @SAFELOCK_FAULT_MAX: number of values
+ */
+enum safelock_fault {
+	SAFELOCK_FAULT_NONE = 0,
+	SAFELOCK_FAULT_JAM_OPEN,
+	SAFELOCK_FAULT_JAM_CLOSE,
+	SAFELOCK_FAULT_SENSOR,
+	SAFELOCK_FAULT_MAX,
+};
+
+/*
+ * Lines present, in &safelock_info.lines.  SAFELOCK_LINE_BOLT is always set
+ * (the lock has a bolt actuator); SAFELOCK_LINE_BOLT_MOTOR says it is a motor
+ * (two lines) rather than a solenoid (one); SAFELOCK_LINE_BOLT_SENSOR that a
+ * sensor reports the bolt's position.
+ */
 #define SAFELOCK_LINE_BOLT		_BITUL(0)
 #define SAFELOCK_LINE_DOOR		_BITUL(1)
 #define SAFELOCK_LINE_KEYPAD		_BITUL(2)
@@ -181,6 +229,22 @@ enum safelock_event_type {
 #define SAFELOCK_LINE_TAMPER		_BITUL(4)
 #define SAFELOCK_LINE_BATTERY		_BITUL(5)
 #define SAFELOCK_LINE_FEEDBACK		_BITUL(6)
+#define SAFELOCK_LINE_BOLT_SENSOR	_BITUL(7)
+#define SAFELOCK_LINE_BOLT_MOTOR	_BITUL(8)
+
+/*
+ * What the driver and this board can do, in &safelock_info.caps: the
+ * driver's features (penalty mirror, time delay and open window, dual
+ * control, duress), SAFELOCK_CMD_FAULT_CLEAR, and what the bolt's hardware
+ * allows: moves confirmed by a sensor (jam detection, FAULT), a motor.
+ */
+#define SAFELOCK_CAP_PENALTY		_BITUL(0)
+#define SAFELOCK_CAP_TIME_DELAY		_BITUL(1)
+#define SAFELOCK_CAP_DUAL_CONTROL	_BITUL(2)
+#define SAFELOCK_CAP_DURESS		_BITUL(3)
+#define SAFELOCK_CAP_FAULT_CLEAR	_BITUL(4)
+#define SAFELOCK_CAP_BOLT_SENSOR	_BITUL(5)
+#define SAFELOCK_CAP_BOLT_MOTOR		_BITUL(6)
 
 /* Flags in &safelock_status.flags */
 #define SAFELOCK_STATUS_VERIFIER	_BITUL(0)
@@ -190,6 +254,8 @@ enum safelock_event_type {
 #define SAFELOCK_STATUS_ALARM		_BITUL(4)
 #define SAFELOCK_STATUS_TAMPER		_BITUL(5)
 #define SAFELOCK_STATUS_BATTERY_LOW	_BITUL(6)
+/* The bolt sensor reports the bolt retracted (boards with a bolt sensor). */
+#define SAFELOCK_STATUS_BOLT_SENSOR_OPEN	_BITUL(7)
 
 /**
  * struct safelock_info - what a lock is and has
@@ -201,6 +267,7 @@ enum safelock_event_type {
  * @entry_timeout_ms: longest pause between two keys of one entry
  * @name: NUL-terminated name of the device
  * @alarm_ms: how long the silent alarm output stays raised
+ * @caps: SAFELOCK_CAP_* of what this driver and board can do
  * @padding: reserved, zero
  */
 struct safelock_info {
@@ -212,7 +279,8 @@ struct safelock_info {
 	__u32 entry_timeout_ms;
 	char name[SAFELOCK_NAME_SIZE];
 	__u32 alarm_ms;
-	__u32 padding[7];
+	__u32 caps;
+	__u32 padding[6];
 };
 
 /**
@@ -403,6 +471,11 @@ enum safelock_attrs {
  *	from the next accepted code, the time lock at once
  * @SAFELOCK_CMD_POLICY_GET: (anyone) DEVICE; replies with DEVICE and every
  *	policy attribute
+ * @SAFELOCK_CMD_FAULT_CLEAR: (verifier, CAP_NET_ADMIN) DEVICE: a lock in
+ *	%SAFELOCK_STATE_FAULT throws its bolt (RELOCKING) and becomes LOCKED
+ *	when the sensor confirms it, which clears the fault.  Refused when
+ *	there is no fault, during a penalty, with the door open, or while
+ *	that relock is under way.  Never opens anything
  * @__SAFELOCK_CMD_MAX: number of commands
  * @SAFELOCK_CMD_MAX: highest command
  */
@@ -416,6 +489,7 @@ enum safelock_cmds {
 	SAFELOCK_CMD_ENTRY_BEGIN,
 	SAFELOCK_CMD_POLICY_SET,
 	SAFELOCK_CMD_POLICY_GET,
+	SAFELOCK_CMD_FAULT_CLEAR,
 
 	__SAFELOCK_CMD_MAX,
 	SAFELOCK_CMD_MAX = __SAFELOCK_CMD_MAX - 1

@@ -12,10 +12,12 @@ LIC_FILES_CHKSUM = "file://tools/Makefile;beginline=1;endline=1;md5=daad6f7f7a0a
 SRC_URI += "file://safelockd.service"
 
 # libnl: libnl-genl-3.0; kmod: libkmod (safelockctl doctor); tpm2-tss:
-# tss2-esys, tss2-tctildr, tss2-mu, tss2-rc; openssl: libcrypto.
-DEPENDS = "libnl kmod tpm2-tss openssl"
+# tss2-esys, tss2-tctildr, tss2-mu, tss2-rc; openssl: libcrypto; scdoc: the
+# man pages, rendered at build time.
+DEPENDS = "libnl kmod tpm2-tss openssl scdoc-native"
 
-inherit pkgconfig systemd
+# bash-completion.bbclass: the completion goes to ${PN}-bash-completion.
+inherit pkgconfig systemd bash-completion
 
 # tools/Makefile honours CC, CFLAGS, LDFLAGS, AR and PKG_CONFIG from the
 # environment, which bitbake exports for the target.
@@ -54,6 +56,10 @@ FILES:${PN} = " \
 # no shlib dependency finds that.  tpm2-tss itself carries the udev rule
 # that gives /dev/tpmrm0 to the tss group, and creates that group, which
 # safelockd.service joins (SupplementaryGroups=tss).
+# The man pages, in ${PN}-doc as everywhere.
+FILES:${PN}-doc = "${mandir}"
+FILES:${PN}-bash-completion = "${datadir}/bash-completion"
+
 RDEPENDS:${PN} = "libtss2-tcti-device tpm2-tss"
 # The module is what safelockd talks to; recommended, not required, so the
 # tools can be installed on their own (safelockctl help, doctor).
