@@ -524,6 +524,33 @@ TSS2_RC nv_read(struct tpm_vault *t, ESYS_TR nv, uint8_t *buf, size_t len)
 #define NV_ATTRS	(TPMA_NV_OWNERWRITE | TPMA_NV_OWNERREAD | TPMA_NV_NO_DA | \
 			 (TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT))
 
+/* The name ESAPI read for @nv is that of @want, written or not yet. */
+static bool nv_name_is(struct tpm_vault *t, ESYS_TR nv, const TPMS_NV_PUBLIC *want)
+{
+	TPMS_NV_PUBLIC p = *want;
+	TPM2B_NAME *name = NULL;
+	uint8_t buf[sizeof(TPMS_NV_PUBLIC)], md[2 + 32];
+	unsigned int n;
+	bool same = false;
+	size_t off;
+	int i;
+
+	if (Esys_TR_GetName(t->ctx, nv, &name))
+		return false;
+	for (i = 0; i < 2 && !same; i++) {
+		if (i)
+			p.attributes |= TPMA_NV_WRITTEN;
+		off = 0;
+		put_be(md, TPM2_ALG_SHA256, 2);
+		if (Tss2_MU_TPMS_NV_PUBLIC_Marshal(&p, buf, sizeof(buf), &off) ||
+		    !EVP_Digest(buf, off, md + 2, &n, EVP_sha256(), NULL))
+			break;
+		same = name->size == sizeof(md) && !memcmp(name->name, md, sizeof(md));
+	}
+	Esys_Free(name);
+	return same;
+}
+
 /*
  * Find index @handle, or with @define define it. 1 if it was defined now,
  * 0 if it existed with our attributes and size, -ENOENT if absent and not
@@ -552,6 +579,9 @@ int nv_index(struct vault *v, TPM2_HANDLE handle, uint16_t size, bool define,
 	TPM_RUN(t, rc, Esys_TR_FromTPMPublic(t->ctx, handle, ESYS_TR_NONE,
 					     ESYS_TR_NONE, ESYS_TR_NONE, nv));
 	if (rc == 0) {
+		/* its name is a hash of its public area: no second command */
+		if (nv_name_is(t, *nv, &info.nvPublic))
+			return 0;
 		TPM_RUN(t, rc, Esys_NV_ReadPublic(t->ctx, *nv, ESYS_TR_NONE,
 						  ESYS_TR_NONE, ESYS_TR_NONE,
 						  &pub, NULL));

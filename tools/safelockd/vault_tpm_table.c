@@ -642,7 +642,6 @@ void recovery_encode(const uint8_t raw[RECOVERY_BYTES],
 		if (i && i % 4 == 0)
 			text[o++] = '-';
 		text[o++] = crockford[val];
-		val = 0;
 	}
 	text[o] = '\0';
 }
@@ -666,7 +665,7 @@ static uint32_t ct_mask_eq(uint32_t a, uint32_t b)
  */
 int recovery_decode(const char *text, uint8_t raw[RECOVERY_BYTES])
 {
-	uint32_t c, m, val, ok = ~0u;
+	uint32_t c = 0, m, val = 0, ok = ~0u;
 	unsigned int i, n = 0, bit, k;
 	size_t len = strnlen(text, SAFELOCK_RECOVERY_TEXT_SIZE);
 
@@ -685,7 +684,6 @@ int recovery_decode(const char *text, uint8_t raw[RECOVERY_BYTES])
 		val = 0;
 		m = ct_mask_eq(c, 'I') | ct_mask_eq(c, 'L');
 		val |= m & 1;
-		k = 0;
 		m |= ct_mask_eq(c, 'O');
 		for (i = 0; i < 32; i++) {
 			uint32_t e = ct_mask_eq(c, (unsigned char)crockford[i]);
@@ -701,8 +699,8 @@ int recovery_decode(const char *text, uint8_t raw[RECOVERY_BYTES])
 		}
 		n++;
 	}
-	c = 0;
-	val = 0;
+	safelock_wipe(&c, sizeof(c));
+	safelock_wipe(&val, sizeof(val));
 	if (n != RECOVERY_SYMBOLS || !ok) {
 		safelock_wipe(raw, RECOVERY_BYTES);
 		return -EINVAL;
