@@ -922,9 +922,13 @@ static int tpm_verify(struct vault *v, uint64_t request_id,
 		      unsigned int user_id, const char *code, size_t len,
 		      unsigned int *retry_after_ms, struct vault_result *res)
 {
-	int ret = do_check(v, request_id, user_id, code, len, retry_after_ms,
-			   res, false);
+	struct vault_result ignored;
+	int ret;
 
+	if (!res)
+		res = &ignored;
+	ret = do_check(v, request_id, user_id, code, len, retry_after_ms, res,
+		       false);
 	if (ret < 0 && op_again(v))
 		ret = do_check(v, request_id, user_id, code, len,
 			       retry_after_ms, res, false);
@@ -935,7 +939,12 @@ static int tpm_check(struct vault *v, unsigned int user_id, const char *code,
 		     size_t len, unsigned int *retry_after_ms,
 		     struct vault_result *res)
 {
-	int ret = do_check(v, 0, user_id, code, len, retry_after_ms, res, true);
+	struct vault_result ignored;
+	int ret;
+
+	if (!res)
+		res = &ignored;
+	ret = do_check(v, 0, user_id, code, len, retry_after_ms, res, true);
 
 	if (ret < 0 && op_again(v))
 		ret = do_check(v, 0, user_id, code, len, retry_after_ms, res,

@@ -493,6 +493,9 @@ static int do_recovery_check(struct vault *v, const char *text,
 	ret = begin(v);
 	if (ret)
 		return ret;
+	/* a keypad preparation must not share its count with this one */
+	if (t->prep_id)
+		rollback(v);
 	if (!t->tab.recovery.len) {
 		snprintf(v->errmsg, sizeof(v->errmsg), "no recovery secret");
 		return -ENOENT;
