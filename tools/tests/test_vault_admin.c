@@ -876,9 +876,10 @@ static void recovery_tests(void)
 	tap_ok(ok && counts(1, 0, 0),
 	       "5 wrong secrets: denied, the 5th says retry after %u ms; code counts untouched", ra);
 	ret = v.ops->recovery_check(&v, recovery, &ra);
-	tap_ok(ret == VAULT_DENIED && ra > 0 && da_counter(&da1) && da1 == da0,
-	       "the right secret during the delay is denied unchecked; no TPM DA failure was spent (%u)",
-	       da1);
+	/* <=: swtpm's self-healing may forgive failures in between */
+	tap_ok(ret == VAULT_DENIED && ra > 0 && da_counter(&da1) && da1 <= da0,
+	       "the right secret during the delay is denied unchecked; no TPM DA failure was spent (%u, then %u)",
+	       da0, da1);
 	cfg.test_clock_offset_ms += 61 * 1000;
 	ok = reopen();
 	tap_ok(ok && v.ops->recovery_check(&v, recovery, &ra) == VAULT_GRANTED && !ra,
