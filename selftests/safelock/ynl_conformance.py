@@ -521,8 +521,22 @@ def case_verifier_register(ctx):
 
 
 # Valid values for every attribute policy-set takes.
+def week_far_from_now(offset):
+    """A time-lock-week locking only 00:00-00:15 three days from now."""
+    wday = (int((time.time() + offset) // 86400) + 4 + 3) % 7   # 1970-01-01: Thursday
+    week = bytearray(84)
+    week[wday * 96 // 8] |= 1 << (wday * 96 % 8)
+    return bytes(week)
+
+
 POLICY = {'time-delay-s': 0, 'open-window-s': 60, 'dual-control': 0, 'dual-window-s': 10,
-          'relock-ms': 500, 'door-limit-s': 5}
+          'relock-ms': 500, 'door-limit-s': 5,
+          # the time lock on, with a schedule and a holiday that lock nothing
+          # now: the first quarter hour of the day three days from today,
+          # and 1970-01-02
+          'time-lock': 1, 'time-lock-week': week_far_from_now(3600),
+          'holidays': (1).to_bytes(4, sys.byteorder), 'utc-offset-s': 3600,
+          'time-lock-until': 0, 'override': 1}
 
 
 def case_policy_set(ctx):
@@ -648,6 +662,23 @@ def case_verdict(ctx):
     ctx.wait_state('locked')
     return f'granted, denied with retry-after, duress; refused: wrong nonce, short nonce, ' \
            f'foreign socket, replay ("{replay}")'
+
+
+def case_fault_clear(ctx):
+    """The conformance board has no bolt sensor, so it never faults: the
+    command's attributes and refusals are what is checked here (the faults
+    themselves are the kselftests' bolt fixture)."""
+    expect_nlerror('fault-clear without a fault',
+                   lambda: ctx.ver.do('fault-clear', {'device': 0}),
+                   errno.ENOENT, 'no fault to clear')
+    expect_nlerror('fault-clear from a socket that is not the verifier',
+                   lambda: ctx.q.do('fault-clear', {'device': 0}),
+                   errno.EPERM, 'not the registered verifier')
+    expect_nlerror('fault-clear for a lock that does not exist',
+                   lambda: ctx.ver.do('fault-clear', {'device': 9}),
+                   errno.ENODEV, None)
+    check(ctx.status()['state'] == 'locked', 'fault-clear changed the state')
+    return 'no fault: ENOENT; foreign socket: EPERM; no such lock: ENODEV'
 
 
 def case_group_events(ctx):
@@ -786,6 +817,7 @@ CASES = [
     ('op', 'entry-begin', case_entry_begin),
     ('op', 'verify', case_verify),
     ('op', 'verdict', case_verdict),
+    ('op', 'fault-clear', case_fault_clear),
     ('group', 'events', case_group_events),
     ('op', 'event', case_event),
     ('extra', 'hostile attributes refused with extack', case_hostile),

@@ -1,45 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The TPM 2.0 vault, over tpm2-tss ESAPI.
+ * The TPM 2.0 vault, over tpm2-tss ESAPI. Documentation/security/vault.rst
+ * is the long version of this comment.
  *
- * Each user is one sealed KEYEDHASH object under a storage primary of the
- * owner hierarchy. Its userAuth is SHA-256(salt || code), with a random
- * per-user salt kept beside the blob; its authPolicy is PolicyAuthValue, and
- * it is NOT created with NODA, so every wrong code raises the TPM's
- * dictionary-attack counter (persistent, global, written before the check)
- * and a lockout refuses even the right code. The sealed data are random
- * bytes that nobody uses: a successful Unseal is the proof.
- *
- * The primary is created with NODA (a lockout must not also block Load)
- * from a fixed template at every start, so nothing about it is stored.
- *
- * Load, Create and Unseal run in sessions salted with the primary, with
- * parameter encryption, so someone on the TPM bus sees neither the new
- * object's auth at enrolment nor anything they could search codes against.
- *
- * On disk, STATE_DIR/user-UUU.obj: "SLVAULT1", the 32-byte salt, then the
- * marshalled TPM2B_PUBLIC and TPM2B_PRIVATE. Only the TPM can use the blob.
+ * Keys and objects. A storage primary (ECC P-256, NODA, 32 random bytes in
+ * its template's unique field) is created once and persisted at 0x81534c00
+ * (vault_tpm_io.c); at each start the vault only checks its public area.
+ * Under it, each user has one sealed KEYEDHASH object for the code and, if
+ * set, a second one for the duress code: userAuth = SHA-256(salt || code)
+ * with a random per-object salt, authPolicy PolicyAuthValue, not NODA, so
+ * every wrong code raises the TPM's dictionary-attack counter. The sealed
+ * data are random bytes nobody uses: a successful Unseal is the proof. The
+ * recovery secret has a sealed object too (NODA: 160 random bits need no
+ * DA protection, and its failures must not lock out codes). Load, Create
+ * and Unseal run in sessions salted with the primary, with parameter
+ * encryption. The objects' blobs, the roles, the policy and the audit key's
+ * blob are the vault table on flash, authenticated by a commit record in
+ * TPM NV (vault_tpm_table.c): a flash edit cannot promote a user, an older
+ * copy cannot bring back a code.
  *
  * Throttling lives in TPM NV, not on flash (a flash image can be rolled
  * back; the TPM's NV cannot, short of TPM2_Clear, which also destroys every
  * sealed code). Two ordinary NV indices, not TPM2_NT_COUNTER: a counter
  * can never be decremented, and a success must bring a user's consecutive
- * failures back to 0 (a counter pair "tries"/"settled" would do it too, but
- * costs an extra NV write per check and a counter per user; NV space for
- * 999 counters does not exist on a discrete TPM).
+ * failures back to 0.
  *
- *  - THROTTLE_NV (16 bytes): magic, the global consecutive failures (every
+ *  - THROTTLE_NV (32 bytes): magic, the global consecutive failures (every
  *    user), the user whose try is counted but not yet settled ("pending",
  *    0 for none, 0xffff for a try counted by prepare() whose user is not
- *    known yet), and the TPM clock of the last failure.
+ *    known yet), the TPM clock of the last failure, and the recovery
+ *    secret's own consecutive failures and last failure.
  *  - FAILS_NV (1000 bytes): byte U is user U's consecutive failures
  *    (saturating at 255).
- *
- * Both: owner read/write (owner auth, empty as for the primary), NO_DA (an
- * NV access must never count as a code guess), not ORDERLY and not
- * CLEAR_STCLEAR, so every write is in NV at once and survives reboot and
- * power loss. A pre-existing index with other attributes or size is
- * refused. They are defined on first use.
  *
  * One verify:
  *   1. ReadClock; if the user or the lock is in a delay (schedule.c,
@@ -48,143 +40,93 @@
  *   2. COUNT, before the check, one NV write: global failures + 1, last
  *      failure = now, pending = user. Power cut from here on: the try is
  *      a failure (open() settles a pending try as one).
- *   3. Check (Load, policy session, PolicyAuthValue, Unseal).
+ *   3. Check: Load, policy session, PolicyAuthValue, Unseal of the code's
+ *      object; if that fails and the user has a duress code, Load and
+ *      Unseal of the duress object in the same session (its policy state
+ *      survives a failed authorization). The role comes from the table in
+ *      memory: no TPM command.
  *   4. SETTLE, after the verdict is sent (finish()). Failure:
  *      FAILS_NV[user] + 1, then pending = 0. Success: FAILS_NV[user] = 0
  *      (if it was not), then global = 0, pending = 0, last failure
  *      restored. A cut between the two writes of a failure counts the try
  *      twice, never zero times. A cut between the verdict and the settle
  *      leaves the try pending: open() counts it as a failure, even after a
- *      GRANTED (the owner loses a free try, an attacker gains nothing), so
- *      the settle and the flushes wait until the verdict is out.
+ *      GRANTED (the owner loses a free try, an attacker gains nothing).
  *
- * What a person waits for is the TPM work after ENTER (each command tens of
- * ms, a salted session start several times that). The kernel's ENTRY_BEGIN,
- * at the first key of an entry, lets prepare() do steps 1-2 and the session
- * start + PolicyAuthValue of step 3 while the person types: ReadClock, the
- * global delay (the user is unknown), the COUNT with pending = 0xffff, and
- * the salted policy session. At ENTER (verify() with the same request id)
- * only the user's own delay (on the prepared clock plus the monotonic time
- * since: no ReadClock), Load and Unseal remain: 2 TPM commands before the
- * verdict instead of 6, and for a denial a third, FAILS_NV[user] + 1 (NV
- * still says pending = 0xffff, which a power cut would settle on the
- * global count only: the user's count must be in NV before anyone learns
- * the verdict, or cutting power after each denial would keep it from
- * growing toward the hard limit). Then:
- *  - a VERIFY with another id, or none (prepare() is optional): the stale
- *    preparation is rolled back and verify() does all of it as above;
+ * A right code of an auditor at the keypad is DENIED (auditors never open)
+ * but settled as a success: it is no failure. A DA lockout (TPM_RC_LOCKOUT)
+ * is no check at all: the count is rolled back and the verdict says to
+ * retry after the TPM's recovery time, so a DA lockout never pushes the
+ * owner toward the schedule's hard limit.
+ *
+ * What a person waits for is the TPM work after ENTER. The kernel's
+ * ENTRY_BEGIN, at the first key of an entry, lets prepare() do steps 1-2
+ * and the session start + PolicyAuthValue of step 3 while the person types:
+ * ReadClock, the global delay (the user is unknown), the COUNT with pending
+ * = 0xffff, and the salted policy session. At ENTER only Load and Unseal
+ * remain: 2 TPM commands before a GRANTED, 3 before a DENIED (the user's
+ * count: NV still says pending = 0xffff, which a power cut would settle on
+ * the global count only), 4 before a duress code's GRANTED and 5 before a
+ * DENIED for a user who has a duress code. Then:
+ *  - a VERIFY with another id, or none (prepare() is optional), or a
+ *    check(): the stale preparation is rolled back and the work is done
+ *    unprepared;
  *  - no VERIFY within VAULT_PREPARE_TTL_MS, an entry cancelled, a VERIFY
  *    refused unchecked (malformed, in the user's delay, past its
  *    deadline): ROLLBACK, one NV write putting global failures and last
  *    failure back as they were. Safe because no code was checked for it;
  *    if the write is lost the try stays counted;
- *  - power cut, crash or close() while prepared: open() finds pending =
- *    0xffff and keeps the global count (a failure, as today). If no user
- *    was typed yet there is no user's count to raise; once a denial is
- *    out, the user's count is already in NV (above).
- * One preparation at a time: a new ENTRY_BEGIN rolls back the old one.
+ *  - power cut, crash, close() or a lost TPM while prepared: the next start
+ *    finds pending = 0xffff and keeps the global count (a failure).
  * Per-user delays count from the last failure of ANY user: never shorter
  * than from the user's own last failure, and it keeps NV use at one byte a
  * user. The state is cached in memory (safelockd is the only writer) and
- * read back from NV at open().
+ * read back from NV at each (re)connection.
  *
- * The TPM's dictionary-attack lockout stays on as a backstop for an
- * attacker who gets past this (root on the controller can redefine the
- * indices with the owner auth). Set when the indices are first defined:
- *   maxTries 32: above the schedule's hard limit of 20, and far above the
- *     ~8 failures the schedule lets through before its delays outlast the
- *     DA decay (one failure forgiven per 10 min), so the remaining 20+ are
- *     headroom for unclean power losses, each of which counts as one DA
- *     failure: the owner is never locked out by the TPM for those.
- *   recoveryTime 600 s: past 32, one guess per 10 powered minutes, 144 a
- *     day: 10^6 codes in about 19 years, even with the schedule bypassed.
- *   lockoutRecovery 86400 s: a wrong lockout auth waits a day.
+ * The TPM's dictionary-attack lockout stays on as a backstop, for someone
+ * who gets past all this: root on the controller, or a thief who took the
+ * TPM chip and the flash to a board of their own. Set when the NV indices
+ * are first defined, then the lockout auth is thrown away (tpm_set_da()):
+ *   maxTries 32. The schedule lets a DA counter reach at most 7 (15 when
+ *     every user has a duress code: a wrong code then costs 2) before its
+ *     delays outlast the DA decay; the rest is headroom for unclean power
+ *     losses (each counts one DA failure, and only if a code was checked
+ *     since the TPM started) and for duress-code and code changes of users
+ *     with a duress code (one each, to refuse a duress code equal to the
+ *     code). The owner is never locked out by the TPM for those.
+ *   recoveryTime 600 s: one failure forgiven per 10 powered minutes after
+ *     the last one; past 32, one guess per 10 minutes, 144 a day: 10^6
+ *     codes in about 19 years, even with the schedule bypassed.
+ *   lockoutRecovery 86400 s: a wrong lockout auth waits a day (nobody
+ *     knows the lockout auth anyway).
+ *
+ * Errors at run time (vault_tpm_io.c): a busy TPM is retried with a
+ * bounded backoff, full object or session memory is flushed of what the
+ * vault does not hold and retried once, and a lost connection or a
+ * restarted TPM makes the next operation reconnect: a new ESAPI context,
+ * the primary and NV indices found again, the throttling state read back
+ * and a try cut short settled as a failure, the table resolved again. An
+ * operation that lost the TPM before it wrote anything runs once more on
+ * the new connection; one that had counted a try reports the error (the
+ * daemon denies) and the try stays counted.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
-#include <tss2/tss2_esys.h>
-#include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
-#include <tss2/tss2_tctildr.h>
 
-#include "libsafelock.h"
-#include "vault.h"
+#include "vault_tpm.h"
 
-#define VAULT_MAGIC		"SLVAULT1"
-#define VAULT_MAGIC_LEN		8
-#define VAULT_SALT_SIZE		32
-#define VAULT_SEAL_SIZE		32
-#define VAULT_FILE_MAX		(VAULT_MAGIC_LEN + VAULT_SALT_SIZE + \
-				 sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE))
-
-/* NV indices in the owner range, "SL" */
-#define THROTTLE_NV		0x01534c00
-#define FAILS_NV		0x01534c01
-#define THROTTLE_MAGIC		0x534c5431	/* "SLT1" */
-#define THROTTLE_SIZE		16
-#define FAILS_SIZE		(SAFELOCK_USER_ID_MAX + 1)
-#define NV_CHUNK		512		/* <= TPM2_PT_NV_BUFFER_MAX */
-#define NV_ATTRS		(TPMA_NV_OWNERWRITE | TPMA_NV_OWNERREAD | \
-				 TPMA_NV_NO_DA)
-
-/* DA backstop: see the comment at the top */
-#define DA_MAX_TRIES		32
-#define DA_RECOVERY_S		600
-#define DA_LOCKOUT_RECOVERY_S	86400
-
-struct tpm_vault {
-	TSS2_TCTI_CONTEXT *tcti;
-	ESYS_CONTEXT *ctx;
-	ESYS_TR primary;
-	TPM2B_DIGEST policy;	/* PolicyAuthValue digest */
-	int dirfd;
-	ESYS_TR throttle_nv, fails_nv;
-	/* cached copy of the NV state */
-	unsigned int global_fails;
-	unsigned int pending;
-	uint64_t last_fail;
-	uint8_t fails[FAILS_SIZE];
-	uint64_t clock_offset;
-	bool cut_after_count;
-	uint64_t (*test_monotonic_ms)(void);
-	struct vault *v;		/* for v->commands */
-	/* prepare(): one try counted ahead of its VERIFY */
-	uint64_t prep_id;		/* its request id; 0: none */
-	uint64_t prep_mono;		/* monotonic ms when prepared */
-	uint64_t prep_clock;		/* TPM clock then */
-	unsigned int prep_global;	/* global failures before the count */
-	uint64_t prep_last_fail;	/* last failure before the count */
-	ESYS_TR prep_session;		/* policy session, PolicyAuthValue done */
-	/* left by verify() for finish(), after the verdict */
-	ESYS_TR after_obj, after_session;	/* to flush */
-	bool after_rollback;		/* the prepared count, unchecked */
-	bool after_due;			/* settle after_user in NV */
-	bool after_granted;
-	bool after_user_write;		/* FAILS_NV[after_user] changed */
-	unsigned int after_user;
-	unsigned int after_global;	/* counted state, before a success */
-	uint64_t after_last_fail;
-};
-
-/* pending: a try counted by prepare(), whose user is not known yet */
-#define PENDING_UNKNOWN		0xffff
-
-/* Count one TPM command: TPM_CMD(t, Esys_Foo(t->ctx, ...)) */
-#define TPM_CMD(t, fn)		((t)->v->commands++, fn)
-
-static uint64_t mono_ms(const struct tpm_vault *t)
+uint64_t mono_ms(const struct tpm_vault *t)
 {
 	struct timespec ts;
 
@@ -194,370 +136,34 @@ static uint64_t mono_ms(const struct tpm_vault *t)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The storage primary: ECC P-256, AES-128-CFB, NODA. */
-static const TPM2B_PUBLIC primary_template = {
-	.publicArea = {
-		.type = TPM2_ALG_ECC,
-		.nameAlg = TPM2_ALG_SHA256,
-		.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-				    TPMA_OBJECT_SENSITIVEDATAORIGIN |
-				    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA |
-				    TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT,
-		.parameters.eccDetail = {
-			.symmetric = {
-				.algorithm = TPM2_ALG_AES,
-				.keyBits.aes = 128,
-				.mode.aes = TPM2_ALG_CFB,
-			},
-			.scheme.scheme = TPM2_ALG_NULL,
-			.curveID = TPM2_ECC_NIST_P256,
-			.kdf.scheme = TPM2_ALG_NULL,
-		},
-	},
-};
-
-static const TPMT_SYM_DEF session_sym = {
-	.algorithm = TPM2_ALG_AES,
-	.keyBits.aes = 128,
-	.mode.aes = TPM2_ALG_CFB,
-};
-
-static int tpm_fail(struct vault *v, const char *what, TSS2_RC rc)
-{
-	snprintf(v->errmsg, sizeof(v->errmsg), "%s: %s (0x%x)", what,
-		 Tss2_RC_Decode(rc), rc);
-	return -EIO;
-}
-
-static int sys_fail(struct vault *v, const char *what, int err)
-{
-	snprintf(v->errmsg, sizeof(v->errmsg), "%s: %s", what, strerror(err));
-	return -err;
-}
-
-static void flush(struct tpm_vault *t, ESYS_TR *h)
-{
-	if (*h != ESYS_TR_NONE)
-		TPM_CMD(t, Esys_FlushContext(t->ctx, *h));
-	*h = ESYS_TR_NONE;
-}
-
-/* A session salted with the primary; @attrs adds ENCRYPT and/or DECRYPT. */
-static TSS2_RC start_session(struct tpm_vault *t, TPM2_SE type,
-			     TPMA_SESSION attrs, ESYS_TR *s)
-{
-	TSS2_RC rc;
-
-	*s = ESYS_TR_NONE;
-	rc = TPM_CMD(t, Esys_StartAuthSession(t->ctx, t->primary, ESYS_TR_NONE,
-				   ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				   NULL, type, &session_sym, TPM2_ALG_SHA256, s));
-	if (rc)
-		return rc;
-	rc = Esys_TRSess_SetAttributes(t->ctx, *s,
-				       attrs | TPMA_SESSION_CONTINUESESSION, 0xff);
-	if (rc)
-		flush(t, s);
-	return rc;
-}
-
-/* The digest of a policy made of PolicyAuthValue alone. */
-static TSS2_RC policy_digest(struct tpm_vault *t)
-{
-	TPMT_SYM_DEF none = { .algorithm = TPM2_ALG_NULL };
-	TPM2B_DIGEST *d = NULL;
-	ESYS_TR s = ESYS_TR_NONE;
-	TSS2_RC rc;
-
-	rc = TPM_CMD(t, Esys_StartAuthSession(t->ctx, ESYS_TR_NONE, ESYS_TR_NONE,
-				   ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				   NULL, TPM2_SE_TRIAL, &none, TPM2_ALG_SHA256, &s));
-	if (rc)
-		return rc;
-	rc = TPM_CMD(t, Esys_PolicyAuthValue(t->ctx, s, ESYS_TR_NONE, ESYS_TR_NONE,
-				  ESYS_TR_NONE));
-	if (!rc)
-		rc = TPM_CMD(t, Esys_PolicyGetDigest(t->ctx, s, ESYS_TR_NONE, ESYS_TR_NONE,
-					  ESYS_TR_NONE, &d));
-	if (!rc)
-		t->policy = *d;
-	Esys_Free(d);
-	flush(t, &s);
-	return rc;
-}
-
-/* auth = SHA-256(salt || code) */
-static int derive_auth(const uint8_t *salt, const char *code, size_t len,
-		       TPM2B_AUTH *auth)
-{
-	unsigned int n = 0;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int ok;
-
-	if (!md)
-		return -ENOMEM;
-	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
-	     EVP_DigestUpdate(md, salt, VAULT_SALT_SIZE) &&
-	     EVP_DigestUpdate(md, code, len) &&
-	     EVP_DigestFinal_ex(md, auth->buffer, &n);
-	EVP_MD_CTX_free(md);	/* cleanses its state */
-	auth->size = (UINT16)n;
-	if (!ok || n != 32) {
-		safelock_wipe(auth, sizeof(*auth));
-		return -EIO;
-	}
-	return 0;
-}
-
-static void user_file(unsigned int user_id, char *name, size_t len, bool tmp)
-{
-	snprintf(name, len, "user-%03u.obj%s", user_id, tmp ? ".tmp" : "");
-}
-
-static int write_blob(struct vault *v, unsigned int user_id,
-		      const uint8_t *buf, size_t len)
+int refused(struct vault *v)
 {
 	struct tpm_vault *t = v->priv;
-	char name[32], tmp[32];
-	size_t off = 0;
-	ssize_t n;
-	int fd, err;
 
-	user_file(user_id, name, sizeof(name), false);
-	user_file(user_id, tmp, sizeof(tmp), true);
-	unlinkat(t->dirfd, tmp, 0);
-	fd = openat(t->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-		    O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return sys_fail(v, "create sealed object file", errno);
-	while (off < len) {
-		n = write(fd, buf + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = errno;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		err = errno;
-		goto fail;
-	}
-	close(fd);
-	if (renameat(t->dirfd, tmp, t->dirfd, name) < 0) {
-		err = errno;
-		unlinkat(t->dirfd, tmp, 0);
-		return sys_fail(v, "store sealed object", err);
-	}
-	fsync(t->dirfd);
-	return 0;
-fail:
-	close(fd);
-	unlinkat(t->dirfd, tmp, 0);
-	return sys_fail(v, "write sealed object", err);
-}
-
-/* -ENOENT if the user is not enrolled, -EBADMSG if the file is damaged. */
-static int read_blob(struct vault *v, unsigned int user_id, uint8_t *salt,
-		     TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv)
-{
-	struct tpm_vault *t = v->priv;
-	uint8_t buf[VAULT_FILE_MAX + 1];
-	char name[32];
-	size_t len = 0, off;
-	ssize_t n;
-	int fd;
-
-	user_file(user_id, name, sizeof(name), false);
-	fd = openat(t->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? -ENOENT :
-		       sys_fail(v, "open sealed object", errno);
-	while (len < sizeof(buf)) {
-		n = read(fd, buf + len, sizeof(buf) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			close(fd);
-			return sys_fail(v, "read sealed object", errno);
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (len > VAULT_FILE_MAX || len < VAULT_MAGIC_LEN + VAULT_SALT_SIZE ||
-	    memcmp(buf, VAULT_MAGIC, VAULT_MAGIC_LEN))
-		goto bad;
-	memcpy(salt, buf + VAULT_MAGIC_LEN, VAULT_SALT_SIZE);
-	off = VAULT_MAGIC_LEN + VAULT_SALT_SIZE;
-	memset(pub, 0, sizeof(*pub));
-	memset(priv, 0, sizeof(*priv));
-	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, pub) ||
-	    Tss2_MU_TPM2B_PRIVATE_Unmarshal(buf, len, &off, priv) || off != len)
-		goto bad;
-	return 0;
-bad:
-	snprintf(v->errmsg, sizeof(v->errmsg), "%s: damaged sealed object", name);
-	return -EBADMSG;
-}
-
-/* TPM2_RC_AUTH_FAIL and friends carry a handle/session number: strip it. */
-static TSS2_RC rc_base(TSS2_RC rc)
-{
-	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
-		return rc;
-	if (rc & TPM2_RC_FMT1)
-		return rc & (TPM2_RC_FMT1 | 0x3f);
-	return rc & 0xfff;
+	if (!t->refused)
+		return 0;
+	snprintf(v->errmsg, sizeof(v->errmsg), "%s", t->refused_msg);
+	return t->refused;
 }
 
 /* Throttling state in TPM NV ----------------------------------------- */
 
-static void put_be(uint8_t *p, uint64_t v, int n)
+TSS2_RC write_throttle(struct tpm_vault *t)
 {
-	while (n--) {
-		p[n] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static TSS2_RC nv_write(struct tpm_vault *t, ESYS_TR nv, const uint8_t *buf,
-			size_t len, uint16_t off)
-{
-	TPM2B_MAX_NV_BUFFER data;
-	TSS2_RC rc = 0;
-	size_t n;
-
-	while (!rc && len) {
-		n = len > NV_CHUNK ? NV_CHUNK : len;
-		data.size = (UINT16)n;
-		memcpy(data.buffer, buf, n);
-		rc = TPM_CMD(t, Esys_NV_Write(t->ctx, ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD,
-				   ESYS_TR_NONE, ESYS_TR_NONE, &data, off));
-		buf += n;
-		len -= n;
-		off = (uint16_t)(off + n);
-	}
-	return rc;
-}
-
-static TSS2_RC nv_read(struct tpm_vault *t, ESYS_TR nv, uint8_t *buf,
-		       size_t len)
-{
-	TPM2B_MAX_NV_BUFFER *data = NULL;
-	uint16_t off = 0;
-	TSS2_RC rc = 0;
-	size_t n;
-
-	while (!rc && off < len) {
-		n = len - off > NV_CHUNK ? NV_CHUNK : len - off;
-		rc = TPM_CMD(t, Esys_NV_Read(t->ctx, ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD,
-				  ESYS_TR_NONE, ESYS_TR_NONE, (UINT16)n, off,
-				  &data));
-		if (!rc && data->size != n)
-			rc = TSS2_ESYS_RC_BAD_VALUE;
-		if (!rc)
-			memcpy(buf + off, data->buffer, n);
-		Esys_Free(data);
-		data = NULL;
-		off = (uint16_t)(off + n);
-	}
-	return rc;
-}
-
-static TSS2_RC write_throttle(struct tpm_vault *t)
-{
-	uint8_t buf[THROTTLE_SIZE];
+	uint8_t buf[THROTTLE_SIZE] = { 0 };
 
 	put_be(buf, THROTTLE_MAGIC, 4);
 	put_be(buf + 4, t->global_fails, 2);
 	put_be(buf + 6, t->pending, 2);
 	put_be(buf + 8, t->last_fail, 8);
+	put_be(buf + 16, t->rec_fails, 2);
+	put_be(buf + 24, t->rec_last_fail, 8);
 	return nv_write(t, t->throttle_nv, buf, sizeof(buf), 0);
 }
 
-static TSS2_RC write_user_fails(struct tpm_vault *t, unsigned int user)
+TSS2_RC write_user_fails(struct tpm_vault *t, unsigned int user)
 {
 	return nv_write(t, t->fails_nv, &t->fails[user], 1, (uint16_t)user);
-}
-
-/* The clock that delays count on: TPM Clock (ms of powered time). */
-static TSS2_RC read_clock(struct tpm_vault *t, uint64_t *now)
-{
-	TPMS_TIME_INFO *ti = NULL;
-	TSS2_RC rc;
-
-	rc = TPM_CMD(t, Esys_ReadClock(t->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-			    &ti));
-	if (!rc)
-		*now = ti->clockInfo.clock + t->clock_offset;
-	Esys_Free(ti);
-	return rc;
-}
-
-/*
- * Find index @handle, or define it. 1 if it was defined now, 0 if it
- * existed with our attributes and size, else -errno (message in v).
- */
-static int nv_index(struct vault *v, TPM2_HANDLE handle, uint16_t size,
-		    ESYS_TR *nv)
-{
-	struct tpm_vault *t = v->priv;
-	TPM2B_AUTH empty = { 0 };
-	TPM2B_NV_PUBLIC *pub = NULL;
-	TPM2B_NV_PUBLIC info = {
-		.nvPublic = {
-			.nvIndex = handle,
-			.nameAlg = TPM2_ALG_SHA256,
-			.attributes = NV_ATTRS |
-				      (TPM2_NT_ORDINARY << TPMA_NV_TPM2_NT_SHIFT),
-			.dataSize = size,
-		},
-	};
-	TSS2_RC rc;
-	int ret;
-
-	rc = TPM_CMD(t, Esys_TR_FromTPMPublic(t->ctx, handle, ESYS_TR_NONE, ESYS_TR_NONE,
-				   ESYS_TR_NONE, nv));
-	if (rc == 0) {
-		rc = TPM_CMD(t, Esys_NV_ReadPublic(t->ctx, *nv, ESYS_TR_NONE, ESYS_TR_NONE,
-					ESYS_TR_NONE, &pub, NULL));
-		if (rc)
-			return tpm_fail(v, "read NV index", rc);
-		ret = 0;
-		/* WRITTEN and the like are set by the TPM: compare ours */
-		if (pub->nvPublic.dataSize != size ||
-		    pub->nvPublic.nameAlg != TPM2_ALG_SHA256 ||
-		    (pub->nvPublic.attributes &
-		     ~(TPMA_NV_WRITTEN | TPMA_NV_READLOCKED |
-		       TPMA_NV_WRITELOCKED)) != info.nvPublic.attributes) {
-			snprintf(v->errmsg, sizeof(v->errmsg),
-				 "NV index 0x%08x exists with other attributes (0x%08x) or size; refusing it",
-				 handle, pub->nvPublic.attributes);
-			ret = -EEXIST;
-		}
-		Esys_Free(pub);
-		return ret;
-	}
-	if (rc_base(rc) != TPM2_RC_HANDLE)
-		return tpm_fail(v, "find NV index", rc);
-	rc = TPM_CMD(t, Esys_NV_DefineSpace(t->ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
-				 ESYS_TR_NONE, ESYS_TR_NONE, &empty, &info, nv));
-	if (rc)
-		return tpm_fail(v, "define NV index", rc);
-	return 1;
 }
 
 /* Define or read back the throttling state; settle a try cut short. */
@@ -568,11 +174,11 @@ static int throttle_open(struct vault *v)
 	TSS2_RC rc;
 	int ret, fresh;
 
-	ret = nv_index(v, FAILS_NV, FAILS_SIZE, &t->fails_nv);
+	ret = nv_index(v, FAILS_NV, FAILS_SIZE, true, &t->fails_nv);
 	if (ret < 0)
 		return ret;
 	fresh = ret;
-	ret = nv_index(v, THROTTLE_NV, THROTTLE_SIZE, &t->throttle_nv);
+	ret = nv_index(v, THROTTLE_NV, THROTTLE_SIZE, true, &t->throttle_nv);
 	if (ret < 0)
 		return ret;
 	fresh |= ret;
@@ -585,6 +191,8 @@ static int throttle_open(struct vault *v)
 			t->global_fails = (unsigned int)get_be(buf + 4, 2);
 			t->pending = (unsigned int)get_be(buf + 6, 2);
 			t->last_fail = get_be(buf + 8, 8);
+			t->rec_fails = (unsigned int)get_be(buf + 16, 2);
+			t->rec_last_fail = get_be(buf + 24, 8);
 			goto settle;
 		}
 		/* never completed its first write: a first use cut short */
@@ -592,17 +200,15 @@ static int throttle_open(struct vault *v)
 			return tpm_fail(v, "read throttling state", rc);
 	}
 	/* first use: the DA backstop, then zero counts, the header last */
-	rc = TPM_CMD(t, Esys_DictionaryAttackParameters(t->ctx, ESYS_TR_RH_LOCKOUT,
-					     ESYS_TR_PASSWORD, ESYS_TR_NONE,
-					     ESYS_TR_NONE, DA_MAX_TRIES,
-					     DA_RECOVERY_S,
-					     DA_LOCKOUT_RECOVERY_S));
-	if (rc)
-		return tpm_fail(v, "set dictionary-attack parameters", rc);
+	ret = tpm_set_da(v);
+	if (ret)
+		return ret;
 	memset(t->fails, 0, sizeof(t->fails));
 	t->global_fails = 0;
 	t->pending = 0;
 	t->last_fail = 0;
+	t->rec_fails = 0;
+	t->rec_last_fail = 0;
 	rc = nv_write(t, t->fails_nv, t->fails, sizeof(t->fails), 0);
 	if (!rc)
 		rc = write_throttle(t);
@@ -636,10 +242,8 @@ settle:
 	return 0;
 }
 
-static int tpm_finish(struct vault *v);
-
 /* Time left at @now of a delay @d counted from @last (ms), or DISABLED. */
-static unsigned int time_left(uint64_t d, uint64_t last, uint64_t now)
+unsigned int time_left(uint64_t d, uint64_t last, uint64_t now)
 {
 	/* the clock may go back a little after a power loss: wait longer */
 	uint64_t elapsed = now > last ? now - last : 0;
@@ -666,28 +270,122 @@ static unsigned int retry_after(unsigned int user_fails,
 	return time_left(du > dg ? du : dg, last_fail, now);
 }
 
-static int tpm_throttle(struct vault *v, unsigned int user_id,
-			struct vault_throttle *st)
+/* Connection and set-up ----------------------------------------------- */
+
+/* The primary, the throttling indices and the DA backstop. */
+static int tpm_setup(struct vault *v, bool *created)
 {
 	struct tpm_vault *t = v->priv;
-	uint64_t now;
+	int ret;
+
+	ret = tpm_primary(v, true);
+	if (ret < 0)
+		return ret;
+	if (created)
+		*created = ret == 1;
+	ret = throttle_open(v);
+	if (ret)
+		return ret;
+	t->need_setup = false;
+	return 0;
+}
+
+/*
+ * Connect and bring the vault up from what the TPM and the state directory
+ * hold: at open(), and again after the TPM was lost. A wipe that was cut
+ * short is finished first (the owner asked for it; nothing old may verify).
+ */
+static int tpm_start(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
+	uint8_t rec[STATE_SIZE];
+	bool have_rec = false, created = false;
 	TSS2_RC rc;
+	int ret;
+
+	ret = tpm_connect(v);
+	if (ret)
+		return ret;
+	ret = nv_index(v, STATE_NV, STATE_SIZE, false, &t->state_nv);
+	if (ret < 0 && ret != -ENOENT)
+		return ret;
+	if (ret == 0) {
+		rc = nv_read(t, t->state_nv, rec, sizeof(rec));
+		if (!rc && get_be(rec, 4) != STATE_MAGIC) {
+			snprintf(v->errmsg, sizeof(v->errmsg),
+				 "NV index 0x%08x is not a vault commit record",
+				 STATE_NV);
+			return -EBADMSG;
+		}
+		if (!rc) {
+			have_rec = true;
+			if (get_be(rec + 4, 4) & STATE_WIPING) {
+				ret = tpm_wipe_steps(v);
+				if (ret)
+					return ret;
+				have_rec = false;
+			}
+		} else if (rc_base(rc) != TPM2_RC_NV_UNINITIALIZED) {
+			return tpm_fail(v, "read the vault's commit record", rc);
+		}
+	}
+	ret = tpm_setup(v, &created);
+	if (ret)
+		return ret;
+	ret = table_resolve(v, have_rec ? rec : NULL);
+	if (ret)
+		return ret;
+	if (created && !t->refused &&
+	    (t->tab.n_users || t->tab.recovery.len || t->tab.audit.len)) {
+		t->refused = -ESTALE;
+		snprintf(t->refused_msg, sizeof(t->refused_msg),
+			 "the TPM's persisted primary key was gone (evicted, or the TPM was cleared): the sealed codes are lost; wipe");
+	}
+	return 0;
+}
+
+/* Forget what lived in the lost connection; NV has the counts. */
+static void drop_volatile(struct tpm_vault *t)
+{
+	t->prep_id = 0;
+	t->after_rollback = false;
+	t->after_due = false;
+}
+
+int op_begin(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
+	int ret;
 
 	v->errmsg[0] = '\0';
-	if (user_id < 1 || user_id > SAFELOCK_USER_ID_MAX) {
-		snprintf(v->errmsg, sizeof(v->errmsg),
-			 "user id must be 1 to %d", SAFELOCK_USER_ID_MAX);
-		return -EINVAL;
-	}
+	if (!t)
+		return -ENODEV;
 	tpm_finish(v);
-	rc = read_clock(t, &now);
-	if (rc)
-		return tpm_fail(v, "read TPM clock", rc);
-	st->user_failures = t->fails[user_id];
-	st->global_failures = t->global_fails;
-	st->retry_after_ms = retry_after(t->fails[user_id], t->global_fails,
-					 t->last_fail, now);
+	t->wrote = false;
+	if (t->broken) {
+		drop_volatile(t);
+		ret = tpm_start(v);
+		if (ret) {
+			t->broken = true;
+			return ret;
+		}
+	}
+	if (t->need_setup) {
+		ret = tpm_setup(v, NULL);
+		if (ret)
+			return ret;
+	}
+	t->wrote = false;
 	return 0;
+}
+
+bool op_again(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
+
+	if (!t || !t->broken || t->wrote)
+		return false;
+	return op_begin(v) == 0;
 }
 
 static void tpm_close(struct vault *v)
@@ -696,22 +394,22 @@ static void tpm_close(struct vault *v)
 
 	if (!t)
 		return;
-	if (t->ctx) {
+	if (t->ctx && !t->broken) {
 		/*
 		 * No settling here (the verifier runs finish() after each
 		 * verdict): a preparation or an unsettled try stays counted,
 		 * as after a power cut.
 		 */
 		flush(t, &t->after_obj);
+		flush(t, &t->after_obj2);
 		flush(t, &t->after_session);
 		flush(t, &t->prep_session);
-		flush(t, &t->primary);
-		Esys_Finalize(&t->ctx);
 	}
-	if (t->tcti)
-		Tss2_TctiLdr_Finalize(&t->tcti);
+	tpm_disconnect(t);
 	if (t->dirfd >= 0)
 		close(t->dirfd);
+	table_free(&t->tab);
+	free(t->tcti_conf);
 	safelock_wipe(t, sizeof(*t));
 	free(t);
 	v->priv = NULL;
@@ -719,30 +417,25 @@ static void tpm_close(struct vault *v)
 
 static int tpm_open(struct vault *v, const struct vault_config *cfg)
 {
-	TPM2B_SENSITIVE_CREATE sens = { 0 };
-	TPM2B_DATA outside = { 0 };
-	TPML_PCR_SELECTION pcrs = { 0 };
+	struct sigaction sa;
 	struct tpm_vault *t;
-	TSS2_RC rc;
 	int ret;
 
 	v->errmsg[0] = '\0';
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return sys_fail(v, "allocate", ENOMEM);
+	t->v = v;
 	t->dirfd = -1;
-	t->primary = ESYS_TR_NONE;
-	t->throttle_nv = ESYS_TR_NONE;
-	t->fails_nv = ESYS_TR_NONE;
 	t->clock_offset = cfg->test_clock_offset_ms;
 	t->cut_after_count = cfg->test_cut_after_count;
 	t->test_monotonic_ms = cfg->test_monotonic_ms;
-	t->v = v;
-	t->prep_session = ESYS_TR_NONE;
-	t->after_obj = ESYS_TR_NONE;
-	t->after_session = ESYS_TR_NONE;
 	v->priv = t;
-
+	tpm_disconnect(t);	/* every handle ESYS_TR_NONE */
+	if (cfg->tcti && !(t->tcti_conf = strdup(cfg->tcti))) {
+		ret = sys_fail(v, "allocate", ENOMEM);
+		goto fail;
+	}
 	if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
 		ret = sys_fail(v, cfg->state_dir, errno);
 		goto fail;
@@ -752,32 +445,20 @@ static int tpm_open(struct vault *v, const struct vault_config *cfg)
 		ret = sys_fail(v, cfg->state_dir, errno);
 		goto fail;
 	}
+	/*
+	 * A TPM on a socket (swtpm, mssim) that dies must be an error to
+	 * reconnect from, not a SIGPIPE that kills safelockd.
+	 */
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
 	/* our own messages say what failed; TSS2_LOG still wins if set */
 	setenv("TSS2_LOG", "all+none", 0);
-	rc = Tss2_TctiLdr_Initialize(cfg->tcti, &t->tcti);
-	if (rc) {
-		ret = tpm_fail(v, cfg->tcti ? cfg->tcti : "default TCTI", rc);
+	ret = policy_digest(t);
+	if (ret) {
+		snprintf(v->errmsg, sizeof(v->errmsg), "policy digest");
 		goto fail;
 	}
-	rc = Esys_Initialize(&t->ctx, t->tcti, NULL);
-	if (rc) {
-		ret = tpm_fail(v, "ESAPI", rc);
-		goto fail;
-	}
-	rc = TPM_CMD(t, Esys_CreatePrimary(t->ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
-				ESYS_TR_NONE, ESYS_TR_NONE, &sens,
-				&primary_template, &outside, &pcrs, &t->primary,
-				NULL, NULL, NULL, NULL));
-	if (rc) {
-		ret = tpm_fail(v, "storage primary", rc);
-		goto fail;
-	}
-	rc = policy_digest(t);
-	if (rc) {
-		ret = tpm_fail(v, "policy digest", rc);
-		goto fail;
-	}
-	ret = throttle_open(v);
+	ret = tpm_start(v);
 	if (ret)
 		goto fail;
 	return 0;
@@ -786,198 +467,80 @@ fail:
 	return ret;
 }
 
-static int tpm_enrol(struct vault *v, unsigned int user_id, const char *code,
-		     size_t len)
-{
-	struct tpm_vault *t = v->priv;
-	TPM2B_SENSITIVE_CREATE sens = { 0 };
-	TPM2B_PUBLIC tmpl = {
-		.publicArea = {
-			.type = TPM2_ALG_KEYEDHASH,
-			.nameAlg = TPM2_ALG_SHA256,
-			/* no USERWITHAUTH: only the policy; no NODA */
-			.objectAttributes = TPMA_OBJECT_FIXEDTPM |
-					    TPMA_OBJECT_FIXEDPARENT,
-			.authPolicy = t->policy,
-			.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL,
-		},
-	};
-	TPM2B_DATA outside = { 0 };
-	TPML_PCR_SELECTION pcrs = { 0 };
-	TPM2B_PRIVATE *priv = NULL;
-	TPM2B_PUBLIC *pub = NULL;
-	TPM2B_DIGEST *rnd = NULL;
-	uint8_t salt[VAULT_SALT_SIZE];
-	uint8_t buf[VAULT_FILE_MAX];
-	ESYS_TR s = ESYS_TR_NONE;
-	size_t off;
-	TSS2_RC rc;
-	int ret;
-
-	v->errmsg[0] = '\0';
-	tpm_finish(v);
-	if (user_id < 1 || user_id > SAFELOCK_USER_ID_MAX) {
-		snprintf(v->errmsg, sizeof(v->errmsg),
-			 "user id must be 1 to %d", SAFELOCK_USER_ID_MAX);
-		return -EINVAL;
-	}
-	if (!safelock_code_valid(code, len)) {
-		snprintf(v->errmsg, sizeof(v->errmsg),
-			 "code must be %d to %d digits",
-			 SAFELOCK_CODE_MIN_DIGITS, SAFELOCK_CODE_MAX_DIGITS);
-		return -EINVAL;
-	}
-	if (getrandom(salt, sizeof(salt), 0) != (ssize_t)sizeof(salt))
-		return sys_fail(v, "salt", errno ? errno : EIO);
-	ret = derive_auth(salt, code, len, &sens.sensitive.userAuth);
-	if (ret) {
-		snprintf(v->errmsg, sizeof(v->errmsg), "key derivation failed");
-		return ret;
-	}
-	rc = TPM_CMD(t, Esys_GetRandom(t->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-			    VAULT_SEAL_SIZE, &rnd));
-	if (rc || rnd->size != VAULT_SEAL_SIZE) {
-		ret = tpm_fail(v, "random data", rc);
-		goto out;
-	}
-	sens.sensitive.data.size = rnd->size;
-	memcpy(sens.sensitive.data.buffer, rnd->buffer, rnd->size);
-	/* encrypt inSensitive on its way to the TPM */
-	rc = start_session(t, TPM2_SE_HMAC, TPMA_SESSION_DECRYPT, &s);
-	if (rc) {
-		ret = tpm_fail(v, "salted session", rc);
-		goto out;
-	}
-	rc = TPM_CMD(t, Esys_Create(t->ctx, t->primary, s, ESYS_TR_NONE, ESYS_TR_NONE,
-			 &sens, &tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL,
-			 NULL));
-	flush(t, &s);
-	if (rc) {
-		ret = tpm_fail(v, "sealed object", rc);
-		goto out;
-	}
-	memcpy(buf, VAULT_MAGIC, VAULT_MAGIC_LEN);
-	memcpy(buf + VAULT_MAGIC_LEN, salt, VAULT_SALT_SIZE);
-	off = VAULT_MAGIC_LEN + VAULT_SALT_SIZE;
-	rc = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &off);
-	if (!rc)
-		rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, sizeof(buf), &off);
-	if (rc) {
-		ret = tpm_fail(v, "marshal sealed object", rc);
-		goto out;
-	}
-	ret = write_blob(v, user_id, buf, off);
-out:
-	if (rnd)
-		safelock_wipe(rnd, sizeof(*rnd));
-	Esys_Free(rnd);
-	Esys_Free(priv);
-	Esys_Free(pub);
-	safelock_wipe(&sens, sizeof(sens));
-	safelock_wipe(salt, sizeof(salt));
-	return ret;
-}
+/* Checking a code ----------------------------------------------------- */
 
 /* Stand-in TPM work for an unknown user, so the answer is not instant. */
 static void decoy(struct tpm_vault *t, ESYS_TR prepared)
 {
 	uint64_t now;
 	ESYS_TR s;
+	TSS2_RC rc;
 
 	if (prepared != ESYS_TR_NONE) {
 		/* as many commands as Load + Unseal */
-		TPM_CMD(t, Esys_PolicyAuthValue(t->ctx, prepared, ESYS_TR_NONE,
-						 ESYS_TR_NONE, ESYS_TR_NONE));
+		TPM_RUN(t, rc, Esys_PolicyAuthValue(t->ctx, prepared, ESYS_TR_NONE,
+						    ESYS_TR_NONE, ESYS_TR_NONE));
 		read_clock(t, &now);
 		return;
 	}
 	if (start_session(t, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT, &s))
 		return;
-	TPM_CMD(t, Esys_PolicyAuthValue(t->ctx, s, ESYS_TR_NONE, ESYS_TR_NONE,
-					 ESYS_TR_NONE));
+	TPM_RUN(t, rc, Esys_PolicyAuthValue(t->ctx, s, ESYS_TR_NONE, ESYS_TR_NONE,
+					    ESYS_TR_NONE));
 	flush(t, &s);
 }
 
 /*
- * The check itself: VAULT_GRANTED, VAULT_DENIED or -errno. @s: a policy
- * session with PolicyAuthValue done (prepared), or ESYS_TR_NONE to start
- * one. The loaded object and the session are not flushed here but left
- * in t->after_obj and t->after_session for finish(), after the verdict.
+ * The check itself: VAULT_GRANTED, VAULT_DENIED, -EBUSY (DA lockout: not
+ * checked) or -errno; res->role and res->duress for a right code. @s: a
+ * policy session with PolicyAuthValue done (prepared), or ESYS_TR_NONE to
+ * start one. The loaded objects and the session are not flushed here but
+ * left in t->after_* for finish(), after the verdict.
  */
 static int check_code(struct vault *v, unsigned int user_id, const char *code,
-		      size_t len, ESYS_TR s)
+		      size_t len, ESYS_TR s, struct vault_result *res)
 {
-	static const TPM2B_AUTH empty_auth = { 0 };
 	struct tpm_vault *t = v->priv;
-	uint8_t salt[VAULT_SALT_SIZE];
-	TPM2B_SENSITIVE_DATA *out = NULL;
-	TPM2B_PRIVATE priv;
-	TPM2B_PUBLIC pub;
-	TPM2B_AUTH auth = { 0 };
-	ESYS_TR obj = ESYS_TR_NONE;
+	const struct vault_urec *u = &t->tab.users[user_id];
 	TSS2_RC rc;
 	int ret;
 
 	t->after_session = s;
-	ret = read_blob(v, user_id, salt, &pub, &priv);
-	if (ret == -ENOENT) {
+	if (u->role == SAFELOCK_ROLE_NONE) {
 		decoy(t, s);
 		snprintf(v->errmsg, sizeof(v->errmsg), "user not enrolled");
 		return VAULT_DENIED;
 	}
+	ret = slot_load(v, &u->code, &t->after_obj);
 	if (ret)
 		return ret;
-	ret = derive_auth(salt, code, len, &auth);
-	safelock_wipe(salt, sizeof(salt));
-	if (ret) {
-		snprintf(v->errmsg, sizeof(v->errmsg), "key derivation failed");
-		return ret;
-	}
-	rc = TPM_CMD(t, Esys_Load(t->ctx, t->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-		       ESYS_TR_NONE, &priv, &pub, &obj));
-	t->after_obj = obj;
-	if (rc) {
-		ret = tpm_fail(v, "load sealed object", rc);
-		goto out;
-	}
 	if (s == ESYS_TR_NONE) {
 		/* ENCRYPT: the unsealed data come back encrypted */
 		rc = start_session(t, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT, &s);
 		t->after_session = s;
-		if (rc) {
-			ret = tpm_fail(v, "policy session", rc);
-			goto out;
-		}
-		rc = TPM_CMD(t, Esys_PolicyAuthValue(t->ctx, s, ESYS_TR_NONE,
-						      ESYS_TR_NONE, ESYS_TR_NONE));
+		if (!rc)
+			TPM_RUN(t, rc, Esys_PolicyAuthValue(t->ctx, s, ESYS_TR_NONE,
+							    ESYS_TR_NONE,
+							    ESYS_TR_NONE));
+		if (rc)
+			return tpm_fail(v, "policy session", rc);
 	}
-	if (!rc)
-		rc = Esys_TR_SetAuth(t->ctx, obj, &auth);
-	if (rc) {
-		ret = tpm_fail(v, "policy", rc);
-		goto out;
+	ret = slot_unseal(v, t->after_obj, s, &u->code, code, len);
+	if (ret == VAULT_GRANTED)
+		res->role = (enum safelock_role)u->role;
+	if (ret != VAULT_DENIED || !u->duress.len)
+		return ret;
+	/* not the code: the duress code? (the same session) */
+	ret = slot_load(v, &u->duress, &t->after_obj2);
+	if (ret)
+		return ret;
+	ret = slot_unseal(v, t->after_obj2, s, &u->duress, code, len);
+	if (ret == VAULT_GRANTED) {
+		res->role = (enum safelock_role)u->role;
+		res->duress = true;
 	}
-	rc = TPM_CMD(t, Esys_Unseal(t->ctx, obj, s, ESYS_TR_NONE, ESYS_TR_NONE, &out));
-	if (!rc) {
-		ret = VAULT_GRANTED;
-	} else if (rc_base(rc) == TPM2_RC_AUTH_FAIL ||
-		   rc_base(rc) == TPM2_RC_BAD_AUTH) {
-		ret = VAULT_DENIED;
-	} else if (rc_base(rc) == TPM2_RC_LOCKOUT) {
-		snprintf(v->errmsg, sizeof(v->errmsg),
-			 "TPM dictionary-attack lockout");
-		ret = VAULT_DENIED;
-	} else {
-		ret = tpm_fail(v, "unseal", rc);
-	}
-out:
-	if (out)
-		safelock_wipe(out, sizeof(*out));
-	Esys_Free(out);
-	if (obj != ESYS_TR_NONE)
-		Esys_TR_SetAuth(t->ctx, obj, &empty_auth);
-	safelock_wipe(&auth, sizeof(auth));
-	return ret;
+	/* the code's object was checked: a lockout now is a wrong code */
+	return ret == -EBUSY ? VAULT_DENIED : ret;
 }
 
 /* A settle that failed to reach NV earlier: write it now. */
@@ -994,33 +557,43 @@ static TSS2_RC catch_up(struct tpm_vault *t)
 }
 
 /*
- * Roll back the prepared count: global failures and last failure as they
- * were, nothing pending. Safe because no code was checked for it. If the
- * write fails, whether it reached NV is unknown: keep it counted.
+ * Undo a count for which no code was checked: global failures and last
+ * failure back to @global and @last, nothing pending. If the write fails,
+ * whether it reached NV is unknown: keep it counted.
  */
-static int rollback(struct vault *v)
+static int uncount(struct vault *v, unsigned int global, uint64_t last)
 {
 	struct tpm_vault *t = v->priv;
 	unsigned int counted_global = t->global_fails;
 	uint64_t counted_fail = t->last_fail;
+	unsigned int counted_pending = t->pending;
 	TSS2_RC rc;
+
+	t->global_fails = global;
+	t->last_fail = last;
+	t->pending = 0;
+	rc = write_throttle(t);
+	if (rc) {
+		t->global_fails = counted_global;
+		t->last_fail = counted_fail;
+		t->pending = counted_pending;
+		return tpm_fail(v, "roll back a try that was not checked", rc);
+	}
+	return 0;
+}
+
+int rollback(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
 
 	if (!t->prep_id)
 		return 0;
 	t->prep_id = 0;
 	t->after_rollback = false;
 	flush(t, &t->prep_session);
-	t->global_fails = t->prep_global;
-	t->last_fail = t->prep_last_fail;
-	t->pending = 0;
-	rc = write_throttle(t);
-	if (rc) {
-		t->global_fails = counted_global;
-		t->last_fail = counted_fail;
-		t->pending = PENDING_UNKNOWN;
-		return tpm_fail(v, "roll back a prepared try", rc);
-	}
-	return 0;
+	if (t->broken)		/* NV keeps it counted: settled at restart */
+		return -EIO;
+	return uncount(v, t->prep_global, t->prep_last_fail);
 }
 
 /*
@@ -1029,9 +602,9 @@ static int rollback(struct vault *v)
  * THROTTLE_NV still says the try is counted and pending, and open()
  * settles it as a failure; a GRANTED that never got its reset costs the
  * owner a try, never the attacker. A rollback waiting here (an entry
- * prepared, then denied unchecked) likewise stays counted if lost.
+ * denied unchecked) likewise stays counted if lost.
  */
-static int tpm_finish(struct vault *v)
+int tpm_finish(struct vault *v)
 {
 	struct tpm_vault *t = v->priv;
 	unsigned int u;
@@ -1040,9 +613,16 @@ static int tpm_finish(struct vault *v)
 	if (!t)
 		return 0;
 	flush(t, &t->after_obj);
+	flush(t, &t->after_obj2);
 	flush(t, &t->after_session);
-	if (t->after_rollback)
-		return rollback(v);
+	if (t->broken) {	/* NV has the count; the restart settles it */
+		drop_volatile(t);
+		return 0;
+	}
+	if (t->after_rollback) {
+		t->after_rollback = false;
+		return uncount(v, t->after_global, t->after_last_fail);
+	}
 	if (!t->after_due)
 		return 0;
 	t->after_due = false;
@@ -1072,20 +652,19 @@ static int tpm_finish(struct vault *v)
  * prepare(): ReadClock; in a global delay nothing more (the VERIFY is
  * denied unchecked anyway). Else COUNT, one NV write exactly like verify's
  * but with the user unknown (pending = PENDING_UNKNOWN: a power cut from
- * here on is a failure of the global count at the next open(), as today),
- * then start the salted policy session with parameter encryption and run
+ * here on is a failure of the global count at the next open()), then
+ * start the salted policy session with parameter encryption and run
  * PolicyAuthValue on it (it needs neither the object nor the code).
  * Left for after ENTER: Load and Unseal.
  */
-static int tpm_prepare(struct vault *v, uint64_t request_id)
+static int do_prepare(struct vault *v, uint64_t request_id)
 {
 	struct tpm_vault *t = v->priv;
 	uint64_t now;
 	TSS2_RC rc;
 	int ret;
 
-	v->errmsg[0] = '\0';
-	ret = tpm_finish(v);
+	ret = op_begin(v);
 	if (ret)
 		return ret;
 	if (t->prep_id == request_id)
@@ -1095,6 +674,9 @@ static int tpm_prepare(struct vault *v, uint64_t request_id)
 		return ret;
 	if (!request_id)
 		return -EINVAL;
+	ret = refused(v);
+	if (ret)
+		return ret;
 	rc = read_clock(t, &now);
 	if (rc)
 		return tpm_fail(v, "read TPM clock", rc);
@@ -1118,9 +700,9 @@ static int tpm_prepare(struct vault *v, uint64_t request_id)
 	rc = start_session(t, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT,
 			   &t->prep_session);
 	if (!rc)
-		rc = TPM_CMD(t, Esys_PolicyAuthValue(t->ctx, t->prep_session,
-						      ESYS_TR_NONE, ESYS_TR_NONE,
-						      ESYS_TR_NONE));
+		TPM_RUN(t, rc, Esys_PolicyAuthValue(t->ctx, t->prep_session,
+						    ESYS_TR_NONE, ESYS_TR_NONE,
+						    ESYS_TR_NONE));
 	if (rc) {
 		ret = tpm_fail(v, "prepared policy session", rc);
 		rollback(v);
@@ -1129,13 +711,21 @@ static int tpm_prepare(struct vault *v, uint64_t request_id)
 	return 0;
 }
 
+static int tpm_prepare(struct vault *v, uint64_t request_id)
+{
+	int ret = do_prepare(v, request_id);
+
+	if (ret && op_again(v))
+		ret = do_prepare(v, request_id);
+	return ret;
+}
+
 static int tpm_cancel(struct vault *v, uint64_t request_id)
 {
 	struct tpm_vault *t = v->priv;
 	int ret;
 
-	v->errmsg[0] = '\0';
-	ret = tpm_finish(v);
+	ret = op_begin(v);
 	if (ret || !t->prep_id || (request_id && request_id != t->prep_id))
 		return ret;
 	return rollback(v);
@@ -1145,49 +735,73 @@ static void tpm_expire(struct vault *v)
 {
 	struct tpm_vault *t = v->priv;
 
+	if (!t)
+		return;
 	tpm_finish(v);
 	if (t->prep_id && mono_ms(t) - t->prep_mono >= VAULT_PREPARE_TTL_MS)
 		rollback(v);
 }
 
+/* A prepared try denied without a check: its count goes after the verdict. */
+static void defer_rollback(struct tpm_vault *t)
+{
+	t->after_global = t->prep_global;
+	t->after_last_fail = t->prep_last_fail;
+	t->after_rollback = true;
+	t->after_session = t->prep_session;
+	t->prep_session = ESYS_TR_NONE;
+	t->prep_id = 0;
+}
+
 /*
- * Throttle, count, check, settle: see the comment at the top.
+ * Throttle, count, check, settle: see the comment at the top. verify()
+ * with @admin false, check() with @admin true (never prepared; an
+ * auditor's right code is GRANTED).
  *
  * Unprepared: ReadClock; in a delay nothing more. Otherwise one NV write
  * before the check, Load + StartAuthSession + PolicyAuthValue + Unseal:
- * 6 TPM commands before the verdict; 2 flushes and one or two NV writes
+ * 6 TPM commands before the verdict; flushes and one or two NV writes
  * after it (finish()).
  *
  * Prepared (prepare() with this request id): the clock is the prepared
  * one plus the monotonic time since (no ReadClock); the count and the
- * session are done: Load + Unseal, 2 TPM commands before a GRANTED, 3
- * before a DENIED (the user's count), then 2 flushes and one NV write.
- * A try the user's own delay refuses was counted for nothing: denied
- * unchecked, its count rolled back after the verdict.
+ * session are done: Load + Unseal before a GRANTED, and the user's count
+ * before a DENIED. A try the user's own delay refuses was counted for
+ * nothing: denied unchecked, its count rolled back after the verdict.
  */
-static int tpm_verify(struct vault *v, uint64_t request_id,
-		      unsigned int user_id, const char *code, size_t len,
-		      unsigned int *retry_after_ms)
+static int do_check(struct vault *v, uint64_t request_id, unsigned int user_id,
+		    const char *code, size_t len, unsigned int *retry_after_ms,
+		    struct vault_result *res, bool admin)
 {
 	struct tpm_vault *t = v->priv;
 	ESYS_TR session = ESYS_TR_NONE;
 	uint64_t now, prev_fail;
-	unsigned int left;
+	unsigned int left, prev_global;
 	bool prepared;
 	TSS2_RC rc;
 	int ret;
 
 	*retry_after_ms = 0;
+	res->role = SAFELOCK_ROLE_NONE;
+	res->duress = false;
 	/* an error of the last settle is in memory already, conservatively */
-	tpm_finish(v);
-	v->errmsg[0] = '\0';
-	prepared = t->prep_id && t->prep_id == request_id;
+	ret = op_begin(v);
+	if (ret)
+		return ret;
+	prepared = !admin && t->prep_id && t->prep_id == request_id;
 	if (t->prep_id && !prepared)
 		rollback(v);	/* a stale preparation; kept counted on error */
+	ret = refused(v);
+	if (ret) {
+		if (prepared)
+			defer_rollback(t);
+		return ret;
+	}
 	if (user_id < 1 || user_id > SAFELOCK_USER_ID_MAX ||
 	    !safelock_code_valid(code, len)) {
 		snprintf(v->errmsg, sizeof(v->errmsg), "malformed user or code");
-		t->after_rollback = prepared;
+		if (prepared)
+			defer_rollback(t);
 		return VAULT_DENIED;
 	}
 	if (prepared) {
@@ -1208,12 +822,15 @@ static int tpm_verify(struct vault *v, uint64_t request_id,
 			 left == VAULT_RETRY_DISABLED ?
 			 "code entry disabled: too many failures" :
 			 "in a delay: not checked");
-		t->after_rollback = prepared;
+		if (prepared)
+			defer_rollback(t);
 		return VAULT_DENIED;
 	}
 
 	if (prepared) {
 		/* counted by prepare(): NV says pending, user unknown */
+		t->wrote = true;	/* this try is counted: never run again */
+		prev_global = t->prep_global;
 		prev_fail = t->prep_last_fail;
 		session = t->prep_session;
 		t->prep_session = ESYS_TR_NONE;
@@ -1223,6 +840,7 @@ static int tpm_verify(struct vault *v, uint64_t request_id,
 		if (rc)
 			return tpm_fail(v, "settle an earlier try", rc);
 		/* count: a failure until settled otherwise */
+		prev_global = t->global_fails;
 		prev_fail = t->last_fail;
 		if (t->global_fails < UINT16_MAX)
 			t->global_fails++;
@@ -1238,6 +856,7 @@ static int tpm_verify(struct vault *v, uint64_t request_id,
 			return ret;
 		}
 	}
+	tpm_point("verify:counted");
 	if (t->cut_after_count) {
 		t->after_session = session;
 		snprintf(v->errmsg, sizeof(v->errmsg),
@@ -1245,8 +864,17 @@ static int tpm_verify(struct vault *v, uint64_t request_id,
 		return -ECANCELED;
 	}
 
-	ret = check_code(v, user_id, code, len, session);
+	ret = check_code(v, user_id, code, len, session, res);
+	tpm_point("verify:checked");
 
+	if (ret == -EBUSY) {
+		/* DA lockout: nothing was checked; not a failure */
+		t->after_global = prev_global;
+		t->after_last_fail = prev_fail;
+		t->after_rollback = true;
+		*retry_after_ms = DA_RECOVERY_S * 1000;
+		return VAULT_DENIED;
+	}
 	/* settle in memory now, in NV after the verdict (finish()) */
 	t->after_due = true;
 	t->after_user = user_id;
@@ -1259,6 +887,12 @@ static int tpm_verify(struct vault *v, uint64_t request_id,
 		t->fails[user_id] = 0;
 		t->global_fails = 0;
 		t->last_fail = prev_fail;
+		if (!admin && res->role == SAFELOCK_ROLE_AUDITOR) {
+			/* a right code, but auditors never open */
+			snprintf(v->errmsg, sizeof(v->errmsg),
+				 "auditor: never opens");
+			ret = VAULT_DENIED;
+		}
 	} else {
 		/* a denial, or an error after the count: a failure */
 		if (t->fails[user_id] < UINT8_MAX)
@@ -1284,34 +918,103 @@ static int tpm_verify(struct vault *v, uint64_t request_id,
 	return ret;
 }
 
-/* True for "user-UUU.obj" with UUU in 001..999. */
-static bool is_user_file(const char *n)
+static int tpm_verify(struct vault *v, uint64_t request_id,
+		      unsigned int user_id, const char *code, size_t len,
+		      unsigned int *retry_after_ms, struct vault_result *res)
 {
-	return strlen(n) == 12 && !strncmp(n, "user-", 5) &&
-	       n[5] >= '0' && n[5] <= '9' && n[6] >= '0' && n[6] <= '9' &&
-	       n[7] >= '0' && n[7] <= '9' && !strcmp(n + 8, ".obj") &&
-	       strncmp(n + 5, "000", 3);
+	struct vault_result ignored;
+	int ret;
+
+	if (!res)
+		res = &ignored;
+	ret = do_check(v, request_id, user_id, code, len, retry_after_ms, res,
+		       false);
+	if (ret < 0 && op_again(v))
+		ret = do_check(v, request_id, user_id, code, len,
+			       retry_after_ms, res, false);
+	return ret;
+}
+
+static int tpm_check(struct vault *v, unsigned int user_id, const char *code,
+		     size_t len, unsigned int *retry_after_ms,
+		     struct vault_result *res)
+{
+	struct vault_result ignored;
+	int ret;
+
+	if (!res)
+		res = &ignored;
+	ret = do_check(v, 0, user_id, code, len, retry_after_ms, res, true);
+
+	if (ret < 0 && op_again(v))
+		ret = do_check(v, 0, user_id, code, len, retry_after_ms, res,
+			       true);
+	if (tpm_finish(v) && ret >= 0)
+		fprintf(stderr, "safelockd: vault: after a check: %s\n",
+			v->errmsg);
+	return ret;
+}
+
+static int do_throttle(struct vault *v, unsigned int user_id,
+		       struct vault_throttle *st)
+{
+	struct tpm_vault *t = v->priv;
+	uint64_t now;
+	TSS2_RC rc;
+	int ret;
+
+	ret = op_begin(v);
+	if (ret)
+		return ret;
+	if (user_id < 1 || user_id > SAFELOCK_USER_ID_MAX) {
+		snprintf(v->errmsg, sizeof(v->errmsg),
+			 "user id must be 1 to %d", SAFELOCK_USER_ID_MAX);
+		return -EINVAL;
+	}
+	rc = read_clock(t, &now);
+	if (rc)
+		return tpm_fail(v, "read TPM clock", rc);
+	st->user_failures = t->fails[user_id];
+	st->global_failures = t->global_fails;
+	st->retry_after_ms = retry_after(t->fails[user_id], t->global_fails,
+					 t->last_fail, now);
+	return 0;
+}
+
+static int tpm_throttle(struct vault *v, unsigned int user_id,
+			struct vault_throttle *st)
+{
+	int ret = do_throttle(v, user_id, st);
+
+	if (ret < 0 && op_again(v))
+		ret = do_throttle(v, user_id, st);
+	return ret;
 }
 
 static int tpm_provisioned(struct vault *v)
 {
 	struct tpm_vault *t = v->priv;
-	struct dirent *de;
-	DIR *d;
-	int fd, found = 0;
+	int ret;
 
-	fd = openat(t->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return sys_fail(v, "state directory", errno);
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return sys_fail(v, "state directory", errno);
-	}
-	while (!found && (de = readdir(d)))
-		found = is_user_file(de->d_name);
-	closedir(d);
-	return found;
+	ret = op_begin(v);
+	if (!ret)
+		ret = refused(v);
+	if (ret)
+		return ret;
+	return t->tab.n_users > 0;
+}
+
+/* safelockd --enrol: add the user (001 as owner), or change their code. */
+static int tpm_enrol(struct vault *v, unsigned int user_id, const char *code,
+		     size_t len)
+{
+	struct tpm_vault *t = v->priv;
+
+	if (t && user_id >= 1 && user_id <= SAFELOCK_USER_ID_MAX && !t->refused &&
+	    t->tab.users[user_id].role != SAFELOCK_ROLE_NONE)
+		return tpm_code_change(v, user_id, code, len);
+	return tpm_user_add(v, user_id, user_id == 1 ? SAFELOCK_ROLE_OWNER :
+			    SAFELOCK_ROLE_USER, code, len);
 }
 
 const struct vault_ops vault_tpm_ops = {
@@ -1326,4 +1029,19 @@ const struct vault_ops vault_tpm_ops = {
 	.finish = tpm_finish,
 	.throttle = tpm_throttle,
 	.provisioned = tpm_provisioned,
+	.check = tpm_check,
+	.user_add = tpm_user_add,
+	.user_del = tpm_user_del,
+	.user_set_role = tpm_user_set_role,
+	.user_list = tpm_user_list,
+	.code_change = tpm_code_change,
+	.duress_set = tpm_duress_set,
+	.recovery_new = tpm_recovery_new,
+	.recovery_check = tpm_recovery_check,
+	.wipe = tpm_wipe,
+	.policy_store = tpm_policy_store,
+	.policy_load = tpm_policy_load,
+	.audit_key = tpm_audit_key,
+	.anchor_store = tpm_anchor_store,
+	.anchor_load = tpm_anchor_load,
 };

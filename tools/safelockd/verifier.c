@@ -187,8 +187,10 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 		return;
 	}
 	if (safelock_code_valid(code, len)) {
+		struct vault_result vres;	/* role, duress: see wip-daemon */
+
 		ret = vf->vault->ops->verify(vf->vault, req, user, code, len,
-					     &retry_after);
+					     &retry_after, &vres);
 		if (ret == VAULT_GRANTED)
 			result = SAFELOCK_RESULT_GRANTED;
 	} else {

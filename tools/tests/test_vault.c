@@ -10,6 +10,7 @@
  *
  * Usage: test_vault [TOOLS_DIR]   (SKIPs every test if swtpm is absent)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -29,202 +30,15 @@
 
 #include "libsafelock.h"
 #include "../safelockd/vault.h"
+#include "swtpm.h"
 #include "tap.h"
 
-#define NTESTS 39
+#define NTESTS 40
 #define NTHROTTLE 14
 #define NPREPARE 12
 
-static char dir[] = "/tmp/safelock-vault-XXXXXX";
-static char sock[PATH_MAX], ctrl[PATH_MAX], pidfile[PATH_MAX];
-static char tpmdir[PATH_MAX], statedir[PATH_MAX], tcti[PATH_MAX + 16];
-
-static bool in_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
-	const char *p, *e;
-
-	for (p = path ? path : "/usr/bin:/bin"; *p; p = *e ? e + 1 : e) {
-		e = strchrnul(p, ':');
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)(e - p), p, prog);
-		if (access(buf, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* fork/exec @argv, wait for it; its exit status or -1. */
-static int run(char *const argv[])
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static pid_t swtpm_pid(void)
-{
-	char buf[32] = "";
-	int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return (pid_t)atoi(buf);
-}
-
-static bool wait_for(const char *path, int ms)
-{
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-
-	for (; ms > 0; ms -= 10) {
-		if (access(path, F_OK) == 0)
-			return true;
-		nanosleep(&ts, NULL);
-	}
-	return false;
-}
-
-static bool start_swtpm(void)
-{
-	char sockarg[PATH_MAX + 32], ctrlarg[PATH_MAX + 32];
-	char statearg[PATH_MAX + 16], pidarg[PATH_MAX + 16];
-	char *argv[] = {
-		"swtpm", "socket", "--tpm2", "--tpmstate", statearg,
-		"--server", sockarg, "--ctrl", ctrlarg,
-		"--flags", "not-need-init,startup-clear",
-		"--daemon", "--pid", pidarg, NULL
-	};
-
-	snprintf(statearg, sizeof(statearg), "dir=%s", tpmdir);
-	snprintf(sockarg, sizeof(sockarg), "type=unixio,path=%s", sock);
-	snprintf(ctrlarg, sizeof(ctrlarg), "type=unixio,path=%s", ctrl);
-	snprintf(pidarg, sizeof(pidarg), "file=%s", pidfile);
-	if (run(argv) != 0)
-		return false;
-	return wait_for(sock, 5000) && wait_for(pidfile, 5000);
-}
-
-/* TPM2_Shutdown first: an unclean stop counts as a DA failure. */
-static bool stop_swtpm(void)
-{
-	TSS2_TCTI_CONTEXT *t = NULL;
-	ESYS_CONTEXT *ctx = NULL;
-	char *argv[] = { "swtpm_ioctl", "-s", "--unix", ctrl, NULL };
-	pid_t pid = swtpm_pid();
-	TSS2_RC rc = 1;
-	int i;
-
-	if (!Tss2_TctiLdr_Initialize(tcti, &t) &&
-	    !Esys_Initialize(&ctx, t, NULL))
-		rc = Esys_Shutdown(ctx, ESYS_TR_NONE, ESYS_TR_NONE,
-				   ESYS_TR_NONE, TPM2_SU_CLEAR);
-	if (ctx)
-		Esys_Finalize(&ctx);
-	if (t)
-		Tss2_TctiLdr_Finalize(&t);
-	if (run(argv) != 0 && pid > 0)
-		kill(pid, SIGTERM);
-	for (i = 0; pid > 0 && i < 500 && kill(pid, 0) == 0; i++)
-		usleep(10000);
-	return rc == 0;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
-static void random_code(char *code, size_t len)
-{
-	unsigned char r[SAFELOCK_CODE_MAX_DIGITS];
-	size_t i;
-
-	if (getrandom(r, len, 0) != (ssize_t)len)
-		abort();
-	for (i = 0; i < len; i++)
-		code[i] = (char)('0' + r[i] % 10);
-	code[len] = '\0';
-	safelock_wipe(r, sizeof(r));
-}
-
-/* Does the sealed object file hold the code or SHA-256(salt || code)? */
-static int file_leaks(const char *path, const char *code, size_t len)
-{
-	unsigned char buf[4096], md[32];
-	unsigned int mdlen = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int leak;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 40)
-		return -1;
-	/* the salt follows the 8-byte magic */
-	if (!EVP_Digest(NULL, 0, md, &mdlen, EVP_sha256(), NULL))
-		return -1;
-	{
-		EVP_MD_CTX *c = EVP_MD_CTX_new();
-
-		EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-		EVP_DigestUpdate(c, buf + 8, 32);
-		EVP_DigestUpdate(c, code, len);
-		EVP_DigestFinal_ex(c, md, &mdlen);
-		EVP_MD_CTX_free(c);
-	}
-	leak = memmem(buf, (size_t)n, code, len) != NULL ||
-	       memmem(buf, (size_t)n, md, sizeof(md)) != NULL;
-	safelock_wipe(md, sizeof(md));
-	return leak;
-}
-
-/* Read TPM properties @first..@first+n-1 (fixed or variable) into @out. */
-static bool tpm_props(TPM2_PT first, UINT32 n, UINT32 *out)
-{
-	TSS2_TCTI_CONTEXT *t = NULL;
-	ESYS_CONTEXT *ctx = NULL;
-	TPMS_CAPABILITY_DATA *cap = NULL;
-	bool ok = false;
-	UINT32 i;
-
-	if (!Tss2_TctiLdr_Initialize(tcti, &t) &&
-	    !Esys_Initialize(&ctx, t, NULL) &&
-	    !Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				TPM2_CAP_TPM_PROPERTIES, first, n, NULL, &cap) &&
-	    cap->data.tpmProperties.count == n) {
-		ok = true;
-		for (i = 0; i < n; i++) {
-			ok &= cap->data.tpmProperties.tpmProperty[i].property == first + i;
-			out[i] = cap->data.tpmProperties.tpmProperty[i].value;
-		}
-	}
-	Esys_Free(cap);
-	if (ctx)
-		Esys_Finalize(&ctx);
-	if (t)
-		Tss2_TctiLdr_Finalize(&t);
-	return ok;
-}
+static struct swtpm sw;
+static struct vault_result vres;
 
 /* Close and open the vault again ("reboot" of safelockd) with @cfg. */
 static bool reopen(struct vault *v, const struct vault_config *cfg)
@@ -252,28 +66,6 @@ static bool counts(struct vault *v, unsigned int user, unsigned int uf,
 		return false;
 	}
 	return true;
-}
-
-/* Power loss: SIGKILL swtpm (no TPM2_Shutdown), start it again. */
-static bool power_cut(void)
-{
-	pid_t pid = swtpm_pid();
-	int i;
-
-	if (pid <= 0 || kill(pid, SIGKILL) < 0)
-		return false;
-	for (i = 0; i < 500 && kill(pid, 0) == 0; i++)
-		usleep(10000);
-	unlink(sock);
-	unlink(ctrl);
-	unlink(pidfile);
-	return start_swtpm();
-}
-
-static void wrong_of(const char *code, size_t len, char *wrong, unsigned int k)
-{
-	memcpy(wrong, code, len + 1);
-	wrong[len - 1] = (char)('0' + (wrong[len - 1] - '0' + 1 + k % 9) % 10);
 }
 
 /* The injectable monotonic clock of the vault: real time + mono_skip. */
@@ -309,7 +101,7 @@ static bool try_as(struct vault *v, bool prep, uint64_t req, unsigned int user,
 		return false;
 	}
 	c = v->commands;
-	o->ret = v->ops->verify(v, req, user, code, len, &o->ra);
+	o->ret = v->ops->verify(v, req, user, code, len, &o->ra, &vres);
 	o->cmds = v->commands - c;
 	if (v->ops->finish(v))
 		tap_diag("finish: %s", v->errmsg);
@@ -346,8 +138,8 @@ static void preparing(struct vault *v, struct vault_config *cfg)
 	unsigned int i;
 	bool ok;
 
-	random_code(c6, 7);
-	wrong_of(c6, 7, w, 3);
+	sw_random_code(c6, 7);
+	sw_wrong_of(c6, 7, w, 3);
 	if (v->ops->finish(v) || v->ops->enrol(v, 6, c6, 7)) {
 		tap_diag("enrol: %s", v->errmsg);
 		goto broken;
@@ -407,9 +199,9 @@ static void preparing(struct vault *v, struct vault_config *cfg)
 
 	/* a cut right after a prepared denial: the user's count is in NV */
 	ok = v->ops->prepare(v, 1045) == 0 &&
-	     v->ops->verify(v, 1045, 6, w, 7, &o.ra) == VAULT_DENIED;
+	     v->ops->verify(v, 1045, 6, w, 7, &o.ra, &vres) == VAULT_DENIED;
 	v->ops->close(v);	/* no finish(): power lost after the verdict */
-	ok = ok && power_cut() && reopen(v, cfg);
+	ok = ok && sw_power_cut(&sw) && reopen(v, cfg);
 	tap_ok(ok && counts(v, 6, 2, 2, &st),
 	       "power cut after a prepared denial: counted for the user and globally");
 	ok = try_as(v, false, 1046, 6, c6, 7, &o);
@@ -419,7 +211,7 @@ static void preparing(struct vault *v, struct vault_config *cfg)
 	/* power cut while prepared: a failure at the next start */
 	ok = v->ops->prepare(v, 1050) == 0;
 	v->ops->close(v);
-	ok = ok && power_cut() && reopen(v, cfg);
+	ok = ok && sw_power_cut(&sw) && reopen(v, cfg);
 	tap_ok(ok && counts(v, 6, 0, 1, &st),
 	       "a prepared try cut by a power loss is counted as a failure after reboot (global 1)");
 	ok = v->ops->prepare(v, 1060) == 0 && v->ops->cancel(v, 1060) == 0 &&
@@ -448,8 +240,8 @@ static void throttling(struct vault *v, struct vault_config *cfg)
 	int ret;
 
 	w[0] = '\0';
-	random_code(c4, 8);
-	random_code(c5, 6);
+	sw_random_code(c4, 8);
+	sw_random_code(c5, 6);
 	/* the schedule: monotonic, 5 free tries, disabled at the hard limit */
 	ok = true;
 	for (i = 1, prev = 0; i <= VAULT_HARD_LIMIT + 5; prev = d, i++) {
@@ -464,7 +256,7 @@ static void throttling(struct vault *v, struct vault_config *cfg)
 
 	/* the DA backstop, read back from the TPM */
 	v->ops->close(v);
-	ok = tpm_props(TPM2_PT_MAX_AUTH_FAIL, 3, da);
+	ok = sw_props(&sw, TPM2_PT_MAX_AUTH_FAIL, 3, da);
 	if (!tap_ok(ok && da[0] == 32 && da[1] == 600 && da[2] == 86400,
 		    "DA parameters read back: maxTries 32, recovery 600 s, lockout recovery 86400 s"))
 		tap_diag("read %d: %u %u %u", ok, da[0], da[1], da[2]);
@@ -478,32 +270,32 @@ static void throttling(struct vault *v, struct vault_config *cfg)
 	/* count before check: cut after the count, TPM power lost, reboot */
 	cfg->test_cut_after_count = true;
 	ok = reopen(v, cfg);
-	ret = ok ? v->ops->verify(v, 0, 4, c4, 8, &ra) : 0;
+	ret = ok ? v->ops->verify(v, 0, 4, c4, 8, &ra, &vres) : 0;
 	cfg->test_cut_after_count = false;
 	v->ops->close(v);
-	ok = ok && ret == -ECANCELED && power_cut() && reopen(v, cfg);
+	ok = ok && ret == -ECANCELED && sw_power_cut(&sw) && reopen(v, cfg);
 	if (!tap_ok(ok && counts(v, 4, 1, 1, &st),
 		    "a try cut short after the count (TPM power lost) is a failure after reboot"))
 		goto broken;
-	ret = v->ops->verify(v, 0, 4, c4, 8, &ra);
+	ret = v->ops->verify(v, 0, 4, c4, 8, &ra, &vres);
 	tap_ok(ret == VAULT_GRANTED && ra == 0 && counts(v, 4, 0, 0, &st),
 	       "a success resets the user's and the global consecutive failures");
 
 	/* five wrong codes; the fifth answer carries the first delay */
 	ok = true;
 	for (i = 0; i < 5; i++) {
-		wrong_of(c5, 6, w, i);
-		ret = v->ops->verify(v, 0, 5, w, 6, &ra);
+		sw_wrong_of(c5, 6, w, i);
+		ret = v->ops->verify(v, 0, 5, w, 6, &ra, &vres);
 		ok &= ret == VAULT_DENIED;
 		ok &= i < 4 ? ra == 0 : ra > 0 && ra <= 60000;
 	}
 	tap_ok(ok && counts(v, 5, 5, 5, &st),
 	       "5 wrong codes: denied, counted; the 5th verdict says retry after %u ms", ra);
-	ret = v->ops->verify(v, 0, 5, c5, 6, &ra);
+	ret = v->ops->verify(v, 0, 5, c5, 6, &ra, &vres);
 	tap_ok(ret == VAULT_DENIED && ra > 0 && ra <= 60000 &&
 	       counts(v, 5, 5, 5, &st),
 	       "the right code in the delay: denied unchecked, not counted, retry after %u ms", ra);
-	ret = v->ops->verify(v, 0, 4, c4, 8, &ra);
+	ret = v->ops->verify(v, 0, 4, c4, 8, &ra, &vres);
 	tap_ok(ret == VAULT_DENIED && ra > 0 && counts(v, 4, 0, 5, &st),
 	       "another user's right code is refused too: the global count is in a delay");
 	ok = reopen(v, cfg);
@@ -511,24 +303,24 @@ static void throttling(struct vault *v, struct vault_config *cfg)
 	       "counts and delay survive a restart of the vault (%u ms left)",
 	       st.retry_after_ms);
 	v->ops->close(v);
-	tap_ok(stop_swtpm() && start_swtpm() && reopen(v, cfg) &&
+	tap_ok(sw_stop(&sw) && sw_start(&sw) && reopen(v, cfg) &&
 	       counts(v, 5, 5, 5, &st) && st.retry_after_ms > 0,
 	       "counts and delay survive a TPM restart (%u ms left)",
 	       st.retry_after_ms);
 	cfg->test_clock_offset_ms += 61 * 1000;
 	ok = reopen(v, cfg);
-	ret = ok ? v->ops->verify(v, 0, 5, c5, 6, &ra) : -1;
+	ret = ok ? v->ops->verify(v, 0, 5, c5, 6, &ra, &vres) : -1;
 	tap_ok(ret == VAULT_GRANTED && ra == 0 && counts(v, 5, 0, 0, &st),
 	       "61 s of TPM clock later the right code is granted; counts reset");
 
 	/* the global count across two users */
-	wrong_of(c4, 8, w, 0);
-	ok = v->ops->verify(v, 0, 4, w, 8, &ra) == VAULT_DENIED;
-	wrong_of(c5, 6, w, 0);
-	ok &= v->ops->verify(v, 0, 5, w, 6, &ra) == VAULT_DENIED;
+	sw_wrong_of(c4, 8, w, 0);
+	ok = v->ops->verify(v, 0, 4, w, 8, &ra, &vres) == VAULT_DENIED;
+	sw_wrong_of(c5, 6, w, 0);
+	ok &= v->ops->verify(v, 0, 5, w, 6, &ra, &vres) == VAULT_DENIED;
 	tap_ok(ok && counts(v, 4, 1, 2, &st) && counts(v, 5, 1, 2, &st),
 	       "the global counter counts failures of two users");
-	ret = v->ops->verify(v, 0, 4, c4, 8, &ra);
+	ret = v->ops->verify(v, 0, 4, c4, 8, &ra, &vres);
 	tap_ok(ret == VAULT_GRANTED && counts(v, 4, 0, 0, &st) &&
 	       counts(v, 5, 1, 0, &st),
 	       "user 4's success clears its count and the global one, not user 5's");
@@ -538,13 +330,13 @@ static void throttling(struct vault *v, struct vault_config *cfg)
 	for (i = 0; i < VAULT_HARD_LIMIT && ok; i++) {
 		cfg->test_clock_offset_ms += 25ULL * 3600 * 1000;
 		ok = reopen(v, cfg) &&
-		     v->ops->verify(v, 0, 7, c4, 8, &ra) == VAULT_DENIED;
+		     v->ops->verify(v, 0, 7, c4, 8, &ra, &vres) == VAULT_DENIED;
 	}
 	tap_ok(ok && ra == VAULT_RETRY_DISABLED && counts(v, 7, 20, 20, &st),
 	       "%d failures: entry disabled (retry after 0x%x)", VAULT_HARD_LIMIT, ra);
 	cfg->test_clock_offset_ms += 30ULL * 24 * 3600 * 1000;
 	ok = reopen(v, cfg);
-	ret = ok ? v->ops->verify(v, 0, 4, c4, 8, &ra) : -1;
+	ret = ok ? v->ops->verify(v, 0, 4, c4, 8, &ra, &vres) : -1;
 	tap_ok(ret == VAULT_DENIED && ra == VAULT_RETRY_DISABLED &&
 	       counts(v, 4, 0, 20, &st),
 	       "30 days later still disabled, for every user, right code refused");
@@ -558,52 +350,143 @@ out:
 	safelock_wipe(w, sizeof(w));
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of @n values (sorts them). */
+static uint64_t median(uint64_t *x, int n)
+{
+	qsort(x, (size_t)n, sizeof(*x), cmp_u64);
+	return x[n / 2];
+}
+
+/*
+ * One verification, timed: NTIMED right codes unprepared (the whole
+ * verify()), and NTIMED prepared (prepare() while "typing", then verify():
+ * what is left after ENTER). Median and the TPM commands of each.
+ */
+#define NTIMED 100
+
+static void timing(struct vault *v, const char *code, size_t len)
+{
+	uint64_t full[NTIMED], enter[NTIMED], t0;
+	unsigned long c_full = 0, c_enter = 0, c;
+	unsigned int ra;
+	int i, granted = 0;
+
+	for (i = 0; i < NTIMED; i++) {
+		c = v->commands;
+		t0 = sw_now_us();
+		granted += v->ops->verify(v, 0, 1, code, len, &ra, &vres) ==
+			   VAULT_GRANTED;
+		full[i] = sw_now_us() - t0;
+		c_full = v->commands - c;
+		v->ops->finish(v);
+	}
+	for (i = 0; i < NTIMED; i++) {
+		if (v->ops->prepare(v, 5000 + (uint64_t)i))
+			break;
+		c = v->commands;
+		t0 = sw_now_us();
+		granted += v->ops->verify(v, 5000 + (uint64_t)i, 1, code, len,
+					  &ra, &vres) == VAULT_GRANTED;
+		enter[i] = sw_now_us() - t0;
+		c_enter = v->commands - c;
+		v->ops->finish(v);
+	}
+	tap_ok(granted == 2 * NTIMED && c_full == 6 && c_enter == 2,
+	       "one verification with swtpm, median of %d: %.2f ms unprepared (%lu TPM commands), %.2f ms after ENTER prepared (%lu)",
+	       NTIMED, median(full, NTIMED) / 1000.0, c_full,
+	       median(enter, NTIMED) / 1000.0, c_enter);
+}
+
+/* Does any file of the state directory hold @code or SHA-256(s || code)? */
+static int dir_leaks(const char *code, size_t len)
+{
+	char path[PATH_MAX + 300];
+	unsigned char md[32];
+	unsigned int mdlen;
+	struct dirent *de;
+	int leak = 0, fd;
+	unsigned char *buf;
+	ssize_t n;
+	size_t i;
+	DIR *d = opendir(sw.statedir);
+
+	if (!d)
+		return -1;
+	buf = malloc(1 << 21);
+	while (buf && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", sw.statedir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, 1 << 21);
+		close(fd);
+		if (n <= 0)
+			continue;
+		leak |= memmem(buf, (size_t)n, code, len) != NULL;
+		/* any 32 bytes of the file as the salt */
+		for (i = 0; i + 32 <= (size_t)n && !leak; i++) {
+			EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+			EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+			EVP_DigestUpdate(c, buf + i, 32);
+			EVP_DigestUpdate(c, code, len);
+			EVP_DigestFinal_ex(c, md, &mdlen);
+			EVP_MD_CTX_free(c);
+			leak |= memmem(buf, (size_t)n, md, sizeof(md)) != NULL;
+		}
+	}
+	closedir(d);
+	free(buf);
+	return leak;
+}
+
 int main(void)
 {
 	struct vault_config cfg = {
-		.tcti = tcti, .state_dir = statedir,
+		.tcti = sw.tcti, .state_dir = sw.statedir,
 		.test_monotonic_ms = test_mono,
 	};
 	struct vault v = { .ops = &vault_tpm_ops };
 	char code[SAFELOCK_CODE_BUF], wrong[SAFELOCK_CODE_BUF];
-	char obj[PATH_MAX + 32];
+	char tab[PATH_MAX + 32];
 	unsigned int ra = 0;
 	struct stat st;
 	size_t len;
 	int i, ret;
 
 	tap_plan(NTESTS);
-	if (!in_path("swtpm") || !in_path("swtpm_ioctl")) {
+	if (!sw_in_path("swtpm") || !sw_in_path("swtpm_ioctl")) {
 		for (i = 0; i < NTESTS; i++)
 			tap_skip("vault", "swtpm or swtpm_ioctl not installed");
 		return tap_exit();
 	}
-	if (!mkdtemp(dir)) {
+	if (!sw_init(&sw, "vault")) {
 		perror("mkdtemp");
 		return 1;
 	}
-	snprintf(tpmdir, sizeof(tpmdir), "%s/tpm", dir);
-	snprintf(statedir, sizeof(statedir), "%s/state", dir);
-	snprintf(sock, sizeof(sock), "%s/swtpm.sock", dir);
-	snprintf(ctrl, sizeof(ctrl), "%s/swtpm.sock.ctrl", dir);
-	snprintf(pidfile, sizeof(pidfile), "%s/swtpm.pid", dir);
-	snprintf(tcti, sizeof(tcti), "swtpm:path=%s", sock);
-	snprintf(obj, sizeof(obj), "%s/user-001.obj", statedir);
-	mkdir(tpmdir, 0700);
+	snprintf(tab, sizeof(tab), "%s/vault.tab", sw.statedir);
 
 	len = SAFELOCK_CODE_MIN_DIGITS + (size_t)(time(NULL) %
 		(SAFELOCK_CODE_MAX_DIGITS - SAFELOCK_CODE_MIN_DIGITS + 1));
-	random_code(code, len);
-	memcpy(wrong, code, len + 1);
-	wrong[len - 1] = (char)('0' + (wrong[len - 1] - '0' + 1) % 10);
+	sw_random_code(code, len);
+	sw_wrong_of(code, len, wrong, 0);
 
-	if (!tap_ok(start_swtpm(), "swtpm starts")) {
+	if (!tap_ok(sw_start(&sw), "swtpm starts")) {
 		for (i = 1; i < NTESTS; i++)
 			tap_skip("vault", "swtpm did not start");
 		goto out;
 	}
 	ret = v.ops->open(&v, &cfg);
-	if (!tap_ok(ret == 0, "vault opens on %s", tcti)) {
+	if (!tap_ok(ret == 0, "vault opens on %s", sw.tcti)) {
 		tap_diag("%s", v.errmsg);
 		for (i = 2; i < NTESTS - 1; i++)
 			tap_skip("vault", "vault did not open");
@@ -614,15 +497,17 @@ int main(void)
 	if (!tap_ok(ret == 0, "enrol user 1 with a %zu-digit code", len))
 		tap_diag("%s", v.errmsg);
 	tap_ok(v.ops->provisioned(&v) == 1, "provisioned after enrolment");
-	ret = v.ops->verify(&v, 0, 1, code, len, &ra);
-	if (!tap_ok(ret == VAULT_GRANTED, "right code is granted"))
+	ret = v.ops->verify(&v, 0, 1, code, len, &ra, &vres);
+	if (!tap_ok(ret == VAULT_GRANTED && vres.role == SAFELOCK_ROLE_OWNER &&
+		    !vres.duress, "right code is granted, role owner"))
 		tap_diag("ret %d: %s", ret, v.errmsg);
-	ret = v.ops->verify(&v, 0, 1, wrong, len, &ra);
+	ret = v.ops->verify(&v, 0, 1, wrong, len, &ra, &vres);
 	if (!tap_ok(ret == VAULT_DENIED, "wrong code is denied"))
 		tap_diag("ret %d: %s", ret, v.errmsg);
-	ret = v.ops->verify(&v, 0, 2, code, len, &ra);
-	tap_ok(ret == VAULT_DENIED, "unknown user is denied");
-	ret = v.ops->verify(&v, 0, 1, code, len, &ra);
+	ret = v.ops->verify(&v, 0, 2, code, len, &ra, &vres);
+	tap_ok(ret == VAULT_DENIED && vres.role == SAFELOCK_ROLE_NONE,
+	       "unknown user is denied");
+	ret = v.ops->verify(&v, 0, 1, code, len, &ra, &vres);
 	if (!tap_ok(ret == VAULT_GRANTED, "right code still granted after a failure"))
 		tap_diag("ret %d: %s", ret, v.errmsg);
 	tap_ok(v.ops->enrol(&v, 3, code, 5) == -EINVAL &&
@@ -631,19 +516,20 @@ int main(void)
 	       v.ops->enrol(&v, 0, code, len) == -EINVAL &&
 	       v.ops->enrol(&v, 1000, code, len) == -EINVAL,
 	       "bad code length, non-digits and bad user ids are rejected");
-	tap_ok(stat(obj, &st) == 0 && (st.st_mode & 0777) == 0600,
-	       "sealed object file is mode 0600");
-	tap_ok(file_leaks(obj, code, len) == 0,
-	       "state file holds neither the code nor SHA-256(salt||code)");
+	tap_ok(stat(tab, &st) == 0 && (st.st_mode & 0777) == 0600,
+	       "the vault table is mode 0600");
+	tap_ok(dir_leaks(code, len) == 0,
+	       "no file of the state directory holds the code or SHA-256(salt||code)");
+	timing(&v, code, len);
 	preparing(&v, &cfg);
 	throttling(&v, &cfg);
 	if (v.priv)
 		v.ops->close(&v);
 stop:
-	tap_ok(stop_swtpm(), "TPM2_Shutdown and swtpm stop");
+	tap_ok(sw_stop(&sw), "TPM2_Shutdown and swtpm stop");
 out:
 	safelock_wipe(code, sizeof(code));
 	safelock_wipe(wrong, sizeof(wrong));
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	sw_cleanup(&sw);
 	return tap_exit();
 }
