@@ -6,8 +6,10 @@
 #   make modules             the module only
 #   make tools               safelockd and safelockctl
 #   make modules_install     honours INSTALL_MOD_PATH
-#   make install             tools, udev rule, modules-load.d file;
-#                            honours DESTDIR, PREFIX, UDEVDIR, MODULESLOADDIR
+#   make install             tools, udev rule, modules-load.d file, safelockd's
+#                            systemd unit and sysusers.d file; honours DESTDIR,
+#                            PREFIX, UDEVDIR, MODULESLOADDIR, SYSTEMDUNITDIR,
+#                            SYSUSERSDIR
 #   make check               every test: host, lint, then the VM suites
 #   make demo                a short scenario on a simulated board in a VM
 #   make lint                checkpatch, sparse, cppcheck, spec vs header
@@ -25,6 +27,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 UDEVDIR ?= $(PREFIX)/lib/udev/rules.d
 MODULESLOADDIR ?= $(PREFIX)/lib/modules-load.d
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 
 ifneq ($(O),)
 KBUILD_OUT := O=$(O)
@@ -49,11 +53,17 @@ tools:
 	$(MAKE) -C tools
 
 # The tools, the device node's udev rule (group "safelock", which the
-# system must provide) and the modules-load.d file; nothing a test uses.
+# sysusers.d file creates) and the modules-load.d file; safelockd's unit
+# (its ExecStart pointing into PREFIX) and its user; nothing a test uses.
 install:
 	$(MAKE) -C tools install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 	install -D -m 0644 udev/60-safelock.rules $(DESTDIR)$(UDEVDIR)/60-safelock.rules
 	install -D -m 0644 udev/safelock.conf $(DESTDIR)$(MODULESLOADDIR)/safelock.conf
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|^ExecStart=/usr/sbin/|ExecStart=$(PREFIX)/sbin/|' tools/safelockd/safelockd.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/safelockd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/safelockd.service
+	install -D -m 0644 tools/safelockd/safelock.sysusers $(DESTDIR)$(SYSUSERSDIR)/safelock.conf
 
 deps:
 	@scripts/deps.sh
