@@ -26,7 +26,7 @@
 #include "fake_vault.h"
 #include "tap.h"
 
-#define NTESTS 150
+#define NTESTS 153
 
 /* ----------------------------------------------------------------- */
 /* The fake kernel                                                   */
@@ -457,11 +457,13 @@ static void add_user_again(void)
 		memcpy(codes[rq.target_user], c, sizeof(c));
 }
 
+static void last_audit(char *out, size_t len);
+
 static void test_users(void)
 {
 	struct vault_result res;
 	unsigned int retry;
-	char c[16];
+	char c[16], line[512];
 
 	add_user(2, SAFELOCK_ROLE_MANAGER, 1);
 	expect(0, "owner adds a manager (002)");
@@ -620,6 +622,10 @@ static void test_users(void)
 	rq.target_user = 3;
 	call();
 	tap_ok(rep.status == 0 && !fv.users[3].duress[0], "an empty duress code removes it");
+	last_audit(line, sizeof(line));
+	if (!tap_ok(strstr(line, "duress-set by 003 target 003") && strstr(line, "[DURESS code]"),
+		    "an act authorised with a duress code is audited as such"))
+		tap_diag("%s", line);
 }
 
 static void test_policy(void)
@@ -1073,6 +1079,37 @@ static void test_vault_down(void)
 	call();
 	tap_ok(rep.status_info.vault_ok && rep.status_info.provisioned,
 	       "vault back: vault_ok 1");
+
+	/* the owner alone: dual control or administration would lock them out */
+	req(ADMIN_OP_POLICY_GET);
+	call();
+	rq.policy = rep.policy;
+	rq.policy.dual_control = 1;
+	rq.op = ADMIN_OP_POLICY_SET;
+	auth(0, 1);
+	call();
+	tap_ok(rep.status == -EPERM && strstr(rep.message, "two users who can open") &&
+	       !fv.policy.dual_control, "dual control with one user who opens: refused");
+	rq.policy.dual_control = 0;
+	rq.policy.dual_admin = 1;
+	auth(0, 1);
+	call();
+	tap_ok(rep.status == -EPERM && !fv.policy.dual_admin,
+	       "dual administration with the owner alone: refused");
+}
+
+/* The last line audit_admin() wrote. */
+static void last_audit(char *out, size_t len)
+{
+	char line[512];
+
+	out[0] = '\0';
+	fflush(stderr);
+	rewind(errlog);
+	while (fgets(line, sizeof(line), errlog))
+		if (!strncmp(line, "safelockd: audit: admin ", 24))
+			snprintf(out, len, "%s", line);
+	fseek(errlog, 0, SEEK_END);
 }
 
 /* Every request buffer wiped, whatever happened to it. */
