@@ -250,6 +250,17 @@ static int provisioned(struct admin_server *srv)
 	return ret;
 }
 
+/* The policy loaded (0), or a failure: the vault has no store, or failed. */
+static int need_policy(struct admin_server *srv, struct req_ctx *c)
+{
+	if (!VAULT_HAS(srv, policy_load))
+		return vault_fail(srv, c, -EOPNOTSUPP, "keep a policy");
+	if (!admin_policy_ready(srv))	/* load_policy() noted the vault's error */
+		return fail(c, -EIO, "unable to read the policy: %s",
+			    srv->vault_err[0] ? srv->vault_err : "vault error");
+	return 0;
+}
+
 /* ----------------------------------------------------------------- */
 /* Validation                                                        */
 
@@ -696,8 +707,9 @@ static int op_recover(struct admin_server *srv, struct req_ctx *c)
 		return vault_fail(srv, c, ret, "read the vault");
 	if (ret == 0)
 		return fail(c, -ENOENT, "not initialised: nothing to recover");
-	if (!admin_policy_ready(srv))
-		return vault_fail(srv, c, -EIO, "read the policy");
+	ret = need_policy(srv, c);
+	if (ret)
+		return ret;
 	ret = check_recovery(srv, c);
 	if (ret)
 		return ret;
@@ -933,8 +945,10 @@ static int op_duress_set(struct admin_server *srv, struct req_ctx *c)
 
 static int op_policy_get(struct admin_server *srv, struct req_ctx *c)
 {
-	if (!admin_policy_ready(srv))
-		return vault_fail(srv, c, -EIO, "read the policy");
+	int ret = need_policy(srv, c);
+
+	if (ret)
+		return ret;
 	c->rep->policy = srv->policy;
 	memset(c->rep->policy.reserved, 0, sizeof(c->rep->policy.reserved));
 	return 0;
@@ -947,8 +961,9 @@ static int op_policy_set(struct admin_server *srv, struct req_ctx *c)
 	int ret, rb;
 
 	NEED_VAULT_OP(srv, c, policy_store, "store a policy");
-	if (!admin_policy_ready(srv))
-		return vault_fail(srv, c, -EIO, "read the policy");
+	ret = need_policy(srv, c);
+	if (ret)
+		return ret;
 	old = srv->policy;
 	ret = policy_still_possible(srv, c, &p, 0, SAFELOCK_ROLE_NONE);
 	if (ret)
@@ -973,6 +988,8 @@ static int op_policy_set(struct admin_server *srv, struct req_ctx *c)
 			    rb ? " (and the vault could not restore the old one)" : "");
 	}
 	srv->policy = p;
+	c->rep->policy = p;
+	memset(c->rep->policy.reserved, 0, sizeof(c->rep->policy.reserved));
 	if (ret == -ENOTCONN)
 		snprintf(c->rep->message, sizeof(c->rep->message),
 			 "stored; the lock gets it when safelockd registers with the kernel");

@@ -26,7 +26,7 @@
 #include "fake_vault.h"
 #include "tap.h"
 
-#define NTESTS 153
+#define NTESTS 155
 
 /* ----------------------------------------------------------------- */
 /* The fake kernel                                                   */
@@ -1112,6 +1112,45 @@ static void last_audit(char *out, size_t len)
 	fseek(errlog, 0, SEEK_END);
 }
 
+/* A backend without a policy store (or other admin ops) says so. */
+static void test_older_backend(void)
+{
+	static struct vault_ops ops;
+	static struct admin_server s2;
+	struct vault v2 = vault;
+
+	ops = fake_vault_ops;
+	ops.policy_load = NULL;
+	ops.policy_store = NULL;
+	ops.user_add = NULL;
+	v2.ops = &ops;
+	admin_init(&s2, &v2, &fk_ops, NULL);
+	s2.now_s = fake_now_s;
+	s2.now_ms = fake_now_ms;
+	req(ADMIN_OP_POLICY_GET);
+	{
+		unsigned char buf[sizeof(rq)];
+
+		memcpy(buf, &rq, sizeof(buf));
+		admin_handle(&s2, buf, sizeof(buf), NULL, &rep);
+	}
+	tap_ok(rep.status == -EOPNOTSUPP && strstr(rep.message, "fake vault cannot keep a policy") &&
+	       s2.vault_ok, "a vault without a policy store: POLICY_GET -EOPNOTSUPP, vault_ok stays 1");
+	req(ADMIN_OP_USER_ADD);
+	auth(0, 1);
+	rq.target_user = 12;
+	rq.role = SAFELOCK_ROLE_USER;
+	new_code("13572468");
+	{
+		unsigned char buf[sizeof(rq)];
+
+		memcpy(buf, &rq, sizeof(buf));
+		admin_handle(&s2, buf, sizeof(buf), NULL, &rep);
+	}
+	tap_ok(rep.status == -EOPNOTSUPP && strstr(rep.message, "cannot add users"),
+	       "a vault without user_add: USER_ADD -EOPNOTSUPP with the reason");
+}
+
 /* Every request buffer wiped, whatever happened to it. */
 static void test_wiped(void)
 {
@@ -1367,6 +1406,7 @@ int main(void)
 	test_recover();
 	test_wipe();
 	test_vault_down();
+	test_older_backend();
 	test_wiped();
 	test_socket();
 	test_verdicts();
