@@ -8,6 +8,11 @@
 #   scripts/vault-guest.sh [SERIES]     on the host: build what is needed
 #                                       and run this script in the VM
 #                                       (default 6.1)
+#   VAULT=fake scripts/vault-guest.sh   the same with safelockd's loop on
+#                                       the in-memory vault of the tests
+#                                       (tools/tests/sandbox_child): the
+#                                       kernel side of the admin server
+#                                       without the TPM backend
 #
 # In the guest: an unprovisioned lock; INIT refused with the door closed,
 # done with it open; the owner's code opens the bolt; users and policy
@@ -26,14 +31,15 @@ if [ ! -f /etc/vm/conf ]; then
 	trap 'rm -rf "$work"' EXIT
 	"$TOP/scripts/build-for.sh" "$KTREE" "$work/mod" >"$work/build.log" 2>&1 ||
 		{ cat "$work/build.log"; exit 1; }
-	make -s -C "$TOP/tools" all tests/admin_client >"$work/tools.log" 2>&1 ||
+	make -s -C "$TOP/tools" all tests/admin_client tests/sandbox_child >"$work/tools.log" 2>&1 ||
 		{ cat "$work/tools.log"; exit 1; }
 	gcc -Wall -Wextra -Werror -O2 -o "$work/keypad" "$TOP/scripts/demo/keypad.c"
 	exec "$TOP/scripts/vm.sh" --kernel "$series" --timeout 600 \
 		--add "$work/mod/safelock.ko" --add "$work/mod/safelock_testboard.ko" \
 		--add "$TOP/tools/safelockd/safelockd" --add "$TOP/tools/safelockctl/safelockctl" \
-		--add "$TOP/tools/tests/admin_client" --add "$work/keypad" \
-		--add "$TOP/scripts/vault-guest.sh" -- ./vault-guest.sh
+		--add "$TOP/tools/tests/admin_client" --add "$TOP/tools/tests/sandbox_child" \
+		--add "$work/keypad" --add "$TOP/scripts/vault-guest.sh" \
+		-- ./vault-guest.sh "${VAULT:-tpm}"
 fi
 
 # ---- guest ---------------------------------------------------------------
@@ -86,7 +92,13 @@ n=50; while [ ! -e /dev/safelock0 ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1));
 door down
 
 mkdir -p /tmp/vault
-./safelockd --foreground --tcti device:/dev/tpmrm0 --state-dir /tmp/vault 2>/tmp/safelockd.log &
+if [ "${1:-tpm}" = fake ]; then
+	echo "# safelockd's loop on the in-memory vault (sandbox_child)"
+	./sandbox_child loop safelock /run/safelock/admin.sock /tmp/vault \
+		</dev/null 2>/tmp/safelockd.log &
+else
+	./safelockd --foreground --tcti device:/dev/tpmrm0 --state-dir /tmp/vault 2>/tmp/safelockd.log &
+fi
 D=$!
 n=100; while [ ! -S /run/safelock/admin.sock ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
 [ -S /run/safelock/admin.sock ] || bail "no admin socket"
@@ -143,6 +155,24 @@ check "the kernel has the policy (relock 1500 ms)" \
 echo "$MGR" | admin policy-set auth0=2 open_window_s=10
 check "POLICY_SET out of range: -EINVAL" grep -q "^error=Invalid argument" /tmp/reply
 
+# the module goes away and comes back: safelockd keeps serving, registers
+# again by itself and gives the lock its policy again
+rmmod safelock_testboard && rmmod safelock
+admin status
+check "module unloaded: the admin socket still answers, not registered" \
+	[ "$(field status)$(field registered)" = 00 ]
+insmod ./safelock.ko && insmod ./safelock_testboard.ko chip=vault-board \
+	keypad=safelock-vault-keypad relock_ms=2000 verify_timeout_ms=10000
+n=50; while [ ! -e /dev/safelock0 ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+n=50
+while [ $n -gt 0 ]; do
+	admin status; [ "$(field registered)" = 1 ] && break
+	sleep 0.1; n=$((n - 1))
+done
+check "module back: registered again within 5 s" [ "$(field registered)" = 1 ]
+check "module back: the lock has the vault's policy again (relock 1500 ms)" \
+	sh -c "sleep 1.5; ./safelockctl status --json | grep -q '\"relock_ms\":1500'"
+
 echo "$OWNER" | admin wipe auth0=1
 check "WIPE with the door closed: refused" grep -q "^message=.*door is closed" /tmp/reply
 door up
@@ -151,7 +181,9 @@ check "WIPE with a manager's code: refused" grep -q "^error=Operation not permit
 echo "$OWNER" | admin wipe auth0=1
 check "WIPE with the owner's code, door open: done" [ "$(field status)" = 0 ]
 check "the kernel says UNPROVISIONED again" wait_state 50 UNPROVISIONED
-check "the bolt never moved" [ "$(bolt)" = 0 ]
+check "the wipe did not move the bolt (still thrown)" [ "$(bolt)" = 0 ]
+check "after the wipe the lock has the default policy again (not 1500 ms)" \
+	sh -c "sleep 0.5; ! ./safelockctl status --json | grep -q '\"relock_ms\":1500'"
 door down
 
 kill "$D"

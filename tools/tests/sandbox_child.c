@@ -6,8 +6,11 @@
  * call on purpose exists only here, not in safelockd.
  *
  *   sandbox_child loop USER SOCKET STATE_DIR
- *	enrol user 001 (owner) with the code read from stdin, then run the
- *	verifier loop, sandboxed as USER, serving SOCKET, until SIGTERM
+ *	enrol user 001 (owner) with the code read from stdin (nothing on
+ *	stdin: an unprovisioned vault), then run the verifier loop,
+ *	sandboxed as USER, serving SOCKET, until SIGTERM. In the VM
+ *	(scripts/vault-guest.sh fake) it is safelockd with an in-memory
+ *	vault, against the real module.
  *   sandbox_child forbidden USER
  *	enter the sandbox, then open an AF_INET socket: the filter kills it
  */
@@ -46,9 +49,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	fake_vault_init(&v, &fv);
-	if (safelock_read_code(0, code, &len) ||
+	if (!safelock_read_code(0, code, &len) &&
 	    fake_vault_ops.user_add(&v, 1, SAFELOCK_ROLE_OWNER, code, len)) {
-		fprintf(stderr, "sandbox_child: no owner code on stdin\n");
+		fprintf(stderr, "sandbox_child: unable to enrol the owner\n");
 		return 2;
 	}
 	safelock_wipe(code, sizeof(code));
