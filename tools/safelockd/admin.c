@@ -1090,6 +1090,7 @@ static int handle(struct admin_server *srv, void *buf, size_t buflen,
 	ret = validate(&c, msglen);
 	if (!ret) {
 		d = &op_descs[c.req->op];
+		c.act.target = c.req->target_user;	/* refusals name it too */
 		ret = authorise(srv, &c, d);
 	}
 	if (!ret) {
