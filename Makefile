@@ -8,8 +8,9 @@
 #   make man                 the man pages (scdoc), into tools/man/
 #   make modules_install     honours INSTALL_MOD_PATH
 #   make install             tools, man pages, bash completion, udev rule,
-#                            modules-load.d file; honours DESTDIR, PREFIX,
-#                            UDEVDIR, MODULESLOADDIR
+#                            modules-load.d file, safelockd's systemd unit and
+#                            sysusers.d file; honours DESTDIR, PREFIX, UDEVDIR,
+#                            MODULESLOADDIR, SYSTEMDUNITDIR, SYSUSERSDIR
 #   make check               every test: host, lint, then the VM suites
 #   make demo                a short scenario on a simulated board in a VM
 #   make lint                checkpatch, sparse, cppcheck, spec vs header
@@ -27,6 +28,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 UDEVDIR ?= $(PREFIX)/lib/udev/rules.d
 MODULESLOADDIR ?= $(PREFIX)/lib/modules-load.d
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 
 ifneq ($(O),)
 KBUILD_OUT := O=$(O)
@@ -55,12 +58,18 @@ man:
 
 # The tools, their man pages (share/man/man8) and bash completion
 # (share/bash-completion/completions), the device node's udev rule (group
-# "safelock", which the system must provide) and the modules-load.d file;
+# "safelock", which the sysusers.d file creates) and the modules-load.d
+# file; safelockd's unit (its ExecStart pointing into PREFIX) and its user;
 # nothing a test uses.
 install:
 	$(MAKE) -C tools install install-doc DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 	install -D -m 0644 udev/60-safelock.rules $(DESTDIR)$(UDEVDIR)/60-safelock.rules
 	install -D -m 0644 udev/safelock.conf $(DESTDIR)$(MODULESLOADDIR)/safelock.conf
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|^ExecStart=/usr/sbin/|ExecStart=$(PREFIX)/sbin/|' tools/safelockd/safelockd.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/safelockd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/safelockd.service
+	install -D -m 0644 tools/safelockd/safelock.sysusers $(DESTDIR)$(SYSUSERSDIR)/safelock.conf
 
 deps:
 	@scripts/deps.sh

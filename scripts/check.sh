@@ -122,6 +122,7 @@ install_layout() {
 	local d=$WORK/destdir
 	make -s install DESTDIR="$d" PREFIX=/usr &&
 		same_files "$d" "$(printf '%s\n' usr/bin/safelockctl usr/lib/modules-load.d/safelock.conf \
+			usr/lib/systemd/system/safelockd.service usr/lib/sysusers.d/safelock.conf \
 			usr/lib/udev/rules.d/60-safelock.rules usr/sbin/safelockd \
 			usr/share/bash-completion/completions/safelockctl \
 			usr/share/man/man8/safelockctl.8 usr/share/man/man8/safelockd.8 | sort)"

@@ -11,13 +11,14 @@ build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 pkg-config gzip
 linux-source-6.1 linux-source-6.12 linux-headers-amd64
 qemu-system-x86 swtpm swtpm-tools
-libtss2-dev libnl-3-dev libnl-genl-3-dev libkmod-dev
+libtss2-dev libnl-3-dev libnl-genl-3-dev libkmod-dev libseccomp-dev
 busybox-static sparse cppcheck python3-yaml python3-jsonschema scdoc
 dt-schema dkms
 systemd-journal-remote
 gcc-aarch64-linux-gnu qemu-system-arm device-tree-compiler
 libc6-dev:arm64 libnl-3-dev:arm64 libnl-genl-3-dev:arm64 libtss2-dev:arm64 libssl-dev:arm64
 libkmod-dev:arm64
+libseccomp-dev:arm64
 "
 # The arm64 suite (scripts/arm64/) cross-builds against Debian's arm64
 # libraries and boots an arm64 busybox (busybox-static:arm64 conflicts with

@@ -437,7 +437,10 @@ fi
 TS=$WORK/tools-src TD=$WORK/image-tools TU=$WORK/unpack
 cp -a "$SRC" "$TS"
 mkdir -p "$TU" "$TD"
-cp "$LAYER"/recipes-security/safelock/files/* "$TU"/
+# local SRC_URI files (none today: the unit comes from the tree)
+if [ -d "$LAYER"/recipes-security/safelock/files ]; then
+	cp "$LAYER"/recipes-security/safelock/files/* "$TU"/
+fi
 {
 	echo 'set -e'
 	printf 'S=%q B=%q D=%q SAFELOCK_UNPACKDIR=%q UNPACKDIR=%q WORKDIR=%q\n' "$TS" "$TS" "$TD" "$TU" "$TU" "$WORK"

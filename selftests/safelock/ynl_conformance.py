@@ -349,6 +349,16 @@ class Ctx:
               f'{p.stdout.strip()} {p.stderr.strip()[-800:]}')
         return json.loads(p.stdout) if p.stdout.strip() else None
 
+    def cli_msg(self, op, *args):
+        """cli_ok(), with the reply's binary attributes (which cli.py prints
+        as hex strings in its JSON) back as bytes."""
+        got = self.cli_ok(*args)
+        aset = self.spec.attr_sets['safelock']
+        for n, v in (got or {}).items():
+            if n in aset.attrs and aset.attrs[n].type == 'binary' and isinstance(v, str):
+                got[n] = bytes.fromhex(v)
+        return got
+
     def cli_fails(self, what, args, text):
         p = self.cli(*args)
         out = p.stdout + p.stderr
@@ -420,8 +430,12 @@ def attr_policy_errs(spec, op, a, kpol):
     if a.type in INT_BITS:
         bits = INT_BITS[a.type]
         lo, hi = (0, 2 ** bits - 1) if a.type[0] == 'u' else (-2 ** (bits - 1), 2 ** (bits - 1) - 1)
-        lo = const(spec, chk.get('min', lo))
         hi = const(spec, chk.get('max', hi))
+        # The spec format allows no negative minimum: a signed attribute
+        # with a max and no min is symmetric, -max..max.
+        if a.type[0] == 's' and 'max' in chk and 'min' not in chk:
+            lo = -hi
+        lo = const(spec, chk.get('min', lo))
         if (kpol.get('min-value'), kpol.get('max-value')) != (lo, hi):
             errs.append(f'{where}: kernel range {kpol.get("min-value")}..{kpol.get("max-value")}'
                         f', spec {lo}..{hi}')
@@ -563,7 +577,7 @@ def case_policy_set(ctx):
 
 
 def case_policy_get(ctx):
-    got = ctx.cli_ok('--do', 'policy-get', '--json', '{"device": 0}')
+    got = ctx.cli_msg('policy-get', '--do', 'policy-get', '--json', '{"device": 0}')
     expect_msg(ctx.spec, 'policy-get reply', got, 'policy-get', 'do', 'reply')
     want = {'device': 0, **ctx.policy}
     check(got == want, f'policy-get: {got}, expected what policy-set set: {want}')

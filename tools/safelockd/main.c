@@ -3,7 +3,8 @@
  * safelockd: the safelock verifier.
  *
  *   safelockd [--tcti STR] [--state-dir DIR] [--foreground] [--verbose]
- *             [--no-prepare]
+ *             [--no-prepare] [--admin-socket PATH] [--admin-group NAME]
+ *             [--user NAME]
  *   safelockd --enrol USER_ID [--code-fd N] [--tcti STR] [--state-dir DIR]
  *
  * A code is only ever read from a file descriptor: never from the command
@@ -24,12 +25,16 @@
 
 #define DEFAULT_TCTI		"device:/dev/tpmrm0"
 #define DEFAULT_STATE_DIR	"/var/lib/safelock"
+#define DEFAULT_USER		"safelock"
 
 enum { EXIT_USAGE = 2 };
 
 struct config {
 	const char *tcti;
 	const char *state_dir;
+	const char *admin_socket;
+	const char *admin_group;
+	const char *user;
 	bool foreground;
 	struct verifier_opts vopts;
 	long enrol_user;	/* 0: run the verifier */
@@ -40,13 +45,25 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: safelockd [--tcti STR] [--state-dir DIR] [--foreground] [--verbose]\n"
-		"                 [--no-prepare]\n"
+		"                 [--no-prepare] [--admin-socket PATH] [--admin-group NAME]\n"
+		"                 [--user NAME]\n"
 		"       safelockd --enrol USER_ID [--code-fd N] [--tcti STR] [--state-dir DIR]\n"
 		"\n"
-		"The safelock verifier: answers the kernel's VERIFY requests from a TPM 2.0 vault.\n"
+		"The safelock verifier: answers the kernel's VERIFY requests from a TPM 2.0 vault,\n"
+		"and safelockctl's administration requests on a Unix socket.\n"
 		"\n"
 		"  -t, --tcti STR        TPM TCTI configuration (default " DEFAULT_TCTI ")\n"
-		"  -s, --state-dir DIR   sealed objects (default " DEFAULT_STATE_DIR ")\n"
+		"  -s, --state-dir DIR   sealed objects (default " DEFAULT_STATE_DIR ");\n"
+		"                        given to the --user\n"
+		"  -a, --admin-socket PATH\n"
+		"                        the administration socket (default " SAFELOCK_ADMIN_SOCKET ");\n"
+		"                        its directory is made 0750, the socket 0660\n"
+		"  -g, --admin-group NAME\n"
+		"                        the group of the socket and its directory, whose\n"
+		"                        members may run safelockctl (default: safelockd's)\n"
+		"  -u, --user NAME       run as this user once the TPM and the sockets are open\n"
+		"                        (default " DEFAULT_USER "), with only CAP_NET_ADMIN, no_new_privs\n"
+		"                        and a seccomp allow-list\n"
 		"  -f, --foreground      do not detach (logs go to stderr either way)\n"
 		"  -v, --verbose         debug lines: each entry's preparation and the TPM\n"
 		"                        commands each request cost before and after its verdict\n"
@@ -86,6 +103,9 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "foreground",	no_argument,	   NULL, 'f' },
 		{ "verbose",	no_argument,	   NULL, 'v' },
 		{ "no-prepare",	no_argument,	   NULL, 'P' },
+		{ "admin-socket", required_argument, NULL, 'a' },
+		{ "admin-group", required_argument, NULL, 'g' },
+		{ "user",	required_argument, NULL, 'u' },
 		{ "enrol",	required_argument, NULL, 'e' },
 		{ "code-fd",	required_argument, NULL, 'c' },
 		{ "help",	no_argument,	   NULL, 'h' },
@@ -95,13 +115,22 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 	bool code_fd_set = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:s:fve:c:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:s:a:g:u:fve:c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			cfg->tcti = optarg;
 			break;
 		case 's':
 			cfg->state_dir = optarg;
+			break;
+		case 'a':
+			cfg->admin_socket = optarg;
+			break;
+		case 'g':
+			cfg->admin_group = optarg;
+			break;
+		case 'u':
+			cfg->user = optarg;
 			break;
 		case 'f':
 			cfg->foreground = true;
@@ -194,7 +223,14 @@ static int serve(const struct config *cfg)
 {
 	struct vault_config vc = { .tcti = cfg->tcti, .state_dir = cfg->state_dir };
 	struct vault v = { .ops = &vault_tpm_ops };
+	struct sandbox_opts so = { .user = cfg->user, .state_dir = cfg->state_dir };
+	struct verifier_opts vo = cfg->vopts;
 	int ret;
+
+	vo.tcti = cfg->tcti;
+	vo.admin_socket = cfg->admin_socket;
+	vo.admin_group = cfg->admin_group;
+	vo.sandbox = &so;
 
 	ret = v.ops->open(&v, &vc);
 	if (ret) {
@@ -206,7 +242,7 @@ static int serve(const struct config *cfg)
 		v.ops->close(&v);
 		return 1;
 	}
-	ret = verifier_run(&v, &cfg->vopts);
+	ret = verifier_run(&v, &vo);
 	v.ops->close(&v);
 	return ret;
 }
@@ -216,6 +252,8 @@ int main(int argc, char **argv)
 	struct config cfg = {
 		.tcti = DEFAULT_TCTI,
 		.state_dir = DEFAULT_STATE_DIR,
+		.admin_socket = SAFELOCK_ADMIN_SOCKET,
+		.user = DEFAULT_USER,
 	};
 	int ret;
 

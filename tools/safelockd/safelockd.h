@@ -3,10 +3,16 @@
 #define SAFELOCKD_H
 
 #include "vault.h"
+#include "adminsrv.h"
 
 struct verifier_opts {
 	bool no_prepare;	/* ignore ENTRY_BEGIN (--no-prepare, debugging) */
 	bool verbose;		/* debug lines: TPM commands per request */
+	const char *tcti;	/* shown by STATUS */
+	const char *admin_socket;	/* the admin socket's path */
+	const char *admin_group;	/* its group; NULL: the process's */
+	/* entered once the sockets are open; NULL: no sandbox (tests) */
+	const struct sandbox_opts *sandbox;
 };
 
 /* Run the verifier until SIGINT or SIGTERM: 0, or 1 on a fatal error. */

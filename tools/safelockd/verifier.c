@@ -16,11 +16,20 @@
  * work the vault can leave for after the verdict (vault_ops.finish) is done
  * once the VERDICT is sent. A preparation whose VERIFY never comes is
  * rolled back by vault_ops.expire from the one-second tick.
+ *
+ * The same loop serves the admin socket (admin.c): at most one request per
+ * round, after the kernel's messages, and none while an entry is being
+ * typed. It is the kernel side of the admin server too (struct
+ * admin_kernel_ops): the doors' state from STATUS_GET dumps (on a socket of
+ * their own), the policy pushed with POLICY_SET from the registered socket
+ * to every lock, at registration, after every change, and to a lock that
+ * appears later (the tick dumps the locks every second).
  */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +42,14 @@
 #include "libsafelock.h"
 #include "safelockd.h"
 
+
+#define MAX_LOCKS	32	/* device indices followed (the kernel has 16) */
+
+struct lock_status {
+	uint32_t device;
+	uint32_t flags;
+};
+
 struct verifier {
 	struct vault *vault;
 	struct sl_genl nl;
@@ -42,6 +59,13 @@ struct verifier {
 	bool verbose;
 	int provisioned;
 	char last_err[320];	/* not repeated every second */
+	struct admin_server *admin;
+	/* STATUS_GET dumps, on a socket of their own */
+	struct nl_sock *q;
+	int q_family;
+	/* the locks that have the policy of the vault (bit = device index) */
+	uint32_t pushed;
+	bool policy_loaded;	/* admin's policy was loaded at the last tick */
 };
 
 static void report(struct verifier *vf, const char *fmt, const char *a,
@@ -72,6 +96,11 @@ static const struct nla_policy begin_policy[SAFELOCK_A_MAX + 1] = {
 	[SAFELOCK_A_REQUEST_ID]	 = { .type = NLA_U64 },
 };
 
+static const struct nla_policy status_policy[SAFELOCK_A_MAX + 1] = {
+	[SAFELOCK_A_DEVICE]	 = { .type = NLA_U32 },
+	[SAFELOCK_A_FLAGS]	 = { .type = NLA_U32 },
+};
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -88,17 +117,21 @@ static uint64_t now_ns(void)
  */
 static void send_verdict(struct verifier *vf, uint32_t dev, uint64_t req,
 			 const void *nonce, uint32_t result,
-			 uint32_t retry_after_ms)
+			 uint32_t retry_after_ms, bool duress, uint8_t override)
 {
 	struct nl_msg *msg = sl_genl_msg(&vf->nl, SAFELOCK_CMD_VERDICT);
+	bool granted = result == SAFELOCK_RESULT_GRANTED;
 	int ret;
 
 	if (!msg || nla_put_u32(msg, SAFELOCK_A_DEVICE, dev) ||
 	    nla_put_u64(msg, SAFELOCK_A_REQUEST_ID, req) ||
 	    nla_put(msg, SAFELOCK_A_NONCE, SAFELOCK_NONCE_SIZE, nonce) ||
 	    nla_put_u32(msg, SAFELOCK_A_RESULT, result) ||
-	    (result == SAFELOCK_RESULT_DENIED && retry_after_ms &&
-	     nla_put_u32(msg, SAFELOCK_A_RETRY_AFTER_MS, retry_after_ms))) {
+	    (!granted && retry_after_ms &&
+	     nla_put_u32(msg, SAFELOCK_A_RETRY_AFTER_MS, retry_after_ms)) ||
+	    (granted && duress && nla_put_u8(msg, SAFELOCK_A_DURESS, 1)) ||
+	    (granted && override &&
+	     nla_put_u8(msg, SAFELOCK_A_DELAY_OVERRIDE, override))) {
 		if (msg)
 			nlmsg_free(msg);
 		fprintf(stderr, "safelockd: unable to send verdict for request %llu: out of memory\n",
@@ -121,6 +154,8 @@ static void handle_entry_begin(struct verifier *vf, struct nl_msg *msg)
 	uint64_t req;
 	int ret;
 
+	/* admin requests wait while the person types */
+	admin_hold(vf->admin, true);
 	if (!vf->prepare || !vf->vault->ops->prepare)
 		return;
 	ret = genlmsg_parse(nlmsg_hdr(msg), 0, tb, SAFELOCK_A_MAX, begin_policy);
@@ -153,12 +188,16 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	unsigned char nonce[SAFELOCK_NONCE_SIZE];
 	uint32_t dev, user, result = SAFELOCK_RESULT_DENIED;
 	unsigned int retry_after = 0;
-	char wait[48] = "", cmds[64] = "";
+	struct vault_result res = { .role = SAFELOCK_ROLE_NONE };
+	uint8_t override = SAFELOCK_OVERRIDE_NONE;
+	bool duress = false;
+	char wait[48] = "", cmds[64] = "", how[48] = "";
 	unsigned long c0 = vf->vault->commands, c1;
 	uint64_t req;
 	size_t len = 0;
 	int ret;
 
+	admin_hold(vf->admin, false);
 	ret = genlmsg_parse(nlmsg_hdr(msg), 0, tb, SAFELOCK_A_MAX, verify_policy);
 	if (ret < 0 || !tb[SAFELOCK_A_DEVICE] || !tb[SAFELOCK_A_REQUEST_ID] ||
 	    !tb[SAFELOCK_A_NONCE]) {
@@ -187,12 +226,14 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 		return;
 	}
 	if (safelock_code_valid(code, len)) {
-		struct vault_result vres;	/* role, duress: see wip-daemon */
-
 		ret = vf->vault->ops->verify(vf->vault, req, user, code, len,
-					     &retry_after, &vres);
+					     &retry_after, &res);
+		admin_vault_result(vf->admin, ret);
+		/* the role decides what a right code earns */
 		if (ret == VAULT_GRANTED)
-			result = SAFELOCK_RESULT_GRANTED;
+			result = policy_verdict(res.role, admin_policy(vf->admin),
+						&override);
+		duress = result == SAFELOCK_RESULT_GRANTED && res.duress;
 	} else {
 		ret = -EINVAL;
 		cancel_prepared(vf, req);
@@ -203,7 +244,7 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	if (result == SAFELOCK_RESULT_GRANTED)
 		retry_after = 0;
 	c1 = vf->vault->commands;
-	send_verdict(vf, dev, req, nonce, result, retry_after);
+	send_verdict(vf, dev, req, nonce, result, retry_after, duress, override);
 	/* what could wait for the verdict: flushes, settling NV writes */
 	if (vf->vault->ops->finish && vf->vault->ops->finish(vf->vault))
 		fprintf(stderr, "safelockd: request %llu: after the verdict: %s\n",
@@ -215,8 +256,12 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 		snprintf(wait, sizeof(wait), ", entry disabled");
 	else if (retry_after)
 		snprintf(wait, sizeof(wait), ", retry after %u ms", retry_after);
-	fprintf(stderr, "safelockd: request %llu user %03u: %s%s%s%s%s%s\n",
-		(unsigned long long)req, user, safelock_result_name(result),
+	if (ret == VAULT_GRANTED)
+		snprintf(how, sizeof(how), " as %s%s%s", safelock_role_name(res.role),
+			 override ? ", time-delay override" : "",
+			 duress ? ", DURESS" : "");
+	fprintf(stderr, "safelockd: request %llu user %03u: %s%s%s%s%s%s%s\n",
+		(unsigned long long)req, user, safelock_result_name(result), how,
 		wait, vf->vault->errmsg[0] ? " (" : "", vf->vault->errmsg,
 		vf->vault->errmsg[0] ? ")" : "", cmds);
 }
@@ -264,13 +309,297 @@ static void on_async_err(struct sl_genl *g, int err, uint32_t seq, void *arg)
 		strerror(-err), g->extack[0] ? ": " : "", g->extack);
 }
 
+/* ----------------------------------------------------------------- */
+/* The locks: STATUS_GET dumps on a socket of their own              */
+
+static void query_close(struct verifier *vf)
+{
+	if (vf->q)
+		nl_socket_free(vf->q);
+	vf->q = NULL;
+	vf->q_family = -1;
+}
+
+static int query_open(struct verifier *vf)
+{
+	int ret;
+
+	if (vf->q)
+		return 0;
+	vf->q = nl_socket_alloc();
+	if (!vf->q)
+		return -ENOMEM;
+	ret = genl_connect(vf->q);
+	if (!ret)
+		ret = genl_ctrl_resolve(vf->q, SAFELOCK_GENL_NAME);
+	if (ret < 0) {
+		query_close(vf);
+		return ret == -NLE_OBJ_NOTFOUND ? -ENOENT : -EIO;
+	}
+	vf->q_family = ret;
+	return 0;
+}
+
+struct dump_ctx {
+	struct lock_status *locks;
+	int max, n;
+};
+
+static int on_status(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[SAFELOCK_A_MAX + 1];
+	struct dump_ctx *d = arg;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, SAFELOCK_A_MAX, status_policy) < 0 ||
+	    !tb[SAFELOCK_A_DEVICE] || !tb[SAFELOCK_A_FLAGS] || d->n >= d->max)
+		return NL_SKIP;
+	d->locks[d->n].device = nla_get_u32(tb[SAFELOCK_A_DEVICE]);
+	d->locks[d->n].flags = nla_get_u32(tb[SAFELOCK_A_FLAGS]);
+	d->n++;
+	return NL_OK;
+}
+
+/* Every lock the kernel has: how many (into @locks), or -errno. */
+static int lock_dump(struct verifier *vf, struct lock_status *locks, int max)
+{
+	struct dump_ctx d = { .locks = locks, .max = max };
+	struct nl_cb *cb;
+	int ret;
+
+	ret = query_open(vf);
+	if (ret)
+		return ret;
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_status, &d);
+	ret = genl_send_simple(vf->q, vf->q_family, SAFELOCK_CMD_STATUS_GET,
+			       SAFELOCK_GENL_VERSION, NLM_F_DUMP);
+	if (ret >= 0)
+		ret = nl_recvmsgs(vf->q, cb);
+	nl_cb_put(cb);
+	if (ret < 0) {
+		/* the family went away, or the socket broke: start afresh */
+		query_close(vf);
+		return -EIO;
+	}
+	return d.n;
+}
+
+/* ----------------------------------------------------------------- */
+/* The kernel side of the admin server                               */
+
+static int k_door_open(void *ctx, char *why, size_t len)
+{
+	struct verifier *vf = ctx;
+	struct lock_status locks[MAX_LOCKS];
+	int i, n;
+
+	n = lock_dump(vf, locks, MAX_LOCKS);
+	if (n < 0) {
+		snprintf(why, len, "%s", n == -ENOENT ? "safelock module not loaded"
+						       : "unable to read the locks' status");
+		return -ENODEV;
+	}
+	if (n == 0) {
+		snprintf(why, len, "no lock present");
+		return -ENODEV;
+	}
+	for (i = 0; i < n; i++) {
+		if (!(locks[i].flags & SAFELOCK_STATUS_DOOR_OPEN)) {
+			snprintf(why, len, "the kernel reports the door of lock %u closed",
+				 locks[i].device);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static bool k_registered(void *ctx)
+{
+	const struct verifier *vf = ctx;
+
+	return vf->registered;
+}
+
+/* POLICY_SET of @p to lock @dev from the registered socket. */
+static int push_one(struct verifier *vf, uint32_t dev,
+		    const struct safelock_admin_policy *p, char *why, size_t len)
+{
+	struct nl_msg *msg = sl_genl_msg(&vf->nl, SAFELOCK_CMD_POLICY_SET);
+	int ret;
+
+	if (!msg || nla_put_u32(msg, SAFELOCK_A_DEVICE, dev) ||
+	    policy_put_attrs(msg, p)) {
+		if (msg)
+			nlmsg_free(msg);
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	ret = sl_genl_request(&vf->nl, msg);
+	if (ret)
+		snprintf(why, len, "lock %u: %s", dev,
+			 vf->nl.extack[0] ? vf->nl.extack : strerror(-ret));
+	return ret;
+}
+
+/*
+ * Push @p to every lock (@only: just those not pushed yet). All or nothing:
+ * if one lock refuses, the ones done before get @undo back (if given).
+ */
+static int push_locks(struct verifier *vf, const struct safelock_admin_policy *p,
+		      const struct safelock_admin_policy *undo, bool only_new,
+		      char *why, size_t len)
+{
+	struct lock_status locks[MAX_LOCKS];
+	char ignore[256];
+	uint32_t present = 0, done = 0;
+	int i, n, ret = 0;
+
+	if (!vf->registered)
+		return -ENOTCONN;
+	n = lock_dump(vf, locks, MAX_LOCKS);
+	if (n < 0) {
+		snprintf(why, len, "unable to list the locks");
+		return n;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t bit = locks[i].device < 32 ? 1u << locks[i].device : 0;
+
+		present |= bit;
+		if (only_new && (vf->pushed & bit))
+			continue;
+		ret = push_one(vf, locks[i].device, p, why, len);
+		if (ret == -ENODEV) {		/* went away meanwhile */
+			ret = 0;
+			present &= ~bit;
+			continue;
+		}
+		if (ret)
+			break;
+		done |= bit;
+	}
+	if (ret && undo) {
+		/*
+		 * The caller keeps @undo as the vault's policy: the locks that
+		 * took @p get it back; one that does not has to be pushed again.
+		 */
+		for (i = 0; i < n; i++) {
+			uint32_t bit = locks[i].device < 32 ? 1u << locks[i].device : 0;
+
+			if ((done & bit) &&
+			    push_one(vf, locks[i].device, undo, ignore, sizeof(ignore)))
+				vf->pushed &= ~bit;
+		}
+		vf->pushed &= present;
+		return ret;
+	}
+	/* @p is the vault's policy: the locks done have it */
+	vf->pushed = (only_new || ret ? vf->pushed | done : done) & present;
+	return ret;
+}
+
+static int k_policy_push(void *ctx, const struct safelock_admin_policy *p,
+			 char *why, size_t len)
+{
+	struct verifier *vf = ctx;
+
+	return push_locks(vf, p, admin_policy(vf->admin), false, why, len);
+}
+
+static void try_register(struct verifier *vf);
+
+static void k_provisioned(void *ctx, bool prov)
+{
+	struct verifier *vf = ctx;
+
+	(void)prov;
+	if (vf->registered)
+		try_register(vf);
+}
+
+/* One command to every lock; 0 or the first error. */
+static int each_lock(struct verifier *vf, uint8_t cmd, int attr, uint64_t val,
+		     char *why, size_t len)
+{
+	struct lock_status locks[MAX_LOCKS];
+	struct nl_msg *msg;
+	int i, n, ret = 0;
+
+	if (!vf->registered) {
+		snprintf(why, len, "not registered with the kernel");
+		return -ENOTCONN;
+	}
+	n = lock_dump(vf, locks, MAX_LOCKS);
+	if (n <= 0) {
+		snprintf(why, len, "no lock present");
+		return -ENODEV;
+	}
+	for (i = 0; i < n && !ret; i++) {
+		msg = sl_genl_msg(&vf->nl, cmd);
+		if (!msg || nla_put_u32(msg, SAFELOCK_A_DEVICE, locks[i].device) ||
+		    (attr && nla_put_u64(msg, attr, val))) {
+			if (msg)
+				nlmsg_free(msg);
+			snprintf(why, len, "out of memory");
+			return -ENOMEM;
+		}
+		ret = sl_genl_request(&vf->nl, msg);
+		if (ret)
+			snprintf(why, len, "lock %u: %s", locks[i].device,
+				 vf->nl.extack[0] ? vf->nl.extack : strerror(-ret));
+	}
+	return ret;
+}
+
+static int k_fault_clear(void *ctx, char *why, size_t len)
+{
+	return each_lock(ctx, SAFELOCK_CMD_FAULT_CLEAR, 0, 0, why, len);
+}
+
+static int k_time_lock_now(void *ctx, uint32_t duration_s, char *why, size_t len)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return each_lock(ctx, SAFELOCK_CMD_POLICY_SET, SAFELOCK_A_TIME_LOCK_UNTIL,
+			 (uint64_t)now.tv_sec + duration_s, why, len);
+}
+
+static const struct admin_kernel_ops kernel_ops = {
+	.door_open = k_door_open,
+	.registered = k_registered,
+	.policy_push = k_policy_push,
+	.provisioned = k_provisioned,
+	.fault_clear = k_fault_clear,
+	.time_lock_now = k_time_lock_now,
+};
+
+/* ----------------------------------------------------------------- */
+/* Registration                                                      */
+
 static void disconnect(struct verifier *vf)
 {
 	if (vf->registered)
 		fprintf(stderr, "safelockd: unregistered; will register again\n");
 	sl_genl_close(&vf->nl);
+	query_close(vf);
 	vf->registered = false;
 	vf->reconnect = false;
+	vf->pushed = 0;
+}
+
+/* The vault's policy to every lock that does not have it yet. */
+static void sync_policy(struct verifier *vf)
+{
+	char why[256];
+	int ret;
+
+	if (!vf->registered || !admin_policy_ready(vf->admin))
+		return;
+	ret = push_locks(vf, admin_policy(vf->admin), NULL, true, why, sizeof(why));
+	if (ret && ret != -ENOTCONN)
+		report(vf, "unable to push the policy: %s%s (retrying)", why, "");
 }
 
 static void try_register(struct verifier *vf)
@@ -295,6 +624,7 @@ static void try_register(struct verifier *vf)
 				strerror(-ret));
 	}
 	prov = vf->vault->ops->provisioned(vf->vault);
+	admin_vault_result(vf->admin, prov);
 	if (prov < 0) {
 		report(vf, "unable to read vault: %s%s", vf->vault->errmsg, "");
 		prov = 0;
@@ -314,15 +644,21 @@ static void try_register(struct verifier *vf)
 		disconnect(vf);
 		return;
 	}
-	if (!vf->registered)
+	if (!vf->registered) {
 		fprintf(stderr, "safelockd: registered as verifier%s\n",
 			prov ? "" : " (vault not provisioned)");
+		vf->pushed = 0;
+	}
 	vf->registered = true;
 	vf->provisioned = prov;
 	vf->last_err[0] = '\0';
+	sync_policy(vf);
 }
 
-/* Once a second: keep PROVISIONED up to date. */
+/*
+ * Once a second: keep PROVISIONED up to date, give a lock that appeared
+ * (or a policy that could not be read before) the vault's policy.
+ */
 static void tick(struct verifier *vf)
 {
 	int prov;
@@ -334,22 +670,35 @@ static void tick(struct verifier *vf)
 		return;
 	}
 	prov = vf->vault->ops->provisioned(vf->vault);
+	admin_vault_result(vf->admin, prov);
 	if (prov >= 0 && prov != vf->provisioned)
 		try_register(vf);
+	else
+		sync_policy(vf);
 }
+
+#define NPFD	(2 + ADMIN_MAX_CLIENTS + 1)
 
 int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 {
 	struct verifier vf = {
-		.vault = vault, .nl = { .family = -1 },
+		.vault = vault, .nl = { .family = -1 }, .q_family = -1,
 		.prepare = !opts->no_prepare, .verbose = opts->verbose,
 	};
 	struct signalfd_siginfo si;
-	struct pollfd pfd[2];
-	uint64_t next = 0;
+	struct pollfd pfd[NPFD];
+	char err[320];
+	uint64_t next = 0, now;
 	sigset_t mask;
-	int sfd, n;
+	int sfd, n, na, timeout, rc = 0;
 
+	vf.admin = calloc(1, sizeof(*vf.admin));
+	if (!vf.admin) {
+		fprintf(stderr, "safelockd: out of memory\n");
+		return 1;
+	}
+	admin_init(vf.admin, vault, &kernel_ops, &vf);
+	vf.admin->tcti = opts->tcti;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -357,19 +706,42 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
 		fprintf(stderr, "safelockd: unable to set up signals: %s\n",
 			strerror(errno));
+		free(vf.admin);
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (opts->admin_socket &&
+	    admin_listen(vf.admin, opts->admin_socket, opts->admin_group, err, sizeof(err))) {
+		fprintf(stderr, "safelockd: unable to serve administration: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	/* everything that needs privileges is open: the sandbox closes the rest */
+	tick(&vf);
+	next = now_ns() + 1000000000ULL;
+	if (opts->sandbox && sandbox_enter(opts->sandbox, err, sizeof(err))) {
+		fprintf(stderr, "safelockd: unable to enter the sandbox: %s\n", err);
+		rc = 1;
+		goto out;
+	}
 	for (;;) {
-		if (now_ns() >= next) {
+		now = now_ns();
+		if (now >= next) {
 			tick(&vf);
 			next = now_ns() + 1000000000ULL;
+			now = now_ns();
 		}
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = sl_genl_fd(&vf.nl), .events = POLLIN };
-		n = poll(pfd, 2, 1000);
+		na = admin_pollfds(vf.admin, pfd + 2, NPFD - 2);
+		timeout = next > now ? (int)((next - now) / 1000000) + 1 : 0;
+		n = admin_poll_timeout(vf.admin);
+		if (n >= 0 && n < timeout)
+			timeout = n;
+		n = poll(pfd, 2 + na, timeout);
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "safelockd: unable to poll: %s\n", strerror(errno));
+			rc = 1;
 			break;
 		}
 		if (n <= 0)
@@ -381,6 +753,7 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 				break;
 			}
 		}
+		/* the kernel first: a VERIFY never waits behind admin work */
 		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
 			vf.reconnect = true;
 		} else if (pfd[1].revents & POLLIN) {
@@ -395,11 +768,22 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 		if (vf.reconnect) {
 			disconnect(&vf);
 			next = 0;
+			continue;
+		}
+		/* then at most one admin request; back to poll() after it */
+		admin_service(vf.admin, pfd + 2, na);
+		if (vf.reconnect) {
+			disconnect(&vf);
+			next = 0;
 		}
 	}
+out:
 	/* a clean stop: no code will be checked for a prepared entry */
 	cancel_prepared(&vf, 0);
 	sl_genl_close(&vf.nl);
+	query_close(&vf);
+	admin_close(vf.admin);
+	free(vf.admin);
 	close(sfd);
-	return 0;
+	return rc;
 }

@@ -9,12 +9,11 @@ require include/safelock-source.inc
 # No LICENSE file in the tree yet: the SPDX line of tools/Makefile.
 LIC_FILES_CHKSUM = "file://tools/Makefile;beginline=1;endline=1;md5=daad6f7f7a0a286391cd7773ccf79340"
 
-SRC_URI += "file://safelockd.service"
-
 # libnl: libnl-genl-3.0; kmod: libkmod (safelockctl doctor); tpm2-tss:
-# tss2-esys, tss2-tctildr, tss2-mu, tss2-rc; openssl: libcrypto; scdoc: the
-# man pages, rendered at build time.
-DEPENDS = "libnl kmod tpm2-tss openssl scdoc-native"
+# tss2-esys, tss2-tctildr, tss2-mu, tss2-rc; openssl: libcrypto;
+# libseccomp: safelockd's sandbox; scdoc: the man pages, rendered at build
+# time.
+DEPENDS = "libnl kmod tpm2-tss openssl libseccomp scdoc-native"
 
 # bash-completion.bbclass: the completion goes to ${PN}-bash-completion.
 inherit pkgconfig systemd bash-completion
@@ -27,15 +26,17 @@ do_compile() {
 	oe_runmake -C tools
 }
 
+# `make install` puts safelockd's unit (tools/safelockd/safelockd.service)
+# and its sysusers.d file (the user "safelock", in group "tss") where
+# systemd looks for them.
 do_install() {
-	oe_runmake install DESTDIR=${D} PREFIX=${prefix}
+	oe_runmake install DESTDIR=${D} PREFIX=${prefix} \
+		SYSTEMDUNITDIR=${systemd_system_unitdir} SYSUSERSDIR=${nonarch_libdir}/sysusers.d
 	# Autoloading belongs to the module's package (KERNEL_MODULE_AUTOLOAD in
 	# safelock-mod): a modules-load.d file from `make install` would clash
 	# with it, and would load nothing on an image without the module.
 	rm -rf ${D}${sysconfdir}/modules-load.d ${D}${prefix}/lib/modules-load.d \
 		${D}${nonarch_base_libdir}/modules-load.d
-	install -d ${D}${systemd_system_unitdir}
-	install -m 0644 ${SAFELOCK_UNPACKDIR}/safelockd.service ${D}${systemd_system_unitdir}/safelockd.service
 }
 
 SYSTEMD_SERVICE:${PN} = "safelockd.service"
@@ -47,6 +48,7 @@ FILES:${PN} = " \
     ${sbindir}/safelockd \
     ${bindir}/safelockctl \
     ${systemd_system_unitdir}/safelockd.service \
+    ${nonarch_libdir}/sysusers.d/safelock.conf \
     ${nonarch_base_libdir}/udev/rules.d/*.rules \
     ${prefix}/lib/udev/rules.d/*.rules \
     ${sysconfdir}/udev/rules.d/*.rules \

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The lock's policy as safelockd keeps it: defaults, validation, the
+ * attributes it becomes in the kernel's POLICY_SET, and the verdict a
+ * right code earns by its user's role.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <netlink/netlink.h>
+#include <netlink/attr.h>
+
+#include "adminsrv.h"
+
+#define PRIV_WORDS	2	/* reserved[] words of POLICY_PRIV_* */
+
+void policy_defaults(struct safelock_admin_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->time_delay_s = 0;
+	p->open_window_s = 60;
+	p->dual_window_s = 60;
+	p->relock_ms = 5000;
+	p->door_limit_s = 300;
+	p->recovery_delay_s = 0;
+}
+
+/*
+ * The policy fields the kernel enforces, and their attribute in
+ * SAFELOCK_CMD_POLICY_SET. attr 0: the kernel has no attribute for it yet;
+ * the field is then not pushed, and (with refuse_unsupported) a policy
+ * that turns it on is refused, since the lock could not enforce it.
+ *
+ * Holidays go as the used day numbers only (the kernel counts every
+ * entry it gets as a holiday).
+ */
+/* PA_DAYS: u32 day numbers, 0 unused: only the used ones are sent. */
+enum policy_attr_type { PA_U8, PA_U32, PA_S32, PA_BIN, PA_DAYS };
+
+struct policy_attr {
+	int attr;
+	enum policy_attr_type type;
+	size_t off, size;
+	const char *name;
+	bool refuse_unsupported;
+};
+
+#define PA(a, t, f, r) { (a), (t), offsetof(struct safelock_admin_policy, f), \
+		       sizeof(((struct safelock_admin_policy *)NULL)->f), #f, (r) }
+
+static const struct policy_attr policy_attrs[] = {
+	PA(SAFELOCK_A_TIME_DELAY_S,	PA_U32, time_delay_s, false),
+	PA(SAFELOCK_A_OPEN_WINDOW_S,	PA_U32, open_window_s, false),
+	PA(SAFELOCK_A_DUAL_CONTROL,	PA_U8,  dual_control, false),
+	PA(SAFELOCK_A_DUAL_WINDOW_S,	PA_U32, dual_window_s, false),
+	PA(SAFELOCK_A_RELOCK_MS,	PA_U32, relock_ms, false),
+	PA(SAFELOCK_A_DOOR_LIMIT_S,	PA_U32, door_limit_s, false),
+	PA(SAFELOCK_A_TIME_LOCK,	PA_U8,  time_lock, true),
+	PA(SAFELOCK_A_TIME_LOCK_WEEK,	PA_BIN, week, false),
+	PA(SAFELOCK_A_HOLIDAYS,		PA_DAYS, holidays, false),
+	PA(SAFELOCK_A_UTC_OFFSET_S,	PA_S32, utc_offset_s, false),
+	PA(SAFELOCK_A_OVERRIDE,		PA_U8,  courier_override, false),
+};
+
+static bool field_set(const struct safelock_admin_policy *p,
+		      const struct policy_attr *a)
+{
+	const unsigned char *b = (const unsigned char *)p + a->off;
+	size_t i;
+
+	for (i = 0; i < a->size; i++)
+		if (b[i])
+			return true;
+	return false;
+}
+
+int policy_put_attrs(struct nl_msg *msg, const struct safelock_admin_policy *p)
+{
+	const unsigned char *base = (const unsigned char *)p;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < sizeof(policy_attrs) / sizeof(policy_attrs[0]); i++) {
+		const struct policy_attr *a = &policy_attrs[i];
+		const void *f = base + a->off;
+		uint32_t u32;
+		int32_t s32;
+
+		if (!a->attr)
+			continue;
+		switch (a->type) {
+		case PA_U8:
+			ret = nla_put_u8(msg, a->attr, *(const uint8_t *)f);
+			break;
+		case PA_U32:
+			memcpy(&u32, f, sizeof(u32));
+			ret = nla_put_u32(msg, a->attr, u32);
+			break;
+		case PA_S32:
+			memcpy(&s32, f, sizeof(s32));
+			ret = nla_put_s32(msg, a->attr, s32);
+			break;
+		case PA_BIN:
+			ret = nla_put(msg, a->attr, (int)a->size, f);
+			break;
+		case PA_DAYS: {
+			uint32_t days[SAFELOCK_ADMIN_HOLIDAYS];
+			size_t j, n = 0;
+
+			for (j = 0; j < a->size / sizeof(uint32_t); j++) {
+				memcpy(&u32, (const uint8_t *)f + j * sizeof(u32), sizeof(u32));
+				if (u32 && n < SAFELOCK_ADMIN_HOLIDAYS)
+					days[n++] = u32;
+			}
+			ret = nla_put(msg, a->attr, (int)(n * sizeof(uint32_t)), days);
+			break;
+		}
+		}
+		if (ret)
+			return -EMSGSIZE;
+	}
+	return 0;
+}
+
+static bool range(uint32_t v, uint32_t min, uint32_t max)
+{
+	return v >= min && v <= max;
+}
+
+#define HOLIDAY_MAX	100000U	/* days since 1970: the year 2243 */
+#define UTC_OFFSET_MAX	(14 * 3600)
+
+int policy_validate(const struct safelock_admin_policy *p, char *why,
+		    size_t len)
+{
+	const char *bad = NULL;
+	size_t i;
+
+	if (!range(p->time_delay_s, 0, 7200))
+		bad = "time delay must be 0 to 7200 s";
+	else if (!range(p->open_window_s, 60, 1800))
+		bad = "open window must be 60 to 1800 s";
+	else if (!range(p->dual_window_s, 10, 300))
+		bad = "dual window must be 10 to 300 s";
+	else if (!range(p->relock_ms, 500, 600000))
+		bad = "relock time must be 500 to 600000 ms";
+	else if (p->door_limit_s && !range(p->door_limit_s, 5, 3600))
+		bad = "door limit must be 0 (never) or 5 to 3600 s";
+	else if (!range(p->recovery_delay_s, 0, 604800))
+		bad = "recovery delay must be 0 to 604800 s";
+	else if (p->dual_control > 1 || p->dual_admin > 1 ||
+		 p->courier_override > 1 || p->time_lock > 1)
+		bad = "dual_control, dual_admin, courier_override and time_lock are 0 or 1";
+	else if (p->utc_offset_s < -UTC_OFFSET_MAX || p->utc_offset_s > UTC_OFFSET_MAX)
+		bad = "UTC offset must be -50400 to 50400 s";
+	for (i = 0; !bad && i < SAFELOCK_ADMIN_HOLIDAYS; i++)
+		if (p->holidays[i] > HOLIDAY_MAX)
+			bad = "a holiday is a day since 1970-01-01, at most 100000";
+	for (i = 0; !bad && i < sizeof(p->reserved) / sizeof(p->reserved[0]); i++)
+		if (p->reserved[i])
+			bad = "reserved fields must be zero";
+	for (i = 0; !bad && i < sizeof(policy_attrs) / sizeof(policy_attrs[0]); i++)
+		if (!policy_attrs[i].attr && policy_attrs[i].refuse_unsupported &&
+		    field_set(p, &policy_attrs[i])) {
+			snprintf(why, len, "%s: the kernel cannot enforce it yet",
+				 policy_attrs[i].name);
+			return -EOPNOTSUPP;
+		}
+	if (bad) {
+		snprintf(why, len, "%s", bad);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+uint64_t policy_recovery_start(const struct safelock_admin_policy *p)
+{
+	return (uint64_t)p->reserved[POLICY_PRIV_RECOVERY_LO] |
+	       (uint64_t)p->reserved[POLICY_PRIV_RECOVERY_HI] << 32;
+}
+
+void policy_set_recovery_start(struct safelock_admin_policy *p, uint64_t t)
+{
+	p->reserved[POLICY_PRIV_RECOVERY_LO] = (uint32_t)t;
+	p->reserved[POLICY_PRIV_RECOVERY_HI] = (uint32_t)(t >> 32);
+}
+
+_Static_assert(POLICY_PRIV_RECOVERY_LO < PRIV_WORDS &&
+	       POLICY_PRIV_RECOVERY_HI < PRIV_WORDS &&
+	       PRIV_WORDS <= sizeof(((struct safelock_admin_policy *)NULL)->reserved) /
+	       sizeof(uint32_t), "policy private words fit in reserved[]");
+
+uint32_t policy_verdict(enum safelock_role role,
+			const struct safelock_admin_policy *p,
+			uint8_t *delay_override)
+{
+	*delay_override = SAFELOCK_OVERRIDE_NONE;
+	switch (role) {
+	case SAFELOCK_ROLE_OWNER:
+	case SAFELOCK_ROLE_MANAGER:
+		if (p->courier_override)
+			*delay_override = SAFELOCK_OVERRIDE_MAY;
+		return SAFELOCK_RESULT_GRANTED;
+	case SAFELOCK_ROLE_USER:
+		return SAFELOCK_RESULT_GRANTED;
+	case SAFELOCK_ROLE_COURIER:
+		/*
+		 * A courier opens only as half of a two-person override of
+		 * the time delay (ONLY: the kernel counts the grant for
+		 * nothing else), and only if the policy allows overrides.
+		 */
+		if (p->courier_override) {
+			*delay_override = SAFELOCK_OVERRIDE_ONLY;
+			return SAFELOCK_RESULT_GRANTED;
+		}
+		return SAFELOCK_RESULT_DENIED;
+	default:
+		/* auditors never open; no role: not a user */
+		return SAFELOCK_RESULT_DENIED;
+	}
+}
+
+const char *safelock_role_name(uint32_t role)
+{
+	static const char *const names[SAFELOCK_ROLE_MAX] = {
+		[SAFELOCK_ROLE_NONE] = "none",
+		[SAFELOCK_ROLE_OWNER] = "owner",
+		[SAFELOCK_ROLE_MANAGER] = "manager",
+		[SAFELOCK_ROLE_USER] = "user",
+		[SAFELOCK_ROLE_AUDITOR] = "auditor",
+		[SAFELOCK_ROLE_COURIER] = "courier",
+	};
+
+	return role < SAFELOCK_ROLE_MAX ? names[role] : "unknown";
+}
