@@ -4,8 +4,9 @@
 # bench.sh [N]: what a person waits for, measured. Boots the test VM (6.1 by
 # default, SAFELOCK_KERNELS picks another) with the real driver, a simulated
 # board, a uinput keypad and swtpm as the TPM; enrols codes made up at run
-# time; types N entries (default 20) with safelockd preparing each entry at
-# its first key (ENTRY_BEGIN), then N with `safelockd --no-prepare`; prints,
+# time (safelockctl init with the door open, then user add); types N
+# entries (default 20) with safelockd preparing each entry at its first
+# key (ENTRY_BEGIN), then N with `safelockd --no-prepare`; prints,
 # for each mode, the ENTER-to-verdict time from the kernel's own events
 # (median, p95, min, max) and the TPM commands left after ENTER.
 set -euo pipefail

@@ -4,7 +4,8 @@
 # The ENTER-to-verdict benchmark, run inside the VM by scripts/bench.sh:
 # the demo's simulated board (gpio-sim, uinput keypad typing a key every
 # 60 ms), swtpm behind /dev/tpmrm0, safelockd as the verifier.  Several
-# users with codes made up here at run time; N entries per mode, right codes
+# users with codes made up here at run time, enrolled as an owner would
+# (safelockctl init with the door open, user add); N entries per mode, right codes
 # and wrong ones interleaved (every third entry wrong) so that neither a
 # user nor the lock as a whole reaches the 5 free tries (a success resets
 # the global count): the schedule never delays.  Each entry's time is read from the kernel's own events: the STATE
@@ -53,18 +54,49 @@ insmod ./safelock_testboard.ko chip=bench-board keypad=safelock-bench-keypad \
 	relock_ms=500 verify_timeout_ms=10000 || fail "cannot load the board"
 n=50; while [ ! -e /dev/safelock0 ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
 [ -e /dev/safelock0 ] || fail "no /dev/safelock0"
+SIM=/sys/devices/platform/$(cat "$C/dev_name")/$(cat "$C/bank0/chip_name")
 
+# door open|closed: move the door sensor line, wait until the kernel sees it.
+door() {
+	if [ "$1" = open ]; then echo pull-up; else echo pull-down; fi >"$SIM/sim_gpio1/pull"
+	want=$([ "$1" = open ] && echo true || echo false)
+	n=50
+	while ! ./safelockctl status --json | grep -q "\"door_open\":$want"; do
+		n=$((n - 1)); [ $n -gt 0 ] || fail "the kernel did not see the door $1"
+		sleep 0.1
+	done
+}
+
+# The users, the way an owner enrols them: safelockd with its admin socket,
+# init with the door open (user 001, the owner), the door closed, then
+# user add for the others with the owner's code.
 mkdir -p /tmp/vault
-u=1
+./safelockd --foreground --tcti device:/dev/tpmrm0 --state-dir /tmp/vault \
+	--admin-socket /run/safelock/admin.sock 2>/tmp/d-setup.log &
+D=$!
+n=100; while ! grep -q 'registered as verifier' /tmp/d-setup.log && [ $n -gt 0 ]; do
+	sleep 0.1; n=$((n - 1))
+done
+[ $n -gt 0 ] || fail "safelockd did not register"
+CODE1=$(random_code)
+door open
+printf '%s\n' "$CODE1" | ./safelockctl init --new-code-fd 0 >/dev/null || fail "init"
+door closed
+wait_state 200 LOCKED
+u=2
 while [ $u -le $NU ]; do
 	c=$(random_code)
 	eval "CODE$u=$c"
-	printf '%s\n' "$c" | ./safelockd --enrol $u --code-fd 0 \
-		--tcti device:/dev/tpmrm0 --state-dir /tmp/vault 2>/dev/null ||
-		fail "enrol user $u"
+	./safelockctl user add $u --role user --as 1 --code-fd 3 --new-code-fd 4 >/dev/null 3<<EOF 4<<EOF2 ||
+$CODE1
+EOF
+$c
+EOF2
+		fail "user add $u"
 	u=$((u + 1))
 done
-say "enrolled users 001-00$NU with codes made up just now"
+kill "$D"; wait "$D"
+say "enrolled the owner 001 (init, door open) and users 002-00$NU (user add) with codes made up just now"
 
 # phase NAME [SAFELOCKD OPTIONS]
 phase() {
