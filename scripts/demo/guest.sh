@@ -10,7 +10,7 @@
 # right code, the relock; status, users and the audit log.  Every code is
 # made up here, at run time, and typed or handed over on a file descriptor.
 set -u
-cd /safelock
+cd /safelock || exit 1
 
 if [ -t 1 ]; then B='\033[1m' N='\033[0m'; else B='' N=''; fi
 say() { printf "${B}demo:${N} %s\n" "$*"; }
