@@ -743,7 +743,7 @@ int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
 }
 
 /* Tell one lock what the verifier's presence now is. */
-static void safelock_sync_verifier(struct safelock *sl, bool present, bool provisioned)
+static void safelock_sync_verifier(struct safelock *sl, bool present, int provisioned)
 {
 	enum safelock_state before;
 	struct safelock_fsm_out out;
@@ -769,8 +769,9 @@ static void safelock_sync_verifier(struct safelock *sl, bool present, bool provi
  */
 void safelock_verifier_changed(void)
 {
-	bool present, provisioned;
 	struct safelock *sl;
+	int provisioned;
+	bool present;
 	unsigned int i;
 
 	for (i = 0; i < SAFELOCK_MAX_DEVICES; i++) {
@@ -955,7 +956,8 @@ static int safelock_probe(struct platform_device *pdev)
 {
 	struct device *dev = &pdev->dev;
 	struct safelock *sl;
-	bool provisioned;
+	int provisioned;
+	bool present;
 	int ret;
 
 	sl = kzalloc_obj(*sl, GFP_KERNEL);
@@ -1009,7 +1011,9 @@ static int safelock_probe(struct platform_device *pdev)
 	if (ret)
 		return ret;
 
-	safelock_sync_verifier(sl, safelock_verifier_present(&provisioned), provisioned);
+	/* two statements: the order of a call's arguments is unspecified */
+	present = safelock_verifier_present(&provisioned);
+	safelock_sync_verifier(sl, present, provisioned);
 	mod_delayed_work(system_wq, &sl->clock_work, 0);
 	dev_info(dev, "safelock%u: ready, %s\n", sl->index, safelock_state_name(sl->fsm.state));
 	return 0;

@@ -80,6 +80,8 @@ static void safelock_fsm_attempt(struct safelock_fsm_out *out, enum safelock_res
  */
 static enum safelock_state safelock_fsm_idle(const struct safelock_fsm *fsm)
 {
+	if (!fsm->provisioned)
+		return SAFELOCK_STATE_UNPROVISIONED;
 	if (fsm->fault)
 		return SAFELOCK_STATE_FAULT;
 	if (fsm->tl_active)
@@ -285,21 +287,42 @@ void safelock_fsm_entry_timeout(struct safelock_fsm *fsm, struct safelock_fsm_ou
  * safelock_fsm_verifier() - the verifier came, went or changed its vault state
  * @fsm: the state machine
  * @present: a verifier is registered
- * @provisioned: the verifier says its vault has an owner
+ * @provisioned: the verifier says its vault has an owner (1), has none (0),
+ *	or did not say (-1)
  * @out: filled with what to do
  *
  * An unprovisioned lock becomes LOCKED once a verifier says it has an owner.
  * "Provisioned" is not withdrawn by a verifier going away: a lock does not
- * become unsecurable because its verifier crashed.  A pending request dies
- * with its verifier.
+ * become unsecurable because its verifier crashed.  It is withdrawn when
+ * the registered verifier says its vault has no owner (a factory wipe,
+ * which needs the door open): the lock is UNPROVISIONED again, with its
+ * bolt where it is (nothing is driven), its timers and authorisations
+ * dropped; a penalty runs out first, a bolt on its way arrives first.  A
+ * pending request dies with its verifier.
  */
-void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, bool provisioned,
+void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, int provisioned,
 			   struct safelock_fsm_out *out)
 {
 	safelock_out_reset(out);
 	fsm->verifier = present;
-	if (present && provisioned)
+	if (present && provisioned > 0) {
 		fsm->provisioned = true;
+	} else if (present && !provisioned && fsm->provisioned) {
+		fsm->provisioned = false;
+		if (fsm->state == SAFELOCK_STATE_ENTRY) {
+			safelock_fsm_abandon(fsm, out);
+		} else if (safelock_fsm_verifying(fsm)) {
+			out->actions |= SAFELOCK_ACT_REQUEST_END;
+			safelock_fsm_attempt(out, SAFELOCK_RESULT_CANCELLED);
+		}
+		fsm->window = false;
+		fsm->dual_first = 0;
+		out->actions |= SAFELOCK_ACT_PHASE_STOP | SAFELOCK_ACT_DUAL_STOP |
+				SAFELOCK_ACT_RELOCK_STOP;
+		if (fsm->state != SAFELOCK_STATE_PENALTY && fsm->bolt_move == SAFELOCK_BOLT_IDLE)
+			fsm->state = SAFELOCK_STATE_UNPROVISIONED;
+		return;
+	}
 
 	if (fsm->state == SAFELOCK_STATE_UNPROVISIONED && fsm->provisioned) {
 		safelock_fsm_secure(fsm, out);

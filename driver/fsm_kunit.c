@@ -54,6 +54,49 @@ static void fsm_starts_unprovisioned(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
 }
 
+/* A factory wipe: the verifier says its vault has no owner any more. */
+static void fsm_unprovisioned_again(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	/* From UNLOCKED (the door is open for a wipe): nothing driven. */
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	safelock_fsm_verifier(&fsm, true, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_STOP);
+	KUNIT_EXPECT_FALSE(test, out.actions & (SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_BOLT_CLOSE));
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), -EPERM);
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
+	/* Provisioned again by a new owner: secured. */
+	safelock_fsm_verifier(&fsm, true, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+
+	/* An entry being typed is abandoned; a verifier going away is not a wipe. */
+	ready(&fsm);
+	type(&fsm, "0011", &out);
+	safelock_fsm_verifier(&fsm, false, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_ENTRY);
+	safelock_fsm_verifier(&fsm, true, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_ENTRY_STOP);
+	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_CANCELLED);
+
+	/* A penalty runs out first, then UNPROVISIONED, not LOCKED. */
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 5000, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
+	safelock_fsm_verifier(&fsm, true, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
+	safelock_fsm_penalty_over(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
+}
+
 static void fsm_entry_sends_user_and_code(struct kunit *test)
 {
 	struct safelock_fsm fsm;
@@ -1545,6 +1588,7 @@ static void fsm_state_names(struct kunit *test)
 
 static struct kunit_case safelock_fsm_cases[] = {
 	KUNIT_CASE(fsm_starts_unprovisioned),
+	KUNIT_CASE(fsm_unprovisioned_again),
 	KUNIT_CASE(fsm_entry_sends_user_and_code),
 	KUNIT_CASE(fsm_only_granted_opens),
 	KUNIT_CASE(fsm_verdict_outside_verifying_ignored),

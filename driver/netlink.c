@@ -21,7 +21,7 @@
 /* Protects the next two; taken inside safelock.lock, never around it. */
 static DEFINE_SPINLOCK(safelock_verifier_lock);
 static u32 safelock_verifier_portid;	/* 0: no verifier */
-static bool safelock_provisioned;
+static int safelock_provisioned = -1;	/* PROVISIONED: 1, 0, -1 not said */
 
 static void safelock_verifier_work_fn(struct work_struct *work)
 {
@@ -45,11 +45,12 @@ static const struct genl_multicast_group safelock_mcgrps[] = {
 
 /**
  * safelock_verifier_present() - is a verifier registered?
- * @provisioned: set to what the verifier last said of its vault
+ * @provisioned: set to what the verifier last said of its vault: 1 it has
+ *	an owner, 0 it has none, -1 it did not say
  *
  * Return: true if a verifier is registered.
  */
-bool safelock_verifier_present(bool *provisioned)
+bool safelock_verifier_present(int *provisioned)
 {
 	bool present;
 
@@ -603,7 +604,7 @@ static int safelock_netlink_notify(struct notifier_block *nb, unsigned long even
 	spin_lock(&safelock_verifier_lock);
 	if (n->portid && n->portid == safelock_verifier_portid) {
 		safelock_verifier_portid = 0;
-		safelock_provisioned = false;
+		safelock_provisioned = -1;
 		dropped = true;
 	}
 	spin_unlock(&safelock_verifier_lock);

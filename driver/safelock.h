@@ -212,7 +212,7 @@ void safelock_fsm_init(struct safelock_fsm *fsm);
 void safelock_fsm_wipe(struct safelock_fsm *fsm);
 void safelock_fsm_key(struct safelock_fsm *fsm, u8 key, struct safelock_fsm_out *out);
 void safelock_fsm_entry_timeout(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
-void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, bool provisioned,
+void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, int provisioned,
 			   struct safelock_fsm_out *out);
 void safelock_fsm_verify_failed(struct safelock_fsm *fsm, enum safelock_result result,
 				struct safelock_fsm_out *out);
@@ -441,7 +441,7 @@ void safelock_cdev_event(struct safelock *sl, const struct safelock_event *ev);
 /* netlink.c */
 int safelock_netlink_init(void);
 void safelock_netlink_exit(void);
-bool safelock_verifier_present(bool *provisioned);
+bool safelock_verifier_present(int *provisioned);
 int safelock_netlink_verify(struct safelock *sl, const struct safelock_fsm_out *out);
 void safelock_netlink_entry_begin(struct safelock *sl, u64 entry_id);
 void safelock_netlink_event(struct safelock *sl, const struct safelock_event *ev);

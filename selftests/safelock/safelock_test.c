@@ -1499,6 +1499,44 @@ TEST_F(board, unprovisioned)
 	EXPECT_FALSE(st.flags & SAFELOCK_STATUS_BOLT_OPEN);
 }
 
+/*
+ * A factory wipe: the registered verifier says its vault has no owner any
+ * more. The lock is UNPROVISIONED again and its bolt stays where it is; a
+ * registration that does not say (no PROVISIONED) changes nothing.
+ */
+TEST_F(board, unprovisioned_again)
+{
+	struct verify_req vr;
+	char code[16], ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ENTER_AND_VERIFY(code, &vr);
+	ASSERT_EQ(0, nl_verdict(&self->v, vr.device, vr.id, vr.nonce,
+				SAFELOCK_RESULT_GRANTED, ext, sizeof(ext))) TH_LOG("%s", ext);
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_UNLOCKED, 3000));
+	ASSERT_EQ(1, bolt(&self->b));
+
+	EXPECT_EQ(0, nl_register(&self->v, -1, ext, sizeof(ext))) TH_LOG("%s", ext);
+	usleep(200000);
+	EXPECT_EQ(SAFELOCK_STATE_UNLOCKED, state(&self->b));
+
+	EXPECT_EQ(0, nl_register(&self->v, 0, ext, sizeof(ext))) TH_LOG("%s", ext);
+	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_UNPROVISIONED, 2000))
+		TH_LOG("state %d after PROVISIONED=0", state(&self->b));
+	EXPECT_EQ(1, bolt(&self->b)) TH_LOG("the bolt moved on an unprovisioning");
+	usleep((self->b.relock_ms + 300) * 1000);	/* its relock was dropped */
+	EXPECT_EQ(1, bolt(&self->b));
+	EXPECT_EQ(-1, ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW));
+	EXPECT_EQ(EPERM, errno);
+
+	/* A new owner: secured again. */
+	EXPECT_EQ(0, nl_register(&self->v, 1, ext, sizeof(ext))) TH_LOG("%s", ext);
+	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 3000))
+		TH_LOG("state %d after PROVISIONED=1", state(&self->b));
+	EXPECT_EQ(0, bolt(&self->b));
+}
+
 TEST_F(board, granted)
 {
 	struct safelock_event ev, bolt_open;

@@ -118,7 +118,9 @@ static uint64_t monotonic_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static const char *op_name(uint32_t op)
+void (*audit_admin_hook)(const struct admin_act *act);
+
+const char *admin_op_name(uint32_t op)
 {
 	if (op > ADMIN_OP_UNSPEC && op < ADMIN_OP_MAX)
 		return op_descs[op].name;
@@ -157,7 +159,7 @@ void audit_admin(const struct admin_act *a)
 			 (int)a->peer->pid, (unsigned int)a->peer->uid,
 			 (unsigned int)a->peer->gid);
 	fprintf(stderr, "safelockd: audit: admin %s by %s target %s%s: %s%s%s%s%s\n",
-		op_name(a->op), users, target, peer,
+		admin_op_name(a->op), users, target, peer,
 		a->result == 0 ? "done" :
 		a->started ? "started" : "refused",
 		a->result && !a->started ? " (" : "",
@@ -166,6 +168,8 @@ void audit_admin(const struct admin_act *a)
 		a->duress ? " [DURESS code]" : "");
 	if (a->reason && a->reason[0])
 		fprintf(stderr, "safelockd: audit:   %s\n", a->reason);
+	if (audit_admin_hook)
+		audit_admin_hook(a);
 }
 
 /* ----------------------------------------------------------------- */

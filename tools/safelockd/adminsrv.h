@@ -119,11 +119,15 @@ struct admin_act {
 };
 
 /*
- * The one place every administrative change and every refusal goes.
- * For now it logs (stderr, which journald keeps); it becomes the audit
- * log's writer (AUDIT_V_* records) once the audit library lands.
+ * The one place every administrative change and every refusal goes: a
+ * line on stderr, and a record in the audit log (auditlog.c, through
+ * audit_admin_hook).
  */
 void audit_admin(const struct admin_act *act);
+/* Called by audit_admin() after it logs, if set: the audit log's writer. */
+extern void (*audit_admin_hook)(const struct admin_act *act);
+/* "user-add", ... */
+const char *admin_op_name(uint32_t op);
 
 struct admin_server {
 	struct vault *vault;

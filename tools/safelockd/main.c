@@ -49,7 +49,8 @@ static void usage(FILE *f)
 		"and safelockctl's administration requests on a Unix socket.\n"
 		"\n"
 		"  -t, --tcti STR        TPM TCTI configuration (default " DEFAULT_TCTI ")\n"
-		"  -s, --state-dir DIR   sealed objects (default " DEFAULT_STATE_DIR ");\n"
+		"  -s, --state-dir DIR   sealed objects and the audit log in DIR/audit\n"
+		"                        (default " DEFAULT_STATE_DIR ");\n"
 		"                        given to the --user\n"
 		"  -a, --admin-socket PATH\n"
 		"                        the administration socket (default " SAFELOCK_ADMIN_SOCKET ");\n"
@@ -140,8 +141,12 @@ static int serve(const struct config *cfg)
 	struct vault v = { .ops = &vault_tpm_ops };
 	struct sandbox_opts so = { .user = cfg->user, .state_dir = cfg->state_dir };
 	struct verifier_opts vo = cfg->vopts;
+	char audit_dir[4096];
 	int ret;
 
+	/* the audit log lives with the vault's state: the sandbox user owns both */
+	snprintf(audit_dir, sizeof(audit_dir), "%s/audit", cfg->state_dir);
+	vo.audit_dir = audit_dir;
 	vo.tcti = cfg->tcti;
 	vo.admin_socket = cfg->admin_socket;
 	vo.admin_group = cfg->admin_group;

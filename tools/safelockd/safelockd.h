@@ -11,6 +11,7 @@ struct verifier_opts {
 	const char *tcti;	/* shown by STATUS */
 	const char *admin_socket;	/* the admin socket's path */
 	const char *admin_group;	/* its group; NULL: the process's */
+	const char *audit_dir;		/* the audit log; NULL: none (tests) */
 	/* entered once the sockets are open; NULL: no sandbox (tests) */
 	const struct sandbox_opts *sandbox;
 };

@@ -39,6 +39,7 @@
 #include <netlink/genl/genl.h>
 #include <linux/genetlink.h>
 
+#include "auditlog.h"
 #include "libsafelock.h"
 #include "safelockd.h"
 
@@ -60,6 +61,7 @@ struct verifier {
 	int provisioned;
 	char last_err[320];	/* not repeated every second */
 	struct admin_server *admin;
+	struct auditlog *audit;	/* NULL: no audit log */
 	/* STATUS_GET dumps, on a socket of their own */
 	struct nl_sock *q;
 	int q_family;
@@ -245,6 +247,7 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 		retry_after = 0;
 	c1 = vf->vault->commands;
 	send_verdict(vf, dev, req, nonce, result, retry_after, duress, override);
+	auditlog_verdict(vf->audit, req, user, result, retry_after, duress, override);
 	/* what could wait for the verdict: flushes, settling NV writes */
 	if (vf->vault->ops->finish && vf->vault->ops->finish(vf->vault))
 		fprintf(stderr, "safelockd: request %llu: after the verdict: %s\n",
@@ -665,6 +668,7 @@ static void tick(struct verifier *vf)
 
 	if (vf->vault->ops->expire)
 		vf->vault->ops->expire(vf->vault);
+	auditlog_tick(vf->audit);
 	if (!vf->registered) {
 		try_register(vf);
 		return;
@@ -677,7 +681,7 @@ static void tick(struct verifier *vf)
 		sync_policy(vf);
 }
 
-#define NPFD	(2 + ADMIN_MAX_CLIENTS + 1)
+#define NPFD	(3 + ADMIN_MAX_CLIENTS + 1)
 
 int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 {
@@ -699,6 +703,19 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 	}
 	admin_init(vf.admin, vault, &kernel_ops, &vf);
 	vf.admin->tcti = opts->tcti;
+	if (opts->audit_dir) {
+		/* a log that cannot be opened is reported; the lock works on */
+		if (auditlog_open(&vf.audit, vault, opts->audit_dir, true, err, sizeof(err)))
+			fprintf(stderr, "safelockd: unable to open the audit log %s: %s\n",
+				opts->audit_dir, err);
+	}
+	if (vf.audit) {
+		auditlog_hook_admin();
+		vf.admin->audit_verify = auditlog_verify;
+		vf.admin->audit_counts = auditlog_counts;
+		vf.admin->audit_ctx = vf.audit;
+		auditlog_vault(vf.audit, AUDIT_V_START, 0, 0, 0, "safelockd started");
+	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -733,12 +750,14 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 		}
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = sl_genl_fd(&vf.nl), .events = POLLIN };
-		na = admin_pollfds(vf.admin, pfd + 2, NPFD - 2);
+		pfd[2] = (struct pollfd){ .fd = vf.registered ? auditlog_events_fd(vf.audit) : -1,
+					  .events = POLLIN };
+		na = admin_pollfds(vf.admin, pfd + 3, NPFD - 3);
 		timeout = next > now ? (int)((next - now) / 1000000) + 1 : 0;
 		n = admin_poll_timeout(vf.admin);
 		if (n >= 0 && n < timeout)
 			timeout = n;
-		n = poll(pfd, 2 + na, timeout);
+		n = poll(pfd, 3 + na, timeout);
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "safelockd: unable to poll: %s\n", strerror(errno));
 			rc = 1;
@@ -770,8 +789,11 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 			next = 0;
 			continue;
 		}
+		/* then the events, for the audit log */
+		if (pfd[2].revents & (POLLIN | POLLERR))
+			auditlog_events_receive(vf.audit);
 		/* then at most one admin request; back to poll() after it */
-		admin_service(vf.admin, pfd + 2, na);
+		admin_service(vf.admin, pfd + 3, na);
 		if (vf.reconnect) {
 			disconnect(&vf);
 			next = 0;
@@ -783,6 +805,7 @@ out:
 	sl_genl_close(&vf.nl);
 	query_close(&vf);
 	admin_close(vf.admin);
+	auditlog_close(vf.audit);
 	free(vf.admin);
 	close(sfd);
 	return rc;

@@ -358,6 +358,35 @@ static int f_policy_load(struct vault *v, struct safelock_admin_policy *p)
 	return 0;
 }
 
+/* Test keys only: the real ones are HMACs in the TPM. */
+static int f_audit_key(struct vault *v, const uint8_t file_id[16], uint8_t key[32])
+{
+	(void)v;
+	memcpy(key, file_id, 16);
+	memcpy(key + 16, file_id, 16);
+	return 0;
+}
+
+static struct audit_anchor fake_anchor;
+static bool fake_anchor_set;
+
+static int f_anchor_store(struct vault *v, const struct audit_anchor *a)
+{
+	(void)v;
+	fake_anchor = *a;
+	fake_anchor_set = true;
+	return 0;
+}
+
+static int f_anchor_load(struct vault *v, struct audit_anchor *a)
+{
+	(void)v;
+	if (!fake_anchor_set)
+		return -ENOENT;
+	*a = fake_anchor;
+	return 0;
+}
+
 const struct vault_ops fake_vault_ops = {
 	.name = "fake",
 	.open = f_open,
@@ -378,6 +407,9 @@ const struct vault_ops fake_vault_ops = {
 	.wipe = f_wipe,
 	.policy_store = f_policy_store,
 	.policy_load = f_policy_load,
+	.audit_key = f_audit_key,
+	.anchor_store = f_anchor_store,
+	.anchor_load = f_anchor_load,
 };
 
 void fake_vault_init(struct vault *v, struct fake_vault *fv)

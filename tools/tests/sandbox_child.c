@@ -29,7 +29,7 @@ int main(int argc, char **argv)
 {
 	struct sandbox_opts so = { 0 };
 	struct verifier_opts vo = { 0 };
-	char code[SAFELOCK_CODE_BUF], err[320];
+	char code[SAFELOCK_CODE_BUF], err[320], audit_dir[4096];
 	struct vault v;
 	size_t len;
 	int fd;
@@ -60,5 +60,7 @@ int main(int argc, char **argv)
 	vo.tcti = "fake:";
 	vo.admin_socket = argv[3];
 	vo.sandbox = &so;
+	snprintf(audit_dir, sizeof(audit_dir), "%s/audit", argv[4]);
+	vo.audit_dir = audit_dir;
 	return verifier_run(&v, &vo);
 }

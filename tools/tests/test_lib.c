@@ -7,7 +7,7 @@
 #include "libsafelock.h"
 #include "tap.h"
 
-#define NTESTS 21
+#define NTESTS 23
 
 static bool all_zero(const void *p, size_t len)
 {

@@ -31,7 +31,7 @@
 #include "admin.h"
 #include "tap.h"
 
-#define NTESTS 14
+#define NTESTS 15
 
 static char helper[512], dir[64], sock_path[128], state[128], logf[128];
 static const char *user;
@@ -237,6 +237,14 @@ static void test_loop(void)
 	snprintf(rq.auth[0].code, sizeof(rq.auth[0].code), "%s", owner);
 	tap_ok(admin(fd, &rq, &rep) == 0 && rep.n_users == 2,
 	       "USER_ADD and USER_LIST with the owner's code, sandboxed");
+	memset(&rq, 0, sizeof(rq));
+	rq.op = ADMIN_OP_AUDIT_VERIFY;
+	rq.auth[0].user_id = 1;
+	snprintf(rq.auth[0].code, sizeof(rq.auth[0].code), "%s", owner);
+	if (!tap_ok(admin(fd, &rq, &rep) == 0 && rep.audit.ok && rep.audit.records >= 3,
+		    "the audit log is written and verified under the filter (%llu records)",
+		    (unsigned long long)rep.audit.records))
+		tap_diag("status %d: %s", rep.status, rep.message);
 	memset(&rq, 0, sizeof(rq));
 	rq.op = ADMIN_OP_POLICY_GET;
 	rq.reserved[0] = 1;

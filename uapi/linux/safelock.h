@@ -448,7 +448,10 @@ enum safelock_attrs {
  * @SAFELOCK_CMD_UNSPEC: unused
  * @SAFELOCK_CMD_VERIFIER_REGISTER: (verifier, CAP_NET_ADMIN) become the one
  *	verifier; optional %SAFELOCK_A_PROVISIONED. Dropped when the socket
- *	closes. Sent again from the same socket it updates PROVISIONED.
+ *	closes. Sent again from the same socket it updates PROVISIONED: 0
+ *	after the lock was provisioned (the vault was wiped) makes the lock
+ *	%SAFELOCK_STATE_UNPROVISIONED again, its bolt not moved; no
+ *	PROVISIONED changes nothing.
  * @SAFELOCK_CMD_VERIFY: (kernel to verifier) check DEVICE, REQUEST_ID, NONCE,
  *	DEADLINE_NS, USER_ID, CODE
  * @SAFELOCK_CMD_VERDICT: (verifier, CAP_NET_ADMIN) answer DEVICE,

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * safelockd's audit trail (auditlog.c): the kernel's events, the verdicts
+ * and the administrative acts, in lib/audit.c's log with the vault's keys,
+ * copied to journald.
+ */
+#ifndef SAFELOCKD_AUDITLOG_H
+#define SAFELOCKD_AUDITLOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "adminsrv.h"
+#include "audit.h"
+#include "libsafelock.h"
+#include "vault.h"
+
+struct auditlog;
+
+/* Open (or continue) the log in @dir; 0 or -errno with a reason in @err. */
+int auditlog_open(struct auditlog **al, struct vault *v, const char *dir,
+		  bool journal, char *err, size_t len);
+/* Anchor, close; NULL is fine. */
+void auditlog_close(struct auditlog *al);
+/* Make audit_admin() write to the log that is open. */
+void auditlog_hook_admin(void);
+
+/* A record of safelockd or the vault (enum audit_vault_event). */
+void auditlog_vault(struct auditlog *al, uint32_t type, uint32_t user,
+		    uint32_t result, uint32_t value, const char *text);
+void auditlog_verdict(struct auditlog *al, uint64_t request_id, uint32_t user,
+		      uint32_t result, uint32_t retry_after_ms, bool duress,
+		      uint8_t override);
+
+/*
+ * The socket of the kernel's events group, opened (and subscribed) on
+ * first use and again after the module came back; -1 if the family is
+ * not there. Poll it, and call auditlog_events_receive() when readable.
+ */
+int auditlog_events_fd(struct auditlog *al);
+void auditlog_events_receive(struct auditlog *al);
+/* Once a second: anchor what waits for it. */
+void auditlog_tick(struct auditlog *al);
+
+/* struct admin_server's audit_verify and audit_counts. */
+int auditlog_verify(void *ctx, struct safelock_admin_audit *out, char *what,
+		    size_t len);
+void auditlog_counts(void *ctx, uint64_t *records, uint64_t *lost);
+
+#endif /* SAFELOCKD_AUDITLOG_H */
