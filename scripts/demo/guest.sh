@@ -165,8 +165,15 @@ show ./safelockctl user list --as 1 --code-fd 3 3<<EOF || fail "user list"
 $OWNER
 EOF
 
-kill "$D"; wait "$D"
+say "the audit log keeps every kernel event, verdict and administrative act, refused ones too;"
+say "safelockctl audit show, without the kernel's events (shown above):"
+./safelockctl audit show --audit-dir /tmp/vault/audit >/tmp/audit.out 2>&1 || { cat /tmp/audit.out; fail "audit show"; }
+awk 'NR == 1 || $4 != "kernel"' /tmp/audit.out | sed 's/^/    /'
+say "safelockctl audit verify: safelockd checks every record's chain with the vault's key"
+show ./safelockctl audit verify --as 1 --code-fd 3 3<<EOF || fail "audit verify"
+$OWNER
+EOF
+
+kill "$D"; wait "$D" || fail "safelockd did not stop cleanly"
 exec 5>&-
-say "the verifier said:"
-show cat /tmp/safelockd.log
 say "done"
