@@ -2264,7 +2264,8 @@ TEST_F(board, chardev)
 		EXPECT_EQ(0, info.padding[i]);
 	/* The driver's features; a solenoid without a bolt sensor. */
 	EXPECT_EQ(SAFELOCK_CAP_PENALTY | SAFELOCK_CAP_TIME_DELAY | SAFELOCK_CAP_DUAL_CONTROL |
-		  SAFELOCK_CAP_DURESS | SAFELOCK_CAP_FAULT_CLEAR, info.caps);
+		  SAFELOCK_CAP_DURESS | SAFELOCK_CAP_FAULT_CLEAR | SAFELOCK_CAP_TIME_LOCK |
+		  SAFELOCK_CAP_OVERRIDE, info.caps);
 	EXPECT_FALSE(info.lines & (SAFELOCK_LINE_BOLT_SENSOR | SAFELOCK_LINE_BOLT_MOTOR));
 
 	REGISTER_VERIFIER();
@@ -2849,6 +2850,8 @@ TEST_F_TIMEOUT(board, delay_override, 60)
 	EXPECT_EQ(1, ev.value);
 	EXPECT_EQ(id, ev.request_id);
 	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW));
+	/* RELOCKING for the throw's drive time: the keypad is quiet until LOCKED */
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 3000));
 
 	/* Without the policy: a manager's is an ordinary grant, a courier's nothing. */
 	policy_start(&m, &self->v, self->b.index);
