@@ -3659,28 +3659,13 @@ static bool tpm_door(FIXTURE_DATA(tpm) *self, bool open)
 	       wait_for(!!(flags(&self->b) & SAFELOCK_STATUS_DOOR_OPEN) == open, 2000);
 }
 
-/* The relock time the lock has now (the policy's), or 0. */
-static unsigned int relock_ms_now(struct board *b)
-{
-	struct safelock_info info;
-
-	return ioctl(b->fd, SAFELOCK_IOC_GET_INFO, &info) ? 0 : info.relock_ms;
-}
-
-/*
- * safelockd with its admin socket, then init with the door open: LOCKED.
- * safelockd pushes its vault's policy to the lock; the owner sets its relock
- * time to the board's, which the tests count on.
- */
+/* safelockd with its admin socket, then init with the door open: LOCKED. */
 static const char *tpm_provision(FIXTURE_DATA(tpm) *self)
 {
 	char *run[] = { self->bin, "--foreground", "--tcti", "device:/dev/tpmrm0",
 			"--state-dir", self->vault, "--admin-socket", self->sock, NULL };
 	char *init[] = { self->ctl, "--socket", self->sock, "init", "--new-code-fd", "3",
 			 NULL };
-	char relock[32];
-	char *policy[] = { self->ctl, "--socket", self->sock, "policy", "set", "--relock", relock,
-			   "--as", "1", "--code-fd", "3", NULL };
 	int ret;
 
 	self->daemon = spawn(self->bin, run, NULL, false);
@@ -3699,12 +3684,6 @@ static const char *tpm_provision(FIXTURE_DATA(tpm) *self)
 		return "the door did not close";
 	if (!wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 10000))
 		return "the lock did not become LOCKED after init";
-	snprintf(relock, sizeof(relock), "%ums", self->b.relock_ms);
-	ret = wait_exit(spawn(self->ctl, policy, self->code, true), 60000);
-	if (ret)
-		return ret < 0 ? "safelockctl policy set did not end" : "safelockctl policy set failed";
-	if (!wait_for(relock_ms_now(&self->b) == self->b.relock_ms, 5000))
-		return "the lock did not get the owner's relock time";
 	return NULL;
 }
 
