@@ -263,7 +263,7 @@ done
 # The demo is what a newcomer runs first: it must keep working.
 first=$(echo "$X86_KERNELS" | awk '{print $1}')
 if [ -n "$first" ]; then
-	step "make demo on $first: enrol, wrong code, right code, relock"
+	step "make demo on $first: init with the door open, a user added, wrong and right codes, the audit log"
 	run "demo: the scenario plays to its end ($first)" env SAFELOCK_KERNELS="$first" scripts/demo.sh
 fi
 [ $kernels_ok = 1 ] || fail "test kernels: a build failed (see above)"

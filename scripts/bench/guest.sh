@@ -117,6 +117,7 @@ phase() {
 		# every third entry wrong: at most one failure in a row
 		if [ $((i % 3)) = 2 ]; then kind=wrong; code=$(wrong_of "$code"); else kind=right; fi
 		before=$(grep -c '"event":"attempt"' "$ev")
+		bolts=$(grep -c '"event":"bolt".*"value":1' "$ev")
 		printf '00%d%sE\n' "$u" "$code" >&5
 		n=300
 		while [ "$(grep -c '"event":"attempt"' "$ev")" -le "$before" ]; do
@@ -124,18 +125,35 @@ phase() {
 			sleep 0.05
 		done
 		# the last ENTER (state -> VERIFYING) before the last attempt
-		r=$(awk '/"event":"state"/ && /"state":"VERIFYING"/ { t = $0; sub(/.*"timestamp_ns":/, "", t); sub(/,.*/, "", t); enter = t }
-			/"event":"attempt"/ { t = $0; sub(/.*"timestamp_ns":/, "", t); sub(/,.*/, "", t);
+		# a right code: wait for the bolt to be driven as well
+		if [ $kind = right ]; then
+			n=300
+			while [ "$(grep -c '"event":"bolt".*"value":1' "$ev")" -le "$bolts" ]; do
+				n=$((n - 1)); [ $n -gt 0 ] || fail "no bolt for entry $i"
+				sleep 0.05
+			done
+		fi
+		# the last ENTER (state -> VERIFYING), its attempt (the verdict
+		# received) and, for a grant, the bolt driven after it
+		r=$(awk 'function ts(l) { sub(/.*"timestamp_ns":/, "", l); sub(/,.*/, "", l); return l }
+			/"event":"state"/ && /"state":"VERIFYING"/ { enter = ts($0); bolt = "" }
+			/"event":"attempt"/ { verdict = ts($0); bolt = "";
 				res = $0; sub(/.*"result":"/, "", res); sub(/".*/, "", res);
-				line = sprintf("%.1f %s", (t - enter) / 1e6, res) }
-			END { print line }' "$ev")
-		ms=${r% *} res=${r#* }
+				rid = $0; sub(/.*"request_id":/, "", rid); sub(/[,}].*/, "", rid) }
+			/"event":"bolt"/ && /"value":1/ && bolt == "" { bolt = ts($0) }
+			END { printf "%.1f %s %s %s\n", (verdict - enter) / 1e6,
+				bolt == "" ? "-" : sprintf("%.1f", (bolt - enter) / 1e6), res, rid }' "$ev")
+		set -- $r
+		ms=$1 bms=$2 res=$3 rid=$4
 		case "$kind/$res" in
 		right/granted|wrong/denied) ;;
 		*) fail "entry $i: user 00$u $kind code: $res" ;;
 		esac
-		echo "$ms" >>"/tmp/ms-$name"
-		say "$name entry $i/$N: user 00$u, $kind code: $res, ENTER to verdict $ms ms"
+		# the vault's share, from safelockd's own line for the request
+		vms=$(grep "request $rid user" "/tmp/d-$name.log" | sed -n 's/.*vault \([0-9.]*\) ms.*/\1/p' | tail -n1)
+		echo "$ms $bms ${vms:--}" >>"/tmp/ms-$name"
+		ms="$ms ms, to the bolt $bms ms, in the vault ${vms:-?} ms"
+		say "$name entry $i/$N: user 00$u, $kind code: $res, ENTER to verdict $ms"
 		wait_state 200 LOCKED
 		sleep 0.3
 		i=$((i + 1))
@@ -144,13 +162,25 @@ phase() {
 	kill "$M" 2>/dev/null; wait "$M" 2>/dev/null
 }
 
-# summary NAME: median, p95, min, max of the times; TPM commands per request
+# summary NAME: p50, p95, p99, min, max of ENTER to verdict (every entry)
+# and ENTER to bolt (grants), the split of a grant's time (medians: the
+# vault inside safelockd, the rest of safelockd and netlink, the kernel
+# from the verdict to the bolt); TPM commands per request
 summary() {
-	sort -n "/tmp/ms-$1" | awk -v name="$1" '{ v[NR] = $1 }
-		END { p = int(0.95 * NR + 0.999); if (p < 1) p = 1
-			med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "bench: RESULT %-10s n=%d ENTER-to-verdict ms: median %.1f p95 %.1f min %.1f max %.1f\n",
-				name, NR, med, v[p], v[1], v[NR] }'
+	awk -v name="$1" '
+		function pct(a, n, p,   i) { i = int(p * n + 0.999); if (i < 1) i = 1; return a[i] }
+		function sortn(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } }
+		{ v[++nv] = $1; if ($2 != "-") { b[++nb] = $2; k[nb] = $2 - $1 }
+		  if ($2 != "-" && $3 != "-") { vl[++nvl] = $3; vf[nvl] = $1 - $3 } }
+		END {
+			sortn(v, nv); sortn(b, nb); sortn(k, nb); sortn(vl, nvl); sortn(vf, nvl)
+			printf "bench: RESULT %-10s n=%d ENTER-to-verdict ms: p50 %.1f p95 %.1f p99 %.1f min %.1f max %.1f\n",
+				name, nv, pct(v, nv, 0.5), pct(v, nv, 0.95), pct(v, nv, 0.99), v[1], v[nv]
+			if (nb)
+				printf "bench: RESULT %-10s n=%d ENTER-to-bolt ms (grants): p50 %.1f p99 %.1f; split (p50): vault %.1f, safelockd and netlink %.1f, kernel verdict-to-bolt %.1f\n",
+					name, nb, pct(b, nb, 0.5), pct(b, nb, 0.99),
+					nvl ? pct(vl, nvl, 0.5) : -1, nvl ? pct(vf, nvl, 0.5) : -1, pct(k, nb, 0.5)
+		}' "/tmp/ms-$1"
 	grep -o 'TPM commands: [0-9]* before the verdict, [0-9]* after' "/tmp/d-$1.log" |
 		awk -v name="$1" '{ b[$3]++; a[$7]++; n++ }
 		END { s = ""; for (k in b) s = s sprintf(" %s (x%d)", k, b[k])
