@@ -72,7 +72,8 @@ static int safelock_get_info(struct safelock *sl, void __user *arg)
 		.entry_timeout_ms = sl->entry_timeout_ms,
 		.caps = SAFELOCK_CAP_PENALTY | SAFELOCK_CAP_TIME_DELAY |
 			SAFELOCK_CAP_DUAL_CONTROL | SAFELOCK_CAP_DURESS |
-			SAFELOCK_CAP_FAULT_CLEAR,
+			SAFELOCK_CAP_FAULT_CLEAR | SAFELOCK_CAP_TIME_LOCK |
+			SAFELOCK_CAP_OVERRIDE,
 	};
 
 	if (sl->door)

@@ -72,8 +72,11 @@ static void fsm_unprovisioned_again(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), -EPERM);
 	type(&fsm, "001123456E", &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
-	/* Provisioned again by a new owner: secured. */
+	/* Provisioned again by a new owner: secured (the bolt was retracted). */
 	safelock_fsm_verifier(&fsm, true, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	safelock_fsm_bolt_done(&fsm, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 
 	/* An entry being typed is abandoned; a verifier going away is not a wipe. */
@@ -1350,7 +1353,7 @@ static void fsm_time_lock_begins(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_TLOCK_BEGIN);
 	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
-	safelock_fsm_relock(&fsm, &out);
+	relocked(&fsm);		/* the relock time and the throw's drive time */
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 	safelock_fsm_time_lock_settle(&fsm, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);

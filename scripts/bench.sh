@@ -4,10 +4,14 @@
 # bench.sh [N]: what a person waits for, measured. Boots the test VM (6.1 by
 # default, SAFELOCK_KERNELS picks another) with the real driver, a simulated
 # board, a uinput keypad and swtpm as the TPM; enrols codes made up at run
-# time; types N entries (default 20) with safelockd preparing each entry at
-# its first key (ENTRY_BEGIN), then N with `safelockd --no-prepare`; prints,
-# for each mode, the ENTER-to-verdict time from the kernel's own events
-# (median, p95, min, max) and the TPM commands left after ENTER.
+# time (safelockctl init with the door open, then user add); types N
+# entries (default 20) with safelockd preparing each entry at its first
+# key (ENTRY_BEGIN), then N with `safelockd --no-prepare`; prints,
+# for each mode, from the kernel's own events, the ENTER-to-verdict time
+# (p50, p95, p99, min, max) and, for the grants, ENTER-to-bolt (p50, p99)
+# split into the vault (safelockd's own measure), the rest of safelockd and
+# netlink, and the kernel from the verdict to the bolt; and the TPM
+# commands left after ENTER.
 set -euo pipefail
 
 N=${1:-20}

@@ -222,6 +222,13 @@ guest_results() {
 	section "$out" kunit >"$WORK/kunit-$k.tap"
 	QUIET_PASS=1 tap "$k kselftest" "$WORK/ksft-$k.tap"
 	QUIET_PASS=1 tap "$k kunit" "$WORK/kunit-$k.tap" "    "
+	# what each failed test said, between its RUN and its "not ok"
+	awk '/^#  RUN /{ n = 0 } { buf[++n] = $0 }
+		/^not ok /{ for (i = 1; i <= n && i <= 40; i++) print buf[i]; n = 0 }' \
+		"$WORK/ksft-$k.tap" | sed 's/^/        | /'
+	awk '/^ *# Subtest|^ *ok /{ n = 0; next } { buf[++n] = $0 }
+		/^ *not ok /{ for (i = 1; i <= n && i <= 40; i++) print buf[i]; n = 0 }' \
+		"$WORK/kunit-$k.tap" | sed 's/^/        | /'
 	if [ "$rc" -eq 0 ]; then
 		pass "$k: builds warning-free, guest kernel log clean (no WARNING, BUG, lockdep or KASAN report)"
 	else
@@ -283,7 +290,7 @@ done
 # The demo is what a newcomer runs first: it must keep working.
 first=$(echo "$X86_KERNELS" | awk '{print $1}')
 if [ -n "$first" ]; then
-	step "make demo on $first: enrol, wrong code, right code, relock"
+	step "make demo on $first: init with the door open, a user added, wrong and right codes, the audit log"
 	run "demo: the scenario plays to its end ($first)" env SAFELOCK_KERNELS="$first" scripts/demo.sh
 fi
 [ $kernels_ok = 1 ] || fail "test kernels: a build failed (see above)"

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make demo: build what is needed, boot a VM with a simulated safe board and
-# the TPM, and play a short scenario: enrol a code, a wrong code (the bolt
-# stays), the right code (the bolt opens, then relocks).
+# the TPM, and play a lock's life (scripts/demo/guest.sh): a new lock that
+# cannot be secured, init refused with the door closed and done with it
+# open (the recovery secret shown once), a second user added by the owner,
+# a wrong code (the bolt stays), the right code (the bolt opens, then
+# relocks), status and the user list.
 #
 # SAFELOCK_KERNELS picks the kernel (the first one listed; default 6.1).
 set -euo pipefail

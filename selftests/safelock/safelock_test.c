@@ -14,8 +14,8 @@
  * (a jam).
  *
  * Runs as root in a VM with gpio-sim, configfs, uinput and devtmpfs.
- * safelock.ko, safelock_testboard.ko and safelockd are looked up in
- * $SAFELOCK_MODDIR (default: the current directory).
+ * safelock.ko, safelock_testboard.ko, safelockd and safelockctl are looked
+ * up in $SAFELOCK_MODDIR (default: the current directory).
  *
  * SAFELOCK_BOARD=dt (the arm64 VM, scripts/arm64/): the boards already exist,
  * described by the device tree (scripts/arm64/safelock-virt.dtso): per
@@ -2264,7 +2264,8 @@ TEST_F(board, chardev)
 		EXPECT_EQ(0, info.padding[i]);
 	/* The driver's features; a solenoid without a bolt sensor. */
 	EXPECT_EQ(SAFELOCK_CAP_PENALTY | SAFELOCK_CAP_TIME_DELAY | SAFELOCK_CAP_DUAL_CONTROL |
-		  SAFELOCK_CAP_DURESS | SAFELOCK_CAP_FAULT_CLEAR, info.caps);
+		  SAFELOCK_CAP_DURESS | SAFELOCK_CAP_FAULT_CLEAR | SAFELOCK_CAP_TIME_LOCK |
+		  SAFELOCK_CAP_OVERRIDE, info.caps);
 	EXPECT_FALSE(info.lines & (SAFELOCK_LINE_BOLT_SENSOR | SAFELOCK_LINE_BOLT_MOTOR));
 
 	REGISTER_VERIFIER();
@@ -2849,6 +2850,8 @@ TEST_F_TIMEOUT(board, delay_override, 60)
 	EXPECT_EQ(1, ev.value);
 	EXPECT_EQ(id, ev.request_id);
 	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW));
+	/* RELOCKING for the throw's drive time: the keypad is quiet until LOCKED */
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 3000));
 
 	/* Without the policy: a manager's is an ordinary grant, a courier's nothing. */
 	policy_start(&m, &self->v, self->b.index);
@@ -3552,11 +3555,20 @@ TEST(bad_boards_refused)
 /* ------------------------------------------------------------------ */
 /* Fixture: the real verifier, safelockd, on the TPM                   */
 
+/*
+ * The vault is provisioned the way an owner does it, never behind the
+ * kernel's back: safelockd runs with its admin socket, the door is opened,
+ * "safelockctl init" enrols the owner (user 001) with a code made up now,
+ * the door is closed.  The daemon then serves the test.
+ */
 FIXTURE(tpm) {
 	struct board b;
 	bool up;
-	char dir[64];
+	char dir[64];		/* mkdtemp: vault/ (the state dir), run/admin.sock */
+	char vault[96];
+	char sock[96];
 	char bin[256];
+	char ctl[256];
 	char code[16];
 	pid_t daemon;
 };
@@ -3567,8 +3579,12 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 	return remove(path);
 }
 
-/* Run safelockd with @argv, feeding @code on fd 3 if given; exit status or -1. */
-static pid_t spawn(const char *bin, char *const argv[], const char *code)
+/*
+ * Run @bin with @argv, feeding @code on fd 3 if given, its standard output
+ * to /dev/null if @quiet (safelockctl init prints the recovery secret); its
+ * pid, or -1.
+ */
+static pid_t spawn(const char *bin, char *const argv[], const char *code, bool quiet)
 {
 	int pfd[2] = { -1, -1 };
 	pid_t pid;
@@ -3579,6 +3595,14 @@ static pid_t spawn(const char *bin, char *const argv[], const char *code)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		if (quiet) {
+			int null = open("/dev/null", O_WRONLY);
+
+			if (null >= 0 && null != STDOUT_FILENO) {
+				dup2(null, STDOUT_FILENO);
+				close(null);
+			}
+		}
 		if (code) {
 			close(pfd[1]);
 			if (pfd[0] != 3) {
@@ -3610,48 +3634,13 @@ static int wait_exit(pid_t pid, int ms)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-FIXTURE_SETUP(tpm)
-{
-	char *enrol[] = { self->bin, "--enrol", "1", "--code-fd", "3",
-			  "--tcti", "device:/dev/tpmrm0", "--state-dir", self->dir, NULL };
-	int ret;
-
-	board_init(&self->b);
-	if (dt_mode())
-		self->b.dt_board = "tpm";
-	self->daemon = 0;
-	snprintf(self->bin, sizeof(self->bin), "%s/safelockd", moddir());
-	if (!exists("/dev/tpmrm0"))
-		SKIP(return, "no /dev/tpmrm0");
-	if (access(self->bin, X_OK))
-		SKIP(return, "no %s", self->bin);
-
-	ret = board_up(&self->b, RELOCK_MS, TPM_VERIFY_TIMEOUT_MS, ENTRY_TIMEOUT_MS);
-	if (ret == KSFT_SKIP)
-		SKIP(return, "%s", self->b.err);
-	ASSERT_EQ(0, ret) TH_LOG("board setup: %s", self->b.err);
-
-	strcpy(self->dir, "/tmp/safelock-test-XXXXXX");
-	if (!mkdtemp(self->dir)) {
-		board_down(&self->b);
-		ASSERT_TRUE(false) TH_LOG("mkdtemp: %s", strerror(errno));
-	}
-	random_code(self->code, NULL);
-	ret = wait_exit(spawn(self->bin, enrol, self->code), 60000);
-	if (ret) {
-		board_down(&self->b);
-		nftw(self->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-		ASSERT_EQ(0, ret) TH_LOG("safelockd --enrol failed");
-	}
-	self->up = true;
-}
-
-FIXTURE_TEARDOWN(tpm)
+/* Undo a half-done setup: the daemon, the board, the directory. */
+static void tpm_down(FIXTURE_DATA(tpm) *self)
 {
 	if (self->daemon > 0) {
 		kill(self->daemon, SIGTERM);
 		if (wait_exit(self->daemon, 10000) < 0) {
-			TH_LOG("safelockd ignored SIGTERM");
+			fprintf(stderr, "# safelockd ignored SIGTERM\n");
 			kill(self->daemon, SIGKILL);
 			waitpid(self->daemon, NULL, 0);
 		}
@@ -3660,19 +3649,89 @@ FIXTURE_TEARDOWN(tpm)
 	board_down(&self->b);
 	if (self->dir[0])
 		nftw(self->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	self->dir[0] = '\0';
 }
 
-static void tpm_start_daemon(struct __test_metadata *_metadata, FIXTURE_DATA(tpm) *self)
+/* Open or close the door and wait until the kernel reports it. */
+static bool tpm_door(FIXTURE_DATA(tpm) *self, bool open)
+{
+	return !set_door(&self->b, open) &&
+	       wait_for(!!(flags(&self->b) & SAFELOCK_STATUS_DOOR_OPEN) == open, 2000);
+}
+
+/* safelockd with its admin socket, then init with the door open: LOCKED. */
+static const char *tpm_provision(FIXTURE_DATA(tpm) *self)
 {
 	char *run[] = { self->bin, "--foreground", "--tcti", "device:/dev/tpmrm0",
-			"--state-dir", self->dir, NULL };
+			"--state-dir", self->vault, "--admin-socket", self->sock, NULL };
+	char *init[] = { self->ctl, "--socket", self->sock, "init", "--new-code-fd", "3",
+			 NULL };
+	int ret;
 
-	self->daemon = spawn(self->bin, run, NULL);
-	ASSERT_LT(0, self->daemon);
-	ASSERT_TRUE(wait_for((flags(&self->b) & SAFELOCK_STATUS_VERIFIER) &&
-			     state(&self->b) == SAFELOCK_STATE_LOCKED, 30000))
-		TH_LOG("safelockd did not register (state %d, flags %#x)",
-		       state(&self->b), flags(&self->b));
+	self->daemon = spawn(self->bin, run, NULL, false);
+	if (self->daemon < 0)
+		return "cannot start safelockd";
+	if (!wait_for((flags(&self->b) & SAFELOCK_STATUS_VERIFIER) && exists(self->sock), 30000))
+		return "safelockd did not register or open its admin socket";
+	if (state(&self->b) != SAFELOCK_STATE_UNPROVISIONED)
+		return "a fresh vault left the lock provisioned";
+	if (!tpm_door(self, true))
+		return "the door did not open";
+	ret = wait_exit(spawn(self->ctl, init, self->code, true), 60000);
+	if (ret)
+		return ret < 0 ? "safelockctl init did not end" : "safelockctl init failed";
+	if (!tpm_door(self, false))
+		return "the door did not close";
+	if (!wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 10000))
+		return "the lock did not become LOCKED after init";
+	return NULL;
+}
+
+FIXTURE_SETUP(tpm)
+{
+	const char *err;
+	int ret;
+
+	board_init(&self->b);
+	if (dt_mode())
+		self->b.dt_board = "tpm";
+	self->daemon = 0;
+	self->dir[0] = '\0';
+	snprintf(self->bin, sizeof(self->bin), "%s/safelockd", moddir());
+	snprintf(self->ctl, sizeof(self->ctl), "%s/safelockctl", moddir());
+	if (!exists("/dev/tpmrm0"))
+		SKIP(return, "no /dev/tpmrm0");
+	if (access(self->bin, X_OK))
+		SKIP(return, "no %s", self->bin);
+	if (access(self->ctl, X_OK))
+		SKIP(return, "no %s", self->ctl);
+
+	ret = board_up(&self->b, RELOCK_MS, TPM_VERIFY_TIMEOUT_MS, ENTRY_TIMEOUT_MS);
+	if (ret == KSFT_SKIP)
+		SKIP(return, "%s", self->b.err);
+	ASSERT_EQ(0, ret) TH_LOG("board setup: %s", self->b.err);
+
+	/* safelockd drops to its user: it must reach the state dir */
+	strcpy(self->dir, "/tmp/safelock-test-XXXXXX");
+	if (!mkdtemp(self->dir) || chmod(self->dir, 0755)) {
+		self->dir[0] = '\0';
+		tpm_down(self);
+		ASSERT_TRUE(false) TH_LOG("mkdtemp: %s", strerror(errno));
+	}
+	snprintf(self->vault, sizeof(self->vault), "%s/vault", self->dir);
+	snprintf(self->sock, sizeof(self->sock), "%s/run/admin.sock", self->dir);
+	random_code(self->code, NULL);
+	err = tpm_provision(self);
+	if (err) {
+		tpm_down(self);
+		ASSERT_TRUE(false) TH_LOG("%s", err);
+	}
+	self->up = true;
+}
+
+FIXTURE_TEARDOWN(tpm)
+{
+	tpm_down(self);
 }
 
 /*
@@ -3687,7 +3746,6 @@ TEST_F_TIMEOUT(tpm, right_then_wrong_code, 180)
 
 	if (!self->up)
 		return;
-	tpm_start_daemon(_metadata, self);
 
 	ASSERT_EQ(0, type_entry(&self->b, 1, self->code));
 	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_ATTEMPT, -1, &ev,

@@ -131,7 +131,7 @@ struct safelock_admin_policy {
 	uint32_t time_delay_s;		/* 0..7200 */
 	uint32_t open_window_s;		/* 60..1800 */
 	uint32_t dual_window_s;		/* 10..300 */
-	uint32_t relock_ms;		/* 500..600000 */
+	uint32_t relock_ms;		/* 500..600000; 0: the board's relock-ms */
 	uint32_t door_limit_s;		/* 0, 5..3600 */
 	uint32_t recovery_delay_s;	/* 0..604800 */
 	uint8_t dual_control;		/* opening needs two users */

@@ -37,7 +37,10 @@ void print_policy(struct out *o, const struct safelock_admin_policy *p)
 	out_secs(o, "dual_window_s", "dual window:", p->dual_window_s, NULL);
 	out_bool(o, "dual_admin", "dual admin:", p->dual_admin, "on", "off");
 	out_bool(o, "courier_override", "courier override:", p->courier_override, "on", "off");
-	out_ms_exact(o, "relock_ms", "relock:", p->relock_ms);
+	if (p->relock_ms || o->json)
+		out_ms_exact(o, "relock_ms", "relock:", p->relock_ms);
+	else
+		out_str(o, "relock_ms", "relock:", "the board's (relock-ms)");
 	out_secs(o, "door_limit_s", "door limit:", p->door_limit_s, "off");
 	out_secs(o, "recovery_delay_s", "recovery delay:", p->recovery_delay_s, "none");
 	out_bool(o, "time_lock", "time lock:", p->time_lock, "on", "off");

@@ -260,7 +260,10 @@ static void admin_hook(const struct admin_act *a)
 	{
 		struct audit_record rec = {
 			.source = AUDIT_SRC_VAULT, .type = type, .user_id = a->user[0],
-			.value = a->target, .result = a->result ? (uint32_t)-a->result : 0,
+			/* result: done or refused (the errno is in the text) */
+			.value = a->target,
+			.result = a->result && !a->started ? SAFELOCK_RESULT_DENIED :
+							     SAFELOCK_RESULT_GRANTED,
 		};
 
 		memcpy(rec.text, text, sizeof(rec.text));

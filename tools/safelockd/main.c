@@ -5,16 +5,15 @@
  *   safelockd [--tcti STR] [--state-dir DIR] [--foreground] [--verbose]
  *             [--no-prepare] [--admin-socket PATH] [--admin-group NAME]
  *             [--user NAME]
- *   safelockd --enrol USER_ID [--code-fd N] [--tcti STR] [--state-dir DIR]
  *
- * A code is only ever read from a file descriptor: never from the command
- * line or the environment.
+ * safelockd takes no code: users are enrolled through its admin socket
+ * (safelockctl init, user add), with the door open and the authorisation
+ * the policy demands.
  *
  * Exit status: 0 success, 1 failure, 2 usage error.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +36,6 @@ struct config {
 	const char *user;
 	bool foreground;
 	struct verifier_opts vopts;
-	long enrol_user;	/* 0: run the verifier */
-	int code_fd;
 };
 
 static void usage(FILE *f)
@@ -47,7 +44,6 @@ static void usage(FILE *f)
 		"Usage: safelockd [--tcti STR] [--state-dir DIR] [--foreground] [--verbose]\n"
 		"                 [--no-prepare] [--admin-socket PATH] [--admin-group NAME]\n"
 		"                 [--user NAME]\n"
-		"       safelockd --enrol USER_ID [--code-fd N] [--tcti STR] [--state-dir DIR]\n"
 		"\n"
 		"The safelock verifier: answers the kernel's VERIFY requests from a TPM 2.0 vault,\n"
 		"and safelockctl's administration requests on a Unix socket.\n"
@@ -70,30 +66,10 @@ static void usage(FILE *f)
 		"                        commands each request cost before and after its verdict\n"
 		"      --no-prepare      debugging: ignore the kernel's ENTRY_BEGIN notice and\n"
 		"                        do all the TPM work after ENTER (slower; for comparison)\n"
-		"  -e, --enrol USER_ID   enrol user 1..%d with a code read from --code-fd\n"
-		"  -c, --code-fd N       file descriptor to read the code from (default 0);\n"
-		"                        %d to %d digits, a trailing newline allowed\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n"
 		"\n"
-		"Exit status: 0 success, 1 failure, 2 usage error.\n",
-		SAFELOCK_USER_ID_MAX, SAFELOCK_CODE_MIN_DIGITS,
-		SAFELOCK_CODE_MAX_DIGITS);
-}
-
-/* Strict decimal in [min, max], or -1. */
-static long parse_num(const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	if (!s || !*s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	return v;
+		"Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
 static int parse_args(int argc, char **argv, struct config *cfg)
@@ -107,16 +83,13 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "admin-socket", required_argument, NULL, 'a' },
 		{ "admin-group", required_argument, NULL, 'g' },
 		{ "user",	required_argument, NULL, 'u' },
-		{ "enrol",	required_argument, NULL, 'e' },
-		{ "code-fd",	required_argument, NULL, 'c' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ "version",	no_argument,	   NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	bool code_fd_set = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:s:a:g:u:fve:c:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:s:a:g:u:fvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			cfg->tcti = optarg;
@@ -142,23 +115,6 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		case 'P':
 			cfg->vopts.no_prepare = true;
 			break;
-		case 'e':
-			cfg->enrol_user = parse_num(optarg, 1, SAFELOCK_USER_ID_MAX);
-			if (cfg->enrol_user < 0) {
-				fprintf(stderr, "safelockd: unable to enrol user %s: user id must be 1 to %d\n",
-					optarg, SAFELOCK_USER_ID_MAX);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'c':
-			cfg->code_fd = (int)parse_num(optarg, 0, INT_MAX);
-			if (cfg->code_fd < 0) {
-				fprintf(stderr, "safelockd: unable to use code fd %s: not a file descriptor number\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			code_fd_set = true;
-			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -176,48 +132,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 			argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (code_fd_set && !cfg->enrol_user) {
-		fprintf(stderr, "safelockd: unable to parse arguments: --code-fd needs --enrol\n");
-		return EXIT_USAGE;
-	}
 	return 0;
-}
-
-static int enrol(const struct config *cfg)
-{
-	struct vault_config vc = { .tcti = cfg->tcti, .state_dir = cfg->state_dir };
-	struct vault v = { .ops = &vault_tpm_ops };
-	char code[SAFELOCK_CODE_BUF];
-	size_t len = 0;
-	int ret;
-
-	ret = safelock_read_code(cfg->code_fd, code, &len);
-	if (ret == -EINVAL) {
-		fprintf(stderr, "safelockd: unable to enrol user %ld: code must be %d to %d digits\n",
-			cfg->enrol_user, SAFELOCK_CODE_MIN_DIGITS,
-			SAFELOCK_CODE_MAX_DIGITS);
-		return 1;
-	}
-	if (ret) {
-		fprintf(stderr, "safelockd: unable to enrol user %ld: reading fd %d: %s\n",
-			cfg->enrol_user, cfg->code_fd, strerror(-ret));
-		return 1;
-	}
-	ret = v.ops->open(&v, &vc);
-	if (ret) {
-		safelock_wipe(code, sizeof(code));
-		fprintf(stderr, "safelockd: unable to open vault: %s\n", v.errmsg);
-		return 1;
-	}
-	ret = v.ops->enrol(&v, (unsigned int)cfg->enrol_user, code, len);
-	safelock_wipe(code, sizeof(code));
-	if (ret)
-		fprintf(stderr, "safelockd: unable to enrol user %ld: %s\n",
-			cfg->enrol_user, v.errmsg);
-	else
-		fprintf(stderr, "safelockd: enrolled user %03ld\n", cfg->enrol_user);
-	v.ops->close(&v);
-	return ret ? 1 : 0;
 }
 
 static int serve(const struct config *cfg)
@@ -265,7 +180,5 @@ int main(int argc, char **argv)
 	ret = parse_args(argc, argv, &cfg);
 	if (ret)
 		return ret;
-	if (cfg.enrol_user)
-		return enrol(&cfg);
 	return serve(&cfg);
 }

@@ -21,7 +21,7 @@ void policy_defaults(struct safelock_admin_policy *p)
 	p->time_delay_s = 0;
 	p->open_window_s = 60;
 	p->dual_window_s = 60;
-	p->relock_ms = 5000;
+	p->relock_ms = 0;	/* the board's relock-ms */
 	p->door_limit_s = 300;
 	p->recovery_delay_s = 0;
 }
@@ -89,6 +89,9 @@ int policy_put_attrs(struct nl_msg *msg, const struct safelock_admin_policy *p)
 
 		if (!a->attr)
 			continue;
+		/* 0: the board's own relock time (its relock-ms property) */
+		if (a->attr == SAFELOCK_A_RELOCK_MS && !field_set(p, a))
+			continue;
 		switch (a->type) {
 		case PA_U8:
 			ret = nla_put_u8(msg, a->attr, *(const uint8_t *)f);
@@ -143,8 +146,8 @@ int policy_validate(const struct safelock_admin_policy *p, char *why,
 		bad = "open window must be 60 to 1800 s";
 	else if (!range(p->dual_window_s, 10, 300))
 		bad = "dual window must be 10 to 300 s";
-	else if (!range(p->relock_ms, 500, 600000))
-		bad = "relock time must be 500 to 600000 ms";
+	else if (p->relock_ms && !range(p->relock_ms, 500, 600000))
+		bad = "relock time must be 0 (the board's) or 500 to 600000 ms";
 	else if (p->door_limit_s && !range(p->door_limit_s, 5, 3600))
 		bad = "door limit must be 0 (never) or 5 to 3600 s";
 	else if (!range(p->recovery_delay_s, 0, 604800))

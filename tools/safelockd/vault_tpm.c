@@ -1004,7 +1004,7 @@ static int tpm_provisioned(struct vault *v)
 	return t->tab.n_users > 0;
 }
 
-/* safelockd --enrol: add the user (001 as owner), or change their code. */
+/* enrol (tests only): add the user (001 as owner), or change their code. */
 static int tpm_enrol(struct vault *v, unsigned int user_id, const char *code,
 		     size_t len)
 {

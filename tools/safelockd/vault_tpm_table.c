@@ -565,14 +565,15 @@ out:
  * The defaults of a vault that never stored a policy: those the kernel
  * starts with (driver/fsm.c, the relock-ms property's default): no time
  * delay, no dual control, no time lock, open window 60 s, dual window
- * 60 s, relock 5 s, door alarm after 300 s, no recovery delay.
+ * 60 s, the board's own relock time (0), door alarm after 300 s, no
+ * recovery delay.
  */
 void table_policy_defaults(struct safelock_admin_policy *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->open_window_s = 60;
 	p->dual_window_s = 60;
-	p->relock_ms = 5000;
+	p->relock_ms = 0;	/* the board's relock-ms */
 	p->door_limit_s = 300;
 }
 
@@ -601,8 +602,8 @@ int table_policy_check(const struct safelock_admin_policy *p, char *why,
 		bad = "open window must be 60 to 1800 s";
 	else if (!in(p->dual_window_s, 10, 300))
 		bad = "dual window must be 10 to 300 s";
-	else if (!in(p->relock_ms, 500, 600000))
-		bad = "relock time must be 500 to 600000 ms";
+	else if (p->relock_ms && !in(p->relock_ms, 500, 600000))
+		bad = "relock time must be 0 (the board's) or 500 to 600000 ms";
 	else if (p->door_limit_s && !in(p->door_limit_s, 5, 3600))
 		bad = "door limit must be 0 (never) or 5 to 3600 s";
 	else if (!in(p->recovery_delay_s, 0, 604800))

@@ -7,7 +7,7 @@
  * One poll() over the netlink socket and a signalfd. The socket also
  * follows nlctrl's "notify" group, so the family going away is seen at once;
  * a one-second tick retries registration and notices a change of
- * provisioning (a user enrolled by `safelockd --enrol`).
+ * provisioning (an owner enrolled by `safelockctl init`).
  *
  * ENTRY_BEGIN (the first key of an entry, no digit) lets the vault prepare
  * the entry's try while the person types (vault_ops.prepare): what is left
@@ -193,9 +193,9 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	struct vault_result res = { .role = SAFELOCK_ROLE_NONE };
 	uint8_t override = SAFELOCK_OVERRIDE_NONE;
 	bool duress = false;
-	char wait[48] = "", cmds[64] = "", how[48] = "";
+	char wait[48] = "", cmds[96] = "", how[48] = "";
 	unsigned long c0 = vf->vault->commands, c1;
-	uint64_t req;
+	uint64_t req, t_vault;
 	size_t len = 0;
 	int ret;
 
@@ -227,6 +227,7 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 		cancel_prepared(vf, req);
 		return;
 	}
+	t_vault = now_ns();
 	if (safelock_code_valid(code, len)) {
 		ret = vf->vault->ops->verify(vf->vault, req, user, code, len,
 					     &retry_after, &res);
@@ -246,6 +247,7 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	if (result == SAFELOCK_RESULT_GRANTED)
 		retry_after = 0;
 	c1 = vf->vault->commands;
+	t_vault = now_ns() - t_vault;
 	send_verdict(vf, dev, req, nonce, result, retry_after, duress, override);
 	auditlog_verdict(vf->audit, req, user, result, retry_after, duress, override);
 	/* what could wait for the verdict: flushes, settling NV writes */
@@ -253,8 +255,9 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 		fprintf(stderr, "safelockd: request %llu: after the verdict: %s\n",
 			(unsigned long long)req, vf->vault->errmsg);
 	if (vf->verbose)
-		snprintf(cmds, sizeof(cmds), " [TPM commands: %lu before the verdict, %lu after]",
-			 c1 - c0, vf->vault->commands - c1);
+		snprintf(cmds, sizeof(cmds),
+			 " [TPM commands: %lu before the verdict, %lu after; vault %.1f ms]",
+			 c1 - c0, vf->vault->commands - c1, t_vault / 1e6);
 	if (retry_after == VAULT_RETRY_DISABLED)
 		snprintf(wait, sizeof(wait), ", entry disabled");
 	else if (retry_after)
@@ -626,6 +629,8 @@ static void try_register(struct verifier *vf)
 			fprintf(stderr, "safelockd: unable to follow nlctrl notifications: %s\n",
 				strerror(-ret));
 	}
+	/* follow the events before registering: the registration is one */
+	auditlog_events_fd(vf->audit);
 	prov = vf->vault->ops->provisioned(vf->vault);
 	admin_vault_result(vf->admin, prov);
 	if (prov < 0) {

@@ -27,7 +27,7 @@
 #include "libsafelock.h"
 #include "tap.h"
 
-#define NTESTS 140
+#define NTESTS 138
 
 static char ctl[4096], daemon_bin[4096], tools_dir[4096], tmpdir[64], sock[96];
 
@@ -1082,29 +1082,35 @@ static void test_color(void)
 	tap_ok(strchr(r.out, '\033') != NULL, "--color=always into a pipe");
 }
 
+/*
+ * safelockd takes no code: users are enrolled only through its admin
+ * socket (init with the door open, user add with the owner's authority).
+ * The old offline "--enrol USER --code-fd N" was a way for root to set
+ * anyone's code without either; it is gone, and stays gone.
+ */
 static void test_daemon(void)
 {
 	struct result r;
+	char vault[160];
+	struct stat st;
 
 	run(DAEMON("--help"), NULL, &r);
-	tap_ok(expect(&r, 0, r.out, "--enrol USER_ID"), "safelockd --help");
+	tap_ok(expect(&r, 0, r.out, "--admin-socket PATH") && !strstr(r.out, "enrol") &&
+	       !strstr(r.out, "code-fd"), "safelockd --help: no --enrol, no --code-fd");
 	run(DAEMON("--version"), NULL, &r);
 	tap_ok(expect(&r, 0, r.out, "safelockd "), "safelockd --version");
-	run(DAEMON("--enrol", "1", "--state-dir", "/nonexistent"), "12345\n", &r);
-	tap_ok(expect(&r, 1, r.err,
-		      "safelockd: unable to enrol user 1: code must be 6 to 12 digits\n"),
-	       "enrol with a 5-digit code: clear error, exit 1");
-	run(DAEMON("--enrol", "1", "--state-dir", "/nonexistent"), "12345a78\n", &r);
-	tap_ok(expect(&r, 1, r.err, "code must be 6 to 12 digits"),
-	       "enrol with a non-digit code: exit 1");
-	run(DAEMON("--enrol", "0"), "", &r);
-	tap_ok(expect(&r, 2, r.err, "unable to enrol user 0: user id must be 1 to 999"),
-	       "enrol user 0: exit 2");
-	run(DAEMON("--enrol", "1000"), "", &r);
-	tap_ok(expect(&r, 2, r.err, "user id must be 1 to 999"), "enrol user 1000: exit 2");
+	snprintf(vault, sizeof(vault), "%s/enrol-vault", tmpdir);
+	run(DAEMON("--enrol", "1", "--code-fd", "0", "--state-dir", vault), "12345678\n", &r);
+	tap_ok(expect(&r, 2, r.err, "unrecognized option '--enrol'") &&
+	       stat(vault, &st) && errno == ENOENT,
+	       "safelockd --enrol is an unknown option: exit 2, no vault touched");
+	run(DAEMON("-e", "1", "--state-dir", vault), "12345678\n", &r);
+	tap_ok(expect(&r, 2, r.err, "invalid option -- 'e'") && stat(vault, &st) && errno == ENOENT,
+	       "safelockd -e is an unknown option: exit 2");
 	run(DAEMON("--code-fd", "3"), NULL, &r);
-	tap_ok(expect(&r, 2, r.err, "--code-fd needs --enrol"), "--code-fd without --enrol: exit 2");
-	run(DAEMON("--enrol", "1", "123456"), NULL, &r);
+	tap_ok(expect(&r, 2, r.err, "unrecognized option '--code-fd'"),
+	       "safelockd --code-fd is an unknown option: exit 2");
+	run(DAEMON("123456"), NULL, &r);
 	tap_ok(expect(&r, 2, r.err, "unexpected '123456'"),
 	       "a code on the command line is refused: exit 2");
 }

@@ -908,10 +908,10 @@ static void policy_tests(void)
 
 	ok = v.ops->policy_load(&v, &d) == 0;
 	tap_ok(ok && d.time_delay_s == 0 && d.open_window_s == 60 &&
-	       d.dual_window_s == 60 && d.relock_ms == 5000 &&
+	       d.dual_window_s == 60 && d.relock_ms == 0 &&
 	       d.door_limit_s == 300 && !d.dual_control && !d.dual_admin &&
 	       !d.time_lock && !d.courier_override && !d.recovery_delay_s,
-	       "policy_load before any store: the kernel's defaults (no delay, window 60 s, relock 5 s)");
+	       "policy_load before any store: the kernel's defaults (no delay, window 60 s, the board's relock)");
 	memset(&p, 0, sizeof(p));
 	p.time_delay_s = 600;
 	p.open_window_s = 120;

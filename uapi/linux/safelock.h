@@ -235,7 +235,9 @@ enum safelock_fault {
 /*
  * What the driver and this board can do, in &safelock_info.caps: the
  * driver's features (penalty mirror, time delay and open window, dual
- * control, duress), SAFELOCK_CMD_FAULT_CLEAR, and what the bolt's hardware
+ * control, duress, the time lock with its weekly schedule, holidays and
+ * immediate time lock, the two-person time-delay override),
+ * SAFELOCK_CMD_FAULT_CLEAR, and what the bolt's hardware
  * allows: moves confirmed by a sensor (jam detection, FAULT), a motor.
  */
 #define SAFELOCK_CAP_PENALTY		_BITUL(0)
@@ -245,6 +247,8 @@ enum safelock_fault {
 #define SAFELOCK_CAP_FAULT_CLEAR	_BITUL(4)
 #define SAFELOCK_CAP_BOLT_SENSOR	_BITUL(5)
 #define SAFELOCK_CAP_BOLT_MOTOR		_BITUL(6)
+#define SAFELOCK_CAP_TIME_LOCK		_BITUL(7)
+#define SAFELOCK_CAP_OVERRIDE		_BITUL(8)
 
 /* Flags in &safelock_status.flags */
 #define SAFELOCK_STATUS_VERIFIER	_BITUL(0)
