@@ -8,8 +8,9 @@
 #
 #   guest.sh main        boot 1: lifecycle, users and roles, opening by role
 #                        and duress, time delay, safelockd killed mid-request,
-#                        bad input, the audit trail (tampering, a keypad
-#                        flood), the immediate time lock
+#                        the audit trail (tampering, a keypad flood), bad
+#                        input, the immediate time lock, code change,
+#                        recovery and wipe
 #   guest.sh cut         boot 2 (a TPM kept in --tpm-state): init, wrong
 #                        codes, then the power is cut between the count of a
 #                        try and its check; the state directory is saved
@@ -238,7 +239,6 @@ daemon_dies() {
 	# A VERIFY the verifier never answers: safelockd stopped, the kernel's
 	# verify timeout (4 s) ends it; the late answer is refused.
 	keys "001$OWNER"; keys_sync
-	wait_for 30 grep -q "entry begun" /tmp/safelockd.log
 	kill -STOP "$D"
 	mark
 	keys E; keys_sync
@@ -543,6 +543,51 @@ time_lock() {
 		wait_for 30 sh -c "./safelockctl --socket /none --json status | grep -q '\"state\":\"TIME_LOCKED\"'"
 }
 
+codes_recovery_wipe() {
+	section "codes, recovery, wipe"
+	expect_rc "lock --json: throws the bolt, never opens (exit 0)" 0 $CTL --json lock
+	check "lock --json: says locked" has '^\{"locked":true\}$'
+	check "the bolt is thrown" test "$(bolt)" = 0
+	NEWUSR=$(other_code "$OWNER" "$MGR" "$USR" "$AUD" "$COU" "$DUR")
+	expect_rc "code change by user 003 (own code, then the new one, from one fd)" 0 \
+		sh -c "printf '%s\n%s\n' $USR $NEWUSR | $CTL code change --as 3 --code-fd 0 --new-code-fd 0"
+	expect_rc "the old code of 003 no longer authorises (exit 6)" 6 as 3 "$USR" duress clear
+	expect_rc "duress clear by 003 with the new code" 0 as 3 "$NEWUSR" duress clear
+	users_json >/tmp/users 2>&1
+	check "user list: 003 has no duress code any more" test "$(ufield 3 duress)" = false
+	expect_rc "code change takes no user id: no way to change another's code (exit 2)" 2 \
+		sh -c "printf '%s\n%s\n' $MGR $NEWUSR | $CTL code change 3 --as 2 --code-fd 0 --new-code-fd 0"
+
+	NEWOWN=$(other_code "$OWNER" "$MGR" "$NEWUSR" "$AUD" "$COU" "$DUR")
+	expect_rc "recover with the recovery secret: a new owner code (exit 0)" 0 \
+		sh -c "printf '%s\n%s\n' '$RECOVERY' $NEWOWN | $CTL recover --recovery-fd 0 --new-code-fd 0"
+	NEWREC=$(grep -oE '[0-9A-Z]{4}(-[0-9A-Z]{4}){7}' /tmp/out | head -n 1)
+	check "recover prints a new recovery secret (the old one is spent)" \
+		sh -c "[ -n '$NEWREC' ] && [ '$NEWREC' != '$RECOVERY' ]"
+	expect_rc "the owner's old code no longer authorises (exit 6)" 6 as 1 "$OWNER" user list
+	expect_rc "the owner's new code does" 0 as 1 "$NEWOWN" user list
+	expect_rc "the spent recovery secret is refused (exit 6)" 6 \
+		sh -c "printf '%s\n%s\n' '$RECOVERY' $OWNER | $CTL recover --recovery-fd 0 --new-code-fd 0"
+	OWNER=$NEWOWN RECOVERY=$NEWREC
+
+	expect_rc "wipe with the door closed: refused (exit 6)" 6 as 1 "$OWNER" wipe --yes
+	check "wipe with the door closed: says the door is closed; still provisioned" \
+		sh -c "grep -q 'door is closed' /tmp/out && [ \$(./safelockctl --json status | grep -o '\"provisioned\":[a-z]*') = '\"provisioned\":true' ]"
+	door open
+	wait_until 20 '[ "$(jfield door_open)" = true ]'
+	expect_rc "wipe by a manager, door open: refused (exit 6)" 6 as 2 "$MGR" wipe --yes
+	mark
+	expect_rc "wipe by the owner, door open (exit 0)" 0 as 1 "$OWNER" wipe --yes
+	check "after the wipe: UNPROVISIONED, no users" \
+		wait_until 50 '[ "$(state)/$(dfield provisioned)/$(dfield users)" = "UNPROVISIONED/false/0" ]'
+	check "the wipe never moved the bolt" sh -c "
+		[ \$(cat $SIM/sim_gpio0/value) = 0 ] && ! tail -n +$((MARK + 1)) /tmp/ev | grep -q '\"event\":\"bolt\"'"
+	expect_rc "after the wipe no old code authorises anything (exit 6)" 6 as 1 "$OWNER" user list
+	check "after the wipe the log starts anew and says why" sh -c "
+		./safelockctl audit export | grep -q '\"event\":\"wipe\".*factory wipe'"
+	door closed
+}
+
 main_boot() {
 	start_board
 	lifecycle
@@ -553,9 +598,11 @@ main_boot() {
 	audit_trail
 	bad_input
 	time_lock
-	section "end"
-	expect_rc "the audit log of the whole run verifies (exit 0)" 0 verify
+	section "audit of the whole run"
+	expect_rc "the audit log of everything so far verifies (exit 0)" 0 verify
 	sed -n 's/^what: */# verify: /p' /tmp/out
+	codes_recovery_wipe
+	section "end"
 	check "safelockd stops cleanly on SIGTERM (exit 0)" daemon_stop
 	stop_all
 	echo "# guest time: $(elapsed) s"
@@ -592,8 +639,10 @@ cut_boot() {
 	# The fifth try: counted in TPM NV at its first key, before the check
 	# (safelockd --verbose says "prepared"); then safelockd is frozen so
 	# that the check never runs, ENTER, and the power goes.
+	prepared=$(grep -c "entry begun, prepared" /tmp/safelockd.log)
 	keys "002$WRONG"; keys_sync
-	check "the fifth try is counted before its check" wait_for 50 grep -q "entry begun, prepared" /tmp/safelockd.log
+	check "the fifth try is counted before its check (safelockd: prepared)" \
+		wait_until 50 '[ "$(grep -c "entry begun, prepared" /tmp/safelockd.log)" -gt "$prepared" ]'
 	kill -STOP "$D"
 	keys E; keys_sync
 	check "ENTER: the kernel waits for the verdict (VERIFYING)" wait_state 20 VERIFYING
