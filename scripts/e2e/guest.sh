@@ -67,6 +67,8 @@ denied() {
 	! since_mark | grep -q '"event":"bolt"' || { echo "the bolt was driven"; return 1; }
 	[ "$(bolt)" = 0 ] || { echo "the bolt line is 1"; return 1; }
 }
+# same WHAT A B: A = B, else say WHAT
+same() { [ "$2" = "$3" ] || { echo "$1"; return 1; }; }
 # users_json: user list --json as the owner
 users_json() { as 1 "$OWNER" --json user list; }
 # urole USER: the user's role in users_json's output (/tmp/users)
@@ -347,9 +349,8 @@ bad_input() {
 	check "module back: the owner's code opens" opens 1 "$OWNER"
 	sleep 0.5
 	lastk=$($CTL audit export | grep '"source":"kernel"' | tail -n 1 | sed 's/.*"kseq":\([0-9]*\),.*/\1/')
-	echo "# kernel's last event #$(jfield last_seq), the log's last kernel record #$lastk"
 	check "module back: safelockd records the kernel's events again (the log's last kernel record is the kernel's last event)" \
-		test "$lastk" = "$(jfield last_seq)"
+		same "the log's last kernel record #$lastk, the kernel's last event #$(jfield last_seq)" "$lastk" "$(jfield last_seq)"
 }
 
 # The Nth record's index (0-based position P) of an audit file
@@ -539,8 +540,9 @@ time_lock() {
 	board_down
 	insmod ./safelock.ko && testboard_up
 	wait_for 100 registered
+	wait_until 30 '[ "$(state)" = TIME_LOCKED ]'
 	check "after a module reload the time lock holds (TIME_LOCKED, about 2 minutes left)" \
-		wait_for 30 sh -c "./safelockctl --socket /none --json status | grep -q '\"state\":\"TIME_LOCKED\"'"
+		same "state $(state), time lock left $(jfield timer_ms) ms" "$(state)" TIME_LOCKED
 }
 
 codes_recovery_wipe() {

@@ -24,11 +24,13 @@ notok() {	# notok TITLE [REASON]
 	[ -z "${2:-}" ] || printf '%s\n' "$2" | sed 's/^/#   /'
 }
 skip() { N=$((N + 1)); echo "ok $N - $SECTION$1 # SKIP $2"; }
-# check TITLE COMMAND...: ok when COMMAND succeeds; its output on failure
+# check TITLE COMMAND...: ok when COMMAND succeeds; on failure its output,
+# or (when it said nothing) the command with its values
 check() {
 	_t=$1; shift
 	if "$@" >/tmp/check.out 2>&1; then ok "$_t"
-	else notok "$_t" "$(tail -n 15 /tmp/check.out)"; fi
+	elif [ -s /tmp/check.out ]; then notok "$_t" "$(tail -n 15 /tmp/check.out)"
+	else notok "$_t" "failed: $(printf '%s ' "$@" | tr -s '\t\n' '  ' | cut -c1-400)"; fi
 }
 # expect_rc TITLE RC COMMAND...: ok when COMMAND exits with RC; its output
 # (stdout and stderr) stays in /tmp/out for further checks
