@@ -11,7 +11,10 @@
 #      qemu-system-aarch64 -M virt, the board described by a device tree.
 #      For the kernels in SAFELOCK_YNL_KERNELS (default "7.3"), the netlink
 #      spec's conformance through the kernel's own YNL client, in a VM boot
-#      of its own (scripts/ynl-check.sh).
+#      of its own (scripts/ynl-check.sh).  For the kernels in
+#      SAFELOCK_E2E_KERNELS (default "6.1"), the end-to-end scenarios
+#      (scripts/e2e.sh: safelockctl and safelockd on the real module and
+#      TPM, the audit trail, a power cut), in three VM boots of their own.
 # Ends with the line "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 
@@ -208,6 +211,7 @@ kernel_tests() {
 		tee "$out" | live "$k"
 	guest_results "$k" "$out" "${PIPESTATUS[0]}"
 	case " ${SAFELOCK_YNL_KERNELS:-7.3} " in *" $k "*) ynl_tests "$k" "$mod" ;; esac
+	case " ${SAFELOCK_E2E_KERNELS:-6.1} " in *" $k "*) e2e_tests "$k" "$mod" ;; esac
 }
 
 # Count a guest run's kselftest and KUnit results; its exit status says
@@ -245,6 +249,22 @@ ynl_tests() {
 		head -n 60 | sed 's/^/        | /'
 	if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$log"; then
 		fail "$k ynl: scripts/ynl-check.sh exited $rc (a kernel report, crash or timeout)" "$log"
+	fi
+}
+
+# The end-to-end scenarios of the vault, safelockctl and the audit trail
+# (scripts/e2e.sh: three VM boots of their own, the real safelockd on the
+# TPM, a power cut between two of them); a failure shows its reasons.
+e2e_tests() {
+	local k=$1 log=$WORK/e2e-$1.log rc
+	step "kernel $k: end to end: safelockctl, safelockd on the TPM, the audit trail, a power cut (about 4 min)"
+	scripts/e2e.sh --kernel "$k" --modules "$2" 2>&1 | tee "$log" | live "$k e2e"
+	rc=${PIPESTATUS[0]}
+	QUIET_PASS=1 tap "$k e2e" "$log"
+	awk '/^not ok /{ on = 1; print; next } /^(ok|not ok) |^1\.\./{ on = 0 } on' "$log" |
+		head -n 60 | sed 's/^/        | /'
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$log"; then
+		fail "$k e2e: scripts/e2e.sh exited $rc (a kernel report, crash or timeout)" "$log"
 	fi
 }
 
