@@ -1027,16 +1027,40 @@ static int op_fault_clear(struct admin_server *srv, struct req_ctx *c)
 	return 0;
 }
 
+/*
+ * The end is stored with the policy first (the vault authenticates it), so
+ * that a reboot, a power cut or a module reload cannot lift the time lock:
+ * safelockd pushes it again with the policy. Only extended, never
+ * shortened; the store is undone if the kernel refuses.
+ */
 static int op_time_lock_now(struct admin_server *srv, struct req_ctx *c)
 {
+	struct safelock_admin_policy old, p;
+	uint64_t until;
 	char why[256] = "";
-	int ret = -EOPNOTSUPP;
+	int ret = -EOPNOTSUPP, rb;
 
+	NEED_VAULT_OP(srv, c, policy_store, "store the time lock");
+	ret = need_policy(srv, c);
+	if (ret)
+		return ret;
+	old = p = srv->policy;
+	until = srv->now_s() + c->req->duration_s;
+	if (until > policy_time_lock_until(&p))
+		policy_set_time_lock_until(&p, until);
+	ret = srv->vault->ops->policy_store(srv->vault, &p);
+	if (ret)
+		return vault_fail(srv, c, ret, "store the time lock");
+	ret = -EOPNOTSUPP;
 	if (srv->kops && srv->kops->time_lock_now)
 		ret = srv->kops->time_lock_now(srv->kctx, c->req->duration_s,
 					       why, sizeof(why));
-	if (ret)
+	if (ret) {
+		rb = srv->vault->ops->policy_store(srv->vault, &old);
+		admin_vault_result(srv, rb);
 		return fail(c, ret, "%s", why[0] ? why : "the kernel did not take the time lock");
+	}
+	srv->policy = p;
 	return 0;
 }
 

@@ -32,6 +32,15 @@ struct nl_msg;
  */
 #define POLICY_PRIV_RECOVERY_LO	0
 #define POLICY_PRIV_RECOVERY_HI	1
+/*
+ * The end of the immediate time lock (ADMIN_OP_TIME_LOCK_NOW), CLOCK_REALTIME
+ * seconds, kept the same way: pushed again with the policy after a reboot,
+ * a power cut or a reload of the module, so none of them lifts it.
+ */
+#define POLICY_PRIV_TLOCK_LO	2
+#define POLICY_PRIV_TLOCK_HI	3
+uint64_t policy_time_lock_until(const struct safelock_admin_policy *p);
+void policy_set_time_lock_until(struct safelock_admin_policy *p, uint64_t t);
 
 /* The safe defaults of a vault that never stored a policy. */
 void policy_defaults(struct safelock_admin_policy *p);

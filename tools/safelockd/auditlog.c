@@ -382,6 +382,14 @@ void auditlog_events_receive(struct auditlog *al)
 	}
 }
 
+void auditlog_events_close(struct auditlog *al)
+{
+	if (al && al->ev_open) {
+		sl_genl_close(&al->ev);
+		al->ev_open = false;
+	}
+}
+
 void auditlog_tick(struct auditlog *al)
 {
 	if (al && al->unanchored && mono_ms() - al->anchor_ms >= AUDIT_ANCHOR_MS)

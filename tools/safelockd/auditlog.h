@@ -39,6 +39,8 @@ void auditlog_verdict(struct auditlog *al, uint64_t request_id, uint32_t user,
  */
 int auditlog_events_fd(struct auditlog *al);
 void auditlog_events_receive(struct auditlog *al);
+/* The family went away: follow the events again once it is back. */
+void auditlog_events_close(struct auditlog *al);
 /* Once a second: anchor what waits for it. */
 void auditlog_tick(struct auditlog *al);
 

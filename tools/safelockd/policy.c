@@ -8,12 +8,13 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <netlink/netlink.h>
 #include <netlink/attr.h>
 
 #include "adminsrv.h"
 
-#define PRIV_WORDS	2	/* reserved[] words of POLICY_PRIV_* */
+#define PRIV_WORDS	4	/* reserved[] words of POLICY_PRIV_* */
 
 void policy_defaults(struct safelock_admin_policy *p)
 {
@@ -123,6 +124,10 @@ int policy_put_attrs(struct nl_msg *msg, const struct safelock_admin_policy *p)
 		if (ret)
 			return -EMSGSIZE;
 	}
+	/* an immediate time lock still running: the kernel gets it again */
+	if (policy_time_lock_until(p) > (uint64_t)time(NULL) &&
+	    nla_put_u64(msg, SAFELOCK_A_TIME_LOCK_UNTIL, policy_time_lock_until(p)))
+		return -EMSGSIZE;
 	return 0;
 }
 
@@ -189,7 +194,20 @@ void policy_set_recovery_start(struct safelock_admin_policy *p, uint64_t t)
 	p->reserved[POLICY_PRIV_RECOVERY_HI] = (uint32_t)(t >> 32);
 }
 
-_Static_assert(POLICY_PRIV_RECOVERY_LO < PRIV_WORDS &&
+uint64_t policy_time_lock_until(const struct safelock_admin_policy *p)
+{
+	return (uint64_t)p->reserved[POLICY_PRIV_TLOCK_LO] |
+	       (uint64_t)p->reserved[POLICY_PRIV_TLOCK_HI] << 32;
+}
+
+void policy_set_time_lock_until(struct safelock_admin_policy *p, uint64_t t)
+{
+	p->reserved[POLICY_PRIV_TLOCK_LO] = (uint32_t)t;
+	p->reserved[POLICY_PRIV_TLOCK_HI] = (uint32_t)(t >> 32);
+}
+
+_Static_assert(POLICY_PRIV_TLOCK_HI < PRIV_WORDS &&
+	       POLICY_PRIV_RECOVERY_LO < PRIV_WORDS &&
 	       POLICY_PRIV_RECOVERY_HI < PRIV_WORDS &&
 	       PRIV_WORDS <= sizeof(((struct safelock_admin_policy *)NULL)->reserved) /
 	       sizeof(uint32_t), "policy private words fit in reserved[]");

@@ -590,6 +590,7 @@ static void disconnect(struct verifier *vf)
 		fprintf(stderr, "safelockd: unregistered; will register again\n");
 	sl_genl_close(&vf->nl);
 	query_close(vf);
+	auditlog_events_close(vf->audit);
 	vf->registered = false;
 	vf->reconnect = false;
 	vf->pushed = 0;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,7 +27,7 @@
 #include "fake_vault.h"
 #include "tap.h"
 
-#define NTESTS 156
+#define NTESTS 158
 
 /* ----------------------------------------------------------------- */
 /* The fake kernel                                                   */
@@ -846,6 +847,9 @@ static void test_kernel_ops(void)
 	call();
 	tap_ok(rep.status == 0 && fk.time_locks == 1 && fk.time_lock_s == 3600,
 	       "the owner starts a time lock of an hour");
+	tap_ok(policy_time_lock_until(&fv.policy) == srv->now_s() + 3600 &&
+	       policy_time_lock_until(&srv->policy) == srv->now_s() + 3600,
+	       "its end is stored with the policy (a reboot or reload cannot lift it)");
 
 	req(ADMIN_OP_AUDIT_VERIFY);
 	auth(0, 4);
@@ -923,6 +927,7 @@ static void test_recover(void)
 
 	/* the delay */
 	p = srv->policy;
+	memset(p.reserved, 0, sizeof(p.reserved));	/* safelockd's own words */
 	p.recovery_delay_s = 3600;
 	req(ADMIN_OP_POLICY_SET);
 	auth(0, 1);
@@ -1375,6 +1380,15 @@ static void test_policy_attrs(void)
 	       tb[SAFELOCK_A_TIME_LOCK] && nla_get_u8(tb[SAFELOCK_A_TIME_LOCK]) == 0 &&
 	       tb[SAFELOCK_A_OVERRIDE] && nla_get_u8(tb[SAFELOCK_A_OVERRIDE]) == 1,
 	       "POLICY_SET attributes: the time lock (only the used holidays) and the override");
+	nlmsg_free(msg);
+	msg = nlmsg_alloc();
+	policy_set_time_lock_until(&p, (uint64_t)time(NULL) + 600);
+	ret = policy_put_attrs(msg, &p);
+	ret = ret ?: nla_parse(tb, SAFELOCK_A_MAX, nlmsg_attrdata(nlmsg_hdr(msg), 0),
+			       nlmsg_attrlen(nlmsg_hdr(msg), 0), NULL);
+	tap_ok(!ret && tb[SAFELOCK_A_TIME_LOCK_UNTIL] &&
+	       nla_get_u64(tb[SAFELOCK_A_TIME_LOCK_UNTIL]) == policy_time_lock_until(&p),
+	       "a running immediate time lock goes out again with the policy");
 	nlmsg_free(msg);
 }
 
