@@ -57,6 +57,8 @@ struct verifier {
 	bool registered;
 	bool reconnect;
 	bool prepare;		/* act on ENTRY_BEGIN (not --no-prepare) */
+	uint64_t begun;		/* the last ENTRY_BEGIN, not prepared yet */
+	unsigned long superseded;	/* notices dropped for a newer one */
 	bool verbose;
 	int provisioned;
 	char last_err[320];	/* not repeated every second */
@@ -148,12 +150,17 @@ static void send_verdict(struct verifier *vf, uint32_t dev, uint64_t req,
 	}
 }
 
-/* An entry has begun: let the vault prepare its try. Best effort. */
+/*
+ * An entry has begun: note it; prepare_begun() lets the vault prepare its
+ * try once nothing else is waiting on the socket. A notice still queued
+ * behind a newer one, or behind its own VERIFY, is for an entry that is
+ * already over: preparing it would only cost TPM commands (a count, a
+ * session, a rollback) that a real entry then waits behind, and a keypad
+ * flood queues thousands of them.
+ */
 static void handle_entry_begin(struct verifier *vf, struct nl_msg *msg)
 {
 	struct nlattr *tb[SAFELOCK_A_MAX + 1];
-	unsigned long before = vf->vault->commands;
-	uint64_t req;
 	int ret;
 
 	/* admin requests wait while the person types */
@@ -161,18 +168,36 @@ static void handle_entry_begin(struct verifier *vf, struct nl_msg *msg)
 	if (!vf->prepare || !vf->vault->ops->prepare)
 		return;
 	ret = genlmsg_parse(nlmsg_hdr(msg), 0, tb, SAFELOCK_A_MAX, begin_policy);
-	if (ret < 0 || !tb[SAFELOCK_A_DEVICE] || !tb[SAFELOCK_A_REQUEST_ID]) {
+	if (ret < 0 || !tb[SAFELOCK_A_DEVICE] || !tb[SAFELOCK_A_REQUEST_ID] ||
+	    !nla_get_u64(tb[SAFELOCK_A_REQUEST_ID])) {
 		fprintf(stderr, "safelockd: ignoring a malformed ENTRY_BEGIN\n");
 		return;
 	}
-	req = nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]);
+	if (vf->begun)
+		vf->superseded++;
+	vf->begun = nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]);
+}
+
+/* Prepare the entry last begun, if no newer message is waiting. */
+static void prepare_begun(struct verifier *vf)
+{
+	struct pollfd p = { .fd = sl_genl_fd(&vf->nl), .events = POLLIN };
+	unsigned long before = vf->vault->commands;
+	uint64_t req = vf->begun;
+	int ret;
+
+	if (!req || (p.fd >= 0 && poll(&p, 1, 0) > 0))
+		return;
+	vf->begun = 0;
 	ret = vf->vault->ops->prepare(vf->vault, req);
 	if (ret)
 		fprintf(stderr, "safelockd: request %llu: unable to prepare: %s\n",
 			(unsigned long long)req, vf->vault->errmsg);
 	else if (vf->verbose)
-		fprintf(stderr, "safelockd: request %llu: entry begun, prepared (%lu TPM commands)\n",
-			(unsigned long long)req, vf->vault->commands - before);
+		fprintf(stderr, "safelockd: request %llu: entry begun, prepared (%lu TPM commands; %lu older notices skipped)\n",
+			(unsigned long long)req, vf->vault->commands - before,
+			vf->superseded);
+	vf->superseded = 0;
 }
 
 /* Drop a preparation whose entry will not be checked. */
@@ -200,6 +225,8 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	int ret;
 
 	admin_hold(vf->admin, false);
+	/* the entry noted as begun is over: this one, or one superseded */
+	vf->begun = 0;
 	ret = genlmsg_parse(nlmsg_hdr(msg), 0, tb, SAFELOCK_A_MAX, verify_policy);
 	if (ret < 0 || !tb[SAFELOCK_A_DEVICE] || !tb[SAFELOCK_A_REQUEST_ID] ||
 	    !tb[SAFELOCK_A_NONCE]) {
@@ -594,6 +621,7 @@ static void disconnect(struct verifier *vf)
 	vf->registered = false;
 	vf->reconnect = false;
 	vf->pushed = 0;
+	vf->begun = 0;
 }
 
 /* The vault's policy to every lock that does not have it yet. */
@@ -795,6 +823,7 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 			next = 0;
 			continue;
 		}
+		prepare_begun(&vf);
 		/* then the events, for the audit log */
 		if (pfd[2].revents & (POLLIN | POLLERR))
 			auditlog_events_receive(vf.audit);
