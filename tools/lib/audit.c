@@ -118,6 +118,7 @@ static const char *const vault_names[] = {
 	[AUDIT_V_VERDICT]	= "verdict",
 	[AUDIT_V_VAULT_ERROR]	= "vault-error",
 	[AUDIT_V_START]		= "start",
+	[AUDIT_V_EVENTS_LOST]	= "events-lost",
 };
 _Static_assert(ARRAY_SIZE(vault_names) == AUDIT_V_MAX, "vault event names");
 

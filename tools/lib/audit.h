@@ -58,6 +58,7 @@ enum audit_vault_event {
 	AUDIT_V_VERDICT,	/* a verdict sent: user_id, result, value = retry_after_ms */
 	AUDIT_V_VAULT_ERROR,	/* the TPM failed; text says how */
 	AUDIT_V_START,		/* safelockd started */
+	AUDIT_V_EVENTS_LOST,	/* the kernel dropped events for us; text: after which seq */
 	AUDIT_V_MAX,
 };
 

@@ -66,6 +66,7 @@ static const struct catalog_entry catalog[] = {
 	{ V, "verdict",		"6ac04a60b1cf43bc804cdc80e0e3eb0a", 6 },
 	{ V, "vault-error",	"36aaa8af50b24a709d1531bdb443af71", 3 },
 	{ V, "start",		"33c21dfc611e4716af2822b01c2229cc", 5 },
+	{ V, "events-lost",	"903f64632f5a43d3bc144454726043df", 3 },
 	{ L, "file-start",	"adb5e6ab76f34c3ca6d8d922e180baa0", 6 },
 	{ L, "file-end",	"2f14daaf15bc417ba7b7c0c94163cd78", 6 },
 	{ L, "lost",		"463751dad5cb46b3b246118013de1a24", 3 },

@@ -11,67 +11,9 @@
 #include <time.h>
 
 #include "audit.h"
+#include "audit_names.h"
 #include "libsafelock.h"
 #include "safelockctl.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-
-static const char *const vault_events[] = {
-	[AUDIT_V_INIT]		= "init",
-	[AUDIT_V_RECOVER_START]	= "recover-start",
-	[AUDIT_V_RECOVER_CANCEL] = "recover-cancel",
-	[AUDIT_V_RECOVER]	= "recover",
-	[AUDIT_V_WIPE]		= "wipe",
-	[AUDIT_V_USER_ADD]	= "user-add",
-	[AUDIT_V_USER_DEL]	= "user-del",
-	[AUDIT_V_USER_ROLE]	= "user-role",
-	[AUDIT_V_CODE_CHANGE]	= "code-change",
-	[AUDIT_V_DURESS_SET]	= "duress-set",
-	[AUDIT_V_POLICY_SET]	= "policy-set",
-	[AUDIT_V_FAULT_CLEAR]	= "fault-clear",
-	[AUDIT_V_ADMIN_REFUSED]	= "admin-refused",
-	[AUDIT_V_VERDICT]	= "verdict",
-	[AUDIT_V_VAULT_ERROR]	= "vault-error",
-	[AUDIT_V_START]		= "start",
-};
-_Static_assert(ARRAY_SIZE(vault_events) == AUDIT_V_MAX, "vault event names");
-
-static const char *const log_events[] = {
-	[AUDIT_L_FILE_START]	= "file-start",
-	[AUDIT_L_FILE_END]	= "file-end",
-	[AUDIT_L_LOST]		= "lost",
-};
-_Static_assert(ARRAY_SIZE(log_events) == AUDIT_L_MAX, "log event names");
-
-static const char *pick(const char *const *names, size_t n, uint32_t v)
-{
-	return v < n && names[v] ? names[v] : "unknown";
-}
-
-static const char *source_name(uint32_t s)
-{
-	switch (s) {
-	case AUDIT_SRC_KERNEL:	return "kernel";
-	case AUDIT_SRC_VAULT:	return "vault";
-	case AUDIT_SRC_LOG:	return "log";
-	default:		return "unknown";
-	}
-}
-
-static const char *event_name(const struct audit_record *r)
-{
-	switch (r->source) {
-	case AUDIT_SRC_KERNEL:
-		return safelock_event_name(r->type);
-	case AUDIT_SRC_VAULT:
-		return pick(vault_events, ARRAY_SIZE(vault_events), r->type);
-	case AUDIT_SRC_LOG:
-		return pick(log_events, ARRAY_SIZE(log_events), r->type);
-	default:
-		return "unknown";
-	}
-}
 
 struct reader {
 	struct ctl_config *cfg;
@@ -103,8 +45,8 @@ static void print_record(struct reader *rd, const struct audit_record *r)
 	out_row_begin(&rd->o);
 	out_cell_num(&rd->o, "index", 6, r->index);
 	out_cell(&rd->o, "time", 19, when);
-	out_cell(&rd->o, "source", 6, source_name(r->source));
-	out_cell(&rd->o, "event", 14, event_name(r));
+	out_cell(&rd->o, "source", 6, audit_source_name(r->source));
+	out_cell(&rd->o, "event", 14, audit_event_name(r->source, r->type));
 	out_cell(&rd->o, "seq", 7, seq);
 	out_cell(&rd->o, "user", 4, user);
 	out_cell(&rd->o, "result", 11, r->result ? safelock_result_name(r->result) : "-");

@@ -371,9 +371,17 @@ void auditlog_events_receive(struct auditlog *al)
 		return;
 	ret = sl_genl_receive(&al->ev);
 	if (ret == -ENOBUFS || ret == -ENOMEM) {
-		/* the kernel dropped events for us: its seq numbers show the gap */
-		fprintf(stderr, "safelockd: audit: events lost (receive queue full) after seq %llu\n",
-			(unsigned long long)al->last_kseq);
+		/*
+		 * The kernel dropped events for us: the next event's seq shows
+		 * how many; say so now, the next one may be a long time away.
+		 */
+		char text[AUDIT_TEXT_SIZE];
+
+		snprintf(text, sizeof(text),
+			 "kernel events lost after seq %llu: receive queue full",
+			 (unsigned long long)al->last_kseq);
+		fprintf(stderr, "safelockd: audit: %s\n", text);
+		auditlog_vault(al, AUDIT_V_EVENTS_LOST, 0, 0, 0, text);
 	} else if (ret && ret != -EAGAIN && ret != -EINTR) {
 		/* the family went away (module unloaded): follow it again later */
 		sl_genl_close(&al->ev);
