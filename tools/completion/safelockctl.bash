@@ -93,6 +93,8 @@ _safelockctl() {
 		COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
 	--door-limit)
 		COMPREPLY=($(compgen -W "off" -- "$cur")); return ;;
+	--relock)
+		COMPREPLY=($(compgen -W "board" -- "$cur")); return ;;
 	--format)
 		COMPREPLY=($(compgen -W "json" -- "$cur")); return ;;
 	--lock|--unlock)

@@ -109,7 +109,7 @@ static const struct ctl_option options[] = {
 	{ "dual-window", 1, O_DUAL_WINDOW, "DUR", "time for the second code, 10s to 5min", false },
 	{ "dual-admin", 1, O_DUAL_ADMIN, "on|off", "administration needs two users (--as and --as2)", false },
 	{ "courier-override", 1, O_COURIER, "on|off", "two couriers or managers may skip the time delay", false },
-	{ "relock", 1, O_RELOCK, "DUR", "how long the bolt stays retracted, 500ms to 10min", false },
+	{ "relock", 1, O_RELOCK, "DUR", "how long the bolt stays retracted, 500ms to 10min, or 'board'", false },
 	{ "door-limit", 1, O_DOOR_LIMIT, "DUR|off", "report a door open longer than this, 5s to 1h", false },
 	{ "recovery-delay", 1, O_RECOVERY_DELAY, "DUR", "delay before a recovery completes, 0 to 7d", false },
 	{ "time-lock", 1, O_TIME_LOCK, "on|off", "apply the weekly schedule and holidays", false },
@@ -533,9 +533,14 @@ static int parse_option(struct ctl_config *cfg, int c, const char *arg)
 		}
 		return parse_dur_s(o->name, arg, 5, 3600, &cfg->door_limit_s);
 	case O_RELOCK:
+		/* back to the board's own relock-ms property */
+		if (!strcmp(arg, "board")) {
+			cfg->relock_ms = 0;
+			return 0;
+		}
 		v = parse_duration_ms(arg);
 		if (v < 500 || v > 600000)
-			return usage_error("--relock needs a duration from 500ms to 10min, not '%s'", arg);
+			return usage_error("--relock needs a duration from 500ms to 10min, or 'board', not '%s'", arg);
 		cfg->relock_ms = v;
 		return 0;
 	case O_DUAL_CONTROL:

@@ -27,7 +27,7 @@
 #include "libsafelock.h"
 #include "tap.h"
 
-#define NTESTS 138
+#define NTESTS 139
 
 static char ctl[4096], daemon_bin[4096], tools_dir[4096], tmpdir[64], sock[96];
 
@@ -391,7 +391,7 @@ static const struct {
 	{ { "policy", "set", "--lock", "mon 18:10-19:00" }, "--lock: '18:10-19:00': times must be on the quarter hour" },
 	{ { "policy", "set", "--lock", "someday all" }, "--lock: 'someday' is not a day" },
 	{ { "policy", "set", "--holiday", "2026-02-30" }, "--holiday needs a date YYYY-MM-DD" },
-	{ { "policy", "set", "--relock", "100ms" }, "--relock needs a duration from 500ms to 10min, not '100ms'" },
+	{ { "policy", "set", "--relock", "100ms" }, "--relock needs a duration from 500ms to 10min, or 'board', not '100ms'" },
 	{ { "policy", "set", "--dual-control", "maybe" }, "--dual-control needs on or off, not 'maybe'" },
 	{ { "policy", "set", "--door-limit", "2s" }, "--door-limit needs a duration of whole seconds from 5s to 3600s" },
 	{ { "policy", "get", "--as", "1" }, "'policy get' takes no option --as" },
@@ -686,6 +686,18 @@ static void test_policy(void)
 	       "policy set: reads the policy, sends it whole with only the changes and the local UTC offset");
 	tap_ok(expect(&r, 0, r.out, "time delay:       10 min") && strstr(r.out, "sun             00:30-24:00"),
 	       "policy set prints the new policy");
+
+	canned_policy(&reply(0, ADMIN_OP_POLICY_GET, 0, NULL)->policy);
+	reply(1, ADMIN_OP_POLICY_SET, 0, NULL);
+	exchange(CTL("--socket", sock, "policy", "set", "--as", "2", "--code-fd", "3",
+		     "--relock", "board"), FDS({ 3, "222222\n" }), "TZ=UTC", &f, &r);
+	w = want_req(ADMIN_OP_POLICY_SET);
+	want_auth(w, 0, 2, "222222");
+	canned_policy(&w->policy);
+	w->policy.relock_ms = 0;
+	w->policy.utc_offset_s = 0;
+	tap_ok(req_is(&f, 1, w) && f.n == 2 && expect(&r, 0, r.out, "the board's (relock-ms)"),
+	       "policy set --relock board: relock_ms 0, the board's own relock time");
 
 	canned_policy(&reply(0, ADMIN_OP_POLICY_GET, 0, NULL)->policy);
 	exchange(CTL("--socket", sock, "policy", "set", "--as", "2", "--code-fd", "3",

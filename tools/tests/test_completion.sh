@@ -41,7 +41,7 @@ check() {	# check LINE WANT
 	ok $? "'$1' completes to '$2'" "got '$got'"
 }
 
-echo "1..16"
+echo "1..17"
 check "safelockctl us" "user"
 check "safelockctl user " "add del list set-role"
 check "safelockctl audit s" "show"
@@ -50,6 +50,7 @@ check "safelockctl user add 5 --r" "--role"
 check "safelockctl user add 5 --role " "auditor courier manager user"
 check "safelockctl --color " "always auto never"
 check "safelockctl policy set --dual-control " "off on"
+check "safelockctl policy set --relock " "board"
 check "safelockctl -d /dev/null monitor --c" "--color --count"
 check "safelockctl --as 1 user list --c" "--code-fd --code2-fd --color"
 check "safelockctl help user " "add del list set-role"
