@@ -820,9 +820,13 @@ void safelock_fsm_bolt_timeout(struct safelock_fsm *fsm, struct safelock_fsm_out
 				(open ? SAFELOCK_ACT_BOLT_OPEN : SAFELOCK_ACT_BOLT_CLOSE);
 		return;
 	}
-	fsm->bolt_move = SAFELOCK_BOLT_IDLE;
+	/*
+	 * The fault first: with the move still under way, an opening's
+	 * VERIFYING is a grant already answered, not a request to cancel.
+	 */
 	out->actions |= SAFELOCK_ACT_BOLT_UNWATCH;
 	safelock_fsm_fault(fsm, open ? SAFELOCK_FAULT_JAM_OPEN : SAFELOCK_FAULT_JAM_CLOSE, out);
+	fsm->bolt_move = SAFELOCK_BOLT_IDLE;
 }
 
 /**
