@@ -241,7 +241,7 @@ guest_results() {
 # copy of python3); a failure shows its diagnostics.
 ynl_tests() {
 	local k=$1 log=$WORK/ynl-$1.log rc
-	step "kernel $k: netlink spec conformance through YNL in the VM (about 40 s)"
+	step "kernel $k: netlink spec conformance through YNL in the VM (about a minute)"
 	scripts/ynl-check.sh --kernel "$k" --modules "$2" 2>&1 | tee "$log" | live "$k ynl"
 	rc=${PIPESTATUS[0]}
 	QUIET_PASS=1 tap "$k ynl" "$log"

@@ -12,7 +12,7 @@ pkg-config gzip
 linux-source-6.1 linux-source-6.12 linux-headers-amd64
 qemu-system-x86 swtpm swtpm-tools
 libtss2-dev libnl-3-dev libnl-genl-3-dev libkmod-dev libseccomp-dev
-busybox-static sparse cppcheck python3-yaml python3-jsonschema scdoc
+busybox-static sparse cppcheck python3-yaml python3-jsonschema python3-docutils scdoc
 dt-schema dkms
 systemd-journal-remote
 gcc-aarch64-linux-gnu qemu-system-arm device-tree-compiler

@@ -135,7 +135,8 @@ enum safelock_override {
 
 /**
  * enum safelock_event_type - what an event reports
- * @SAFELOCK_EVENT_STATE: the state machine changed state
+ * @SAFELOCK_EVENT_STATE: the state machine changed state: @state the new one,
+ *	&safelock_event.value the one before
  * @SAFELOCK_EVENT_ENTRY_STARTED: the first key of an entry was pressed
  *	(never which key)
  * @SAFELOCK_EVENT_ATTEMPT: an entry was completed; see @result
