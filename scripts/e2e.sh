@@ -5,9 +5,12 @@
 # safelockd on the TPM (swtpm behind /dev/tpmrm0), safelockctl as an owner
 # runs it (scripts/e2e/guest.sh has the scenarios).  Three boots:
 #
-#   1. main       lifecycle, users and roles, opening by role and duress,
-#                 time delay, safelockd killed mid-request, bad input, the
-#                 audit trail (tampering, a keypad flood), the time lock
+#   1. main       lifecycle (safelockd sandboxed), users and roles, opening
+#                 by role and duress, time delay, dual control, the courier
+#                 override, dual administration, the weekly schedule,
+#                 safelockd killed mid-request, bad input, the audit trail
+#                 (tampering, a keypad flood), the time lock, recovery (with
+#                 its delay) and wipe
 #   2. cut        a TPM kept across boots (vm.sh --tpm-state): wrong codes,
 #                 then the power is cut between a try's count and its check
 #                 (vm-powercut); the state directory is saved (vm-save)

@@ -7,7 +7,9 @@
 # "ok"/"not ok" line per check (TAP), with the reason on failure.
 #
 #   guest.sh main        boot 1: lifecycle, users and roles, opening by role
-#                        and duress, time delay, safelockd killed mid-request,
+#                        and duress, time delay, dual control, the courier
+#                        override, dual administration, the weekly schedule,
+#                        safelockd killed mid-request,
 #                        the audit trail (tampering, a keypad flood), bad
 #                        input, the immediate time lock, code change,
 #                        recovery and wipe
@@ -93,6 +95,8 @@ stop_all() {
 lifecycle() {
 	section "lifecycle"
 	check "safelockd registers on an unprovisioned lock" daemon_up
+	check "safelockd runs sandboxed: its own user, the seccomp filter, no_new_privs, only CAP_NET_ADMIN" \
+		wait_for 50 sandboxed
 	[ -n "$D" ] || bail "safelockd did not start"
 	check "the kernel says UNPROVISIONED" wait_state 10 UNPROVISIONED
 	check "safelockd says not provisioned, no users" \
@@ -234,6 +238,117 @@ time_delay() {
 	check "a second right code in the window opens" opens 1 "$OWNER"
 	expect_rc "policy set --time-delay 0 by the manager" 0 as 2 "$MGR" policy set --time-delay 0
 	check "policy get --json: no time delay again" sh -c "$CTL --json policy get | grep -q '\"time_delay_s\":0,'"
+}
+
+# ---- the policies through the whole stack ---------------------------------
+# attempts USER RESULT: attempt events of USER with RESULT since the mark
+attempts() { since_mark | grep -c "\"event\":\"attempt\".*\"result\":\"$2\",\"user_id\":$1,"; }
+# as_two USER1 CODE1 USER2 CODE2 safelockctl-ARGS...: dual administration,
+# both codes on fd 3 in the order safelockctl asks for them
+as_two() {
+	_u=$1 _c=$2 _u2=$3 _c2=$4; shift 4
+	printf '%s\n%s\n' "$_c" "$_c2" |
+		$CTL "$@" --as "$_u" --code-fd 3 --as2 "$_u2" --code2-fd 3 3<&0 </dev/null
+}
+# lone_code_expires USER CODE: the code waits in DUAL_PENDING, nobody
+# joins, and at the end of the 10 s dual window the lock is LOCKED with
+# the bolt never moved
+lone_code_expires() {
+	mark
+	enter "$1" "$2"
+	wait_state 30 DUAL_PENDING || return 1
+	bolt_stays_thrown 110 || return 1
+	wait_state 30 LOCKED || return 1
+	! since_mark | grep -q '"event":"bolt"' || { echo "the bolt was driven"; return 1; }
+}
+
+policies() {
+	section "policy: dual control"
+	expect_rc "policy set --dual-control on --dual-window 10s by the manager" 0 \
+		as 2 "$MGR" policy set --dual-control on --dual-window 10s
+	mark
+	enter 3 "$USR"
+	check "one user's right code waits for a second (DUAL_PENDING)" wait_state 30 DUAL_PENDING
+	enter 3 "$USR"
+	check "the same user again is granted but is still one user" wait_until 50 '[ "$(attempts 3 granted)" = 2 ]'
+	check "still DUAL_PENDING, the bolt thrown" \
+		sh -c "[ \$(./safelockctl --socket /none --json status | grep -o '\"state\":\"[A-Z_]*\"') = '\"state\":\"DUAL_PENDING\"' ] && [ \$(cat $SIM/sim_gpio0/value) = 0 ]"
+	check "a second user's right code within the window opens" opens 2 "$MGR"
+	check "a lone right code counts for nothing once the window ends" lone_code_expires 3 "$USR"
+	expect_rc "policy set --dual-control off" 0 as 2 "$MGR" policy set --dual-control off
+	check "one code opens again" opens 3 "$USR"
+
+	section "policy: courier override of the time delay"
+	expect_rc "policy set --time-delay 1min --courier-override on by the manager" 0 \
+		as 2 "$MGR" policy set --time-delay 1min --courier-override on
+	mark
+	enter 5 "$COU"
+	check "the courier's code waits for a second person (DUAL_PENDING)" wait_state 30 DUAL_PENDING
+	check "the manager's code within the window opens at once: no time delay" opens 2 "$MGR"
+	check "an OVERRIDE event names both (user 002, with 005)" \
+		sh -c "tail -n +$((MARK + 1)) /tmp/ev | grep -q '\"event\":\"override\".*\"user_id\":2,.*\"value\":5}'"
+	check "no TIME_DELAY on the way" sh -c "! tail -n +$((MARK + 1)) /tmp/ev | grep -q TIME_DELAY"
+	check "a courier alone never opens" lone_code_expires 5 "$COU"
+	mark
+	enter 1 "$OWNER"
+	check "the owner alone: waits for a second person first (DUAL_PENDING)" wait_state 30 DUAL_PENDING
+	check "then, nobody joining, the ordinary time delay starts (TIME_DELAY)" wait_state 150 TIME_DELAY
+	keys C; keys_sync
+	check "CLEAR cancels the time delay: LOCKED, the bolt never moved" sh -c "
+		sleep 0.5; [ \$(./safelockctl --socket /none --json status | grep -o '\"state\":\"[A-Z_]*\"') = '\"state\":\"LOCKED\"' ] &&
+		! tail -n +$((MARK + 1)) /tmp/ev | grep -q '\"event\":\"bolt\"'"
+	expect_rc "policy set --time-delay 0 --courier-override off" 0 \
+		as 2 "$MGR" policy set --time-delay 0 --courier-override off
+	check "a courier's right code alone is denied again" denied 5 "$COU"
+
+	section "policy: dual administration"
+	expect_rc "policy set --dual-admin on by the owner" 0 as 1 "$OWNER" policy set --dual-admin on
+	EXTRA=$(other_code "$OWNER" "$MGR" "$USR" "$AUD" "$COU" "$DUR")
+	expect_rc "user add 7 with one code under dual administration: refused (exit 6)" 6 \
+		sh -c "printf '%s\n%s\n' $OWNER $EXTRA | $CTL user add 7 --as 1 --code-fd 0 --new-code-fd 0"
+	check "says a second user's code is needed" has 'second user'
+	expect_rc "user add 7 with the owner twice: usage error, nothing sent (exit 2)" 2 \
+		sh -c "printf '%s\n%s\n%s\n' $OWNER $OWNER $EXTRA | $CTL user add 7 --as 1 --code-fd 0 --as2 1 --code2-fd 0 --new-code-fd 0"
+	check "says the two must be different users" has 'two different users'
+	expect_rc "user add 7 with a user (not a manager) as the second: refused" 6 \
+		sh -c "printf '%s\n%s\n%s\n' $OWNER $USR $EXTRA | $CTL user add 7 --as 1 --code-fd 0 --as2 3 --code2-fd 0 --new-code-fd 0"
+	users_json >/tmp/users 2>&1
+	check "nothing was added" test -z "$(ufield 7 role)"
+	expect_rc "user add 7 with the owner and the manager: done" 0 \
+		sh -c "printf '%s\n%s\n%s\n' $OWNER $MGR $EXTRA | $CTL user add 7 --as 1 --code-fd 0 --as2 2 --code2-fd 0 --new-code-fd 0"
+	check "user 7's code opens" opens 7 "$EXTRA"
+	expect_rc "policy set --dual-admin off with one code: refused (exit 6)" 6 \
+		as 1 "$OWNER" policy set --dual-admin off
+	expect_rc "user del 7 by the owner and the manager" 0 as_two 1 "$OWNER" 2 "$MGR" user del 7
+	expect_rc "policy set --dual-admin off by the owner and the manager" 0 \
+		as_two 1 "$OWNER" 2 "$MGR" policy set --dual-admin off
+	check "policy get: dual administration off" sh -c "$CTL --json policy get | grep -q '\"dual_admin\":false'"
+
+	section "policy: weekly time lock schedule"
+	# The guest's clock is set to 40 s before the end of a quarter hour,
+	# and a locked period ending then is scheduled for today: the period
+	# is in force at once and ends by itself 40 s later. The clock is put
+	# right afterwards.
+	real=$(date +%s) up0=$(uptime_ds)
+	date -s "$(date +%Y-%m-%d) 10:14:20" >/dev/null
+	day=$(date +%a | tr 'A-Z' 'a-z')
+	mark
+	expect_rc "policy set --time-lock on --lock '$day 10:00-10:15' by the manager" 0 \
+		as 2 "$MGR" policy set --time-lock on --lock "$day 10:00-10:15"
+	check "the scheduled period is in force: TIME_LOCKED" wait_state 30 TIME_LOCKED
+	t=$(jfield timer_ms)
+	check "it ends at 10:15: under 40 s left ($t ms)" test "${t:-0}" -gt 0 -a "${t:-0}" -le 40000
+	keys "001${OWNER}E"; keys_sync
+	check "the owner's code is ignored during the period, nothing opens" sh -c "
+		sleep 1; ! tail -n +$((MARK + 1)) /tmp/ev | grep -q '\"event\":\"attempt\"' && [ \$(cat $SIM/sim_gpio0/value) = 0 ]"
+	expect_rc "policy set --time-lock off --clear-schedule during the period" 0 \
+		as 2 "$MGR" policy set --time-lock off --clear-schedule
+	check "turning the schedule off does not end the running period" test "$(state)" = TIME_LOCKED
+	check "the period ends by itself at 10:15: LOCKED" wait_state 500 LOCKED
+	check "the owner's code opens again" opens 1 "$OWNER"
+	date -s "@$((real + ($(uptime_ds) - up0) / 10))" >/dev/null
+	check "the clock set and put right: reported as CLOCK_JUMP events" \
+		wait_until 100 '[ $(grep -c "\"event\":\"clock-jump\"" /tmp/ev) -ge 2 ]'
 }
 
 daemon_dies() {
@@ -573,7 +688,25 @@ codes_recovery_wipe() {
 		sh -c "printf '%s\n%s\n' $MGR $NEWUSR | $CTL code change 3 --as 2 --code-fd 0 --new-code-fd 0"
 
 	NEWOWN=$(other_code "$OWNER" "$MGR" "$NEWUSR" "$AUD" "$COU" "$DUR")
-	expect_rc "recover with the recovery secret: a new owner code (exit 0)" 0 \
+	# with a recovery delay: the first run starts it, any user's code
+	# cancels it, a run after it completes the recovery
+	expect_rc "policy set --recovery-delay 20s by the owner" 0 as 1 "$OWNER" policy set --recovery-delay 20s
+	expect_rc "recover with a recovery delay: the delay starts (exit 12)" 12 \
+		sh -c "printf '%s\n%s\n' '$RECOVERY' $NEWOWN | $CTL recover --recovery-fd 0 --new-code-fd 0"
+	check "says when to run it again and that any user's code cancels it" \
+		sh -c "grep -Eq 'run the same command again in (19|20) s' /tmp/out && grep -q 'Any user.s code cancels it' /tmp/out"
+	expect_rc "recover again at once: still in the delay (exit 12)" 12 \
+		sh -c "printf '%s\n%s\n' '$RECOVERY' $NEWOWN | $CTL recover --recovery-fd 0 --new-code-fd 0"
+	check "says how long is left" has 'run the same command again in 1?[0-9] s'
+	expect_rc "the owner's code still authorises during the delay" 0 as 1 "$OWNER" user list
+	expect_rc "recover --cancel by user 003" 0 as 3 "$NEWUSR" recover --cancel
+	expect_rc "recover after the cancel: the delay starts anew (exit 12)" 12 \
+		sh -c "printf '%s\n%s\n' '$RECOVERY' $NEWOWN | $CTL recover --recovery-fd 0 --new-code-fd 0"
+	expect_rc "recover --cancel with a wrong code: refused (exit 6)" 6 \
+		as 3 "$(other_code "$NEWUSR" "$OWNER" "$MGR" "$AUD" "$COU" "$DUR")" recover --cancel
+	echo "# waiting out the recovery delay (20 s)"
+	sleep 21
+	expect_rc "recover with the recovery secret after the delay: a new owner code (exit 0)" 0 \
 		sh -c "printf '%s\n%s\n' '$RECOVERY' $NEWOWN | $CTL recover --recovery-fd 0 --new-code-fd 0"
 	NEWREC=$(grep -oE '[0-9A-Z]{4}(-[0-9A-Z]{4}){7}' /tmp/out | head -n 1)
 	check "recover prints a new recovery secret (the old one is spent)" \
@@ -583,6 +716,7 @@ codes_recovery_wipe() {
 	expect_rc "the spent recovery secret is refused (exit 6)" 6 \
 		sh -c "printf '%s\n%s\n' '$RECOVERY' $OWNER | $CTL recover --recovery-fd 0 --new-code-fd 0"
 	OWNER=$NEWOWN RECOVERY=$NEWREC
+	expect_rc "policy set --recovery-delay 0 by the new owner code" 0 as 1 "$OWNER" policy set --recovery-delay 0
 
 	expect_rc "wipe with the door closed: refused (exit 6)" 6 as 1 "$OWNER" wipe --yes
 	check "wipe with the door closed: says the door is closed; still provisioned" \
@@ -608,6 +742,7 @@ main_boot() {
 	users_roles
 	opening
 	time_delay
+	policies
 	daemon_dies
 	audit_trail
 	bad_input

@@ -178,6 +178,15 @@ daemon_up() {	# as a board runs it: its own user, the TPM, the default paths
 	wait_for 150 registered || { echo "safelockd did not register"; return 1; }
 }
 registered() { [ "$(jfield verifier)" = true ]; }
+# sandboxed: safelockd ($D) runs as it does on a board: not root, the
+# seccomp filter loaded, no_new_privs, CAP_NET_ADMIN (bit 12) and nothing else
+sandboxed() {
+	_st=/proc/$D/status
+	awk '/^Uid:/ { exit ($2 == 0 || $3 == 0) }' "$_st" &&
+		grep -Eq '^Seccomp:[[:space:]]+2$' "$_st" &&
+		grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$_st" &&
+		grep -Eq '^CapEff:[[:space:]]+0*1000$' "$_st"
+}
 daemon_stop() {	# SIGTERM, and its exit status
 	[ -n "$D" ] || return 0
 	kill "$D" 2>/dev/null

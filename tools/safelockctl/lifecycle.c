@@ -205,8 +205,9 @@ int cmd_recover(struct ctl_config *cfg)
 			out_ms(&o, "retry_after_ms", "", rep->retry_after_ms);
 			out_end(&o);
 		} else {
-			printf("Recovery delay started: run the same command again in %s to\n"
-			       "complete it. Any user's code cancels it meanwhile\n"
+			/* the first run starts the delay, a run too early finds it */
+			printf("Recovery waits for its delay: run the same command again in %s\n"
+			       "to complete it. Any user's code cancels it meanwhile\n"
 			       "(safelockctl recover --cancel --as USER).\n", wait);
 		}
 	} else if (!ret) {

@@ -501,7 +501,7 @@ static void test_lifecycle(void)
 	strcpy(w->recovery, "abcd-efgh-jkmn-pqrs-tvwx-yz01-2345-6789");
 	strcpy(w->new_code, "87654321");
 	tap_ok(req_is(&f, 0, w), "recover: the secret as typed and the new code");
-	tap_ok(expect(&r, 12, r.out, "Recovery delay started: run the same command again in 1 d"),
+	tap_ok(expect(&r, 12, r.out, "Recovery waits for its delay: run the same command again in 1 d"),
 	       "recover during a delay: exit 12, says when to come back");
 	snprintf(reply(0, ADMIN_OP_RECOVER, 0, NULL)->recovery, SAFELOCK_RECOVERY_TEXT_SIZE,
 		 "%s", "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ");
