@@ -1000,6 +1000,12 @@ static int safelock_probe(struct platform_device *pdev)
 	safelock_bolt_init(sl);
 	/* A sensor that says "retracted": LOCKED only after a confirmed throw. */
 	sl->fsm.bolt_secure = !sl->bolt_sensed;
+	/*
+	 * The clocks' first reading, before anyone can open the device: a
+	 * jump from here on is reported, even one made before the clock
+	 * work first runs.
+	 */
+	safelock_clock_tick(sl);
 	mutex_unlock(&sl->lock);
 	ret = safelock_publish(sl);
 	if (ret)
