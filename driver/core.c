@@ -1020,7 +1020,9 @@ static int safelock_probe(struct platform_device *pdev)
 	/* two statements: the order of a call's arguments is unspecified */
 	present = safelock_verifier_present(&provisioned);
 	safelock_sync_verifier(sl, present, provisioned);
-	mod_delayed_work(system_wq, &sl->clock_work, 0);
+	/* probe has read the clocks: the work takes over from the next check */
+	mod_delayed_work(system_wq, &sl->clock_work,
+			 msecs_to_jiffies(SAFELOCK_CLOCK_CHECK_MS));
 	dev_info(dev, "safelock%u: ready, %s\n", sl->index, safelock_state_name(sl->fsm.state));
 	return 0;
 }

@@ -148,7 +148,6 @@ class Given(Directive):
 Given.option_spec = type('AnyOption', (dict,), {'__missing__': lambda self, k: directives.unchanged})()
 for name in ('toctree', 'kernel-doc'):
     directives.register_directive(name, Given)
-bad = 0
 for path in sys.argv[1:]:
     with open(path, encoding='utf-8') as f:
         text = f.read()
@@ -157,7 +156,6 @@ for path in sys.argv[1:]:
             'report_level': 2, 'halt_level': 5, 'warning_stream': sys.stdout})
     except Exception as e:  # noqa: BLE001 - any failure is a finding
         print(f'{path}: {e}')
-        bad += 1
 PY
 )
 	if [ -n "$out" ]; then result FAIL "Documentation/ reStructuredText (docutils)" "$out"
