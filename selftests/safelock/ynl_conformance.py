@@ -537,14 +537,19 @@ def case_status_get(ctx):
     return f'unprovisioned, flags {sorted(st["flags"])}'
 
 
-def case_verifier_register(ctx):
-    m = ctx.evs.mark()
+def register_verifier(ctx, since):
+    """A new socket registers as the verifier of a provisioned lock: no
+    reply, a verifier event (1) and the lock LOCKED, both after @since."""
     ctx.ver = ctx.family()
     ctx.vin = Inbox(ctx.ver)
     check(ctx.ver.do('verifier-register', {'provisioned': 1}) is None,
           'verifier-register: a reply, the spec has none')
-    ctx.event(m, 'a verifier event (value 1)', event='verifier', value=1)
-    ctx.event(m, 'a state event (locked)', event='state', state='locked')
+    ctx.event(since, 'a verifier event (value 1)', event='verifier', value=1)
+    ctx.event(since, 'a state event (locked)', event='state', state='locked')
+
+
+def case_verifier_register(ctx):
+    register_verifier(ctx, ctx.evs.mark())
     status_check(ctx, 'locked', ['verifier', 'keypad'], ['bolt-open'], via_cli=False)
     # Again from the same socket: allowed; from another: "already registered".
     check(ctx.ver.do('verifier-register', {'provisioned': 1}) is None, 'second register')
@@ -1006,12 +1011,7 @@ def case_bolt_sensor(ctx):
     st = status_check(ctx, 'unprovisioned', ['keypad'], ['verifier', 'bolt-sensor-open'],
                       via_cli=False)
     check(st['seq'] == 0, f'a new lock whose status seq is {st["seq"]}')
-    ctx.ver = ctx.family()
-    ctx.vin = Inbox(ctx.ver)
-    check(ctx.ver.do('verifier-register', {'provisioned': 1}) is None,
-          'verifier-register: a reply, the spec has none')
-    ctx.event(start, 'a verifier event (value 1)', event='verifier', value=1)
-    ctx.event(start, 'a state event (locked)', event='state', state='locked')
+    register_verifier(ctx, start)
 
     # The sensor follows the bolt: bolt-confirmed 1, UNLOCKED, and 0, LOCKED.
     req = finish_entry(ctx, 6, begin_entry(ctx, 6))
