@@ -49,6 +49,7 @@ static const char *const result_names[] = {
 	[SAFELOCK_RESULT_TIMEOUT]	= "timeout",
 	[SAFELOCK_RESULT_MALFORMED]	= "malformed",
 	[SAFELOCK_RESULT_CANCELLED]	= "cancelled",
+	[SAFELOCK_RESULT_NO_POLICY]	= "no-policy",
 };
 _Static_assert(ARRAY_SIZE(result_names) == SAFELOCK_RESULT_MAX, "result names");
 

@@ -103,6 +103,9 @@ enum safelock_state {
  * @SAFELOCK_RESULT_CANCELLED: the entry was cleared, timed out between keys,
  *	was abandoned by %SAFELOCK_IOC_LOCK_NOW, or the verifier went away
  *	while the request was pending
+ * @SAFELOCK_RESULT_NO_POLICY: the registered verifier had not yet set the
+ *	lock's policy since it registered: the entry was not sent, no grant
+ *	would have been accepted, nothing opened
  * @SAFELOCK_RESULT_MAX: number of results
  */
 enum safelock_result {
@@ -113,6 +116,7 @@ enum safelock_result {
 	SAFELOCK_RESULT_TIMEOUT,
 	SAFELOCK_RESULT_MALFORMED,
 	SAFELOCK_RESULT_CANCELLED,
+	SAFELOCK_RESULT_NO_POLICY,
 	SAFELOCK_RESULT_MAX,
 };
 
@@ -251,6 +255,24 @@ enum safelock_fault {
 #define SAFELOCK_CAP_TIME_LOCK		_BITUL(7)
 #define SAFELOCK_CAP_OVERRIDE		_BITUL(8)
 
+/**
+ * enum safelock_vault - what the verifier says of its vault
+ *	(&SAFELOCK_A_PROVISIONED)
+ * @SAFELOCK_VAULT_EMPTY: no owner is enrolled (a new lock, or one its owner
+ *	wiped with the door open)
+ * @SAFELOCK_VAULT_OWNED: an owner is enrolled and the vault can be read
+ * @SAFELOCK_VAULT_DAMAGED: the vault cannot be read or does not match the
+ *	TPM's record of it: an owner exists but no code can be checked.  The
+ *	lock stays secured and is never treated as new
+ * @SAFELOCK_VAULT_MAX: number of values
+ */
+enum safelock_vault {
+	SAFELOCK_VAULT_EMPTY = 0,
+	SAFELOCK_VAULT_OWNED,
+	SAFELOCK_VAULT_DAMAGED,
+	SAFELOCK_VAULT_MAX,
+};
+
 /* Flags in &safelock_status.flags */
 #define SAFELOCK_STATUS_VERIFIER	_BITUL(0)
 #define SAFELOCK_STATUS_BOLT_OPEN	_BITUL(1)
@@ -261,6 +283,13 @@ enum safelock_fault {
 #define SAFELOCK_STATUS_BATTERY_LOW	_BITUL(6)
 /* The bolt sensor reports the bolt retracted (boards with a bolt sensor). */
 #define SAFELOCK_STATUS_BOLT_SENSOR_OPEN	_BITUL(7)
+/*
+ * The registered verifier has set this lock's policy since it registered;
+ * until then no entry is sent and no grant is accepted.
+ */
+#define SAFELOCK_STATUS_POLICY		_BITUL(8)
+/* The verifier reports its vault damaged (%SAFELOCK_VAULT_DAMAGED). */
+#define SAFELOCK_STATUS_VAULT_DAMAGED	_BITUL(9)
 
 /**
  * struct safelock_info - what a lock is and has
@@ -363,7 +392,8 @@ struct safelock_event {
  * @SAFELOCK_A_CODE: binary, the code's ASCII digits; only in VERIFY, only to
  *	the verifier
  * @SAFELOCK_A_RESULT: u32, &enum safelock_result
- * @SAFELOCK_A_PROVISIONED: u8, 1 if the verifier's vault has an owner
+ * @SAFELOCK_A_PROVISIONED: u8, &enum safelock_vault: the verifier's vault is
+ *	empty, owned or damaged
  * @SAFELOCK_A_STATE: u32, &enum safelock_state
  * @SAFELOCK_A_FLAGS: u32, SAFELOCK_STATUS_* flags
  * @SAFELOCK_A_SEQ: u64, event sequence number
@@ -408,6 +438,11 @@ struct safelock_event {
  *	skip the time delay; default 0
  * @SAFELOCK_A_DELAY_OVERRIDE: u8, in a GRANTED verdict: &enum
  *	safelock_override, what the grant may do for a time-delay override
+ * @SAFELOCK_A_TIME_LOCK_FOR_S: u32, policy: an immediate time lock from now
+ *	for this many seconds (1 to %SAFELOCK_TIME_LOCK_MAX_S), timed by the
+ *	kernel's own clock; extends one in force, never shortens it; not with
+ *	%SAFELOCK_A_TIME_LOCK_UNTIL.  POLICY_GET reports the end it gives as
+ *	%SAFELOCK_A_TIME_LOCK_UNTIL
  * @__SAFELOCK_A_MAX: number of attributes
  * @SAFELOCK_A_MAX: highest attribute
  */
@@ -443,6 +478,7 @@ enum safelock_attrs {
 	SAFELOCK_A_TIME_LOCK_UNTIL,
 	SAFELOCK_A_OVERRIDE,
 	SAFELOCK_A_DELAY_OVERRIDE,
+	SAFELOCK_A_TIME_LOCK_FOR_S,
 
 	__SAFELOCK_A_MAX,
 	SAFELOCK_A_MAX = __SAFELOCK_A_MAX - 1
@@ -452,11 +488,15 @@ enum safelock_attrs {
  * enum safelock_cmds - generic netlink commands
  * @SAFELOCK_CMD_UNSPEC: unused
  * @SAFELOCK_CMD_VERIFIER_REGISTER: (verifier, CAP_NET_ADMIN) become the one
- *	verifier; optional %SAFELOCK_A_PROVISIONED. Dropped when the socket
- *	closes. Sent again from the same socket it updates PROVISIONED: 0
- *	after the lock was provisioned (the vault was wiped) makes the lock
- *	%SAFELOCK_STATE_UNPROVISIONED again, its bolt not moved; no
- *	PROVISIONED changes nothing.
+ *	verifier; optional %SAFELOCK_A_PROVISIONED (&enum safelock_vault).
+ *	Dropped when the socket closes.  Sent again from the same socket it
+ *	updates PROVISIONED: %SAFELOCK_VAULT_EMPTY after the lock was
+ *	provisioned (the vault was wiped) makes the lock
+ *	%SAFELOCK_STATE_UNPROVISIONED again, its bolt not moved, and only with
+ *	the door open (-EBUSY otherwise); %SAFELOCK_VAULT_DAMAGED keeps it
+ *	secured; no PROVISIONED changes nothing.  Every registration, and the
+ *	socket's closing, ends any pending request: a verdict answers only a
+ *	request sent to the registration it comes from.
  * @SAFELOCK_CMD_VERIFY: (kernel to verifier) check DEVICE, REQUEST_ID, NONCE,
  *	DEADLINE_NS, USER_ID, CODE
  * @SAFELOCK_CMD_VERDICT: (verifier, CAP_NET_ADMIN) answer DEVICE,
@@ -465,7 +505,8 @@ enum safelock_attrs {
  *	DELAY_OVERRIDE; accepted
  *	once, from the registered verifier's socket, before the deadline
  * @SAFELOCK_CMD_STATUS_GET: (anyone) DEVICE; replies with DEVICE, STATE,
- *	FLAGS, SEQ; without DEVICE, a dump of every lock
+ *	FLAGS, SEQ; without DEVICE, a dump of every lock.  The ALARM and
+ *	TAMPER flags only to a caller with CAP_NET_ADMIN
  * @SAFELOCK_CMD_EVENT: (kernel, multicast "events", CAP_NET_ADMIN) DEVICE,
  *	SEQ, TIMESTAMP_NS, EVENT, STATE, RESULT, USER_ID, REQUEST_ID, VALUE
  * @SAFELOCK_CMD_ENTRY_BEGIN: (kernel to verifier) DEVICE, REQUEST_ID: the
@@ -475,15 +516,20 @@ enum safelock_attrs {
  * @SAFELOCK_CMD_POLICY_SET: (verifier, CAP_NET_ADMIN) DEVICE and any of
  *	TIME_DELAY_S, OPEN_WINDOW_S, DUAL_CONTROL, DUAL_WINDOW_S, RELOCK_MS,
  *	DOOR_LIMIT_S, TIME_LOCK, TIME_LOCK_WEEK, HOLIDAYS, UTC_OFFSET_S,
- *	TIME_LOCK_UNTIL, OVERRIDE; all or nothing; the opening policy applies
- *	from the next accepted code, the time lock at once
- * @SAFELOCK_CMD_POLICY_GET: (anyone) DEVICE; replies with DEVICE and every
- *	policy attribute
+ *	TIME_LOCK_UNTIL, OVERRIDE, TIME_LOCK_FOR_S; all or nothing; the
+ *	opening policy applies from the next accepted code, the time lock at
+ *	once.  Until the first one since the verifier registered, the lock
+ *	sends no VERIFY and accepts no grant (%SAFELOCK_STATUS_POLICY)
+ * @SAFELOCK_CMD_POLICY_GET: (CAP_NET_ADMIN) DEVICE; replies with DEVICE and
+ *	every policy attribute
  * @SAFELOCK_CMD_FAULT_CLEAR: (verifier, CAP_NET_ADMIN) DEVICE: a lock in
  *	%SAFELOCK_STATE_FAULT throws its bolt (RELOCKING) and becomes LOCKED
  *	when the sensor confirms it, which clears the fault.  Refused when
  *	there is no fault, during a penalty, with the door open, or while
  *	that relock is under way.  Never opens anything
+ * @SAFELOCK_CMD_DURESS_ALARM: (verifier, CAP_NET_ADMIN) DEVICE, USER_ID: a
+ *	duress code was used where nothing opens (administration): raise the
+ *	silent alarm and report %SAFELOCK_EVENT_DURESS; never moves the bolt
  * @__SAFELOCK_CMD_MAX: number of commands
  * @SAFELOCK_CMD_MAX: highest command
  */
@@ -498,6 +544,7 @@ enum safelock_cmds {
 	SAFELOCK_CMD_POLICY_SET,
 	SAFELOCK_CMD_POLICY_GET,
 	SAFELOCK_CMD_FAULT_CLEAR,
+	SAFELOCK_CMD_DURESS_ALARM,
 
 	__SAFELOCK_CMD_MAX,
 	SAFELOCK_CMD_MAX = __SAFELOCK_CMD_MAX - 1
