@@ -203,6 +203,17 @@ static void safelock_time_lock_events(struct safelock *sl, const struct safelock
 static void safelock_time_lock_settle(struct safelock *sl);
 
 /*
+ * How long the door may read "open" with the bolt retracted: the policy's
+ * door limit, or with none set the longest one allowed.
+ */
+static unsigned long safelock_door_hold(struct safelock *sl)
+{
+	u32 s = sl->fsm.policy.door_limit_s ? : SAFELOCK_DOOR_HOLD_MAX_S;
+
+	return secs_to_jiffies(s);
+}
+
+/*
  * Wait for the move just driven: with a sensor, up to bolt-confirm-ms for
  * it to confirm (checked at once: the bolt may be there already); without
  * one, a throw takes bolt-drive-ms.
@@ -427,7 +438,9 @@ void safelock_policy_get(struct safelock *sl, struct safelock_policy *policy)
 /**
  * safelock_policy_set() - the verifier sets the lock's policy
  * @sl: the lock
+ * @from: the registration that sets it: the one the lock took in
  * @policy: the whole new policy, its attributes already range-checked
+ * @lock_for_s: 0, or an immediate time lock from now for this many seconds
  * @extack: for the reason of a refusal
  *
  * The opening policy applies from the next accepted code; a time delay,
@@ -435,9 +448,13 @@ void safelock_policy_get(struct safelock *sl, struct safelock_policy *policy)
  * The time lock applies at once, and never shortens a running period or an
  * immediate time lock (safelock_fsm_policy()).
  *
- * Return: 0, -ENODEV, or -EPERM/-ERANGE with an extack message.
+ * The first policy a registration sets lets the lock take entries again
+ * (&safelock_fsm.policy_landed).
+ *
+ * Return: 0, -ENODEV, or -EAGAIN/-EPERM/-ERANGE with an extack message.
  */
-int safelock_policy_set(struct safelock *sl, const struct safelock_policy *policy,
+int safelock_policy_set(struct safelock *sl, const struct safelock_verifier_id *from,
+			const struct safelock_policy *policy, u32 lock_for_s,
 			struct netlink_ext_ack *extack)
 {
 	enum safelock_state before;
@@ -448,21 +465,61 @@ int safelock_policy_set(struct safelock *sl, const struct safelock_policy *polic
 	if (sl->gone) {
 		NL_SET_ERR_MSG(extack, "device is gone");
 		ret = -ENODEV;
+	} else if (from->gen != sl->verifier_gen) {
+		NL_SET_ERR_MSG(extack, "the lock has not taken in this verifier yet: try again");
+		ret = -EAGAIN;
 	} else {
 		before = sl->fsm.state;
-		ret = safelock_fsm_policy(&sl->fsm, policy, ktime_get_real_ns(),
+		ret = safelock_fsm_policy(&sl->fsm, policy, lock_for_s, ktime_get_real_ns(),
 					  ktime_get_boottime_ns(), &out);
 		if (ret == -EPERM) {
 			NL_SET_ERR_MSG(extack, "the immediate time lock can only be extended");
 		} else if (ret) {
 			NL_SET_ERR_MSG(extack, "the immediate time lock ends at most 7 days ahead");
 		} else {
+			/* the owner's whole policy is in force: entries may count */
+			sl->fsm.policy_landed = true;
 			safelock_emit(sl, SAFELOCK_EVENT_POLICY, 0, 0, 0, 0);
 			safelock_fsm_apply(sl, &out, before);
 		}
 	}
 	mutex_unlock(&sl->lock);
 	return ret;
+}
+
+/**
+ * safelock_duress_alarm() - a duress code was used where nothing opens
+ * @sl: the lock
+ * @user_id: whose duress code it was
+ *
+ * Reported and alarmed exactly as a duress opening is; the bolt is not
+ * touched.
+ */
+void safelock_duress_alarm(struct safelock *sl, u32 user_id)
+{
+	mutex_lock(&sl->lock);
+	if (!sl->gone) {
+		safelock_emit(sl, SAFELOCK_EVENT_DURESS, 0, user_id, 0, 0);
+		safelock_alarm_raise(sl);
+	}
+	mutex_unlock(&sl->lock);
+}
+
+/**
+ * safelock_may_unprovision() - may an empty vault make this lock new?
+ * @sl: the lock
+ *
+ * Return: true unless the lock has an owner and its door reads shut (or
+ * cannot be read): a wipe needs the door open.
+ */
+bool safelock_may_unprovision(struct safelock *sl)
+{
+	bool ok;
+
+	mutex_lock(&sl->lock);
+	ok = sl->gone || !sl->fsm.provisioned || sl->fsm.door_open;
+	mutex_unlock(&sl->lock);
+	return ok;
 }
 
 /**
@@ -601,21 +658,32 @@ void safelock_door_changed(struct safelock *sl, bool open)
 	safelock_fsm_door(&sl->fsm, open, &out);
 	safelock_emit(sl, SAFELOCK_EVENT_DOOR, 0, 0, 0, open);
 	safelock_fsm_apply(sl, &out, before);
-	if (open && sl->fsm.policy.door_limit_s)
-		mod_delayed_work(system_wq, &sl->door_work,
-				 secs_to_jiffies(sl->fsm.policy.door_limit_s));
+	if (open)
+		mod_delayed_work(system_wq, &sl->door_work, safelock_door_hold(sl));
 	else
 		cancel_delayed_work(&sl->door_work);
 }
 
-/* The door has stayed open past the limit: say so (once per opening). */
+/*
+ * The door has read "open" past the limit (or, with no limit set, past the
+ * longest one): say so, and throw a bolt that is still retracted.  A cut
+ * door wire reads "open" for ever; it never keeps the bolt retracted.
+ */
 static void safelock_door_ajar(struct work_struct *work)
 {
 	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, door_work);
+	enum safelock_state before;
+	struct safelock_fsm_out out;
 
 	mutex_lock(&sl->lock);
-	if (!sl->gone && sl->fsm.door_open)
-		safelock_emit(sl, SAFELOCK_EVENT_DOOR_AJAR, 0, 0, 0, sl->fsm.policy.door_limit_s);
+	if (!sl->gone && sl->fsm.door_open) {
+		if (sl->fsm.policy.door_limit_s)
+			safelock_emit(sl, SAFELOCK_EVENT_DOOR_AJAR, 0, 0, 0,
+				      sl->fsm.policy.door_limit_s);
+		before = sl->fsm.state;
+		safelock_fsm_door_held(&sl->fsm, &out);
+		safelock_fsm_apply(sl, &out, before);
+	}
 	mutex_unlock(&sl->lock);
 }
 
@@ -677,13 +745,16 @@ static void safelock_relock(struct work_struct *work)
 	before = sl->fsm.state;
 	safelock_fsm_relock(&sl->fsm, &out);
 	safelock_fsm_apply(sl, &out, before);
+	/* Held back by a door that reads open: not for longer than its limit. */
+	if (!sl->gone && sl->fsm.state == SAFELOCK_STATE_UNLOCKED && sl->fsm.door_open)
+		queue_delayed_work(system_wq, &sl->door_work, safelock_door_hold(sl));
 	mutex_unlock(&sl->lock);
 }
 
 /**
  * safelock_verdict() - apply a verdict from the registered verifier
  * @sl: the lock
- * @portid: netlink port the verdict came from
+ * @from: the registration the verdict came from
  * @id: the request id the verdict answers
  * @nonce: the nonce it echoes, %SAFELOCK_NONCE_SIZE bytes
  * @result: %SAFELOCK_RESULT_GRANTED or %SAFELOCK_RESULT_DENIED
@@ -693,14 +764,16 @@ static void safelock_relock(struct work_struct *work)
  * @extack: for the reason of a refusal
  *
  * A verdict counts once, for the pending request, before its deadline, with
- * its nonce, from the verifier the request was sent to.  The clocks are
+ * its nonce, from the registration the request was sent to (a socket that
+ * binds a dead verifier's port id is not it), while the policy that
+ * registration set is in force.  The clocks are
  * read first: a locked period that has just begun cancels the request.
  *
  * Return: 0 or a negative errno with an extack message.
  */
-int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
-		     enum safelock_result result, u32 retry_after_ms, bool duress,
-		     u8 override, struct netlink_ext_ack *extack)
+int safelock_verdict(struct safelock *sl, const struct safelock_verifier_id *from, u64 id,
+		     const u8 *nonce, enum safelock_result result, u32 retry_after_ms,
+		     bool duress, u8 override, struct netlink_ext_ack *extack)
 {
 	struct safelock_fsm_out out;
 	int ret = 0;
@@ -720,8 +793,11 @@ int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
 	} else if (!sl->req.id || id != sl->req.id) {
 		NL_SET_ERR_MSG(extack, "no such request");
 		ret = -ENOENT;
-	} else if (portid != sl->req.portid) {
+	} else if (from->portid != sl->req.portid || from->gen != sl->req.gen) {
 		NL_SET_ERR_MSG(extack, "request was sent to another verifier");
+		ret = -EPERM;
+	} else if (result == SAFELOCK_RESULT_GRANTED && !sl->fsm.policy_landed) {
+		NL_SET_ERR_MSG(extack, "no policy from this verifier: no grant is accepted");
 		ret = -EPERM;
 	} else if (ktime_get_ns() >= sl->req.deadline_ns) {
 		NL_SET_ERR_MSG(extack, "request expired");
@@ -743,17 +819,20 @@ int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
 }
 
 /* Tell one lock what the verifier's presence now is. */
-static void safelock_sync_verifier(struct safelock *sl, bool present, int provisioned)
+static void safelock_sync_verifier(struct safelock *sl, bool present, int vault,
+				   const struct safelock_verifier_id *id)
 {
 	enum safelock_state before;
 	struct safelock_fsm_out out;
-	bool was;
+	bool was, new_verifier;
 
 	mutex_lock(&sl->lock);
 	if (!sl->gone) {
 		before = sl->fsm.state;
 		was = sl->fsm.verifier;
-		safelock_fsm_verifier(&sl->fsm, present, provisioned, &out);
+		new_verifier = id->gen != sl->verifier_gen;
+		sl->verifier_gen = id->gen;
+		safelock_fsm_verifier(&sl->fsm, present, vault, new_verifier, &out);
 		safelock_fsm_apply(sl, &out, before);
 		if (was != present)
 			safelock_emit(sl, SAFELOCK_EVENT_VERIFIER, 0, 0, 0, present);
@@ -769,8 +848,9 @@ static void safelock_sync_verifier(struct safelock *sl, bool present, int provis
  */
 void safelock_verifier_changed(void)
 {
+	struct safelock_verifier_id id;
 	struct safelock *sl;
-	int provisioned;
+	int vault;
 	bool present;
 	unsigned int i;
 
@@ -778,8 +858,8 @@ void safelock_verifier_changed(void)
 		sl = safelock_get_by_index(i);
 		if (!sl)
 			continue;
-		present = safelock_verifier_present(&provisioned);
-		safelock_sync_verifier(sl, present, provisioned);
+		present = safelock_verifier_present(&vault, &id);
+		safelock_sync_verifier(sl, present, vault, &id);
 		safelock_put(sl);
 	}
 }
@@ -791,6 +871,10 @@ u32 safelock_status_flags(struct safelock *sl)
 	lockdep_assert_held(&sl->lock);
 	if (sl->fsm.verifier)
 		flags |= SAFELOCK_STATUS_VERIFIER;
+	if (sl->fsm.verifier && sl->fsm.policy_landed)
+		flags |= SAFELOCK_STATUS_POLICY;
+	if (sl->fsm.vault_damaged)
+		flags |= SAFELOCK_STATUS_VAULT_DAMAGED;
 	if (!sl->gone && safelock_bolt_is_open(sl))
 		flags |= SAFELOCK_STATUS_BOLT_OPEN;
 	if (!sl->gone && safelock_door_is_open(sl))
@@ -955,8 +1039,9 @@ static int safelock_publish(struct safelock *sl)
 static int safelock_probe(struct platform_device *pdev)
 {
 	struct device *dev = &pdev->dev;
+	struct safelock_verifier_id id;
 	struct safelock *sl;
-	int provisioned;
+	int vault;
 	bool present;
 	int ret;
 
@@ -1018,8 +1103,8 @@ static int safelock_probe(struct platform_device *pdev)
 		return ret;
 
 	/* two statements: the order of a call's arguments is unspecified */
-	present = safelock_verifier_present(&provisioned);
-	safelock_sync_verifier(sl, present, provisioned);
+	present = safelock_verifier_present(&vault, &id);
+	safelock_sync_verifier(sl, present, vault, &id);
 	/* probe has read the clocks: the work takes over from the next check */
 	mod_delayed_work(system_wq, &sl->clock_work,
 			 msecs_to_jiffies(SAFELOCK_CLOCK_CHECK_MS));

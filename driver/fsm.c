@@ -209,11 +209,14 @@ static void safelock_fsm_enter(struct safelock_fsm *fsm, struct safelock_fsm_out
 		safelock_fsm_attempt(out, SAFELOCK_RESULT_MALFORMED);
 		return;
 	}
-	if (!fsm->verifier) {
+	if (!fsm->verifier || !fsm->policy_landed) {
+		/* No grant could count: the digits go nowhere. */
 		memzero_explicit(out->code, sizeof(out->code));
 		out->code_len = 0;
+		out->user_id = 0;
 		fsm->state = safelock_fsm_idle(fsm);
-		safelock_fsm_attempt(out, SAFELOCK_RESULT_NO_VERIFIER);
+		safelock_fsm_attempt(out, fsm->verifier ? SAFELOCK_RESULT_NO_POLICY :
+					  SAFELOCK_RESULT_NO_VERIFIER);
 		return;
 	}
 	fsm->pending_user = out->user_id;
@@ -287,27 +290,44 @@ void safelock_fsm_entry_timeout(struct safelock_fsm *fsm, struct safelock_fsm_ou
  * safelock_fsm_verifier() - the verifier came, went or changed its vault state
  * @fsm: the state machine
  * @present: a verifier is registered
- * @provisioned: the verifier says its vault has an owner (1), has none (0),
- *	or did not say (-1)
+ * @vault: what the verifier says of its vault (&enum safelock_vault), or -1
+ *	if it did not say
+ * @new_verifier: the verifier is not the one this lock last knew (it
+ *	registered, or went away): whatever that one was asked or set is void
  * @out: filled with what to do
  *
- * An unprovisioned lock becomes LOCKED once a verifier says it has an owner.
- * "Provisioned" is not withdrawn by a verifier going away: a lock does not
- * become unsecurable because its verifier crashed.  It is withdrawn when
- * the registered verifier says its vault has no owner (a factory wipe,
- * which needs the door open): the lock is UNPROVISIONED again, with its
- * bolt where it is (nothing is driven), its timers and authorisations
- * dropped; a penalty runs out first, a bolt on its way arrives first.  A
- * pending request dies with its verifier.
+ * An unprovisioned lock is secured once a verifier says its vault has an
+ * owner, readable or damaged: a damaged vault never makes a lock look new.
+ * "Provisioned" is not withdrawn by a verifier going away or failing: a
+ * lock does not become unsecurable because its verifier crashed.  It is
+ * withdrawn only when the registered verifier says its vault is empty (a
+ * factory wipe) and the door is open, as a wipe requires: the lock is
+ * UNPROVISIONED again, with its bolt where it is (nothing is driven), its
+ * timers and authorisations dropped; a penalty runs out first, a bolt on
+ * its way arrives first.  With the door shut it stays provisioned.
+ *
+ * A new verifier (or none) ends a pending request, and the lock takes no
+ * entry until the new verifier has set the policy (safelock_fsm_policy()).
  */
-void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, int provisioned,
-			   struct safelock_fsm_out *out)
+void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, int vault,
+			   bool new_verifier, struct safelock_fsm_out *out)
 {
 	safelock_out_reset(out);
 	fsm->verifier = present;
-	if (present && provisioned > 0) {
+	if (new_verifier || !present)
+		fsm->policy_landed = false;
+	if (vault >= 0)
+		fsm->vault_damaged = vault == SAFELOCK_VAULT_DAMAGED;
+	if (safelock_fsm_verifying(fsm) && (!present || new_verifier)) {
+		fsm->state = safelock_fsm_idle(fsm);
+		out->actions |= SAFELOCK_ACT_REQUEST_END;
+		safelock_fsm_attempt(out, SAFELOCK_RESULT_CANCELLED);
+	}
+	if (!present)
+		return;
+	if (vault == SAFELOCK_VAULT_OWNED || vault == SAFELOCK_VAULT_DAMAGED) {
 		fsm->provisioned = true;
-	} else if (present && !provisioned && fsm->provisioned) {
+	} else if (vault == SAFELOCK_VAULT_EMPTY && fsm->provisioned && fsm->door_open) {
 		fsm->provisioned = false;
 		if (fsm->state == SAFELOCK_STATE_ENTRY) {
 			safelock_fsm_abandon(fsm, out);
@@ -323,14 +343,8 @@ void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, int provision
 			fsm->state = SAFELOCK_STATE_UNPROVISIONED;
 		return;
 	}
-
-	if (fsm->state == SAFELOCK_STATE_UNPROVISIONED && fsm->provisioned) {
+	if (fsm->state == SAFELOCK_STATE_UNPROVISIONED && fsm->provisioned)
 		safelock_fsm_secure(fsm, out);
-	} else if (safelock_fsm_verifying(fsm) && !present) {
-		fsm->state = safelock_fsm_idle(fsm);
-		out->actions |= SAFELOCK_ACT_REQUEST_END;
-		safelock_fsm_attempt(out, SAFELOCK_RESULT_CANCELLED);
-	}
 }
 
 /**
@@ -446,7 +460,6 @@ static void safelock_fsm_authorised(struct safelock_fsm *fsm, u32 user, u8 overr
 		out->actions |= SAFELOCK_ACT_PHASE_STOP;
 	}
 	fsm->door_opened = false;
-	fsm->bolt_granted = true;
 	safelock_fsm_bolt_start(fsm, true, out);
 	/* With a sensor the lock stays VERIFYING until it confirms the bolt. */
 	if (fsm->bolt_move == SAFELOCK_BOLT_IDLE)
@@ -613,30 +626,15 @@ void safelock_fsm_relock(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
  *
  * Once the door has been opened after an unlock, the relock timer no
  * longer applies: closing the door relocks at once.  A door that opens
- * while the bolt is being thrown stops the throw: the bolt is retracted
- * again and the lock waits, UNLOCKED, for the door to close (or, when that
- * relock was to clear a fault, goes back to FAULT with the bolt not driven).
- * Only a bolt a grant retracted is retracted again: a relock that follows
- * no opening (a lock provisioned with its sensor reading "retracted") goes
- * on.
+ * while the bolt is being thrown changes nothing: the throw goes on, since
+ * only a fresh grant ever retracts the bolt (a door line that flaps, or is
+ * forced to read "open", must not undo a relock).  The bolt then stands out
+ * of the open door, and its owner opens again to close the door.
  */
 void safelock_fsm_door(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out)
 {
 	safelock_out_reset(out);
 	fsm->door_open = open;
-	if (open && fsm->state == SAFELOCK_STATE_RELOCKING &&
-	    (fsm->fault || fsm->bolt_granted)) {
-		if (fsm->fault) {
-			fsm->bolt_move = SAFELOCK_BOLT_IDLE;
-			fsm->state = SAFELOCK_STATE_FAULT;
-			out->actions |= SAFELOCK_ACT_BOLT_STOP | SAFELOCK_ACT_BOLT_UNWATCH;
-			return;
-		}
-		fsm->state = SAFELOCK_STATE_UNLOCKED;
-		fsm->door_opened = true;
-		safelock_fsm_bolt_start(fsm, true, out);
-		return;
-	}
 	if (open && fsm->state == SAFELOCK_STATE_VERIFYING && fsm->bolt_move != SAFELOCK_BOLT_IDLE)
 		fsm->door_opened = true;	/* it opened before the sensor said so */
 	if (fsm->state != SAFELOCK_STATE_UNLOCKED)
@@ -647,6 +645,22 @@ void safelock_fsm_door(struct safelock_fsm *fsm, bool open, struct safelock_fsm_
 	} else if (fsm->door_opened) {
 		safelock_fsm_relock_start(fsm, out);
 	}
+}
+
+/**
+ * safelock_fsm_door_held() - the door has read "open" for the longest allowed
+ * @fsm: the state machine
+ * @out: filled with what to do
+ *
+ * A door left open, or a door line that reads "open" for ever because its
+ * wire is cut, never keeps the bolt retracted: an unlocked lock throws it
+ * now, whatever the door line says.
+ */
+void safelock_fsm_door_held(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	safelock_out_reset(out);
+	if (fsm->state == SAFELOCK_STATE_UNLOCKED)
+		safelock_fsm_relock_start(fsm, out);
 }
 
 /**
@@ -711,7 +725,6 @@ static void safelock_fsm_fault(struct safelock_fsm *fsm, enum safelock_fault fau
 {
 	fsm->fault = fault;
 	fsm->bolt_secure = false;
-	fsm->bolt_granted = false;
 	out->fault = fault;
 	out->actions |= SAFELOCK_ACT_FAULT | SAFELOCK_ACT_BOLT_STOP;
 	if (fsm->state == SAFELOCK_STATE_PENALTY)
@@ -757,7 +770,6 @@ void safelock_fsm_bolt_done(struct safelock_fsm *fsm, bool open, struct safelock
 		return;
 	}
 	fsm->bolt_secure = true;
-	fsm->bolt_granted = false;
 	fsm->state = SAFELOCK_STATE_LOCKED;
 	if (fsm->fault) {
 		fsm->fault = SAFELOCK_FAULT_NONE;
@@ -775,9 +787,10 @@ void safelock_fsm_bolt_done(struct safelock_fsm *fsm, bool open, struct safelock
  * The end of a move being waited for completes it; a change on the way is
  * ignored.  With no move under way, the bolt must be where the state says
  * (retracted in UNLOCKED, thrown elsewhere): a change that disagrees is a
- * forced bolt or a failing sensor, %SAFELOCK_FAULT_SENSOR.  An unprovisioned
- * lock only takes note; a lock already in fault ignores the sensor until a
- * relock.
+ * forced bolt or a failing sensor, %SAFELOCK_FAULT_SENSOR.  In UNLOCKED the
+ * fault is reported but the lock stays UNLOCKED and relocks as planned; it
+ * stops everything elsewhere.  An unprovisioned lock only takes note; a
+ * lock already in fault ignores the sensor until a relock.
  */
 void safelock_fsm_bolt_sensed(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out)
 {
@@ -794,6 +807,17 @@ void safelock_fsm_bolt_sensed(struct safelock_fsm *fsm, bool open, struct safelo
 	}
 	if (fsm->fault || open == unlocked)
 		return;
+	if (unlocked) {
+		/*
+		 * A fault is never a reason not to relock: report it and raise
+		 * the alarm, but keep the bolt as it is driven and the relock
+		 * as planned.  The confirmed throw clears it; a jam is FAULT.
+		 */
+		fsm->fault = SAFELOCK_FAULT_SENSOR;
+		out->fault = SAFELOCK_FAULT_SENSOR;
+		out->actions |= SAFELOCK_ACT_FAULT;
+		return;
+	}
 	safelock_fsm_fault(fsm, SAFELOCK_FAULT_SENSOR, out);
 }
 
@@ -1074,6 +1098,8 @@ void safelock_fsm_time_lock_settle(struct safelock_fsm *fsm, struct safelock_fsm
  * safelock_fsm_policy() - the verifier sets the whole policy
  * @fsm: the state machine
  * @policy: the new policy, its attributes already range-checked
+ * @lock_for_s: 0, or an immediate time lock from now for this many seconds
+ *	(then @policy->time_lock_until_s is ignored)
  * @real_ns: CLOCK_REALTIME now
  * @boot_ns: CLOCK_BOOTTIME now
  * @out: filled with what to do
@@ -1081,26 +1107,33 @@ void safelock_fsm_time_lock_settle(struct safelock_fsm *fsm, struct safelock_fsm
  * The time lock takes effect at once; the rest of the policy from the next
  * accepted code.  While an immediate time lock is in force a new end may
  * extend it, never shorten or lift it; a new end lies at most
- * %SAFELOCK_TIME_LOCK_MAX_S ahead.  No policy change ends a running locked
- * period early.
+ * %SAFELOCK_TIME_LOCK_MAX_S ahead.  @lock_for_s is timed on CLOCK_BOOTTIME
+ * alone and extends what is in force, never shortens it.  No policy change
+ * ends a running locked period early.
  *
  * Return: 0; -EPERM for an end that would shorten an immediate time lock in
  * force, -ERANGE for one too far ahead: then nothing changed.
  */
 int safelock_fsm_policy(struct safelock_fsm *fsm, const struct safelock_policy *policy,
-			u64 real_ns, u64 boot_ns, struct safelock_fsm_out *out)
+			u32 lock_for_s, u64 real_ns, u64 boot_ns, struct safelock_fsm_out *out)
 {
 	u64 now = div_u64(real_ns, NSEC_PER_SEC), cur = fsm->policy.time_lock_until_s;
 	u64 until = policy->time_lock_until_s;
 
 	safelock_out_reset(out);
+	if (lock_for_s)
+		until = max(cur, now + lock_for_s);
 	if (until < cur && (cur > now || fsm->imm_until_ns > boot_ns))
 		return -EPERM;
 	if (until != cur && until > now + SAFELOCK_TIME_LOCK_MAX_S)
 		return -ERANGE;
 	safelock_fsm_clock_read(fsm, real_ns, boot_ns, out);	/* measured again below */
 	fsm->policy = *policy;
-	if (until > cur && until > now)
+	fsm->policy.time_lock_until_s = until;
+	if (lock_for_s)
+		fsm->imm_until_ns = max(fsm->imm_until_ns,
+					boot_ns + (u64)lock_for_s * NSEC_PER_SEC);
+	else if (until > cur && until > now)
 		fsm->imm_until_ns = max(fsm->imm_until_ns,
 					boot_ns + (until * NSEC_PER_SEC - real_ns));
 	safelock_tl_eval(fsm, real_ns, boot_ns, true, out);

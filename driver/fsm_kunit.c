@@ -23,7 +23,8 @@ static void ready(struct safelock_fsm *fsm)
 	struct safelock_fsm_out out;
 
 	safelock_fsm_init(fsm);
-	safelock_fsm_verifier(fsm, true, true, &out);
+	safelock_fsm_verifier(fsm, true, SAFELOCK_VAULT_OWNED, true, &out);
+	fsm->policy_landed = true;	/* core.c: the verifier's POLICY_SET */
 }
 
 /* The relock delay passes and the throw's drive time (no bolt sensor). */
@@ -47,9 +48,9 @@ static void fsm_starts_unprovisioned(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
 	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), -EPERM);
 	/* A verifier without an owner does not provision the lock. */
-	safelock_fsm_verifier(&fsm, true, false, &out);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_EMPTY, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
-	safelock_fsm_verifier(&fsm, true, true, &out);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_OWNED, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
 }
@@ -65,7 +66,8 @@ static void fsm_unprovisioned_again(struct kunit *test)
 	type(&fsm, "001123456E", &out);
 	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
-	safelock_fsm_verifier(&fsm, true, false, &out);
+	safelock_fsm_door(&fsm, true, &out);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_EMPTY, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_STOP);
 	KUNIT_EXPECT_FALSE(test, out.actions & (SAFELOCK_ACT_BOLT_OPEN | SAFELOCK_ACT_BOLT_CLOSE));
@@ -73,7 +75,7 @@ static void fsm_unprovisioned_again(struct kunit *test)
 	type(&fsm, "001123456E", &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
 	/* Provisioned again by a new owner: secured (the bolt was retracted). */
-	safelock_fsm_verifier(&fsm, true, true, &out);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_OWNED, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
 	safelock_fsm_bolt_done(&fsm, false, &out);
@@ -82,9 +84,10 @@ static void fsm_unprovisioned_again(struct kunit *test)
 	/* An entry being typed is abandoned; a verifier going away is not a wipe. */
 	ready(&fsm);
 	type(&fsm, "0011", &out);
-	safelock_fsm_verifier(&fsm, false, false, &out);
+	safelock_fsm_verifier(&fsm, false, -1, true, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_ENTRY);
-	safelock_fsm_verifier(&fsm, true, false, &out);
+	safelock_fsm_door(&fsm, true, &out);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_EMPTY, true, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_ENTRY_STOP);
 	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_CANCELLED);
@@ -94,7 +97,8 @@ static void fsm_unprovisioned_again(struct kunit *test)
 	type(&fsm, "001123456E", &out);
 	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_DENIED, 5000, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
-	safelock_fsm_verifier(&fsm, true, false, &out);
+	safelock_fsm_door(&fsm, true, &out);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_EMPTY, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
 	safelock_fsm_penalty_over(&fsm, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
@@ -227,7 +231,7 @@ static void fsm_no_verifier(struct kunit *test)
 	struct safelock_fsm_out out;
 
 	ready(&fsm);
-	safelock_fsm_verifier(&fsm, false, false, &out);
+	safelock_fsm_verifier(&fsm, false, -1, true, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);	/* stays provisioned */
 	type(&fsm, "001123456E", &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
@@ -238,7 +242,7 @@ static void fsm_no_verifier(struct kunit *test)
 	/* The verifier leaving mid-request ends the request, locked. */
 	ready(&fsm);
 	type(&fsm, "001123456E", &out);
-	safelock_fsm_verifier(&fsm, false, false, &out);
+	safelock_fsm_verifier(&fsm, false, -1, true, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_REQUEST_END);
 	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_CANCELLED);
@@ -309,7 +313,7 @@ static void fsm_penalty(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
 	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_PENALTY_TIMER);
-	safelock_fsm_verifier(&fsm, false, false, &out);
+	safelock_fsm_verifier(&fsm, false, -1, true, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_PENALTY);
 	/* A stray verdict opens nothing. */
 	safelock_fsm_verdict(&fsm, SAFELOCK_RESULT_GRANTED, 0, false, &out);
@@ -527,7 +531,7 @@ static void fsm_sensor_confirms_open_and_close(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
 	safelock_fsm_verify_failed(&fsm, SAFELOCK_RESULT_TIMEOUT, &out);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
-	safelock_fsm_verifier(&fsm, false, false, &out);
+	safelock_fsm_verifier(&fsm, false, -1, true, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_VERIFYING);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
 	/* A reading that is not the end of the move is ignored. */
@@ -623,8 +627,8 @@ static void fsm_jam_open_retries_then_fault(struct kunit *test)
 	/* FAULT: the keypad is quiet, nothing but a relock leaves it. */
 	type(&fsm, "001123456E", &out);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
-	safelock_fsm_verifier(&fsm, false, false, &out);
-	safelock_fsm_verifier(&fsm, true, true, &out);
+	safelock_fsm_verifier(&fsm, false, -1, true, &out);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_OWNED, false, &out);
 	safelock_fsm_relock(&fsm, &out);
 	safelock_fsm_door(&fsm, true, &out);
 	safelock_fsm_door(&fsm, false, &out);
@@ -767,9 +771,21 @@ static void fsm_sensor_fault(struct kunit *test)
 	safelock_fsm_bolt_sensed(&fsm, true, &out);
 	safelock_fsm_bolt_sensed(&fsm, true, &out);	/* no news */
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	/*
+	 * The sensor says "thrown" while UNLOCKED: a fault and the alarm,
+	 * but the bolt is not stopped and the relock stays as planned.
+	 */
 	safelock_fsm_bolt_sensed(&fsm, false, &out);
-	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
-	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_STOP);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_FAULT);
+	KUNIT_EXPECT_EQ(test, out.fault, SAFELOCK_FAULT_SENSOR);
+	KUNIT_EXPECT_FALSE(test, out.actions & (SAFELOCK_ACT_RELOCK_STOP | SAFELOCK_ACT_BOLT_STOP));
+	safelock_fsm_relock(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	safelock_fsm_bolt_sensed(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, fsm.fault, SAFELOCK_FAULT_NONE);
 
 	/* Unprovisioned: only noted; a bolt seen retracted needs a confirmed relock. */
 	safelock_fsm_init(&fsm);
@@ -777,7 +793,7 @@ static void fsm_sensor_fault(struct kunit *test)
 	safelock_fsm_bolt_sensed(&fsm, true, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);
-	safelock_fsm_verifier(&fsm, true, true, &out);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_OWNED, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_WATCH);
 	/* No grant retracted this bolt: a door opening does not retract it. */
@@ -850,7 +866,10 @@ static void fsm_lock_now_during_unlock(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 }
 
-/* Race: the door opens while the bolt is being thrown. */
+/*
+ * Race: the door opens while the bolt is being thrown.  Only a fresh grant
+ * retracts the bolt: the throw goes on, whatever the door line says.
+ */
 static void fsm_door_opens_mid_relock(struct kunit *test)
 {
 	struct safelock_fsm fsm;
@@ -861,51 +880,120 @@ static void fsm_door_opens_mid_relock(struct kunit *test)
 	safelock_fsm_relock(&fsm, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
 	safelock_fsm_door(&fsm, true, &out);
-	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
-	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
-	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
-	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
-	KUNIT_EXPECT_EQ(test, fsm.bolt_move, SAFELOCK_BOLT_OPENING);
-	/* The throw that was on its way is not news; the retraction is. */
-	safelock_fsm_bolt_sensed(&fsm, false, &out);
-	KUNIT_EXPECT_EQ(test, out.actions, 0u);
-	safelock_fsm_bolt_sensed(&fsm, true, &out);
-	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
-	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_DONE);
-	/* Never onto the open door; closing it relocks. */
-	safelock_fsm_relock(&fsm, &out);
-	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
-	KUNIT_EXPECT_EQ(test, out.actions, 0u);
-	safelock_fsm_door(&fsm, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
-	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	KUNIT_EXPECT_EQ(test, fsm.bolt_move, SAFELOCK_BOLT_CLOSING);
+	safelock_fsm_door(&fsm, false, &out);
+	safelock_fsm_door(&fsm, true, &out);	/* a flapping line: still nothing */
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
 	safelock_fsm_bolt_sensed(&fsm, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 
-	/* Without a sensor: the same, the retraction not watched. */
+	/* Without a sensor: the same. */
 	ready(&fsm);
 	accepted(&fsm, "001", &out);
 	safelock_fsm_relock(&fsm, &out);
 	safelock_fsm_door(&fsm, true, &out);
-	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
-	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
-	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_UNWATCH);
-	KUNIT_EXPECT_EQ(test, fsm.bolt_move, SAFELOCK_BOLT_IDLE);
-	safelock_fsm_bolt_done(&fsm, false, &out);	/* the old drive time */
-	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
-	safelock_fsm_door(&fsm, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	safelock_fsm_bolt_done(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 
-	/* A relock clearing a fault goes back to FAULT, the bolt not driven. */
+	/* A relock clearing a fault goes on too. */
 	opening(&fsm, &out);
 	safelock_fsm_bolt_timeout(&fsm, &out);
 	safelock_fsm_bolt_timeout(&fsm, &out);
 	safelock_fsm_bolt_timeout(&fsm, &out);
 	KUNIT_EXPECT_EQ(test, safelock_fsm_fault_clear(&fsm, false, &out), 0);
 	safelock_fsm_door(&fsm, true, &out);
-	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_FAULT);
-	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_STOP);
-	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_BOLT_OPEN);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_FALSE(test, out.actions & (SAFELOCK_ACT_BOLT_STOP | SAFELOCK_ACT_BOLT_OPEN));
+}
+
+/* A door that reads open for ever never keeps the bolt retracted. */
+static void fsm_door_held(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	safelock_fsm_door(&fsm, true, &out);	/* the wire is cut: "open" */
+	accepted(&fsm, "001", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	safelock_fsm_relock(&fsm, &out);	/* held back by the open door */
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	safelock_fsm_door_held(&fsm, &out);	/* ...until the door limit */
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	safelock_fsm_bolt_done(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	/* Anywhere else it changes nothing. */
+	safelock_fsm_door_held(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, out.actions, 0u);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+}
+
+/*
+ * No entry counts until the registered verifier's policy has landed, and a
+ * new verifier starts over: a lock never opens under the defaults.
+ */
+static void fsm_policy_must_land(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	fsm.policy_landed = false;
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_NO_POLICY);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_VERIFY);
+	KUNIT_EXPECT_TRUE(test, !memchr_inv(out.code, 0, sizeof(out.code)));
+
+	/* A new registration voids the old one's request and policy. */
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_VERIFYING);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_OWNED, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_REQUEST_END);
+	KUNIT_EXPECT_EQ(test, out.result, SAFELOCK_RESULT_CANCELLED);
+	KUNIT_EXPECT_FALSE(test, fsm.policy_landed);
+	/* The same registration saying its vault again keeps both. */
+	fsm.policy_landed = true;
+	type(&fsm, "001123456E", &out);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_OWNED, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_VERIFYING);
+	KUNIT_EXPECT_TRUE(test, fsm.policy_landed);
+}
+
+/*
+ * A damaged vault never makes a lock look new, and an empty one does so
+ * only with the door open (a wipe needs it).
+ */
+static void fsm_vault_damaged(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	safelock_fsm_init(&fsm);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_DAMAGED, true, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_TRUE(test, fsm.vault_damaged);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_lock_now(&fsm, false, &out), 0);
+
+	/* Open, then the vault fails: still provisioned, relocks as planned. */
+	ready(&fsm);
+	accepted(&fsm, "001", &out);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_DAMAGED, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_RELOCK_STOP);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_EMPTY, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);	/* door shut */
+	KUNIT_EXPECT_TRUE(test, fsm.provisioned);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_RELOCK_STOP);
+	safelock_fsm_relock(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
 }
 
 /* The door opens before the sensor confirms the opening. */
@@ -980,7 +1068,7 @@ static void lock_quarters(struct safelock_policy *p, unsigned int wday, unsigned
 static int set_policy(struct safelock_fsm *fsm, const struct safelock_policy *p,
 		      const struct clk *c, struct safelock_fsm_out *out)
 {
-	return safelock_fsm_policy(fsm, p, c->real, c->boot, out);
+	return safelock_fsm_policy(fsm, p, 0, c->real, c->boot, out);
 }
 
 /* An immediate time lock of @s seconds from now. */
@@ -1379,7 +1467,7 @@ static void fsm_time_lock_begins(struct kunit *test)
 	safelock_fsm_init(&fsm);
 	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 600, &out), 0);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNPROVISIONED);
-	safelock_fsm_verifier(&fsm, true, true, &out);
+	safelock_fsm_verifier(&fsm, true, SAFELOCK_VAULT_OWNED, false, &out);
 	safelock_fsm_time_lock_settle(&fsm, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
 
@@ -1592,6 +1680,31 @@ static void fsm_state_names(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, safelock_state_name(SAFELOCK_STATE_MAX), "UNKNOWN");
 }
 
+/* An immediate time lock timed on CLOCK_BOOTTIME alone: no wall-clock jump ends it. */
+static void fsm_time_lock_for(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct clk c = clk_at(at(WED, 12, 0, 0));
+
+	ready(&fsm);
+	safelock_fsm_clock(&fsm, c.real, c.boot, &out);
+	KUNIT_EXPECT_EQ(test, safelock_fsm_policy(&fsm, &fsm.policy, 600, c.real, c.boot, &out), 0);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	KUNIT_EXPECT_EQ(test, fsm.policy.time_lock_until_s, div_u64(c.real, NSEC_PER_SEC) + 600);
+	/* the wall clock is set a year ahead: still locked */
+	c.real += NS(365 * 86400);
+	c.boot += NS(10);
+	safelock_fsm_clock(&fsm, c.real, c.boot, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	/* a shorter one does not shorten it */
+	KUNIT_EXPECT_EQ(test, safelock_fsm_policy(&fsm, &fsm.policy, 5, c.real, c.boot, &out), 0);
+	pass(&fsm, &c, 100, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	pass(&fsm, &c, 500, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+}
+
 static struct kunit_case safelock_fsm_cases[] = {
 	KUNIT_CASE(fsm_starts_unprovisioned),
 	KUNIT_CASE(fsm_unprovisioned_again),
@@ -1630,6 +1743,10 @@ static struct kunit_case safelock_fsm_cases[] = {
 	KUNIT_CASE(fsm_fault_waits_for_penalty),
 	KUNIT_CASE(fsm_lock_now_during_unlock),
 	KUNIT_CASE(fsm_door_opens_mid_relock),
+	KUNIT_CASE(fsm_door_held),
+	KUNIT_CASE(fsm_policy_must_land),
+	KUNIT_CASE(fsm_vault_damaged),
+	KUNIT_CASE(fsm_time_lock_for),
 	KUNIT_CASE(fsm_door_opens_while_opening),
 	KUNIT_CASE(fsm_state_names),
 	{ }

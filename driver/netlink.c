@@ -18,10 +18,16 @@
 #include "compat.h"
 #include "safelock.h"
 
-/* Protects the next two; taken inside safelock.lock, never around it. */
+/* Protects the next three; taken inside safelock.lock, never around it. */
 static DEFINE_SPINLOCK(safelock_verifier_lock);
 static u32 safelock_verifier_portid;	/* 0: no verifier */
-static int safelock_provisioned = -1;	/* PROVISIONED: 1, 0, -1 not said */
+static int safelock_vault = -1;		/* PROVISIONED: enum safelock_vault, -1 not said */
+/*
+ * Changes at every registration and every release: a request or a policy
+ * belongs to one registration, and a socket that later binds the same port
+ * id is another verifier.
+ */
+static u64 safelock_verifier_gen;
 
 static void safelock_verifier_work_fn(struct work_struct *work)
 {
@@ -44,51 +50,86 @@ static const struct genl_multicast_group safelock_mcgrps[] = {
 };
 
 /**
- * safelock_verifier_present() - is a verifier registered?
- * @provisioned: set to what the verifier last said of its vault: 1 it has
- *	an owner, 0 it has none, -1 it did not say
+ * safelock_verifier_present() - is a verifier registered, and which?
+ * @vault: set to what the verifier last said of its vault (&enum
+ *	safelock_vault), or -1 if it did not say
+ * @id: set to the registration now (port id 0 if none)
  *
  * Return: true if a verifier is registered.
  */
-bool safelock_verifier_present(int *provisioned)
+bool safelock_verifier_present(int *vault, struct safelock_verifier_id *id)
 {
 	bool present;
 
 	spin_lock(&safelock_verifier_lock);
 	present = safelock_verifier_portid != 0;
-	*provisioned = safelock_provisioned;
+	*vault = safelock_vault;
+	id->portid = safelock_verifier_portid;
+	id->gen = safelock_verifier_gen;
 	spin_unlock(&safelock_verifier_lock);
 	return present;
 }
 
-/* Is @portid the registered verifier's socket? */
-static bool safelock_is_verifier(u32 portid)
+/*
+ * Is @portid the registered verifier's socket?  If so, @id is set to the
+ * registration, for the handler to bind what it does to it.
+ */
+static bool safelock_is_verifier(u32 portid, struct safelock_verifier_id *id)
 {
 	bool ret;
 
 	spin_lock(&safelock_verifier_lock);
 	ret = safelock_verifier_portid && safelock_verifier_portid == portid;
+	id->portid = portid;
+	id->gen = safelock_verifier_gen;
 	spin_unlock(&safelock_verifier_lock);
 	return ret;
 }
 
+/* Would an empty vault make a provisioned lock with its door shut new? */
+static bool safelock_unprovision_refused(void)
+{
+	struct safelock *sl;
+	unsigned int i;
+	bool refused = false;
+
+	for (i = 0; i < SAFELOCK_MAX_DEVICES && !refused; i++) {
+		sl = safelock_get_by_index(i);
+		if (!sl)
+			continue;
+		refused = !safelock_may_unprovision(sl);
+		safelock_put(sl);
+	}
+	return refused;
+}
+
 static const struct nla_policy safelock_register_policy[SAFELOCK_A_PROVISIONED + 1] = {
-	[SAFELOCK_A_PROVISIONED] = NLA_POLICY_MAX(NLA_U8, 1),
+	[SAFELOCK_A_PROVISIONED] = NLA_POLICY_MAX(NLA_U8, SAFELOCK_VAULT_MAX - 1),
 };
 
 static int safelock_nl_register(struct sk_buff *skb, struct genl_info *info)
 {
+	struct nlattr *prov = info->attrs[SAFELOCK_A_PROVISIONED];
 	u32 portid = info->snd_portid;
+	int vault = prov ? nla_get_u8(prov) : -1;
 	int ret = 0;
 
+	/* A wipe needs the door open; the state machine checks it again. */
+	if (vault == SAFELOCK_VAULT_EMPTY && safelock_unprovision_refused()) {
+		NL_SET_ERR_MSG_ATTR(info->extack, prov,
+				    "the door is not open: a provisioned lock is never made new with its door shut");
+		return -EBUSY;
+	}
 	spin_lock(&safelock_verifier_lock);
 	if (safelock_verifier_portid && safelock_verifier_portid != portid) {
 		NL_SET_ERR_MSG(info->extack, "a verifier is already registered");
 		ret = -EBUSY;
 	} else {
+		if (safelock_verifier_portid != portid)
+			safelock_verifier_gen++;
 		safelock_verifier_portid = portid;
-		if (info->attrs[SAFELOCK_A_PROVISIONED])
-			safelock_provisioned = nla_get_u8(info->attrs[SAFELOCK_A_PROVISIONED]);
+		if (prov)
+			safelock_vault = vault;
 	}
 	spin_unlock(&safelock_verifier_lock);
 	if (!ret)
@@ -110,6 +151,7 @@ static const struct nla_policy safelock_verdict_policy[SAFELOCK_A_DELAY_OVERRIDE
 static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **attrs = info->attrs;
+	struct safelock_verifier_id from;
 	enum safelock_result result;
 	u32 retry_after = 0;
 	bool duress = false;
@@ -146,7 +188,7 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	if (!safelock_is_verifier(info->snd_portid)) {
+	if (!safelock_is_verifier(info->snd_portid, &from)) {
 		NL_SET_ERR_MSG(info->extack, "not the registered verifier");
 		return -EPERM;
 	}
@@ -156,7 +198,7 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[SAFELOCK_A_DEVICE], "no such device");
 		return -ENODEV;
 	}
-	ret = safelock_verdict(sl, info->snd_portid, nla_get_u64(attrs[SAFELOCK_A_REQUEST_ID]),
+	ret = safelock_verdict(sl, &from, nla_get_u64(attrs[SAFELOCK_A_REQUEST_ID]),
 			       nla_data(attrs[SAFELOCK_A_NONCE]), result, retry_after,
 			       duress, override, info->extack);
 	safelock_put(sl);
@@ -167,6 +209,11 @@ static int safelock_nl_verdict(struct sk_buff *skb, struct genl_info *info)
 static struct netlink_range_validation safelock_relock_range = {
 	.min = 500,
 	.max = 600000,
+};
+
+static struct netlink_range_validation safelock_lock_for_range = {
+	.min = 1,
+	.max = SAFELOCK_TIME_LOCK_MAX_S,
 };
 
 static struct netlink_range_validation_signed safelock_utc_offset_range = {
@@ -186,7 +233,7 @@ static int safelock_validate_holidays(const struct nlattr *attr, struct netlink_
 	return 0;
 }
 
-static const struct nla_policy safelock_policy_policy[SAFELOCK_A_OVERRIDE + 1] = {
+static const struct nla_policy safelock_policy_policy[SAFELOCK_A_TIME_LOCK_FOR_S + 1] = {
 	[SAFELOCK_A_DEVICE] = NLA_POLICY_MAX(NLA_U32, SAFELOCK_MAX_DEVICES - 1),
 	[SAFELOCK_A_TIME_DELAY_S] = NLA_POLICY_MAX(NLA_U32, 7200),
 	[SAFELOCK_A_OPEN_WINDOW_S] = NLA_POLICY_RANGE(NLA_U32, 60, 1800),
@@ -201,6 +248,7 @@ static const struct nla_policy safelock_policy_policy[SAFELOCK_A_OVERRIDE + 1] =
 								 &safelock_utc_offset_range),
 	[SAFELOCK_A_TIME_LOCK_UNTIL] = { .type = NLA_U64 },
 	[SAFELOCK_A_OVERRIDE] = NLA_POLICY_MAX(NLA_U8, 1),
+	[SAFELOCK_A_TIME_LOCK_FOR_S] = NLA_POLICY_FULL_RANGE(NLA_U32, &safelock_lock_for_range),
 };
 
 /* The time lock's and the override's attributes, onto @p. */
@@ -252,13 +300,23 @@ static struct safelock *safelock_nl_device(struct genl_info *info)
 static int safelock_nl_policy_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **attrs = info->attrs;
+	struct safelock_verifier_id from;
 	struct safelock_policy p;
 	struct safelock *sl;
+	u32 lock_for_s = 0;
 	int ret;
 
-	if (!safelock_is_verifier(info->snd_portid)) {
+	if (!safelock_is_verifier(info->snd_portid, &from)) {
 		NL_SET_ERR_MSG(info->extack, "not the registered verifier");
 		return -EPERM;
+	}
+	if (attrs[SAFELOCK_A_TIME_LOCK_FOR_S]) {
+		if (attrs[SAFELOCK_A_TIME_LOCK_UNTIL]) {
+			NL_SET_ERR_MSG_ATTR(info->extack, attrs[SAFELOCK_A_TIME_LOCK_FOR_S],
+					    "time-lock-for-s and time-lock-until exclude each other");
+			return -EINVAL;
+		}
+		lock_for_s = nla_get_u32(attrs[SAFELOCK_A_TIME_LOCK_FOR_S]);
 	}
 	sl = safelock_nl_device(info);
 	if (!sl)
@@ -284,7 +342,7 @@ static int safelock_nl_policy_set(struct sk_buff *skb, struct genl_info *info)
 		}
 	}
 	safelock_nl_time_lock_attrs(attrs, &p);
-	ret = safelock_policy_set(sl, &p, info->extack);
+	ret = safelock_policy_set(sl, &from, &p, lock_for_s, info->extack);
 	safelock_put(sl);
 	return ret;
 }
@@ -324,8 +382,11 @@ static int safelock_nl_policy_get(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
+/* What only an administrator may see: a silent alarm stays silent. */
+#define SAFELOCK_STATUS_PRIVATE	(SAFELOCK_STATUS_ALARM | SAFELOCK_STATUS_TAMPER)
+
 static int safelock_fill_status(struct sk_buff *skb, struct safelock *sl, u32 portid,
-				u32 seq, int flags)
+				u32 seq, int flags, bool admin)
 {
 	void *hdr;
 	u32 state, st_flags;
@@ -334,6 +395,8 @@ static int safelock_fill_status(struct sk_buff *skb, struct safelock *sl, u32 po
 	mutex_lock(&sl->lock);
 	state = sl->fsm.state;
 	st_flags = safelock_status_flags(sl);
+	if (!admin)
+		st_flags &= ~SAFELOCK_STATUS_PRIVATE;
 	spin_lock(&sl->ev_lock);
 	ev_seq = sl->seq;
 	spin_unlock(&sl->ev_lock);
@@ -377,7 +440,8 @@ static int safelock_nl_status_get(struct sk_buff *skb, struct genl_info *info)
 		safelock_put(sl);
 		return -ENOMEM;
 	}
-	ret = safelock_fill_status(msg, sl, info->snd_portid, info->snd_seq, 0);
+	ret = safelock_fill_status(msg, sl, info->snd_portid, info->snd_seq, 0,
+				   netlink_capable(skb, CAP_NET_ADMIN));
 	safelock_put(sl);
 	if (ret) {
 		nlmsg_free(msg);
@@ -397,7 +461,8 @@ static int safelock_nl_status_dump(struct sk_buff *skb, struct netlink_callback 
 		if (!sl)
 			continue;
 		ret = safelock_fill_status(skb, sl, NETLINK_CB(cb->skb).portid,
-					   cb->nlh->nlmsg_seq, NLM_F_MULTI);
+					   cb->nlh->nlmsg_seq, NLM_F_MULTI,
+					   netlink_capable(cb->skb, CAP_NET_ADMIN));
 		safelock_put(sl);
 		if (ret)
 			break;
@@ -412,10 +477,11 @@ static int safelock_nl_status_dump(struct sk_buff *skb, struct netlink_callback 
 /* The verifier, after a manager authorised it: relock a lock in FAULT. */
 static int safelock_nl_fault_clear(struct sk_buff *skb, struct genl_info *info)
 {
+	struct safelock_verifier_id from;
 	struct safelock *sl;
 	int ret;
 
-	if (!safelock_is_verifier(info->snd_portid)) {
+	if (!safelock_is_verifier(info->snd_portid, &from)) {
 		NL_SET_ERR_MSG(info->extack, "not the registered verifier");
 		return -EPERM;
 	}
@@ -425,6 +491,31 @@ static int safelock_nl_fault_clear(struct sk_buff *skb, struct genl_info *info)
 	ret = safelock_fault_clear(sl, info->extack);
 	safelock_put(sl);
 	return ret;
+}
+
+static const struct nla_policy safelock_duress_policy[SAFELOCK_A_USER_ID + 1] = {
+	[SAFELOCK_A_DEVICE] = NLA_POLICY_MAX(NLA_U32, SAFELOCK_MAX_DEVICES - 1),
+	[SAFELOCK_A_USER_ID] = NLA_POLICY_RANGE(NLA_U32, 1, 999),
+};
+
+/* The verifier saw a duress code where nothing opens: the silent alarm. */
+static int safelock_nl_duress_alarm(struct sk_buff *skb, struct genl_info *info)
+{
+	struct safelock_verifier_id from;
+	struct safelock *sl;
+
+	if (!safelock_is_verifier(info->snd_portid, &from)) {
+		NL_SET_ERR_MSG(info->extack, "not the registered verifier");
+		return -EPERM;
+	}
+	if (GENL_REQ_ATTR_CHECK(info, SAFELOCK_A_USER_ID))
+		return -EINVAL;
+	sl = safelock_nl_device(info);
+	if (!sl)
+		return info->attrs[SAFELOCK_A_DEVICE] ? -ENODEV : -EINVAL;
+	safelock_duress_alarm(sl, nla_get_u32(info->attrs[SAFELOCK_A_USER_ID]));
+	safelock_put(sl);
+	return 0;
 }
 
 static const struct genl_ops safelock_genl_ops[] = {
@@ -455,6 +546,8 @@ static const struct genl_ops safelock_genl_ops[] = {
 		/* Its spec takes the device only: the status-get policy. */
 		.policy = safelock_status_policy,
 		.maxattr = ARRAY_SIZE(safelock_status_policy) - 1,
+		/* The schedule says when the safe can be opened. */
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = SAFELOCK_CMD_STATUS_GET,
@@ -468,6 +561,13 @@ static const struct genl_ops safelock_genl_ops[] = {
 		.doit = safelock_nl_fault_clear,
 		.policy = safelock_status_policy,
 		.maxattr = ARRAY_SIZE(safelock_status_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SAFELOCK_CMD_DURESS_ALARM,
+		.doit = safelock_nl_duress_alarm,
+		.policy = safelock_duress_policy,
+		.maxattr = ARRAY_SIZE(safelock_duress_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 };
@@ -502,8 +602,10 @@ int safelock_netlink_verify(struct safelock *sl, const struct safelock_fsm_out *
 	lockdep_assert_held(&sl->lock);
 	spin_lock(&safelock_verifier_lock);
 	portid = safelock_verifier_portid;
+	sl->req.gen = safelock_verifier_gen;
 	spin_unlock(&safelock_verifier_lock);
-	if (!portid)
+	/* Only to the registration this lock took in, whose policy it has. */
+	if (!portid || sl->req.gen != sl->verifier_gen)
 		return -ENOTCONN;
 	sl->req.portid = portid;
 
@@ -540,7 +642,7 @@ void safelock_netlink_entry_begin(struct safelock *sl, u64 entry_id)
 
 	lockdep_assert_held(&sl->lock);
 	spin_lock(&safelock_verifier_lock);
-	portid = safelock_verifier_portid;
+	portid = safelock_verifier_gen == sl->verifier_gen ? safelock_verifier_portid : 0;
 	spin_unlock(&safelock_verifier_lock);
 	if (!portid)
 		return;
@@ -604,7 +706,9 @@ static int safelock_netlink_notify(struct notifier_block *nb, unsigned long even
 	spin_lock(&safelock_verifier_lock);
 	if (n->portid && n->portid == safelock_verifier_portid) {
 		safelock_verifier_portid = 0;
-		safelock_provisioned = -1;
+		safelock_vault = -1;
+		/* from now on no verdict matches what this socket was asked */
+		safelock_verifier_gen++;
 		dropped = true;
 	}
 	spin_unlock(&safelock_verifier_lock);

@@ -61,6 +61,8 @@
 
 #define SAFELOCK_CLOCK_JUMP_NS		(2LL * NSEC_PER_SEC)	/* more is a jump */
 #define SAFELOCK_CLOCK_CHECK_MS		1000	/* how often the clock is read */
+/* With no door limit set, the door may hold the bolt retracted this long. */
+#define SAFELOCK_DOOR_HOLD_MAX_S	3600
 #define SAFELOCK_ACT_BOLT_STOP		BIT(17)	/* abandon the move: stop driving */
 #define SAFELOCK_ACT_BOLT_WATCH		BIT(18)	/* (re)start waiting for the move's end */
 #define SAFELOCK_ACT_BOLT_UNWATCH	BIT(19)	/* stop waiting for it */
@@ -129,6 +131,9 @@ struct safelock_policy {
  * @state: current &enum safelock_state
  * @provisioned: a verifier has said its vault has an owner
  * @verifier: a verifier is registered
+ * @policy_landed: the registered verifier has set the policy since it
+ *	registered: only then is an entry sent, and a grant accepted
+ * @vault_damaged: the verifier says its vault is damaged
  * @entry: digits typed so far (wiped when the entry ends)
  * @entry_len: number of valid bytes in @entry
  * @entry_overflow: more keys were typed than an entry can hold
@@ -150,14 +155,14 @@ struct safelock_policy {
  * @bolt_move: the move being waited for
  * @bolt_tries: retries of @bolt_move so far
  * @bolt_secure: the bolt is known to be thrown (confirmed, or never moved)
- * @bolt_granted: a grant retracted the bolt, and it has not been confirmed
- *	thrown since: only then may a door opening mid-relock retract it again
  * @fault: the lock's fault; set in FAULT, and in PENALTY while one waits
  */
 struct safelock_fsm {
 	enum safelock_state state;
 	bool provisioned;
 	bool verifier;
+	bool policy_landed;
+	bool vault_damaged;
 	u8 entry[SAFELOCK_ENTRY_MAX];
 	unsigned int entry_len;
 	bool entry_overflow;
@@ -178,7 +183,6 @@ struct safelock_fsm {
 	enum safelock_bolt_move bolt_move;
 	u32 bolt_tries;
 	bool bolt_secure;
-	bool bolt_granted;
 	enum safelock_fault fault;
 };
 
@@ -212,8 +216,8 @@ void safelock_fsm_init(struct safelock_fsm *fsm);
 void safelock_fsm_wipe(struct safelock_fsm *fsm);
 void safelock_fsm_key(struct safelock_fsm *fsm, u8 key, struct safelock_fsm_out *out);
 void safelock_fsm_entry_timeout(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
-void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, int provisioned,
-			   struct safelock_fsm_out *out);
+void safelock_fsm_verifier(struct safelock_fsm *fsm, bool present, int vault,
+			   bool new_verifier, struct safelock_fsm_out *out);
 void safelock_fsm_verify_failed(struct safelock_fsm *fsm, enum safelock_result result,
 				struct safelock_fsm_out *out);
 void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
@@ -221,6 +225,7 @@ void safelock_fsm_verdict(struct safelock_fsm *fsm, enum safelock_result result,
 void safelock_fsm_penalty_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 void safelock_fsm_relock(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 void safelock_fsm_door(struct safelock_fsm *fsm, bool open, struct safelock_fsm_out *out);
+void safelock_fsm_door_held(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 void safelock_fsm_delay_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 void safelock_fsm_window_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
 void safelock_fsm_dual_over(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
@@ -238,8 +243,19 @@ void safelock_fsm_verdict_override(struct safelock_fsm *fsm, enum safelock_resul
 void safelock_fsm_clock(struct safelock_fsm *fsm, u64 real_ns, u64 boot_ns,
 			struct safelock_fsm_out *out);
 int safelock_fsm_policy(struct safelock_fsm *fsm, const struct safelock_policy *policy,
-			u64 real_ns, u64 boot_ns, struct safelock_fsm_out *out);
+			u32 lock_for_s, u64 real_ns, u64 boot_ns, struct safelock_fsm_out *out);
 void safelock_fsm_time_lock_settle(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
+
+/**
+ * struct safelock_verifier_id - one registration of a verifier
+ * @portid: its socket's netlink port id
+ * @gen: a number that changes at every registration and every release, so
+ *	that a socket that binds the same port id later is another verifier
+ */
+struct safelock_verifier_id {
+	u32 portid;
+	u64 gen;
+};
 
 /**
  * struct safelock_request - the one verification request a lock may have
@@ -247,6 +263,8 @@ void safelock_fsm_time_lock_settle(struct safelock_fsm *fsm, struct safelock_fsm
  * @nonce: random bytes the verdict must echo
  * @deadline_ns: CLOCK_MONOTONIC time after which no verdict is accepted
  * @portid: netlink port of the verifier the request was sent to
+ * @gen: generation of the verifier's registration it was sent to: a port
+ *	id can be bound again by another socket, a generation never comes back
  * @user_id: user id typed with the entry, for the attempt's event
  * @expired_id: id of the last request that timed out, to explain a late verdict
  * @answered_id: id of the last request that got its verdict, to explain a replay
@@ -257,6 +275,7 @@ struct safelock_request {
 	u64 deadline_ns;
 	u32 portid;
 	u32 user_id;
+	u64 gen;
 	u64 expired_id;
 	u64 answered_id;
 };
@@ -269,6 +288,7 @@ struct safelock_request {
  * @lock: protects @fsm, @req, @gone, the timers' arming and the bolt line
  * @fsm: the state machine
  * @req: the pending verification request
+ * @verifier_gen: the verifier registration this lock last took in
  * @gone: the device was unbound; nothing touches hardware any more
  * @bolt: solenoid output line, active = bolt retracted; NULL with a motor
  * @motor_open: motor output line, active = drive towards retracted
@@ -331,6 +351,7 @@ struct safelock {
 	struct mutex lock;
 	struct safelock_fsm fsm;
 	struct safelock_request req;
+	u64 verifier_gen;
 	u64 entry_id;
 	bool gone;
 
@@ -398,14 +419,17 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 void safelock_verifier_changed(void);
 u32 safelock_status_flags(struct safelock *sl);
 int safelock_lock_now(struct safelock *sl);
-int safelock_verdict(struct safelock *sl, u32 portid, u64 id, const u8 *nonce,
-		     enum safelock_result result, u32 retry_after_ms, bool duress,
-		     u8 override, struct netlink_ext_ack *extack);
+int safelock_verdict(struct safelock *sl, const struct safelock_verifier_id *from, u64 id,
+		     const u8 *nonce, enum safelock_result result, u32 retry_after_ms,
+		     bool duress, u8 override, struct netlink_ext_ack *extack);
 u32 safelock_penalty_left_ms(struct safelock *sl);
 u32 safelock_timer_left_ms(struct safelock *sl);
 void safelock_policy_get(struct safelock *sl, struct safelock_policy *policy);
-int safelock_policy_set(struct safelock *sl, const struct safelock_policy *policy,
+int safelock_policy_set(struct safelock *sl, const struct safelock_verifier_id *from,
+			const struct safelock_policy *policy, u32 lock_for_s,
 			struct netlink_ext_ack *extack);
+void safelock_duress_alarm(struct safelock *sl, u32 user_id);
+bool safelock_may_unprovision(struct safelock *sl);
 void safelock_bolt_event(struct safelock *sl, bool open);
 void safelock_door_changed(struct safelock *sl, bool open);
 void safelock_tamper_changed(struct safelock *sl, bool active);
@@ -441,7 +465,7 @@ void safelock_cdev_event(struct safelock *sl, const struct safelock_event *ev);
 /* netlink.c */
 int safelock_netlink_init(void);
 void safelock_netlink_exit(void);
-bool safelock_verifier_present(int *provisioned);
+bool safelock_verifier_present(int *vault, struct safelock_verifier_id *id);
 int safelock_netlink_verify(struct safelock *sl, const struct safelock_fsm_out *out);
 void safelock_netlink_entry_begin(struct safelock *sl, u64 entry_id);
 void safelock_netlink_event(struct safelock *sl, const struct safelock_event *ev);

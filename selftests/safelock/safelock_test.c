@@ -521,10 +521,13 @@ static int nl_transact(struct nl *nl, struct nl_msg *m, char *ext, size_t extlen
 	return -ETIMEDOUT;
 }
 
-/* Open a genl socket and resolve "safelock". Returns 0 or -errno. */
-static int nl_open(struct nl *nl)
+/*
+ * Open a genl socket bound to port id @pid (0: the kernel picks one) and
+ * resolve "safelock". Returns 0 or -errno.
+ */
+static int nl_open_as(struct nl *nl, uint32_t pid)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_pid = pid };
 	struct nl_reply rep = { 0 };
 	struct nl_msg m;
 	char ext[256];
@@ -552,6 +555,22 @@ static int nl_open(struct nl *nl)
 	}
 	nl->family = rep.family_id;
 	return 0;
+}
+
+static int nl_open(struct nl *nl)
+{
+	return nl_open_as(nl, 0);
+}
+
+/* The port id the kernel gave the socket. */
+static uint32_t nl_portid(struct nl *nl)
+{
+	struct sockaddr_nl sa;
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(nl->fd, (struct sockaddr *)&sa, &len))
+		return 0;
+	return sa.nl_pid;
 }
 
 static int nl_register(struct nl *nl, int provisioned, char *ext, size_t extlen)
@@ -604,6 +623,28 @@ static int nl_policy_get(struct nl *nl, uint32_t device, struct nl_reply *rep)
 	m.nlh.nlmsg_flags |= NLM_F_ACK;
 	msg_put_u32(&m, SAFELOCK_A_DEVICE, device);
 	return nl_transact(nl, &m, NULL, 0, rep);
+}
+
+static int nl_status(struct nl *nl, uint32_t device, struct nl_reply *rep)
+{
+	struct nl_msg m;
+
+	memset(rep, 0, sizeof(*rep));
+	msg_start(&m, nl->family, SAFELOCK_CMD_STATUS_GET, SAFELOCK_GENL_VERSION);
+	m.nlh.nlmsg_flags |= NLM_F_ACK;
+	msg_put_u32(&m, SAFELOCK_A_DEVICE, device);
+	return nl_transact(nl, &m, NULL, 0, rep);
+}
+
+static int nl_duress_alarm(struct nl *nl, uint32_t device, uint32_t user, char *ext,
+			   size_t extlen)
+{
+	struct nl_msg m;
+
+	msg_start(&m, nl->family, SAFELOCK_CMD_DURESS_ALARM, SAFELOCK_GENL_VERSION);
+	msg_put_u32(&m, SAFELOCK_A_DEVICE, device);
+	msg_put_u32(&m, SAFELOCK_A_USER_ID, user);
+	return nl_transact(nl, &m, ext, extlen, NULL);
 }
 
 /* A verdict; @retry_after_ms and @duress are sent only when non-zero. */
@@ -1452,7 +1493,11 @@ FIXTURE_TEARDOWN(board)
 /* On 6.1 a SKIP in setup still runs the body: stop it there. */
 #define NEED_BOARD() do { if (!self->up) return; } while (0)
 
-/* Register the fake verifier as provisioned and wait for LOCKED. */
+/*
+ * Register the fake verifier as provisioned, wait for LOCKED, and set the
+ * policy (none of its attributes: the lock's own), without which the lock
+ * takes no entry.
+ */
 #define REGISTER_VERIFIER() do {						\
 	char __ext[256];							\
 	int __ret = nl_open(&self->v);						\
@@ -1461,6 +1506,10 @@ FIXTURE_TEARDOWN(board)
 	ASSERT_EQ(0, __ret) TH_LOG("register: %s (%s)", strerror(-__ret), __ext); \
 	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 3000))	\
 		TH_LOG("state %d, not LOCKED after registering", state(&self->b)); \
+	__ret = nl_policy_set(&self->v, self->b.index, -1, -1, -1, -1,		\
+			      __ext, sizeof(__ext));				\
+	ASSERT_EQ(0, __ret) TH_LOG("policy: %s (%s)", strerror(-__ret), __ext);	\
+	ASSERT_TRUE(flags(&self->b) & SAFELOCK_STATUS_POLICY);			\
 } while (0)
 
 /* Type "001" + a fresh code and receive the VERIFY for it. */
@@ -1521,6 +1570,15 @@ TEST_F(board, unprovisioned_again)
 	usleep(200000);
 	EXPECT_EQ(SAFELOCK_STATE_UNLOCKED, state(&self->b));
 
+	/* A wipe needs the door open: with it shut the lock keeps its owner. */
+	EXPECT_EQ(-EBUSY, nl_register(&self->v, 0, ext, sizeof(ext)));
+	EXPECT_STREQ("the door is not open: a provisioned lock is never made new with its door shut",
+		     ext);
+	usleep(200000);
+	EXPECT_EQ(SAFELOCK_STATE_UNLOCKED, state(&self->b));
+
+	ASSERT_EQ(0, set_door(&self->b, true));
+	ASSERT_TRUE(wait_for(flags(&self->b) & SAFELOCK_STATUS_DOOR_OPEN, 2000));
 	EXPECT_EQ(0, nl_register(&self->v, 0, ext, sizeof(ext))) TH_LOG("%s", ext);
 	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_UNPROVISIONED, 2000))
 		TH_LOG("state %d after PROVISIONED=0", state(&self->b));
@@ -1535,6 +1593,93 @@ TEST_F(board, unprovisioned_again)
 	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 3000))
 		TH_LOG("state %d after PROVISIONED=1", state(&self->b));
 	EXPECT_EQ(0, bolt(&self->b));
+	ASSERT_EQ(0, set_door(&self->b, false));
+}
+
+/*
+ * The policy must land before anything counts: a verifier that registered
+ * but could not set the policy gets no VERIFY, and its grant could not
+ * open under the lock's defaults.  A new registration starts over.
+ */
+TEST_F(board, policy_not_landed)
+{
+	struct safelock_event ev;
+	struct verify_req vr;
+	char code[16], ext[256];
+
+	NEED_BOARD();
+	ASSERT_EQ(0, nl_open(&self->v));
+	ASSERT_EQ(0, nl_register(&self->v, 1, ext, sizeof(ext))) TH_LOG("%s", ext);
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 3000));
+	EXPECT_FALSE(flags(&self->b) & SAFELOCK_STATUS_POLICY);
+	random_code(code, NULL);
+	ASSERT_EQ(0, type_entry(&self->b, 1, code));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_ATTEMPT, -1, &ev, 3000));
+	EXPECT_EQ(SAFELOCK_RESULT_NO_POLICY, ev.result) TH_LOG("result %s", result_name(ev.result));
+	EXPECT_EQ(0u, ev.user_id);
+	EXPECT_EQ(-ETIMEDOUT, nl_wait_verify(&self->v, &vr, 300)) TH_LOG("a VERIFY was sent");
+	EXPECT_EQ(0, bolt(&self->b));
+
+	ASSERT_EQ(0, nl_policy_set(&self->v, self->b.index, -1, -1, -1, -1, ext, sizeof(ext)));
+	EXPECT_TRUE(flags(&self->b) & SAFELOCK_STATUS_POLICY);
+	ENTER_AND_VERIFY(code, &vr);
+	ASSERT_EQ(0, nl_verdict(&self->v, vr.device, vr.id, vr.nonce, SAFELOCK_RESULT_DENIED,
+				ext, sizeof(ext))) TH_LOG("%s", ext);
+
+	/* Another registration: its policy has not landed. */
+	nl_close(&self->v);
+	ASSERT_TRUE(wait_for(!(flags(&self->b) & SAFELOCK_STATUS_VERIFIER), 2000));
+	ASSERT_EQ(0, nl_open(&self->v));
+	ASSERT_EQ(0, nl_register(&self->v, 1, ext, sizeof(ext))) TH_LOG("%s", ext);
+	EXPECT_FALSE(flags(&self->b) & SAFELOCK_STATUS_POLICY);
+	random_code(code, NULL);
+	ASSERT_EQ(0, type_entry(&self->b, 1, code));
+	EXPECT_EQ(-ETIMEDOUT, nl_wait_verify(&self->v, &vr, 500)) TH_LOG("a VERIFY was sent");
+}
+
+/*
+ * A verdict belongs to the registration the request was sent to.  The
+ * verifier dies with a request pending; a socket bound to the same port id
+ * at once (pinned, real-time, to win against the cancel work) registers and
+ * answers with the right nonce: refused, and the bolt never moves.
+ */
+TEST_F(board, verifier_rebind)
+{
+	struct sched_param sp = { .sched_priority = 50 };
+	struct verify_req vr;
+	char code[16], ext[256];
+	bool rt = false;
+	cpu_set_t cpus;
+	uint32_t pid;
+	int ret, i;
+
+	NEED_BOARD();
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	for (i = 0; i < 5; i++) {
+		REGISTER_VERIFIER();
+		ENTER_AND_VERIFY(code, &vr);
+		pid = nl_portid(&self->v);
+		ASSERT_NE(0u, pid);
+		sched_setaffinity(0, sizeof(cpus), &cpus);
+		rt = !sched_setscheduler(0, SCHED_FIFO, &sp);
+		nl_close(&self->v);
+		ret = nl_open_as(&self->v, pid);
+		if (!ret)
+			ret = nl_register(&self->v, 1, ext, sizeof(ext));
+		if (!ret)
+			ret = nl_verdict(&self->v, vr.device, vr.id, vr.nonce,
+					 SAFELOCK_RESULT_GRANTED, ext, sizeof(ext));
+		sp.sched_priority = 0;
+		sched_setscheduler(0, SCHED_OTHER, &sp);
+		sp.sched_priority = 50;
+		EXPECT_NE(0, ret) TH_LOG("round %d (%s): a new socket's verdict was accepted",
+					 i, rt ? "real-time" : "not real-time");
+		EXPECT_FALSE(wait_for(bolt(&self->b) != 0, 300)) TH_LOG("the bolt opened");
+		ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 2000));
+		nl_close(&self->v);
+		ASSERT_TRUE(wait_for(!(flags(&self->b) & SAFELOCK_STATUS_VERIFIER), 2000));
+	}
 }
 
 TEST_F(board, granted)
@@ -1779,6 +1924,7 @@ TEST_F(board, wrong_nonce)
 /* Child: drop to nobody, then try to register and to answer @vr. */
 static int unprivileged_child(const struct verify_req *vr)
 {
+	struct nl_reply rep;
 	char ext[256];
 	struct nl nl;
 	int ret, fails = 0;
@@ -1803,6 +1949,20 @@ static int unprivileged_child(const struct verify_req *vr)
 		fprintf(stderr, "# unprivileged verdict: %d (%s), expected EPERM\n", ret, ext);
 		fails |= 2;
 	}
+	/* The schedule and the silent alarm are not anyone's business. */
+	ret = nl_policy_get(&nl, vr->device, &rep);
+	if (ret != -EPERM) {
+		fprintf(stderr, "# unprivileged policy-get: %d, expected EPERM\n", ret);
+		fails |= 4;
+	}
+	ret = nl_status(&nl, vr->device, &rep);
+	if (ret || !(rep.seen & (1ULL << SAFELOCK_A_FLAGS)) ||
+	    !(rep.attr[SAFELOCK_A_FLAGS] & SAFELOCK_STATUS_VERIFIER) ||
+	    (rep.attr[SAFELOCK_A_FLAGS] & (SAFELOCK_STATUS_ALARM | SAFELOCK_STATUS_TAMPER))) {
+		fprintf(stderr, "# unprivileged status-get: %d, flags 0x%llx\n", ret,
+			(unsigned long long)rep.attr[SAFELOCK_A_FLAGS]);
+		fails |= 8;
+	}
 	nl_close(&nl);
 	return fails;
 }
@@ -1814,9 +1974,16 @@ TEST_F(board, unprivileged)
 	int status;
 	pid_t pid;
 
+	struct nl_reply rep;
+	char ext[256];
+
 	NEED_BOARD();
 	REGISTER_VERIFIER();
 	ENTER_AND_VERIFY(code, &vr);
+	/* A silent alarm is up: root sees it, nobody else. */
+	ASSERT_EQ(0, nl_duress_alarm(&self->v, self->b.index, 1, ext, sizeof(ext))) TH_LOG("%s", ext);
+	ASSERT_EQ(0, nl_status(&self->v, self->b.index, &rep));
+	EXPECT_TRUE(rep.attr[SAFELOCK_A_FLAGS] & SAFELOCK_STATUS_ALARM);
 
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -1824,8 +1991,9 @@ TEST_F(board, unprivileged)
 		_exit(unprivileged_child(&vr));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("child: %d (1: register, 2: verdict accepted)",
-						 WEXITSTATUS(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("child: %d (1: register, 2: verdict accepted, 4: policy read, 8: alarm seen)",
+		       WEXITSTATUS(status));
 	EXPECT_FALSE(wait_for(bolt(&self->b) != 0, 300));
 	EXPECT_EQ(SAFELOCK_STATE_VERIFYING, state(&self->b));
 	EXPECT_TRUE(flags(&self->b) & SAFELOCK_STATUS_VERIFIER);
@@ -2031,6 +2199,46 @@ static uint64_t grant_entry(struct __test_metadata *_metadata, FIXTURE_DATA(boar
 	return grant_on(_metadata, &self->b, &self->v, user);
 }
 
+/*
+ * A vault the verifier cannot read is "damaged", never "empty": the lock
+ * is secured (an open bolt relocks on schedule, LOCK_NOW works) and says
+ * so; a lock that was never provisioned is secured by it too.
+ */
+TEST_F(board, vault_damaged)
+{
+	struct safelock_status st;
+	char ext[256];
+
+	NEED_BOARD();
+	ASSERT_EQ(0, nl_open(&self->v));
+	ASSERT_EQ(0, nl_register(&self->v, SAFELOCK_VAULT_DAMAGED, ext, sizeof(ext)))
+		TH_LOG("register damaged: %s", ext);
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 3000))
+		TH_LOG("state %d with a damaged vault", state(&self->b));
+	EXPECT_EQ(0, bolt(&self->b));
+	ASSERT_EQ(0, get_status(&self->b, &st));
+	EXPECT_TRUE(st.flags & SAFELOCK_STATUS_VAULT_DAMAGED);
+	EXPECT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW)) TH_LOG("%s", strerror(errno));
+
+	/* Owned, opened; the vault fails while the bolt is open: it relocks. */
+	ASSERT_EQ(0, nl_register(&self->v, SAFELOCK_VAULT_OWNED, ext, sizeof(ext)));
+	EXPECT_FALSE(flags(&self->b) & SAFELOCK_STATUS_VAULT_DAMAGED);
+	ASSERT_EQ(0, nl_policy_set(&self->v, self->b.index, -1, -1, -1, -1, ext, sizeof(ext)));
+	ASSERT_NE(0, grant_entry(_metadata, self, 1));
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_UNLOCKED, 3000));
+	ASSERT_EQ(0, nl_register(&self->v, SAFELOCK_VAULT_DAMAGED, ext, sizeof(ext)));
+	EXPECT_TRUE(flags(&self->b) & SAFELOCK_STATUS_VAULT_DAMAGED);
+	EXPECT_TRUE(wait_for(bolt(&self->b) == 0, self->b.relock_ms + 2000))
+		TH_LOG("the bolt stayed open after the vault failed");
+	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 2000))
+		TH_LOG("state %d", state(&self->b));
+
+	/* An "empty" vault with the door shut is refused: still not new. */
+	EXPECT_EQ(-EBUSY, nl_register(&self->v, SAFELOCK_VAULT_EMPTY, ext, sizeof(ext)));
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+	EXPECT_EQ(-EINVAL, nl_register(&self->v, SAFELOCK_VAULT_MAX, ext, sizeof(ext)));
+}
+
 /* Policy: only the verifier sets it, within its ranges, all or nothing. */
 TEST_F(board, policy_time_delay)
 {
@@ -2129,6 +2337,67 @@ TEST_F(board, door_ajar)
 	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_DOOR_AJAR, -1, &ev, 4000));
 	EXPECT_EQ(5, ev.value);
 	ASSERT_EQ(0, set_door(&self->b, false));
+}
+
+/*
+ * A door that reads "open" for ever (its wire cut) never keeps the bolt
+ * retracted: at the door limit the lock throws it and says so.  Both ways
+ * round: the door opens after the unlock, or already read open before it.
+ */
+TEST_F(board, door_held_relocks)
+{
+	struct safelock_event ev;
+	char ext[256];
+	int before_grant;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_EQ(0, nl_policy_u32(&self->v, self->b.index, SAFELOCK_A_DOOR_LIMIT_S, 5,
+				   ext, sizeof(ext))) TH_LOG("policy refused: %s", ext);
+	for (before_grant = 0; before_grant < 2; before_grant++) {
+		if (before_grant)
+			ASSERT_EQ(0, set_door(&self->b, true));
+		ASSERT_NE(0, grant_entry(_metadata, self, 1));
+		ASSERT_TRUE(wait_for(bolt(&self->b) == 1, 3000));
+		if (!before_grant)
+			ASSERT_EQ(0, set_door(&self->b, true));
+		/* past the relock delay, the open door holds it... */
+		EXPECT_FALSE(wait_for(bolt(&self->b) == 0, self->b.relock_ms + 500))
+			TH_LOG("thrown onto the open door before the door limit");
+		/* ...until the door limit: then it is thrown anyway */
+		ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_DOOR_AJAR, -1, &ev, 6000))
+			TH_LOG("no door-ajar (door open %s the grant)",
+			       before_grant ? "before" : "after");
+		EXPECT_TRUE(wait_for(bolt(&self->b) == 0, 2000))
+			TH_LOG("the bolt stayed retracted past the door limit");
+		EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 3000))
+			TH_LOG("state %d", state(&self->b));
+		ASSERT_EQ(0, set_door(&self->b, false));
+		usleep(200000);
+		EXPECT_EQ(0, bolt(&self->b));
+	}
+}
+
+/* A duress code used where nothing opens: the silent alarm, nothing else. */
+TEST_F(board, duress_alarm)
+{
+	struct safelock_event ev;
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_EQ(0, nl_open(&self->v2));
+	EXPECT_EQ(-EPERM, nl_duress_alarm(&self->v2, self->b.index, 1, ext, sizeof(ext)));
+	EXPECT_STREQ("not the registered verifier", ext);
+	EXPECT_EQ(-EINVAL, nl_duress_alarm(&self->v, self->b.index, 0, ext, sizeof(ext)));
+	EXPECT_FALSE(flags(&self->b) & SAFELOCK_STATUS_ALARM);
+	ASSERT_EQ(0, nl_duress_alarm(&self->v, self->b.index, 7, ext, sizeof(ext))) TH_LOG("%s", ext);
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_DURESS, -1, &ev, 2000));
+	EXPECT_EQ(7u, ev.user_id);
+	EXPECT_TRUE(wait_for(line_value(&self->b, ALARM_LINE) == 1, 1000));
+	EXPECT_TRUE(flags(&self->b) & SAFELOCK_STATUS_ALARM);
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+	EXPECT_EQ(0, bolt(&self->b));
 }
 
 TEST_F(board, dual_control)
@@ -2790,6 +3059,45 @@ TEST_F(board, time_lock_hostile)
 }
 
 /* Grant an entry of @user with the override flag @ovr; the request id or 0. */
+/*
+ * An immediate time lock timed by the kernel alone: one clock reading, and
+ * it only ever extends what is in force.
+ */
+TEST_F(board, time_lock_for)
+{
+	struct nl_reply rep;
+	struct nl_msg m;
+	uint64_t t0 = real_s();
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	policy_start(&m, &self->v, self->b.index);
+	msg_put_u32(&m, SAFELOCK_A_TIME_LOCK_FOR_S, 30);
+	msg_put_u64(&m, SAFELOCK_A_TIME_LOCK_UNTIL, t0 + 30);
+	EXPECT_EQ(-EINVAL, nl_transact(&self->v, &m, ext, sizeof(ext), NULL));
+	EXPECT_STREQ("time-lock-for-s and time-lock-until exclude each other", ext);
+	policy_start(&m, &self->v, self->b.index);
+	msg_put_u32(&m, SAFELOCK_A_TIME_LOCK_FOR_S, SAFELOCK_TIME_LOCK_MAX_S + 1);
+	EXPECT_EQ(-ERANGE, nl_transact(&self->v, &m, ext, sizeof(ext), NULL));
+
+	policy_start(&m, &self->v, self->b.index);
+	msg_put_u32(&m, SAFELOCK_A_TIME_LOCK_FOR_S, 30);
+	ASSERT_EQ(0, nl_transact(&self->v, &m, ext, sizeof(ext), NULL)) TH_LOG("%s", ext);
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_TIME_LOCKED, 2000));
+	ASSERT_EQ(0, nl_policy_get(&self->v, self->b.index, &rep));
+	EXPECT_LE(t0 + 30, rep.attr[SAFELOCK_A_TIME_LOCK_UNTIL]);
+	EXPECT_GE(real_s() + 30, rep.attr[SAFELOCK_A_TIME_LOCK_UNTIL]);
+	EXPECT_LT(25000u, timer_ms(&self->b));
+
+	/* A shorter one does not shorten it. */
+	policy_start(&m, &self->v, self->b.index);
+	msg_put_u32(&m, SAFELOCK_A_TIME_LOCK_FOR_S, 1);
+	ASSERT_EQ(0, nl_transact(&self->v, &m, ext, sizeof(ext), NULL)) TH_LOG("%s", ext);
+	EXPECT_FALSE(wait_for(state(&self->b) != SAFELOCK_STATE_TIME_LOCKED, 2000));
+	EXPECT_LT(20000u, timer_ms(&self->b));
+}
+
 static uint64_t grant_override(struct __test_metadata *_metadata, FIXTURE_DATA(board) *self,
 			       unsigned int user, uint8_t ovr)
 {
@@ -3320,7 +3628,10 @@ TEST_F(bolt, lock_now_during_unlock)
 	EXPECT_EQ(-ETIMEDOUT, next_event(&self->b, SAFELOCK_EVENT_BOLT, -1, &ev, 100));
 }
 
-/* The door opens mid-relock: the bolt goes back, the lock waits for the door. */
+/*
+ * The door opens mid-relock: only a fresh grant retracts the bolt, so the
+ * throw goes on (a flapping or forced door line must not undo a relock).
+ */
 TEST_F(bolt, door_opens_mid_relock)
 {
 	struct safelock_event ev;
@@ -3337,23 +3648,45 @@ TEST_F(bolt, door_opens_mid_relock)
 				 &ev, self->b.relock_ms + 2000));
 	/* The bolt has not moved yet (the sensor says retracted) when the door opens. */
 	ASSERT_EQ(0, set_door(&self->b, true));
-	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_UNLOCKED,
-				 &ev, 2000));
-	EXPECT_EQ(SAFELOCK_STATE_RELOCKING, ev.value);
-	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT, 1, -1, &ev, 1000))
-		TH_LOG("the bolt was not retracted again for the open door");
-	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT_CONFIRMED, 1, -1, &ev, 2000));
-	EXPECT_EQ(self->b.motor ? 0 : 1, drive(&self->b));
-	/* Never onto the open door: past the relock delay it still waits. */
-	EXPECT_FALSE(wait_for(state(&self->b) != SAFELOCK_STATE_UNLOCKED, self->b.relock_ms + 500));
-	EXPECT_EQ(0, t.faults);
-	ASSERT_EQ(0, set_door(&self->b, false));
-	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_RELOCKING,
-				 &ev, 2000));
+	EXPECT_EQ(-ETIMEDOUT, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT, 1, -1, &ev, 500))
+		TH_LOG("the bolt was retracted again for the open door");
+	EXPECT_EQ(SAFELOCK_STATE_RELOCKING, state(&self->b));
 	ASSERT_EQ(0, set_sensor(&self->b, false));
 	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_LOCKED,
 				 &ev, 2000));
+	EXPECT_EQ(1u, t.bolt[1]) TH_LOG("the bolt was driven open more than once");
 	EXPECT_EQ(0, t.faults);
+	ASSERT_EQ(0, set_door(&self->b, false));
+	EXPECT_FALSE(wait_for(state(&self->b) != SAFELOCK_STATE_LOCKED, 500));
+}
+
+/*
+ * The bolt sensor flips while the lock is open: a fault and the alarm, but
+ * never a reason not to relock: the bolt is thrown at the relock time.
+ */
+TEST_F(bolt, sensor_flip_unlocked)
+{
+	struct safelock_event ev;
+	struct trail t = { 0 };
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_NE(0, grant_on(_metadata, &self->b, &self->v, 1));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT, 1, -1, &ev, 2000));
+	ASSERT_EQ(0, set_sensor(&self->b, true));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_UNLOCKED,
+				 &ev, 2000));
+	ASSERT_EQ(0, set_sensor(&self->b, false));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_FAULT, -1, -1, &ev, 2000));
+	EXPECT_EQ(SAFELOCK_FAULT_SENSOR, ev.value);
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_ALARM, 1, -1, &ev, 2000));
+	/* the relock goes on as planned: driven closed, then LOCKED */
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_RELOCKING,
+				 &ev, self->b.relock_ms + 2000))
+		TH_LOG("no relock after the sensor fault (state %d)", state(&self->b));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_STATE, -1, SAFELOCK_STATE_LOCKED,
+				 &ev, 3000));
+	EXPECT_EQ(0, drive(&self->b));
 }
 
 /* Boards without a bolt sensor: a solenoid, and a motor with a drive time. */

@@ -546,11 +546,15 @@ def register_verifier(ctx, since):
           'verifier-register: a reply, the spec has none')
     ctx.event(since, 'a verifier event (value 1)', event='verifier', value=1)
     ctx.event(since, 'a state event (locked)', event='state', state='locked')
+    # Until its first policy-set the lock takes no entry from it.
+    check('policy' not in ctx.status()['flags'], 'policy flag before any policy-set')
+    check(ctx.ver.do('policy-set', {'device': 0}) is None, 'policy-set: a reply')
+    check('policy' in ctx.status()['flags'], 'no policy flag after policy-set')
 
 
 def case_verifier_register(ctx):
     register_verifier(ctx, ctx.evs.mark())
-    status_check(ctx, 'locked', ['verifier', 'keypad'], ['bolt-open'], via_cli=False)
+    status_check(ctx, 'locked', ['verifier', 'keypad', 'policy'], ['bolt-open'], via_cli=False)
     # Again from the same socket: allowed; from another: "already registered".
     check(ctx.ver.do('verifier-register', {'provisioned': 1}) is None, 'second register')
     ctx.cli_fails('a second verifier', ['--do', 'verifier-register', '--json',
@@ -579,7 +583,9 @@ POLICY = {'time-delay-s': 0, 'open-window-s': 60, 'dual-control': 0, 'dual-windo
 
 
 def case_policy_set(ctx):
-    req = [a for a in op_attrs(ctx.spec, 'policy-set', 'do', 'request') if a != 'device']
+    # time-lock-for-s excludes time-lock-until: case_time_lock sends it
+    req = [a for a in op_attrs(ctx.spec, 'policy-set', 'do', 'request')
+           if a not in ('device', 'time-lock-for-s')]
     untested = [a for a in req if a not in POLICY]
     check(not untested, f'policy-set attributes without a test value in POLICY: {untested}')
     ctx.policy = {a: POLICY[a] for a in req}
@@ -742,8 +748,39 @@ def case_time_lock(ctx):
     check(ev['state'] == 'locked', f'time-lock event (0) in state {ev["state"]}')
     ctx.event(m, 'a state event (locked)', event='state', state='locked')
     ctx.wait_state('locked')
+    # time-lock-for-s: timed by the kernel alone; policy-get reports its end
+    m = ctx.evs.mark()
+    check(ctx.ver.do('policy-set', {'device': 0, 'time-lock-for-s': 2}) is None, 'a reply')
+    ctx.event(m, 'a time-lock event (1) for time-lock-for-s', event='time-lock', value=1)
+    got = ctx.ver.do('policy-get', {'device': 0})
+    check(abs(got['time-lock-until'] - (time.time() + 2)) <= 2,
+          f'time-lock-for-s 2: time-lock-until {got["time-lock-until"]}, now {time.time()}')
+    ctx.policy['time-lock-until'] = got['time-lock-until']
+    expect_nlerror('time-lock-for-s with time-lock-until',
+                   lambda: ctx.ver.do('policy-set', {'device': 0, 'time-lock-for-s': 5,
+                                                     'time-lock-until': got['time-lock-until']}),
+                   errno.EINVAL, 'time-lock-for-s and time-lock-until exclude each other')
+    ctx.event(m, 'a time-lock event (0) after time-lock-for-s', event='time-lock', value=0,
+              timeout=10)
+    ctx.wait_state('locked')
     return f'time-locked until {until}, ended {ended - until:.1f} s after it; ' \
-           'an earlier end refused'
+           'an earlier end refused; time-lock-for-s timed by the kernel'
+
+
+def case_duress_alarm(ctx):
+    """A duress code used where nothing opens (safelockd's admin socket):
+    a duress event for the user and the silent alarm, the bolt untouched."""
+    m = ctx.evs.mark()
+    check(ctx.ver.do('duress-alarm', {'device': 0, 'user-id': 7}) is None, 'a reply')
+    ev = ctx.event(m, 'a duress event', event='duress')
+    expect_msg(ctx.spec, 'duress event', ev, 'event', 'event')
+    check(ev['user-id'] == 7, f'duress event: user {ev["user-id"]}')
+    ctx.event(m, 'an alarm event (1)', event='alarm', value=1)
+    expect_nlerror('duress-alarm from a socket that is not the verifier',
+                   lambda: ctx.q.do('duress-alarm', {'device': 0, 'user-id': 7}),
+                   errno.EPERM, 'not the registered verifier')
+    check('bolt-open' not in ctx.status()['flags'], 'the bolt moved')
+    return 'duress and alarm events; a foreign socket refused'
 
 
 CLOCK_JUMP_S = 60
@@ -1098,6 +1135,7 @@ CASES = [
     ('extra', 'wall clock set ahead and back: clock-jump events', case_clock_jump),
     ('extra', 'time-delay override by two users: override event', case_override),
     ('op', 'fault-clear', case_fault_clear),
+    ('op', 'duress-alarm', case_duress_alarm),
     ('group', 'events', case_group_events),
     ('op', 'event', case_event),
     ('extra', 'hostile attributes refused with extack', case_hostile),
