@@ -2236,7 +2236,7 @@ TEST_F(board, vault_damaged)
 	/* An "empty" vault with the door shut is refused: still not new. */
 	EXPECT_EQ(-EBUSY, nl_register(&self->v, SAFELOCK_VAULT_EMPTY, ext, sizeof(ext)));
 	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
-	EXPECT_EQ(-EINVAL, nl_register(&self->v, SAFELOCK_VAULT_MAX, ext, sizeof(ext)));
+	EXPECT_EQ(-ERANGE, nl_register(&self->v, SAFELOCK_VAULT_MAX, ext, sizeof(ext)));
 }
 
 /* Policy: only the verifier sets it, within its ranges, all or nothing. */
@@ -2389,7 +2389,7 @@ TEST_F(board, duress_alarm)
 	ASSERT_EQ(0, nl_open(&self->v2));
 	EXPECT_EQ(-EPERM, nl_duress_alarm(&self->v2, self->b.index, 1, ext, sizeof(ext)));
 	EXPECT_STREQ("not the registered verifier", ext);
-	EXPECT_EQ(-EINVAL, nl_duress_alarm(&self->v, self->b.index, 0, ext, sizeof(ext)));
+	EXPECT_EQ(-ERANGE, nl_duress_alarm(&self->v, self->b.index, 0, ext, sizeof(ext)));
 	EXPECT_FALSE(flags(&self->b) & SAFELOCK_STATUS_ALARM);
 	ASSERT_EQ(0, nl_duress_alarm(&self->v, self->b.index, 7, ext, sizeof(ext))) TH_LOG("%s", ext);
 	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_DURESS, -1, &ev, 2000));
