@@ -566,13 +566,11 @@ int table_resolve(struct vault *v, const uint8_t *rec)
 		t->tab.version = version;
 		ret = 0;
 		goto out;
-	} else if (rc_cur == -ENOENT || (version && !owned)) {
+	} else if (rc_cur == -ENOENT) {
 		/*
 		 * No table, and none recorded, or the record's is one of no
-		 * user (an owner was never enrolled since the TPM's record
-		 * began, so nothing is lost): an unprovisioned vault. A
-		 * table that does not match such a record is ignored; the
-		 * next commit replaces it.
+		 * user (no owner was enrolled since the TPM's record began,
+		 * so nothing is lost): an unprovisioned vault.
 		 */
 		if (rc_next != -ENOENT)
 			unlinkat(t->dirfd, TABLE_NEW, 0);
