@@ -254,6 +254,37 @@ static int provisioned(struct admin_server *srv)
 	return ret;
 }
 
+/* Now on the vault's clock (TPM Clock, ms): 0, or -errno (not read). */
+static int vault_now_ms(struct admin_server *srv, uint64_t *ms)
+{
+	if (!VAULT_HAS(srv, clock_ms)) {
+		snprintf(srv->vault->errmsg, sizeof(srv->vault->errmsg),
+			 "the vault has no clock");
+		return -EOPNOTSUPP;
+	}
+	return srv->vault->ops->clock_ms(srv->vault, ms);
+}
+
+/*
+ * The time left (ms) of a recovery delay of @delay_ms that started at
+ * @start (as stored: TPM-clock ms | POLICY_PRIV_TPM_MS). Fails closed:
+ * a clock that cannot be read (*clock_ok false) or a start on the wall
+ * clock (an older safelockd's, to be started again) leave the whole delay.
+ */
+static uint64_t recovery_left_ms(struct admin_server *srv, uint64_t start,
+				 uint64_t delay_ms, bool *clock_ok)
+{
+	uint64_t now = 0, elapsed;
+
+	*clock_ok = vault_now_ms(srv, &now) == 0;
+	if (!*clock_ok || !(start & POLICY_PRIV_TPM_MS))
+		return delay_ms;
+	start &= ~POLICY_PRIV_TPM_MS;
+	/* a clock behind the start (after an unclean stop): nothing passed */
+	elapsed = now > start ? now - start : 0;
+	return elapsed >= delay_ms ? 0 : delay_ms - elapsed;
+}
+
 /* The policy loaded (0), or a failure: the vault has no store, or failed. */
 static int need_policy(struct admin_server *srv, struct req_ctx *c)
 {
@@ -576,14 +607,16 @@ static int door_must_be_open(struct admin_server *srv, struct req_ctx *c)
 static int op_status(struct admin_server *srv, struct req_ctx *c)
 {
 	struct safelock_admin_status *st = &c->rep->status_info;
-	uint64_t start = policy_recovery_start(&srv->policy), now;
+	uint64_t start = policy_recovery_start(&srv->policy), left;
 	uint32_t min_retry = 0;
+	bool clock_ok = true;
 	size_t i, n = 0;
 	int prov, ret;
 
 	prov = provisioned(srv);
-	st->provisioned = prov > 0;
-	if (VAULT_HAS(srv, user_list) && prov > 0) {
+	/* damaged, or not answering: secured, never shown as a new lock */
+	st->provisioned = prov != SAFELOCK_VAULT_EMPTY;
+	if (VAULT_HAS(srv, user_list) && prov == SAFELOCK_VAULT_OWNED) {
 		ret = srv->vault->ops->user_list(srv->vault, srv->users,
 						 SAFELOCK_ADMIN_USERS_MAX, &n);
 		admin_vault_result(srv, ret);
@@ -601,10 +634,11 @@ static int op_status(struct admin_server *srv, struct req_ctx *c)
 	st->registered = srv->kops && srv->kops->registered &&
 			 srv->kops->registered(srv->kctx);
 	if (start) {
-		now = srv->now_s();
 		st->recovery_pending = 1;
-		if (now < start + srv->policy.recovery_delay_s)
-			st->recovery_left_s = (uint32_t)(start + srv->policy.recovery_delay_s - now);
+		left = recovery_left_ms(srv, start,
+					ms_of_s(srv->policy.recovery_delay_s),
+					&clock_ok);
+		st->recovery_left_s = (uint32_t)((left + 999) / 1000);
 	}
 	if (srv->audit_counts)
 		srv->audit_counts(srv->audit_ctx, &st->audit_records, &st->audit_lost);
@@ -612,6 +646,12 @@ static int op_status(struct admin_server *srv, struct req_ctx *c)
 	if (!srv->vault_ok)
 		snprintf(c->rep->message, sizeof(c->rep->message), "vault: %s",
 			 srv->vault_err[0] ? srv->vault_err : "not answering");
+	else if (prov == SAFELOCK_VAULT_DAMAGED)
+		snprintf(c->rep->message, sizeof(c->rep->message),
+			 "vault damaged: %s", srv->vault->errmsg);
+	else if (!clock_ok)
+		snprintf(c->rep->message, sizeof(c->rep->message),
+			 "unable to read the TPM clock: the whole recovery delay is shown as left");
 	return 0;
 }
 
@@ -630,7 +670,10 @@ static int op_init(struct admin_server *srv, struct req_ctx *c)
 	ret = provisioned(srv);
 	if (ret < 0)
 		return vault_fail(srv, c, ret, "read the vault");
-	if (ret > 0)
+	if (ret == SAFELOCK_VAULT_DAMAGED)
+		return fail(c, -EEXIST, "the vault is damaged: restore vault.tab or recover; init would destroy the owner's lock%s%s",
+			    srv->vault->errmsg[0] ? ": " : "", srv->vault->errmsg);
+	if (ret != SAFELOCK_VAULT_EMPTY)
 		return fail(c, -EEXIST, "already initialised: only a wipe (door open, the owner's code or the recovery secret) starts again");
 	ret = srv->vault->ops->user_add(srv->vault, 1, SAFELOCK_ROLE_OWNER,
 					r->new_code, strlen(r->new_code));
@@ -700,7 +743,8 @@ static int op_recover(struct admin_server *srv, struct req_ctx *c)
 {
 	struct safelock_admin_req *r = c->req;
 	char text[SAFELOCK_RECOVERY_TEXT_SIZE];
-	uint64_t start, now, delay;
+	uint64_t start, now, delay, left;
+	bool clock_ok;
 	int ret;
 
 	c->act.target = 1;
@@ -720,9 +764,17 @@ static int op_recover(struct admin_server *srv, struct req_ctx *c)
 	delay = srv->policy.recovery_delay_s;
 	start = policy_recovery_start(&srv->policy);
 	if (delay) {
-		now = srv->now_s();
-		if (!start) {
-			ret = store_recovery_start(srv, c, now ? now : 1);
+		/*
+		 * Measured on the TPM's clock, not the wall clock: setting
+		 * the time forward skips nothing. A start on the wall clock
+		 * (older safelockd) starts again.
+		 */
+		if (!(start & POLICY_PRIV_TPM_MS)) {
+			ret = vault_now_ms(srv, &now);
+			if (ret)
+				return vault_fail(srv, c, ret,
+						  "read the TPM clock to start the recovery delay");
+			ret = store_recovery_start(srv, c, now | POLICY_PRIV_TPM_MS);
 			if (ret)
 				return ret;
 			c->act.started = true;
@@ -730,10 +782,16 @@ static int op_recover(struct admin_server *srv, struct req_ctx *c)
 			return fail(c, -EINPROGRESS, "recovery delay started: ask again in %llu s; any user's code cancels it",
 				    (unsigned long long)delay);
 		}
-		if (now < start + delay) {
-			c->rep->retry_after_ms = ms_of_s(start + delay - now);
+		left = recovery_left_ms(srv, start, ms_of_s(delay), &clock_ok);
+		if (!clock_ok) {
+			c->rep->retry_after_ms = ms_of_s(delay);
+			return fail(c, -EINPROGRESS, "recovery delay: unable to read the TPM clock (%s): counted as not over",
+				    srv->vault->errmsg);
+		}
+		if (left) {
+			c->rep->retry_after_ms = (uint32_t)left;
 			return fail(c, -EINPROGRESS, "recovery delay: %llu s left",
-				    (unsigned long long)(start + delay - now));
+				    (unsigned long long)((left + 999) / 1000));
 		}
 	}
 	ret = srv->vault->ops->code_change(srv->vault, 1, r->new_code,
@@ -1036,7 +1094,7 @@ static int op_fault_clear(struct admin_server *srv, struct req_ctx *c)
 static int op_time_lock_now(struct admin_server *srv, struct req_ctx *c)
 {
 	struct safelock_admin_policy old, p;
-	uint64_t until;
+	uint64_t until, now, cur;
 	char why[256] = "";
 	int ret = -EOPNOTSUPP, rb;
 
@@ -1044,10 +1102,20 @@ static int op_time_lock_now(struct admin_server *srv, struct req_ctx *c)
 	ret = need_policy(srv, c);
 	if (ret)
 		return ret;
+	/* on the TPM's clock: a wall clock set forward shortens nothing */
+	ret = vault_now_ms(srv, &now);
+	if (ret)
+		return vault_fail(srv, c, ret, "read the TPM clock for the time lock");
 	old = p = srv->policy;
-	until = srv->now_s() + c->req->duration_s;
-	if (until > policy_time_lock_until(&p))
-		policy_set_time_lock_until(&p, until);
+	until = now + ms_of_s(c->req->duration_s);
+	cur = policy_time_lock_until(&p);
+	if (cur && !(cur & POLICY_PRIV_TPM_MS))	/* older safelockd's: s */
+		cur = cur > srv->now_s() ?
+		      now + ms_of_s((uint32_t)(cur - srv->now_s() > SAFELOCK_TIME_LOCK_MAX_S ?
+					       SAFELOCK_TIME_LOCK_MAX_S : cur - srv->now_s())) : 0;
+	else
+		cur &= ~POLICY_PRIV_TPM_MS;
+	policy_set_time_lock_until(&p, (until > cur ? until : cur) | POLICY_PRIV_TPM_MS);
 	ret = srv->vault->ops->policy_store(srv->vault, &p);
 	if (ret)
 		return vault_fail(srv, c, ret, "store the time lock");

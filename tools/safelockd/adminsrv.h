@@ -24,18 +24,28 @@ struct nl_msg;
 /*
  * safelockd's own use of safelock_admin_policy.reserved[] in the vault's
  * policy store; never on the socket (a request must have them zero, a
- * reply has them zero). A pending recovery's start, CLOCK_REALTIME
- * seconds, split in two words; 0: no recovery pending. Kept in the policy
- * store because the vault authenticates it and versions it in TPM NV: a
- * restart, a power cut or an older copy of the state directory neither
- * ends nor restarts the delay.
+ * reply has them zero). A pending recovery's start, split in two words;
+ * 0: no recovery pending. Kept in the policy store because the vault
+ * authenticates it and versions it in TPM NV: a restart, a power cut or
+ * an older copy of the state directory neither ends nor restarts the
+ * delay.
+ *
+ * Both u64 values below are on the vault's clock (vault_ops.clock_ms:
+ * the TPM's Clock, ms of powered time, never set back; moving the wall
+ * clock moves nothing), marked by POLICY_PRIV_TPM_MS (bit 63). A value
+ * without the mark was written by an older safelockd, in CLOCK_REALTIME
+ * seconds: a recovery delay started so is started again on the TPM clock
+ * (never shorter), a time lock end is converted once from the time left.
+ * The stored layout (260 bytes, vault_tpm_table.c) is unchanged.
  */
+#define POLICY_PRIV_TPM_MS	(1ULL << 63)
 #define POLICY_PRIV_RECOVERY_LO	0
 #define POLICY_PRIV_RECOVERY_HI	1
 /*
- * The end of the immediate time lock (ADMIN_OP_TIME_LOCK_NOW), CLOCK_REALTIME
- * seconds, kept the same way: pushed again with the policy after a reboot,
- * a power cut or a reload of the module, so none of them lifts it.
+ * The end of the immediate time lock (ADMIN_OP_TIME_LOCK_NOW), TPM-clock
+ * ms | POLICY_PRIV_TPM_MS, kept the same way: pushed again with the
+ * policy (as SAFELOCK_A_TIME_LOCK_FOR_S, the time left) after a reboot, a
+ * power cut or a reload of the module, so none of them lifts it.
  */
 #define POLICY_PRIV_TLOCK_LO	2
 #define POLICY_PRIV_TLOCK_HI	3
@@ -54,9 +64,14 @@ uint64_t policy_recovery_start(const struct safelock_admin_policy *p);
 void policy_set_recovery_start(struct safelock_admin_policy *p, uint64_t t);
 /*
  * Put every policy attribute the kernel knows into a POLICY_SET message
- * (after SAFELOCK_A_DEVICE): 0, or -EMSGSIZE.
+ * (after SAFELOCK_A_DEVICE): 0, or -EMSGSIZE. An immediate time lock
+ * still running goes as SAFELOCK_A_TIME_LOCK_FOR_S, its time left on
+ * @clock's clock_ms(); if that clock cannot be read while one is stored:
+ * -EIO and nothing (the push fails and is retried; never a time lock
+ * dropped or shortened).
  */
-int policy_put_attrs(struct nl_msg *msg, const struct safelock_admin_policy *p);
+int policy_put_attrs(struct nl_msg *msg, const struct safelock_admin_policy *p,
+		     struct vault *clock);
 
 /*
  * The verdict for a right code of a user with @role (the vault said

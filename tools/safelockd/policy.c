@@ -76,11 +76,43 @@ static bool field_set(const struct safelock_admin_policy *p,
 	return false;
 }
 
-int policy_put_attrs(struct nl_msg *msg, const struct safelock_admin_policy *p)
+/*
+ * The time left (s, rounded up, at most SAFELOCK_TIME_LOCK_MAX_S) of the
+ * immediate time lock stored in @p: 0 none; -EIO the clock cannot be read.
+ */
+static int64_t time_lock_left_s(const struct safelock_admin_policy *p,
+				struct vault *clock)
+{
+	uint64_t until = policy_time_lock_until(p), now, left;
+	int64_t real;
+
+	if (!until)
+		return 0;
+	if (!(until & POLICY_PRIV_TPM_MS)) {
+		/* an older safelockd's CLOCK_REALTIME second */
+		real = (int64_t)until - (int64_t)time(NULL);
+		left = real > 0 ? (uint64_t)real : 0;
+	} else {
+		if (!clock || !clock->ops->clock_ms ||
+		    clock->ops->clock_ms(clock, &now))
+			return -EIO;
+		until &= ~POLICY_PRIV_TPM_MS;
+		left = until > now ? (until - now + 999) / 1000 : 0;
+	}
+	return left > SAFELOCK_TIME_LOCK_MAX_S ? SAFELOCK_TIME_LOCK_MAX_S :
+	       (int64_t)left;
+}
+
+int policy_put_attrs(struct nl_msg *msg, const struct safelock_admin_policy *p,
+		     struct vault *clock)
 {
 	const unsigned char *base = (const unsigned char *)p;
+	int64_t left = time_lock_left_s(p, clock);
 	size_t i;
 	int ret = 0;
+
+	if (left < 0)
+		return (int)left;
 
 	for (i = 0; i < sizeof(policy_attrs) / sizeof(policy_attrs[0]); i++) {
 		const struct policy_attr *a = &policy_attrs[i];
@@ -124,9 +156,14 @@ int policy_put_attrs(struct nl_msg *msg, const struct safelock_admin_policy *p)
 		if (ret)
 			return -EMSGSIZE;
 	}
-	/* an immediate time lock still running: the kernel gets it again */
-	if (policy_time_lock_until(p) > (uint64_t)time(NULL) &&
-	    nla_put_u64(msg, SAFELOCK_A_TIME_LOCK_UNTIL, policy_time_lock_until(p)))
+	/*
+	 * An immediate time lock still running: the kernel gets it again, as
+	 * the time left on the TPM clock, which it times on its own
+	 * CLOCK_BOOTTIME (extending one in force, never shortening it): no
+	 * wall clock anywhere, so setting it forward lifts nothing.
+	 */
+	if (left > 0 &&
+	    nla_put_u32(msg, SAFELOCK_A_TIME_LOCK_FOR_S, (uint32_t)left))
 		return -EMSGSIZE;
 	return 0;
 }

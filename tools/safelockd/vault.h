@@ -135,6 +135,8 @@ struct vault_ops {
 	 *
 	 * The verdict is final when verify() returns; work that can safely
 	 * wait (see finish()) may be left for after it is delivered.
+	 * A right code resets its user's failure count, and the lock-wide
+	 * count only if opened() is called next.
 	 */
 	int (*verify)(struct vault *v, uint64_t request_id,
 		      unsigned int user_id, const char *code, size_t len,
@@ -150,8 +152,40 @@ struct vault_ops {
 	/* 0 and *st, or -errno */
 	int (*throttle)(struct vault *v, unsigned int user_id,
 			struct vault_throttle *st);
-	/* 1 if at least one user is enrolled, 0 if none, -errno */
+	/*
+	 * What safelockd tells the kernel at registration (enum
+	 * safelock_vault, uapi/linux/safelock.h):
+	 *   SAFELOCK_VAULT_EMPTY    no owner: nothing of the vault in the TPM
+	 *                           and no table, or a table of no user that
+	 *                           the TPM's record says is one (a new lock,
+	 *                           or a completed wipe);
+	 *   SAFELOCK_VAULT_OWNED    an owner is enrolled and the vault reads;
+	 *   SAFELOCK_VAULT_DAMAGED  the TPM's record says an owner's table
+	 *                           exists but it is missing, edited, older,
+	 *                           or from another TPM; or the TPM's primary
+	 *                           is not the one recorded. The reason is in
+	 *                           v->errmsg. Never new: init refuses it.
+	 * or -errno for a failure that may pass (TPM not answering): the
+	 * caller must treat it as SAFELOCK_VAULT_DAMAGED, never as EMPTY.
+	 */
 	int (*provisioned)(struct vault *v);
+	/*
+	 * The vault's clock for delays that must survive reboots and wall
+	 * clock changes (the recovery delay, the immediate time lock): ms,
+	 * monotonic across reboots and never set back by the backend (the
+	 * TPM's Clock; the highest reading seen is kept). 0 and *ms, or
+	 * -errno: the caller then must not count any time as passed.
+	 */
+	int (*clock_ms)(struct vault *v, uint64_t *ms);
+	/*
+	 * The GRANTED of the last verify() became an opening verdict
+	 * (policy_verdict() said SAFELOCK_RESULT_GRANTED): only then is the
+	 * lock-wide failure count reset. Call it before finish(). Without
+	 * it, a right code resets its own user's count only (an auditor's
+	 * code, a courier without override, an admin check()). Optional
+	 * (NULL). 0 or -errno.
+	 */
+	int (*opened)(struct vault *v);
 
 	/*
 	 * Administration. The caller (safelockd's admin server) has already
@@ -161,7 +195,9 @@ struct vault_ops {
 	 *
 	 * check(): a right code for an administrative act, throttled and
 	 * counted exactly as verify() (same counters, same schedule): a
-	 * wrong code is a failure like one typed at the keypad.
+	 * wrong code is a failure like one typed at the keypad; a right one
+	 * resets its user's count, never the lock-wide one (it opens
+	 * nothing).
 	 * VAULT_GRANTED, VAULT_DENIED or -errno; *retry_after_ms and *res as
 	 * for verify().
 	 */
@@ -190,8 +226,9 @@ struct vault_ops {
 	 * unlocks them), and write the grouped text to @text (wiped by the
 	 * caller after showing it once); the previous secret is spent.
 	 * recovery_check(): like check() for the secret, throttled on its
-	 * own slot. wipe(): every user, duress code, recovery secret, key,
-	 * NV index and file of the vault; the vault is unprovisioned after.
+	 * own slot; a right secret also resets the lock-wide count. wipe():
+	 * every user, duress code, recovery secret, key, NV index and file of
+	 * the vault; the vault is SAFELOCK_VAULT_EMPTY after.
 	 */
 	int (*recovery_new)(struct vault *v,
 			    char text[SAFELOCK_RECOVERY_TEXT_SIZE]);

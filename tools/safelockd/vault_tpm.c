@@ -5,7 +5,9 @@
  *
  * Keys and objects. A storage primary (ECC P-256, NODA, 32 random bytes in
  * its template's unique field) is created once and persisted at 0x81534c00
- * (vault_tpm_io.c); at each start the vault only checks its public area.
+ * (vault_tpm_io.c); at each start the vault checks its public area and
+ * that its Name is the one pinned in the table (vault_tpm_table.c): no
+ * session is salted with another key.
  * Under it, each user has one sealed KEYEDHASH object for the code and, if
  * set, a second one for the duress code: userAuth = SHA-256(salt || code)
  * with a random per-object salt, authPolicy PolicyAuthValue, not NODA, so
@@ -13,8 +15,9 @@
  * data are random bytes nobody uses: a successful Unseal is the proof. The
  * recovery secret has a sealed object too (NODA: 160 random bits need no
  * DA protection, and its failures must not lock out codes). Load, Create
- * and Unseal run in sessions salted with the primary, with parameter
- * encryption. The objects' blobs, the roles, the policy and the audit key's
+ * and Unseal run in sessions salted with the primary (Load in an HMAC
+ * session, so the TPM's answer proves it holds the pinned primary), with
+ * parameter encryption where a secret travels. The objects' blobs, the roles, the policy and the audit key's
  * blob are the vault table on flash, authenticated by a commit record in
  * TPM NV (vault_tpm_table.c): a flash edit cannot promote a user, an older
  * copy cannot bring back a code.
@@ -47,14 +50,19 @@
  *      memory: no TPM command.
  *   4. SETTLE, after the verdict is sent (finish()). Failure:
  *      FAILS_NV[user] + 1, then pending = 0. Success: FAILS_NV[user] = 0
- *      (if it was not), then global = 0, pending = 0, last failure
- *      restored. A cut between the two writes of a failure counts the try
+ *      (if it was not), then global and last failure back to what they
+ *      were before this try (it was no failure), pending = 0; global = 0
+ *      only if the verifier said the verdict opens (opened(), after
+ *      policy_verdict() GRANTED): an auditor's code, a courier's without
+ *      override and an admin check() never reset the lock-wide count, so
+ *      they cannot launder an attacker's wrong guesses. A cut between the two writes of a failure counts the try
  *      twice, never zero times. A cut between the verdict and the settle
  *      leaves the try pending: open() counts it as a failure, even after a
  *      GRANTED (the owner loses a free try, an attacker gains nothing).
  *
  * A right code of an auditor at the keypad is DENIED (auditors never open)
- * but settled as a success: it is no failure. A DA lockout (TPM_RC_LOCKOUT)
+ * but settled as a success for its user: it is no failure, and it resets
+ * nothing lock-wide. A DA lockout (TPM_RC_LOCKOUT)
  * is no check at all: the count is rolled back and the verdict says to
  * retry after the TPM's recovery time, so a DA lockout never pushes the
  * owner toward the schedule's hard limit.
@@ -199,8 +207,13 @@ static int throttle_open(struct vault *v)
 		if (rc && rc_base(rc) != TPM2_RC_NV_UNINITIALIZED)
 			return tpm_fail(v, "read throttling state", rc);
 	}
-	/* first use: the DA backstop, then zero counts, the header last */
-	ret = tpm_set_da(v);
+	/*
+	 * first use: the DA backstop (its new auth travels in a session
+	 * salted with the primary: not with one that is not the pinned one;
+	 * a vault that got one is refused until wiped, which sets it up
+	 * again), then zero counts, the header last
+	 */
+	ret = t->primary_bad ? 0 : tpm_set_da(v);
 	if (ret)
 		return ret;
 	memset(t->fails, 0, sizeof(t->fails));
@@ -283,6 +296,8 @@ static int tpm_setup(struct vault *v, bool *created)
 		return ret;
 	if (created)
 		*created = ret == 1;
+	/* after a wipe: a new primary, and no table that pins another */
+	t->primary_bad = false;
 	ret = throttle_open(v);
 	if (ret)
 		return ret;
@@ -329,18 +344,41 @@ static int tpm_start(struct vault *v)
 			return tpm_fail(v, "read the vault's commit record", rc);
 		}
 	}
-	ret = tpm_setup(v, &created);
-	if (ret)
+	ret = tpm_primary(v, true);
+	if (ret < 0)
 		return ret;
+	created = ret == 1;
 	ret = table_resolve(v, have_rec ? rec : NULL);
 	if (ret)
 		return ret;
+	t->primary_bad = false;
 	if (created && !t->refused &&
 	    (t->tab.n_users || t->tab.recovery.len || t->tab.audit.len)) {
 		t->refused = -ESTALE;
 		snprintf(t->refused_msg, sizeof(t->refused_msg),
 			 "the TPM's persisted primary key was gone (evicted, or the TPM was cleared): the sealed codes are lost; wipe");
+	} else if (t->tab.pin.size &&
+		   (t->tab.pin.size != t->primary_name.size ||
+		    memcmp(t->tab.pin.name, t->primary_name.name,
+			   t->tab.pin.size))) {
+		/* no session salted with it, no object loaded under it */
+		t->primary_bad = true;
+		if (!t->refused) {
+			t->refused = -EKEYREJECTED;
+			snprintf(t->refused_msg, sizeof(t->refused_msg),
+				 "the TPM's primary key is not the one recorded at init: a different TPM or an interposer");
+		}
 	}
+	ret = throttle_open(v);
+	if (ret)
+		return ret;
+	t->need_setup = false;
+	/* a table from before the pin: pin the primary it was found with */
+	if (!t->refused && !t->tab.pin.size &&
+	    (t->tab.n_users || t->tab.recovery.len || t->tab.audit.len ||
+	     t->tab.has_policy) && table_commit(v))
+		fprintf(stderr, "safelockd: vault: unable to pin the primary: %s\n",
+			v->errmsg);
 	return 0;
 }
 
@@ -403,7 +441,9 @@ static void tpm_close(struct vault *v)
 		flush(t, &t->after_obj);
 		flush(t, &t->after_obj2);
 		flush(t, &t->after_session);
+		flush(t, &t->after_load);
 		flush(t, &t->prep_session);
+		flush(t, &t->prep_load);
 	}
 	tpm_disconnect(t);
 	if (t->dirfd >= 0)
@@ -511,7 +551,12 @@ static int check_code(struct vault *v, unsigned int user_id, const char *code,
 		snprintf(v->errmsg, sizeof(v->errmsg), "user not enrolled");
 		return VAULT_DENIED;
 	}
-	ret = slot_load(v, &u->code, &t->after_obj);
+	if (t->after_load == ESYS_TR_NONE) {
+		rc = start_session(t, TPM2_SE_HMAC, 0, &t->after_load);
+		if (rc)
+			return tpm_fail(v, "salted session", rc);
+	}
+	ret = slot_load(v, &u->code, t->after_load, &t->after_obj);
 	if (ret)
 		return ret;
 	if (s == ESYS_TR_NONE) {
@@ -531,7 +576,7 @@ static int check_code(struct vault *v, unsigned int user_id, const char *code,
 	if (ret != VAULT_DENIED || !u->duress.len)
 		return ret;
 	/* not the code: the duress code? (the same session) */
-	ret = slot_load(v, &u->duress, &t->after_obj2);
+	ret = slot_load(v, &u->duress, t->after_load, &t->after_obj2);
 	if (ret)
 		return ret;
 	ret = slot_unseal(v, t->after_obj2, s, &u->duress, code, len);
@@ -591,6 +636,7 @@ int rollback(struct vault *v)
 	t->prep_id = 0;
 	t->after_rollback = false;
 	flush(t, &t->prep_session);
+	flush(t, &t->prep_load);
 	if (t->broken)		/* NV keeps it counted: settled at restart */
 		return -EIO;
 	return uncount(v, t->prep_global, t->prep_last_fail);
@@ -615,6 +661,8 @@ int tpm_finish(struct vault *v)
 	flush(t, &t->after_obj);
 	flush(t, &t->after_obj2);
 	flush(t, &t->after_session);
+	flush(t, &t->after_load);
+	t->after_opened_ok = false;
 	if (t->broken) {	/* NV has the count; the restart settles it */
 		drop_volatile(t);
 		return 0;
@@ -703,6 +751,9 @@ static int do_prepare(struct vault *v, uint64_t request_id)
 		TPM_RUN(t, rc, Esys_PolicyAuthValue(t->ctx, t->prep_session,
 						    ESYS_TR_NONE, ESYS_TR_NONE,
 						    ESYS_TR_NONE));
+	/* and the salted HMAC session the Loads after ENTER go through */
+	if (!rc)
+		rc = start_session(t, TPM2_SE_HMAC, 0, &t->prep_load);
 	if (rc) {
 		ret = tpm_fail(v, "prepared policy session", rc);
 		rollback(v);
@@ -750,6 +801,8 @@ static void defer_rollback(struct tpm_vault *t)
 	t->after_rollback = true;
 	t->after_session = t->prep_session;
 	t->prep_session = ESYS_TR_NONE;
+	t->after_load = t->prep_load;
+	t->prep_load = ESYS_TR_NONE;
 	t->prep_id = 0;
 }
 
@@ -786,6 +839,7 @@ static int do_check(struct vault *v, uint64_t request_id, unsigned int user_id,
 	res->duress = false;
 	/* an error of the last settle is in memory already, conservatively */
 	ret = op_begin(v);
+	t->after_opened_ok = false;
 	if (ret)
 		return ret;
 	prepared = !admin && t->prep_id && t->prep_id == request_id;
@@ -834,6 +888,8 @@ static int do_check(struct vault *v, uint64_t request_id, unsigned int user_id,
 		prev_fail = t->prep_last_fail;
 		session = t->prep_session;
 		t->prep_session = ESYS_TR_NONE;
+		t->after_load = t->prep_load;
+		t->prep_load = ESYS_TR_NONE;
 		t->prep_id = 0;
 	} else {
 		rc = catch_up(t);
@@ -885,8 +941,14 @@ static int do_check(struct vault *v, uint64_t request_id, unsigned int user_id,
 	if (ret == VAULT_GRANTED) {
 		t->after_user_write = t->fails[user_id] != 0;
 		t->fails[user_id] = 0;
-		t->global_fails = 0;
+		/*
+		 * This try was no failure: the lock-wide count as before it.
+		 * Reset to 0 only by opened(), for a verdict that opens.
+		 */
+		t->global_fails = prev_global;
 		t->last_fail = prev_fail;
+		t->after_opened_ok = !admin &&
+				     res->role != SAFELOCK_ROLE_AUDITOR;
 		if (!admin && res->role == SAFELOCK_ROLE_AUDITOR) {
 			/* a right code, but auditors never open */
 			snprintf(v->errmsg, sizeof(v->errmsg),
@@ -991,17 +1053,61 @@ static int tpm_throttle(struct vault *v, unsigned int user_id,
 	return ret;
 }
 
+/*
+ * EMPTY, OWNED, DAMAGED (vault.h). A TPM that does not answer: -errno,
+ * which the caller takes as DAMAGED; never EMPTY.
+ */
 static int tpm_provisioned(struct vault *v)
 {
 	struct tpm_vault *t = v->priv;
 	int ret;
 
 	ret = op_begin(v);
-	if (!ret)
-		ret = refused(v);
+	if (ret == -ENODEV)
+		return ret;
+	if (ret && op_again(v))
+		ret = 0;
 	if (ret)
 		return ret;
-	return t->tab.n_users > 0;
+	if (refused(v))
+		return SAFELOCK_VAULT_DAMAGED;
+	return t->tab.n_users ? SAFELOCK_VAULT_OWNED : SAFELOCK_VAULT_EMPTY;
+}
+
+/* The verdict of the last verify() opens: reset the lock-wide count. */
+static int tpm_opened(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
+
+	if (!t || !t->after_due || !t->after_granted || !t->after_opened_ok)
+		return 0;
+	t->after_opened_ok = false;
+	t->global_fails = 0;
+	return 0;
+}
+
+static int do_clock_ms(struct vault *v, uint64_t *ms)
+{
+	struct tpm_vault *t = v->priv;
+	TSS2_RC rc;
+	int ret;
+
+	ret = op_begin(v);
+	if (ret)
+		return ret;
+	rc = read_clock(t, ms);
+	if (rc)
+		return tpm_fail(v, "unable to read the TPM clock", rc);
+	return 0;
+}
+
+static int tpm_clock_ms(struct vault *v, uint64_t *ms)
+{
+	int ret = do_clock_ms(v, ms);
+
+	if (ret < 0 && op_again(v))
+		ret = do_clock_ms(v, ms);
+	return ret;
 }
 
 /* enrol (tests only): add the user (001 as owner), or change their code. */
@@ -1029,6 +1135,8 @@ const struct vault_ops vault_tpm_ops = {
 	.finish = tpm_finish,
 	.throttle = tpm_throttle,
 	.provisioned = tpm_provisioned,
+	.clock_ms = tpm_clock_ms,
+	.opened = tpm_opened,
 	.check = tpm_check,
 	.user_add = tpm_user_add,
 	.user_del = tpm_user_del,

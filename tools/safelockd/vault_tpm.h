@@ -40,6 +40,12 @@
 #define STATE_MAGIC		0x534c5331	/* "SLS1" */
 #define STATE_SIZE		48
 #define STATE_WIPING		0x1		/* a wipe has begun: finish it */
+/*
+ * The committed table has no user: losing it loses no owner. A record
+ * without it (every record before this flag, and every table with a
+ * user) says an owner's table exists: a missing one is DAMAGED.
+ */
+#define STATE_UNOWNED		0x2
 #define ANCHOR_MAGIC		0x534c4131	/* "SLA1" */
 #define ANCHOR_SIZE		48
 #define NV_CHUNK		512		/* <= TPM2_PT_NV_BUFFER_MAX */
@@ -75,6 +81,8 @@ struct vault_urec {
 /* The vault table (vault_tpm_table.c): everything on flash. */
 struct vault_table {
 	uint64_t version;	/* of the last commit; 0: none */
+	/* the TPM Name of the primary the table's objects live under */
+	TPM2B_NAME pin;		/* size 0: none recorded (an older table) */
 	bool has_policy;
 	struct safelock_admin_policy policy;
 	struct vault_slot recovery;
@@ -94,6 +102,10 @@ struct tpm_vault {
 	bool wrote;			/* this operation changed the TPM */
 	bool in_recovery;		/* flushing after a memory-full error */
 	ESYS_TR primary;
+	TPM2B_NAME primary_name;	/* as ESAPI holds it, checked */
+	/* not the pinned primary: no session may be salted with it */
+	bool primary_bad;
+	uint64_t clock_high;		/* highest TPM clock read (ms) */
 	ESYS_TR throttle_nv, fails_nv, state_nv, anchor_nv;
 	TPM2B_DIGEST policy;		/* PolicyAuthValue digest */
 	ESYS_TR held[HELD_MAX];		/* transient handles in use by us */
@@ -121,8 +133,10 @@ struct tpm_vault {
 	unsigned int prep_global;	/* global failures before the count */
 	uint64_t prep_last_fail;	/* last failure before the count */
 	ESYS_TR prep_session;		/* policy session, PolicyAuthValue done */
+	ESYS_TR prep_load;		/* salted HMAC session for Load */
 	/* left by verify() for finish(), after the verdict */
 	ESYS_TR after_obj, after_obj2, after_session;	/* to flush */
+	ESYS_TR after_load;		/* salted HMAC session of the Loads */
 	bool after_rollback;		/* the prepared count, unchecked */
 	bool after_due;			/* settle after_user in NV */
 	bool after_granted;
@@ -130,6 +144,10 @@ struct tpm_vault {
 	unsigned int after_user;
 	unsigned int after_global;	/* counted state, before a success */
 	uint64_t after_last_fail;
+	/* a success: the counts before this try, for opened() */
+	bool after_opened_ok;		/* opened() may reset the global count */
+	unsigned int after_prev_global;
+	uint64_t after_prev_fail;
 };
 
 /*
@@ -165,6 +183,8 @@ int sys_fail(struct vault *v, const char *what, int err);
 int tpm_connect(struct vault *v);
 void tpm_disconnect(struct tpm_vault *t);
 int tpm_primary(struct vault *v, bool create);
+/* The primary's Name, from the public area ESAPI will salt with: 0/-errno */
+int primary_name(struct tpm_vault *t, ESYS_TR h, TPM2B_NAME *name);
 int tpm_set_da(struct vault *v);
 void hold(struct tpm_vault *t, ESYS_TR h);
 void flush(struct tpm_vault *t, ESYS_TR *h);
@@ -186,8 +206,13 @@ uint64_t get_be(const uint8_t *p, int n);
 /* Seal random data behind SHA-256(salt || secret): a new slot. */
 int seal(struct vault *v, const void *secret, size_t len, bool noda,
 	 struct vault_slot *slot);
-/* Load @slot under the primary: 0 or -errno (message in v) */
-int slot_load(struct vault *v, const struct vault_slot *slot, ESYS_TR *obj);
+/*
+ * Load @slot under the primary, authorised through @s, an HMAC session
+ * salted with the (pinned) primary, or ESYS_TR_NONE: one is started for
+ * this Load and flushed. 0 or -errno (message in v)
+ */
+int slot_load(struct vault *v, const struct vault_slot *slot, ESYS_TR s,
+	      ESYS_TR *obj);
 /*
  * Unseal @obj with @secret through policy session @s (PolicyAuthValue
  * done): VAULT_GRANTED, VAULT_DENIED (wrong secret), -EBUSY (DA lockout:

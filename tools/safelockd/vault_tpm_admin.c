@@ -111,7 +111,7 @@ static int opens(struct vault *v, const struct vault_slot *slot,
 	TSS2_RC rc;
 	int ret;
 
-	ret = slot_load(v, slot, &obj);
+	ret = slot_load(v, slot, ESYS_TR_NONE, &obj);
 	if (ret)
 		return ret;
 	rc = start_session(t, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT, &s);
@@ -529,7 +529,7 @@ static int do_recovery_check(struct vault *v, const char *text,
 		goto out;
 	}
 	tpm_point("recovery:counted");
-	ret = slot_load(v, &t->tab.recovery, &obj);
+	ret = slot_load(v, &t->tab.recovery, ESYS_TR_NONE, &obj);
 	if (!ret) {
 		rc = start_session(t, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT, &s);
 		if (!rc)
@@ -613,6 +613,7 @@ int tpm_wipe_steps(struct vault *v)
 	t->after_rollback = false;
 	t->after_due = false;
 	flush(t, &t->prep_session);
+	flush(t, &t->prep_load);
 	/* 1. the mark: open() finishes what is cut short from here on */
 	ret = nv_index(v, STATE_NV, STATE_SIZE, true, &t->state_nv);
 	if (ret < 0)
@@ -814,7 +815,7 @@ static int do_audit_key(struct vault *v, const uint8_t file_id[16],
 	if (!ret && !t->tab.audit.len)
 		ret = audit_key_create(v);
 	if (!ret)
-		ret = slot_load(v, &t->tab.audit, &obj);
+		ret = slot_load(v, &t->tab.audit, ESYS_TR_NONE, &obj);
 	if (ret)
 		return ret;
 	memcpy(in.buffer, file_id, 16);

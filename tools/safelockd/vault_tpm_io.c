@@ -224,6 +224,8 @@ static void forget_handles(struct tpm_vault *t)
 	t->state_nv = ESYS_TR_NONE;
 	t->anchor_nv = ESYS_TR_NONE;
 	t->prep_session = ESYS_TR_NONE;
+	t->prep_load = ESYS_TR_NONE;
+	t->after_load = ESYS_TR_NONE;
 	t->after_obj = ESYS_TR_NONE;
 	t->after_obj2 = ESYS_TR_NONE;
 	t->after_session = ESYS_TR_NONE;
@@ -315,10 +317,60 @@ static bool primary_matches(const TPMT_PUBLIC *p)
 }
 
 /*
+ * The Name of @h as ESAPI holds it, checked against the public area ESAPI
+ * holds (the one a session salted with @h encrypts its salt to): ESAPI
+ * takes both from the TPM's ReadPublic answer without checking that one
+ * is the hash of the other, so an interposer could pair its own public
+ * key with the genuine Name. Read from ESAPI's serialised handle
+ * (Esys_TR_Serialize: u32 handle, TPM2B_NAME, u32 type, TPM2B_PUBLIC).
+ * Also returns that public area in @pub if not NULL. 0 or -EBADMSG.
+ */
+static int held_public(struct tpm_vault *t, ESYS_TR h, TPM2B_NAME *name,
+		       TPM2B_PUBLIC *pub)
+{
+	uint8_t *buf = NULL, tbuf[sizeof(TPMT_PUBLIC)], md[32];
+	TPM2B_NAME held = { 0 };
+	TPM2B_PUBLIC p = { 0 };
+	size_t size = 0, off = 4, toff = 0;
+	unsigned int n = 0;
+	UINT32 type;
+	int ret = -EBADMSG;
+
+	if (Esys_TR_Serialize(t->ctx, h, &buf, &size))
+		return -EBADMSG;
+	if (size < 4 ||
+	    Tss2_MU_TPM2B_NAME_Unmarshal(buf, size, &off, &held) ||
+	    Tss2_MU_UINT32_Unmarshal(buf, size, &off, &type) ||
+	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, size, &off, &p))
+		goto out;
+	if (p.publicArea.nameAlg != TPM2_ALG_SHA256 ||
+	    Tss2_MU_TPMT_PUBLIC_Marshal(&p.publicArea, tbuf, sizeof(tbuf), &toff) ||
+	    !EVP_Digest(tbuf, toff, md, &n, EVP_sha256(), NULL) || n != 32)
+		goto out;
+	name->size = 2 + 32;
+	put_be(name->name, TPM2_ALG_SHA256, 2);
+	memcpy(name->name + 2, md, 32);
+	if (held.size != name->size || memcmp(held.name, name->name, name->size))
+		goto out;
+	if (pub)
+		*pub = p;
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
+int primary_name(struct tpm_vault *t, ESYS_TR h, TPM2B_NAME *name)
+{
+	return held_public(t, h, name, NULL);
+}
+
+/*
  * Find the persisted primary and check its public area against the
  * template; with @create, create and persist it if absent. 0 (found), 1
  * (created), -ENOENT (absent, !create), -EEXIST (something else at the
- * handle), -errno.
+ * handle), -errno. Its Name in t->primary_name; whether it is the one
+ * the table pinned is the caller's check (vault_tpm.c, tpm_start()).
  */
 int tpm_primary(struct vault *v, bool create)
 {
@@ -327,31 +379,34 @@ int tpm_primary(struct vault *v, bool create)
 	TPM2B_PUBLIC tmpl = primary_template;
 	TPM2B_DATA outside = { 0 };
 	TPML_PCR_SELECTION pcrs = { 0 };
-	TPM2B_PUBLIC *pub = NULL;
+	TPM2B_PUBLIC pub;
 	ESYS_TR h = ESYS_TR_NONE, tr = ESYS_TR_NONE;
 	TSS2_RC rc;
-	int ret;
 
+	t->primary_name.size = 0;
+	/*
+	 * ESAPI reads the public area (ReadPublic) and keeps it with the
+	 * Name: check what it keeps, which is what a salted session uses.
+	 */
 	TPM_RUN(t, rc, Esys_TR_FromTPMPublic(t->ctx, PRIMARY_HANDLE, ESYS_TR_NONE,
 					     ESYS_TR_NONE, ESYS_TR_NONE, &h));
 	if (!rc) {
-		TPM_RUN(t, rc, Esys_ReadPublic(t->ctx, h, ESYS_TR_NONE,
-					       ESYS_TR_NONE, ESYS_TR_NONE, &pub,
-					       NULL, NULL));
-		if (rc)
-			return tpm_fail(v, "read the persistent primary", rc);
-		ret = 0;
-		if (!primary_matches(&pub->publicArea)) {
+		if (held_public(t, h, &t->primary_name, &pub)) {
+			Esys_TR_Close(t->ctx, &h);
+			snprintf(v->errmsg, sizeof(v->errmsg),
+				 "unable to read the persistent primary: its Name is not the hash of its public area");
+			return -EBADMSG;
+		}
+		if (!primary_matches(&pub.publicArea)) {
 			snprintf(v->errmsg, sizeof(v->errmsg),
 				 "persistent handle 0x%08x holds a key that is not safelock's storage primary; refusing to use or replace it",
 				 PRIMARY_HANDLE);
 			Esys_TR_Close(t->ctx, &h);
-			ret = -EEXIST;
-		} else {
-			t->primary = h;
+			t->primary_name.size = 0;
+			return -EEXIST;
 		}
-		Esys_Free(pub);
-		return ret;
+		t->primary = h;
+		return 0;
 	}
 	if (rc_base(rc) != TPM2_RC_HANDLE)
 		return tpm_fail(v, "find the persistent primary", rc);
@@ -377,6 +432,12 @@ int tpm_primary(struct vault *v, bool create)
 	flush(t, &tr);
 	if (rc)
 		return tpm_fail(v, "persist the storage primary", rc);
+	if (held_public(t, h, &t->primary_name, NULL)) {
+		Esys_TR_Close(t->ctx, &h);
+		snprintf(v->errmsg, sizeof(v->errmsg),
+			 "unable to read the new primary's Name");
+		return -EBADMSG;
+	}
 	t->primary = h;
 	return 1;
 }
@@ -659,8 +720,18 @@ TSS2_RC read_clock(struct tpm_vault *t, uint64_t *now)
 
 	TPM_RUN(t, rc, Esys_ReadClock(t->ctx, ESYS_TR_NONE, ESYS_TR_NONE,
 				      ESYS_TR_NONE, &ti));
-	if (!rc)
+	if (!rc) {
 		*now = ti->clockInfo.clock + t->clock_offset;
+		/*
+		 * After an unclean stop (clockInfo.safe NO) Clock may be a
+		 * little behind a reading already seen: never go back within
+		 * a run. Delays are counted forward from a stored start, so a
+		 * clock behind only makes them longer.
+		 */
+		if (*now < t->clock_high)
+			*now = t->clock_high;
+		t->clock_high = *now;
+	}
 	Esys_Free(ti);
 	return rc;
 }
@@ -704,6 +775,9 @@ TSS2_RC start_session(struct tpm_vault *t, TPM2_SE type, TPMA_SESSION attrs,
 	TSS2_RC rc;
 
 	*s = ESYS_TR_NONE;
+	/* never salted with a key that is not the pinned primary */
+	if (t->primary_bad || t->primary == ESYS_TR_NONE)
+		return TSS2_ESYS_RC_BAD_REFERENCE;
 	TPM_RUN(t, rc, Esys_StartAuthSession(t->ctx, t->primary, ESYS_TR_NONE,
 					     ESYS_TR_NONE, ESYS_TR_NONE,
 					     ESYS_TR_NONE, NULL, type,
@@ -856,9 +930,11 @@ out:
 	return ret;
 }
 
-int slot_load(struct vault *v, const struct vault_slot *slot, ESYS_TR *obj)
+int slot_load(struct vault *v, const struct vault_slot *slot, ESYS_TR s,
+	      ESYS_TR *obj)
 {
 	struct tpm_vault *t = v->priv;
+	ESYS_TR own = ESYS_TR_NONE;
 	TPM2B_PRIVATE priv;
 	TPM2B_PUBLIC pub;
 	size_t off = 0;
@@ -873,8 +949,19 @@ int slot_load(struct vault *v, const struct vault_slot *slot, ESYS_TR *obj)
 		snprintf(v->errmsg, sizeof(v->errmsg), "damaged sealed object");
 		return -EBADMSG;
 	}
-	TPM_RUN(t, rc, Esys_Load(t->ctx, t->primary, ESYS_TR_PASSWORD,
-				 ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub, obj));
+	/*
+	 * The parent's auth through a session salted with the pinned
+	 * primary: its response HMAC proves the TPM holds that key.
+	 */
+	if (s == ESYS_TR_NONE) {
+		rc = start_session(t, TPM2_SE_HMAC, 0, &own);
+		if (rc)
+			return tpm_fail(v, "salted session", rc);
+		s = own;
+	}
+	TPM_RUN(t, rc, Esys_Load(t->ctx, t->primary, s, ESYS_TR_NONE,
+				 ESYS_TR_NONE, &priv, &pub, obj));
+	flush(t, &own);
 	if (rc) {
 		*obj = ESYS_TR_NONE;
 		return tpm_fail(v, "load sealed object", rc);

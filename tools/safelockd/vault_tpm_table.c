@@ -13,9 +13,25 @@
  * an older copy of the state directory (a deleted user back, an old code
  * back) is refused: the vault then refuses every operation but wipe and
  * says why, until the newest copy is put back or the vault is wiped.
- * Deleting the file is no way in either: a vault without vault.tab is an
- * unprovisioned one (an attacker who can delete files can always destroy
- * the vault; the lock then cannot be opened at all).
+ * Deleting the file is no way in either: when the record says an owner's
+ * table exists (version > 0, STATE_UNOWNED clear), a missing vault.tab is
+ * a DAMAGED vault (restore it from a backup, or recover), never a new
+ * one that `init` could take over. Only a vault whose record says "no
+ * table" (none defined: never initialised, or a wipe completed, which
+ * undefines it) or "a table of no user" (STATE_UNOWNED) is EMPTY. A
+ * vault.tab with no record at all (the TPM was cleared, or it is another
+ * TPM: a board swap) is DAMAGED too.
+ *
+ * The table also pins the TPM's storage primary: its Name (nameAlg ||
+ * H(public area)) is in the table, written at the first commit, and
+ * open() refuses a primary with another Name (an interposer's own key, or
+ * a key put at the handle by someone else), so no session is ever salted
+ * with a key that is not the one the table's objects were sealed under.
+ * The table rather than the NV record: the record has no room left
+ * (48 bytes: magic, flags, version, hash), and the table is on flash,
+ * out of reach of an interposer on the TPM's bus, who could answer an NV
+ * read with anything but cannot rewrite the flash; the record's hash
+ * still authenticates it.
  *
  * A commit (one per administrative change) is crash-safe, with the NV
  * write as its commit point:
@@ -27,8 +43,11 @@
  * does (crash between 2 and 3: it is renamed into place).
  *
  * File format, big-endian:
- *   "SLVTAB01", u64 version, u32 flags (bit 0: a policy is stored),
- *   the policy (260 bytes, field by field as struct safelock_admin_policy),
+ *   "SLVTAB01", u64 version, u32 flags (bit 0: a policy is stored; bit
+ *   1: the primary's Name follows the policy), the policy (260 bytes,
+ *   field by field as struct safelock_admin_policy), if flag bit 1: u16
+ *   length and the Name of the primary (older tables have none: the
+ *   current primary is pinned by the next commit, which open() makes),
  *   slot recovery, slot audit key, u16 number of users, then per user in
  *   increasing id order: u16 id, u8 role, u8 flags (bit 0: has a duress
  *   code), slot code, and slot duress if it has one.
@@ -53,6 +72,7 @@
 #define TABLE_MAX	(2u << 20)
 #define POLICY_BYTES	260
 #define FLAG_POLICY	0x1
+#define FLAG_PIN	0x2
 #define UFLAG_DURESS	0x1
 
 /* Writing ------------------------------------------------------------- */
@@ -134,8 +154,13 @@ static int serialize(const struct vault_table *tab, uint64_t version,
 	memset(w, 0, sizeof(*w));
 	w_put(w, TABLE_MAGIC, 8);
 	w_be(w, version, 8);
-	w_be(w, tab->has_policy ? FLAG_POLICY : 0, 4);
+	w_be(w, (tab->has_policy ? FLAG_POLICY : 0) |
+	     (tab->pin.size ? FLAG_PIN : 0), 4);
 	w_policy(w, tab->has_policy ? &tab->policy : &none);
+	if (tab->pin.size) {
+		w_be(w, tab->pin.size, 2);
+		w_put(w, tab->pin.name, tab->pin.size);
+	}
 	w_slot(w, &tab->recovery);
 	w_slot(w, &tab->audit);
 	w_be(w, tab->n_users, 2);
@@ -262,6 +287,18 @@ static int parse(const uint8_t *buf, size_t len, struct vault_table *tab)
 	flags = (unsigned int)r_be(&r, 4);
 	tab->has_policy = flags & FLAG_POLICY;
 	r_policy(&r, &tab->policy);
+	if (flags & FLAG_PIN) {
+		size_t n_pin = (size_t)r_be(&r, 2);
+		const uint8_t *pin;
+
+		if (!n_pin || n_pin > sizeof(tab->pin.name))
+			r.bad = true;
+		pin = r.bad ? NULL : r_get(&r, n_pin);
+		if (pin) {
+			memcpy(tab->pin.name, pin, n_pin);
+			tab->pin.size = (UINT16)n_pin;
+		}
+	}
 	r_slot(&r, &tab->recovery);
 	r_slot(&r, &tab->audit);
 	n = (unsigned int)r_be(&r, 2);
@@ -287,7 +324,7 @@ static int parse(const uint8_t *buf, size_t len, struct vault_table *tab)
 			r.bad = true;
 		tab->n_users++;
 	}
-	if (r.bad || r.off != r.len || (flags & ~FLAG_POLICY)) {
+	if (r.bad || r.off != r.len || (flags & ~(FLAG_POLICY | FLAG_PIN))) {
 		table_free(tab);
 		return -EBADMSG;
 	}
@@ -446,6 +483,9 @@ int table_commit(struct vault *v)
 	ret = nv_index(v, STATE_NV, STATE_SIZE, true, &t->state_nv);
 	if (ret < 0)
 		return ret;
+	/* pin the primary the objects are sealed under (open() checked it) */
+	if (!t->tab.pin.size && !t->primary_bad)
+		t->tab.pin = t->primary_name;
 	ret = serialize(&t->tab, version, &w);
 	if (ret)
 		return sys_fail(v, "serialize the vault table", -ret);
@@ -456,7 +496,7 @@ int table_commit(struct vault *v)
 	if (ret)
 		return ret;
 	tpm_point("commit:written");
-	state_record(rec, 0, version, md);
+	state_record(rec, t->tab.n_users ? 0 : STATE_UNOWNED, version, md);
 	rc = nv_write(t, t->state_nv, rec, sizeof(rec), 0);
 	if (rc) {
 		ret = tpm_fail(v, "record the vault table in TPM NV", rc);
@@ -480,6 +520,8 @@ int table_resolve(struct vault *v, const uint8_t *rec)
 {
 	struct tpm_vault *t = v->priv;
 	uint64_t version = rec ? get_be(rec + 8, 8) : 0;
+	/* the record says an owner's table exists: losing it is damage */
+	bool owned = version && !(get_be(rec + 4, 4) & STATE_UNOWNED);
 	uint8_t *cur = NULL, *next = NULL, md[32];
 	size_t cur_len = 0, next_len = 0;
 	int ret, rc_cur, rc_next;
@@ -513,11 +555,35 @@ int table_resolve(struct vault *v, const uint8_t *rec)
 		fsync(t->dirfd);
 		use = next;
 		use_len = next_len;
+	} else if (rc_cur == -ENOENT && owned) {
+		/* the TPM says an owner's table exists: never a new lock */
+		if (rc_next != -ENOENT)
+			unlinkat(t->dirfd, TABLE_NEW, 0);
+		t->refused = -ENOENT;
+		snprintf(t->refused_msg, sizeof(t->refused_msg),
+			 "%s is missing but the TPM recorded version %llu: restore it from a backup, or recover",
+			 TABLE_FILE, (unsigned long long)version);
+		t->tab.version = version;
+		ret = 0;
+		goto out;
 	} else if (rc_cur == -ENOENT) {
-		/* no table: an unprovisioned vault */
+		/*
+		 * No table, and none recorded, or the record's is one of no
+		 * user (no owner was enrolled since the TPM's record began,
+		 * so nothing is lost): an unprovisioned vault.
+		 */
 		if (rc_next != -ENOENT)
 			unlinkat(t->dirfd, TABLE_NEW, 0);
 		t->tab.version = version;
+		ret = 0;
+		goto out;
+	} else if (!rec) {
+		t->refused = -ESTALE;
+		snprintf(t->refused_msg, sizeof(t->refused_msg),
+			 "%s is present but the TPM holds no record of it: the TPM was cleared, or this is another TPM (a board swap); put the original TPM back, or wipe",
+			 TABLE_FILE);
+		if (rc_next != -ENOENT)
+			unlinkat(t->dirfd, TABLE_NEW, 0);
 		ret = 0;
 		goto out;
 	} else {
@@ -527,7 +593,7 @@ int table_resolve(struct vault *v, const uint8_t *rec)
 			found = get_be(cur + 8, 8);
 		t->refused = -ESTALE;
 		snprintf(t->refused_msg, sizeof(t->refused_msg),
-			 "%s (version %llu) is not the table the TPM recorded (version %llu): an edited or older copy of the state directory is refused; restore the newest copy, or wipe",
+			 "%s (version %llu) is not the table the TPM recorded (version %llu): an edited, truncated or older copy of the state directory is refused; restore the newest copy, or wipe",
 			 TABLE_FILE, (unsigned long long)found,
 			 (unsigned long long)version);
 		if (rc_next != -ENOENT)

@@ -263,6 +263,9 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 		if (ret == VAULT_GRANTED)
 			result = policy_verdict(res.role, admin_policy(vf->admin),
 						&override);
+		/* only a verdict that opens resets the lock-wide count */
+		if (result == SAFELOCK_RESULT_GRANTED && vf->vault->ops->opened)
+			vf->vault->ops->opened(vf->vault);
 		duress = result == SAFELOCK_RESULT_GRANTED && res.duress;
 	} else {
 		ret = -EINVAL;
@@ -463,7 +466,7 @@ static int push_one(struct verifier *vf, uint32_t dev,
 	int ret;
 
 	if (!msg || nla_put_u32(msg, SAFELOCK_A_DEVICE, dev) ||
-	    policy_put_attrs(msg, p)) {
+	    policy_put_attrs(msg, p, vf->vault)) {
 		if (msg)
 			nlmsg_free(msg);
 		snprintf(why, len, "out of memory");
@@ -571,7 +574,9 @@ static int each_lock(struct verifier *vf, uint8_t cmd, int attr, uint64_t val,
 	for (i = 0; i < n && !ret; i++) {
 		msg = sl_genl_msg(&vf->nl, cmd);
 		if (!msg || nla_put_u32(msg, SAFELOCK_A_DEVICE, locks[i].device) ||
-		    (attr && nla_put_u64(msg, attr, val))) {
+		    (attr == SAFELOCK_A_TIME_LOCK_FOR_S ?
+		     nla_put_u32(msg, attr, (uint32_t)val) :
+		     attr && nla_put_u64(msg, attr, val))) {
 			if (msg)
 				nlmsg_free(msg);
 			snprintf(why, len, "out of memory");
@@ -590,13 +595,11 @@ static int k_fault_clear(void *ctx, char *why, size_t len)
 	return each_lock(ctx, SAFELOCK_CMD_FAULT_CLEAR, 0, 0, why, len);
 }
 
+/* Timed by the kernel on its own clock: no wall clock to move. */
 static int k_time_lock_now(void *ctx, uint32_t duration_s, char *why, size_t len)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	return each_lock(ctx, SAFELOCK_CMD_POLICY_SET, SAFELOCK_A_TIME_LOCK_UNTIL,
-			 (uint64_t)now.tv_sec + duration_s, why, len);
+	return each_lock(ctx, SAFELOCK_CMD_POLICY_SET, SAFELOCK_A_TIME_LOCK_FOR_S,
+			 duration_s, why, len);
 }
 
 static const struct admin_kernel_ops kernel_ops = {
@@ -663,8 +666,9 @@ static void try_register(struct verifier *vf)
 	prov = vf->vault->ops->provisioned(vf->vault);
 	admin_vault_result(vf->admin, prov);
 	if (prov < 0) {
+		/* a vault that does not answer is never a new lock */
 		report(vf, "unable to read vault: %s%s", vf->vault->errmsg, "");
-		prov = 0;
+		prov = SAFELOCK_VAULT_DAMAGED;
 	}
 	msg = sl_genl_msg(&vf->nl, SAFELOCK_CMD_VERIFIER_REGISTER);
 	if (!msg || nla_put_u8(msg, SAFELOCK_A_PROVISIONED, (uint8_t)prov)) {

@@ -150,7 +150,25 @@ static int f_provisioned(struct vault *v)
 
 	if (ret)
 		return ret;
-	return fv->users[1].used ? 1 : 0;
+	if (fv->damaged)
+		return SAFELOCK_VAULT_DAMAGED;
+	return fv->users[1].used ? SAFELOCK_VAULT_OWNED : SAFELOCK_VAULT_EMPTY;
+}
+
+/* The vault's clock is the fake one tests move (now_ms), not the wall's. */
+static int f_clock_ms(struct vault *v, uint64_t *ms)
+{
+	struct fake_vault *fv = fv_of(v);
+	int ret = enter(v, "clock_ms", false);
+
+	if (ret)
+		return ret;
+	if (fv->clock_fail) {
+		snprintf(v->errmsg, sizeof(v->errmsg), "fake TPM clock unreadable");
+		return -EIO;
+	}
+	*ms = fv->now_ms;
+	return 0;
 }
 
 static int f_user_add(struct vault *v, unsigned int id, enum safelock_role role,
@@ -395,6 +413,7 @@ const struct vault_ops fake_vault_ops = {
 	.verify = f_verify,
 	.throttle = f_throttle,
 	.provisioned = f_provisioned,
+	.clock_ms = f_clock_ms,
 	.check = f_check,
 	.user_add = f_user_add,
 	.user_del = f_user_del,

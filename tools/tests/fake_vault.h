@@ -40,6 +40,8 @@ struct fake_vault {
 	const char *fail_op;
 	int fail_err;
 	bool down;			/* every op fails with -EIO */
+	bool damaged;			/* provisioned() says DAMAGED */
+	bool clock_fail;		/* clock_ms() fails with -EIO */
 };
 
 extern const struct vault_ops fake_vault_ops;

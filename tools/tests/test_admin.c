@@ -27,7 +27,7 @@
 #include "fake_vault.h"
 #include "tap.h"
 
-#define NTESTS 158
+#define NTESTS 172
 
 /* ----------------------------------------------------------------- */
 /* The fake kernel                                                   */
@@ -847,9 +847,10 @@ static void test_kernel_ops(void)
 	call();
 	tap_ok(rep.status == 0 && fk.time_locks == 1 && fk.time_lock_s == 3600,
 	       "the owner starts a time lock of an hour");
-	tap_ok(policy_time_lock_until(&fv.policy) == srv->now_s() + 3600 &&
-	       policy_time_lock_until(&srv->policy) == srv->now_s() + 3600,
-	       "its end is stored with the policy (a reboot or reload cannot lift it)");
+	tap_ok(policy_time_lock_until(&fv.policy) ==
+	       ((fv.now_ms + 3600000) | POLICY_PRIV_TPM_MS) &&
+	       policy_time_lock_until(&srv->policy) == policy_time_lock_until(&fv.policy),
+	       "its end is stored with the policy, on the TPM clock (a reboot or reload cannot lift it)");
 
 	req(ADMIN_OP_AUDIT_VERIFY);
 	auth(0, 4);
@@ -1361,7 +1362,7 @@ static void test_policy_attrs(void)
 	p.holidays[2] = 20818;
 	p.courier_override = 1;
 	p.utc_offset_s = -3600;
-	ret = policy_put_attrs(msg, &p);
+	ret = policy_put_attrs(msg, &p, &vault);
 	ret = ret ?: nla_parse(tb, SAFELOCK_A_MAX, nlmsg_attrdata(nlmsg_hdr(msg), 0),
 			       nlmsg_attrlen(nlmsg_hdr(msg), 0), NULL);
 	tap_ok(!ret && tb[SAFELOCK_A_TIME_DELAY_S] && nla_get_u32(tb[SAFELOCK_A_TIME_DELAY_S]) == 900 &&
@@ -1382,14 +1383,155 @@ static void test_policy_attrs(void)
 	       "POLICY_SET attributes: the time lock (only the used holidays) and the override");
 	nlmsg_free(msg);
 	msg = nlmsg_alloc();
-	policy_set_time_lock_until(&p, (uint64_t)time(NULL) + 600);
-	ret = policy_put_attrs(msg, &p);
+	policy_set_time_lock_until(&p, (fv.now_ms + 600000) | POLICY_PRIV_TPM_MS);
+	ret = policy_put_attrs(msg, &p, &vault);
 	ret = ret ?: nla_parse(tb, SAFELOCK_A_MAX, nlmsg_attrdata(nlmsg_hdr(msg), 0),
 			       nlmsg_attrlen(nlmsg_hdr(msg), 0), NULL);
-	tap_ok(!ret && tb[SAFELOCK_A_TIME_LOCK_UNTIL] &&
-	       nla_get_u64(tb[SAFELOCK_A_TIME_LOCK_UNTIL]) == policy_time_lock_until(&p),
-	       "a running immediate time lock goes out again with the policy");
+	tap_ok(!ret && !tb[SAFELOCK_A_TIME_LOCK_UNTIL] && tb[SAFELOCK_A_TIME_LOCK_FOR_S] &&
+	       nla_get_u32(tb[SAFELOCK_A_TIME_LOCK_FOR_S]) == 600,
+	       "a running immediate time lock goes out again with the policy, as its time left");
 	nlmsg_free(msg);
+}
+
+/* The time-lock attributes policy_put_attrs() makes of the policy in force. */
+static int tl_attrs(uint32_t *for_s, bool *until)
+{
+	struct nlattr *tb[SAFELOCK_A_MAX + 1];
+	struct nl_msg *msg = nlmsg_alloc();
+	int ret;
+
+	*for_s = 0;
+	*until = false;
+	if (!msg)
+		return -ENOMEM;
+	ret = policy_put_attrs(msg, &srv->policy, &vault);
+	ret = ret ?: nla_parse(tb, SAFELOCK_A_MAX, nlmsg_attrdata(nlmsg_hdr(msg), 0),
+			       nlmsg_attrlen(nlmsg_hdr(msg), 0), NULL);
+	if (!ret && tb[SAFELOCK_A_TIME_LOCK_FOR_S])
+		*for_s = nla_get_u32(tb[SAFELOCK_A_TIME_LOCK_FOR_S]);
+	*until = !ret && tb[SAFELOCK_A_TIME_LOCK_UNTIL];
+	nlmsg_free(msg);
+	return ret;
+}
+
+/*
+ * The recovery delay and the immediate time lock count on the vault's
+ * (TPM's) clock, not CLOCK_REALTIME: moving the wall clock a year ends
+ * neither; a clock that cannot be read never counts as time passed. And
+ * INIT of a damaged vault is refused.
+ */
+static void test_tpm_clock(void)
+{
+	static const uint64_t year_s = 365ULL * 86400;
+	char secret[SAFELOCK_RECOVERY_TEXT_SIZE], c[16];
+	struct safelock_admin_policy p;
+	uint32_t for_s;
+	bool until;
+	int ret;
+
+	fake_vault_init(&vault, &fv);
+	random_code(codes[1]);
+	ret = vault.ops->user_add(&vault, 1, SAFELOCK_ROLE_OWNER, codes[1], strlen(codes[1]));
+	ret = ret ?: vault.ops->recovery_new(&vault, secret);
+	policy_defaults(&p);
+	p.recovery_delay_s = 3600;
+	fv.policy = p;
+	fv.has_policy = true;
+	fk.registered = true;
+	fk.door = 0;
+	server_start();
+	req(ADMIN_OP_RECOVER);
+	snprintf(rq.recovery, sizeof(rq.recovery), "%s", secret);
+	random_code(c);
+	new_code(c);
+	call();
+	tap_ok(!ret && rep.status == -EINPROGRESS && rep.retry_after_ms == 3600000 &&
+	       policy_recovery_start(&fv.policy) == (fv.now_ms | POLICY_PRIV_TPM_MS),
+	       "RECOVER starts the delay at the TPM clock's reading");
+	clock_s += year_s;
+	req(ADMIN_OP_RECOVER);
+	snprintf(rq.recovery, sizeof(rq.recovery), "%s", secret);
+	new_code(c);
+	call();
+	if (!tap_ok(rep.status == -EINPROGRESS && rep.retry_after_ms == 3600000 &&
+		    strcmp(fv.users[1].code, c),
+		    "the wall clock set a year forward: the recovery delay is still running (3600 s left)"))
+		tap_diag("status %d retry %u: %s", rep.status, rep.retry_after_ms, rep.message);
+	req(ADMIN_OP_STATUS);
+	call();
+	tap_ok(rep.status_info.recovery_pending && rep.status_info.recovery_left_s == 3600,
+	       "STATUS a year later on the wall clock: 3600 s left (%u)",
+	       rep.status_info.recovery_left_s);
+	fv.now_ms += 1800 * 1000;
+	fv.clock_fail = true;
+	req(ADMIN_OP_STATUS);
+	call();
+	tap_ok(rep.status_info.recovery_left_s == 3600 && strstr(rep.message, "TPM clock"),
+	       "the TPM clock unreadable: STATUS shows the whole delay left and says why (%s)",
+	       rep.message);
+	req(ADMIN_OP_RECOVER);
+	snprintf(rq.recovery, sizeof(rq.recovery), "%s", secret);
+	new_code(c);
+	call();
+	fv.clock_fail = false;
+	tap_ok(rep.status == -EINPROGRESS && strcmp(fv.users[1].code, c) &&
+	       strstr(rep.message, "TPM clock"),
+	       "the TPM clock unreadable: RECOVER is refused, the delay not over");
+	req(ADMIN_OP_STATUS);
+	call();
+	tap_ok(rep.status_info.recovery_left_s == 1800,
+	       "the TPM clock read again: 1800 s left (%u)", rep.status_info.recovery_left_s);
+	fv.now_ms += 1801 * 1000;
+	req(ADMIN_OP_RECOVER);
+	snprintf(rq.recovery, sizeof(rq.recovery), "%s", secret);
+	new_code(c);
+	call();
+	tap_ok(rep.status == 0 && !strcmp(fv.users[1].code, c),
+	       "an hour on the TPM clock ends it: the owner's code is changed");
+	snprintf(codes[1], sizeof(codes[1]), "%s", c);
+
+	/* the immediate time lock */
+	req(ADMIN_OP_TIME_LOCK_NOW);
+	auth(0, 1);
+	rq.duration_s = 3600;
+	call();
+	tap_ok(rep.status == 0 && fk.time_lock_s == 3600 &&
+	       policy_time_lock_until(&fv.policy) == ((fv.now_ms + 3600000) | POLICY_PRIV_TPM_MS),
+	       "TIME_LOCK_NOW stores its end on the TPM clock");
+	clock_s += year_s;
+	server_start();		/* a restart: the policy from the vault */
+	admin_policy_ready(srv);
+	ret = tl_attrs(&for_s, &until);
+	tap_ok(!ret && for_s == 3600 && !until,
+	       "the wall clock a year forward, safelockd restarted: the push still sends TIME_LOCK_FOR_S 3600, no TIME_LOCK_UNTIL");
+	fv.now_ms += 600 * 1000;
+	ret = tl_attrs(&for_s, &until);
+	tap_ok(!ret && for_s == 3000, "600 s later on the TPM clock: TIME_LOCK_FOR_S 3000 (%u)", for_s);
+	fv.clock_fail = true;
+	ret = tl_attrs(&for_s, &until);
+	fv.clock_fail = false;
+	tap_ok(ret == -EIO && !for_s,
+	       "the TPM clock unreadable: no push at all (retried), never a time lock dropped");
+	fv.now_ms += 3000 * 1000;
+	ret = tl_attrs(&for_s, &until);
+	tap_ok(!ret && !for_s && !until, "once over on the TPM clock: no time lock attribute");
+
+	/* INIT of a damaged vault */
+	fv.damaged = true;
+	memset(&fv.users[1], 0, sizeof(fv.users[1]));
+	fk.door = 1;
+	req(ADMIN_OP_INIT);
+	random_code(c);
+	new_code(c);
+	call();
+	tap_ok(rep.status == -EEXIST && strstr(rep.message, "damaged") && !fv.users[1].used,
+	       "INIT of a damaged vault is refused: %s", rep.message);
+	req(ADMIN_OP_STATUS);
+	call();
+	tap_ok(rep.status_info.provisioned && strstr(rep.message, "damaged"),
+	       "STATUS of a damaged vault: provisioned (never a new lock), and says damaged");
+	fv.damaged = false;
+	fk.door = 0;
 }
 
 static void test_policy_validate(void)
@@ -1444,6 +1586,7 @@ int main(void)
 	test_verdicts();
 	test_policy_attrs();
 	test_policy_validate();
+	test_tpm_clock();
 	free(srv);
 	return tap_exit();
 }

@@ -77,6 +77,10 @@ static int verify(uint64_t req, const char *c)
 	unsigned int ra;
 	int ret = v.ops->verify(&v, req, 1, c, len, &ra, &res);
 
+	/* the owner's GRANTED opens: safelockd says so (opened()) */
+	if (ret == VAULT_GRANTED)
+		v.ops->opened(&v);
+
 	v.ops->finish(&v);
 	return ret;
 }
