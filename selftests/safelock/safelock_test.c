@@ -3098,6 +3098,44 @@ TEST_F(board, time_lock_for)
 	EXPECT_LT(20000u, timer_ms(&self->b));
 }
 
+/*
+ * The time delay and the penalty run on the kernel's monotonic clock: the
+ * wall clock set a year ahead (or back) shortens neither.
+ */
+TEST_F(board, timers_ignore_clock)
+{
+	struct verify_req vr;
+	char code[16], ext[256];
+	int64_t jump;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_EQ(0, nl_policy_set(&self->v, self->b.index, 5, 60, -1, -1, ext, sizeof(ext)))
+		TH_LOG("policy refused: %s", ext);
+	for (jump = -365 * 86400LL; jump <= 365 * 86400LL; jump += 2 * 365 * 86400LL) {
+		ASSERT_NE(0, grant_entry(_metadata, self, 1));
+		ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_TIME_DELAY, 2000));
+		ASSERT_EQ(0, set_clock(self, real_s() + jump));
+		EXPECT_FALSE(wait_for(state(&self->b) != SAFELOCK_STATE_TIME_DELAY, 2000))
+			TH_LOG("a clock jump of %lld s ended the time delay", (long long)jump);
+		EXPECT_LT(2000u, timer_ms(&self->b));
+		EXPECT_EQ(0, bolt(&self->b));
+		restore_clock(self);
+		ASSERT_EQ(0, type_keys(&self->b, "C"));
+		ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 2000));
+
+		ENTER_AND_VERIFY(code, &vr);
+		ASSERT_EQ(0, nl_verdict_retry(&self->v, vr.device, vr.id, vr.nonce,
+					      SAFELOCK_RESULT_DENIED, 5000, ext, sizeof(ext)));
+		ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_PENALTY, 2000));
+		ASSERT_EQ(0, set_clock(self, real_s() + jump));
+		EXPECT_FALSE(wait_for(state(&self->b) != SAFELOCK_STATE_PENALTY, 2000))
+			TH_LOG("a clock jump of %lld s ended the penalty", (long long)jump);
+		restore_clock(self);
+		ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 6000));
+	}
+}
+
 static uint64_t grant_override(struct __test_metadata *_metadata, FIXTURE_DATA(board) *self,
 			       unsigned int user, uint8_t ovr)
 {
