@@ -275,18 +275,24 @@ bool safelock_bolt_is_open(struct safelock *sl)
 	return sl->bolt_cmd == SAFELOCK_BOLT_CMD_OPEN;
 }
 
-/* The bolt sensor reports the bolt retracted (false without a sensor). */
+/*
+ * The bolt sensor reports the bolt retracted (false without a sensor).  A
+ * sensor that cannot be read counts as "retracted": it never confirms a
+ * throw, and a locked lock reports it as a sensor fault.
+ */
 bool safelock_bolt_sensor_open(struct safelock *sl)
 {
-	return sl->bolt_sensor && gpiod_get_value_cansleep(sl->bolt_sensor) > 0;
+	return sl->bolt_sensor && gpiod_get_value_cansleep(sl->bolt_sensor) != 0;
 }
 
-/* A door line that cannot be read counts as open: never lock onto it. */
+/*
+ * A door line that cannot be read counts as shut: it never stands in for an
+ * open door where one is required (a wipe, an owner's first enrolment),
+ * and throwing the bolt onto it does no harm.
+ */
 bool safelock_door_is_open(struct safelock *sl)
 {
-	if (!sl->door)
-		return false;
-	return gpiod_get_value_cansleep(sl->door) != 0;
+	return sl->door && gpiod_get_value_cansleep(sl->door) > 0;
 }
 
 bool safelock_tamper_is_active(struct safelock *sl)
