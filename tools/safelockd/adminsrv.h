@@ -97,6 +97,12 @@ struct admin_kernel_ops {
 	int (*fault_clear)(void *ctx, char *why, size_t len);
 	int (*time_lock_now)(void *ctx, uint32_t duration_s, char *why,
 			     size_t len);
+	/*
+	 * A duress code was used at the admin socket: raise the silent
+	 * alarm of every lock (SAFELOCK_CMD_DURESS_ALARM, USER_ID @user_id)
+	 * from the registered socket. 0, or -errno and a reason in @why.
+	 */
+	int (*duress_alarm)(void *ctx, uint32_t user_id, char *why, size_t len);
 };
 
 /* The admin server (admin.c) ------------------------------------------ */
@@ -121,7 +127,8 @@ struct admin_act {
 	unsigned int user[2];		/* acting users (auth[]), 0: none */
 	unsigned int target;		/* target user, 0: none */
 	int result;			/* 0 or -errno */
-	bool duress;			/* authorised with a duress code */
+	bool duress;			/* a duress code was given (alarm) */
+	int alarm_err;			/* duress: 0 alarm raised, or -errno */
 	bool started;			/* RECOVER: the delay started */
 	const struct ucred *peer;	/* who sent it, NULL: unknown */
 	const char *reason;		/* one line, never a secret */

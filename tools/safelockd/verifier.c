@@ -590,6 +590,47 @@ static int k_fault_clear(void *ctx, char *why, size_t len)
 	return each_lock(ctx, SAFELOCK_CMD_FAULT_CLEAR, 0, 0, why, len);
 }
 
+/*
+ * A duress code at the admin socket: DURESS_ALARM (DEVICE, USER_ID) to
+ * every lock, from the registered socket. Every lock is tried even if one
+ * refuses; 0 if every one raised it, else the first error.
+ */
+static int k_duress_alarm(void *ctx, uint32_t user_id, char *why, size_t len)
+{
+	struct verifier *vf = ctx;
+	struct lock_status locks[MAX_LOCKS];
+	struct nl_msg *msg;
+	int i, n, ret, first = 0;
+
+	if (!vf->registered) {
+		snprintf(why, len, "not registered with the kernel");
+		return -ENOTCONN;
+	}
+	n = lock_dump(vf, locks, MAX_LOCKS);
+	if (n <= 0) {
+		snprintf(why, len, "no lock present");
+		return -ENODEV;
+	}
+	for (i = 0; i < n; i++) {
+		msg = sl_genl_msg(&vf->nl, SAFELOCK_CMD_DURESS_ALARM);
+		if (!msg || nla_put_u32(msg, SAFELOCK_A_DEVICE, locks[i].device) ||
+		    nla_put_u32(msg, SAFELOCK_A_USER_ID, user_id)) {
+			if (msg)
+				nlmsg_free(msg);
+			ret = -ENOMEM;
+		} else {
+			ret = sl_genl_request(&vf->nl, msg);
+		}
+		if (ret && !first) {
+			first = ret;
+			snprintf(why, len, "lock %u: %s", locks[i].device,
+				 ret == -ENOMEM ? "out of memory" :
+				 vf->nl.extack[0] ? vf->nl.extack : strerror(-ret));
+		}
+	}
+	return first;
+}
+
 static int k_time_lock_now(void *ctx, uint32_t duration_s, char *why, size_t len)
 {
 	struct timespec now;
@@ -606,6 +647,7 @@ static const struct admin_kernel_ops kernel_ops = {
 	.provisioned = k_provisioned,
 	.fault_clear = k_fault_clear,
 	.time_lock_now = k_time_lock_now,
+	.duress_alarm = k_duress_alarm,
 };
 
 /* ----------------------------------------------------------------- */
