@@ -40,6 +40,7 @@
 #include <linux/genetlink.h>
 
 #include "auditlog.h"
+#include "gate.h"
 #include "libsafelock.h"
 #include "safelockd.h"
 
@@ -70,6 +71,9 @@ struct verifier {
 	/* the locks that have the policy of the vault (bit = device index) */
 	uint32_t pushed;
 	bool policy_loaded;	/* admin's policy was loaded at the last tick */
+	/* messages on the verifier socket that were not the kernel's */
+	struct ratelimit forged_rl;
+	unsigned long forged_total;
 };
 
 static void report(struct verifier *vf, const char *fmt, const char *a,
@@ -173,6 +177,10 @@ static void handle_entry_begin(struct verifier *vf, struct nl_msg *msg)
 		fprintf(stderr, "safelockd: ignoring a malformed ENTRY_BEGIN\n");
 		return;
 	}
+	/* a lock without the policy gets no check, so nothing to prepare */
+	if (!policy_in_force(vf->pushed, nla_get_u32(tb[SAFELOCK_A_DEVICE]),
+			     vf->admin->policy_loaded))
+		return;
 	if (vf->begun)
 		vf->superseded++;
 	vf->begun = nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]);
@@ -213,15 +221,12 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	struct nlattr *tb[SAFELOCK_A_MAX + 1];
 	char code[SAFELOCK_CODE_BUF] = { 0 };
 	unsigned char nonce[SAFELOCK_NONCE_SIZE];
-	uint32_t dev, user, result = SAFELOCK_RESULT_DENIED;
-	unsigned int retry_after = 0;
-	struct vault_result res = { .role = SAFELOCK_ROLE_NONE };
-	uint8_t override = SAFELOCK_OVERRIDE_NONE;
-	bool duress = false;
+	struct verify_in in = { .code = code };
+	struct verify_out out;
 	char wait[48] = "", cmds[96] = "", how[48] = "";
 	unsigned long c0 = vf->vault->commands, c1;
-	uint64_t req, t_vault;
-	size_t len = 0;
+	uint64_t t_vault;
+	bool in_force;
 	int ret;
 
 	admin_hold(vf->admin, false);
@@ -235,66 +240,64 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 		fprintf(stderr, "safelockd: unable to answer request: malformed VERIFY\n");
 		return;
 	}
-	dev = nla_get_u32(tb[SAFELOCK_A_DEVICE]);
-	req = nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]);
+	in.dev = nla_get_u32(tb[SAFELOCK_A_DEVICE]);
+	in.req = nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]);
 	memcpy(nonce, nla_data(tb[SAFELOCK_A_NONCE]), sizeof(nonce));
-	user = tb[SAFELOCK_A_USER_ID] ? nla_get_u32(tb[SAFELOCK_A_USER_ID]) : 0;
+	in.user = tb[SAFELOCK_A_USER_ID] ? nla_get_u32(tb[SAFELOCK_A_USER_ID]) : 0;
 	if (tb[SAFELOCK_A_CODE]) {
-		len = (size_t)nla_len(tb[SAFELOCK_A_CODE]);
-		if (len > SAFELOCK_CODE_MAX_DIGITS)
-			len = 0;
-		memcpy(code, nla_data(tb[SAFELOCK_A_CODE]), len);
+		in.len = (size_t)nla_len(tb[SAFELOCK_A_CODE]);
+		if (in.len > SAFELOCK_CODE_MAX_DIGITS)
+			in.len = 0;
+		memcpy(code, nla_data(tb[SAFELOCK_A_CODE]), in.len);
 		sl_genl_wipe_attr(&vf->nl, msg, tb[SAFELOCK_A_CODE]);
 	}
 	if (tb[SAFELOCK_A_DEADLINE_NS] &&
 	    nla_get_u64(tb[SAFELOCK_A_DEADLINE_NS]) <= now_ns()) {
 		safelock_wipe(code, sizeof(code));
 		fprintf(stderr, "safelockd: request %llu user %03u: deadline passed, not tried\n",
-			(unsigned long long)req, user);
-		cancel_prepared(vf, req);
+			(unsigned long long)in.req, in.user);
+		cancel_prepared(vf, in.req);
 		return;
 	}
 	t_vault = now_ns();
-	if (safelock_code_valid(code, len)) {
-		ret = vf->vault->ops->verify(vf->vault, req, user, code, len,
-					     &retry_after, &res);
-		admin_vault_result(vf->admin, ret);
-		/* the role decides what a right code earns */
-		if (ret == VAULT_GRANTED)
-			result = policy_verdict(res.role, admin_policy(vf->admin),
-						&override);
-		duress = result == SAFELOCK_RESULT_GRANTED && res.duress;
-	} else {
-		ret = -EINVAL;
-		cancel_prepared(vf, req);
-		snprintf(vf->vault->errmsg, sizeof(vf->vault->errmsg),
-			 "malformed code");
-	}
+	vf->vault->errmsg[0] = '\0';
+	/* no vault call here: the tick loads a policy that could not be read */
+	in_force = policy_in_force(vf->pushed, in.dev, vf->admin->policy_loaded);
+	verify_decide(vf->vault, vf->admin, in_force, &in, &out);
 	safelock_wipe(code, sizeof(code));
-	if (result == SAFELOCK_RESULT_GRANTED)
-		retry_after = 0;
+	if (!out.vault_asked)
+		cancel_prepared(vf, in.req);
 	c1 = vf->vault->commands;
 	t_vault = now_ns() - t_vault;
-	send_verdict(vf, dev, req, nonce, result, retry_after, duress, override);
-	auditlog_verdict(vf->audit, req, user, result, retry_after, duress, override);
+	send_verdict(vf, in.dev, in.req, nonce, out.result, out.retry_after_ms,
+		     out.duress, out.override);
+	auditlog_verdict(vf->audit, in.req, in.user, out.result, out.retry_after_ms,
+			 out.duress, out.override);
+	if (out.no_policy) {
+		fprintf(stderr, "safelockd: policy not in force on lock %u: not checking codes (request %llu user %03u: DENIED)\n",
+			in.dev, (unsigned long long)in.req, in.user);
+		auditlog_vault(vf->audit, AUDIT_V_NO_POLICY, in.user, SAFELOCK_RESULT_DENIED,
+			       in.dev, "policy not in force on the lock: code not checked");
+		return;
+	}
 	/* what could wait for the verdict: flushes, settling NV writes */
 	if (vf->vault->ops->finish && vf->vault->ops->finish(vf->vault))
 		fprintf(stderr, "safelockd: request %llu: after the verdict: %s\n",
-			(unsigned long long)req, vf->vault->errmsg);
+			(unsigned long long)in.req, vf->vault->errmsg);
 	if (vf->verbose)
 		snprintf(cmds, sizeof(cmds),
 			 " [TPM commands: %lu before the verdict, %lu after; vault %.1f ms]",
 			 c1 - c0, vf->vault->commands - c1, t_vault / 1e6);
-	if (retry_after == VAULT_RETRY_DISABLED)
+	if (out.retry_after_ms == VAULT_RETRY_DISABLED)
 		snprintf(wait, sizeof(wait), ", entry disabled");
-	else if (retry_after)
-		snprintf(wait, sizeof(wait), ", retry after %u ms", retry_after);
-	if (ret == VAULT_GRANTED)
-		snprintf(how, sizeof(how), " as %s%s%s", safelock_role_name(res.role),
-			 override ? ", time-delay override" : "",
-			 duress ? ", DURESS" : "");
+	else if (out.retry_after_ms)
+		snprintf(wait, sizeof(wait), ", retry after %u ms", out.retry_after_ms);
+	if (out.vault_ret == VAULT_GRANTED)
+		snprintf(how, sizeof(how), " as %s%s%s", safelock_role_name(out.res.role),
+			 out.override ? ", time-delay override" : "",
+			 out.duress ? ", DURESS" : "");
 	fprintf(stderr, "safelockd: request %llu user %03u: %s%s%s%s%s%s%s\n",
-		(unsigned long long)req, user, safelock_result_name(result), how,
+		(unsigned long long)in.req, in.user, safelock_result_name(out.result), how,
 		wait, vf->vault->errmsg[0] ? " (" : "", vf->vault->errmsg,
 		vf->vault->errmsg[0] ? ")" : "", cmds);
 }
@@ -315,12 +318,45 @@ static void handle_ctrl(struct verifier *vf, struct nl_msg *msg)
 	}
 }
 
+/*
+ * A message that is not the kernel's: nothing is asked of the vault,
+ * nothing counted; a log line and an audit record, rate-limited so that a
+ * flood fills neither the journal nor the disk.
+ */
+static void forged(struct verifier *vf, struct nl_msg *msg, enum kmsg_check why)
+{
+	const struct sockaddr_nl *src = nlmsg_get_src(msg);
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct genlmsghdr *gh = genlmsg_valid_hdr(nlh, 0) ? nlmsg_data(nlh) : NULL;
+	unsigned long more = 0;
+	char text[AUDIT_TEXT_SIZE];
+
+	vf->forged_total++;
+	if (!ratelimit_ok(&vf->forged_rl, now_ns() / 1000000, &more))
+		return;
+	snprintf(text, sizeof(text), "%s type %u cmd %u from port %u ignored%s",
+		 why == KMSG_FORGED ? "forged" : "foreign", nlh->nlmsg_type,
+		 gh ? gh->cmd : 0, src ? src->nl_pid : 0, more ? " (+more)" : "");
+	fprintf(stderr, "safelockd: %s message (type %u cmd %u) from netlink port %u, not the kernel: ignored, no code checked%s%lu%s\n",
+		why == KMSG_FORGED ? "FORGED" : "foreign", nlh->nlmsg_type,
+		gh ? gh->cmd : 0, src ? src->nl_pid : 0,
+		more ? " (" : "", more, more ? " more not logged)" : "");
+	auditlog_vault(vf->audit, AUDIT_V_FORGED, 0, SAFELOCK_RESULT_DENIED,
+		       src ? src->nl_pid : 0, text);
+}
+
 static int on_msg(struct nl_msg *msg, void *arg)
 {
 	struct verifier *vf = arg;
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct genlmsghdr *gh;
+	enum kmsg_check k;
 
+	k = kernel_msg_check(nlmsg_get_src(msg), nlh, vf->nl.family);
+	if (k != KMSG_KERNEL) {
+		forged(vf, msg, k);
+		return NL_SKIP;
+	}
 	if (!genlmsg_valid_hdr(nlh, 0))
 		return NL_SKIP;
 	gh = nlmsg_data(nlh);
@@ -764,6 +800,7 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 	struct verifier vf = {
 		.vault = vault, .nl = { .family = -1 }, .q_family = -1,
 		.prepare = !opts->no_prepare, .verbose = opts->verbose,
+		.forged_rl = { .window_ms = 60000, .burst = 10 },
 	};
 	struct signalfd_siginfo si;
 	struct pollfd pfd[NPFD];
