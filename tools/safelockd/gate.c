@@ -45,6 +45,23 @@ bool ratelimit_ok(struct ratelimit *rl, uint64_t now_ms,
 	return true;
 }
 
+uint8_t vault_state(int provisioned)
+{
+	if (provisioned < 0 || provisioned >= SAFELOCK_VAULT_MAX)
+		return SAFELOCK_VAULT_DAMAGED;
+	return (uint8_t)provisioned;
+}
+
+const char *vault_state_name(uint8_t state)
+{
+	switch (state) {
+	case SAFELOCK_VAULT_EMPTY:	return "empty (no owner)";
+	case SAFELOCK_VAULT_OWNED:	return "owned";
+	case SAFELOCK_VAULT_DAMAGED:	return "DAMAGED";
+	default:			return "unknown";
+	}
+}
+
 bool policy_in_force(uint32_t pushed, uint32_t dev, bool policy_ready)
 {
 	return policy_ready && dev < 32 && (pushed & (1u << dev));

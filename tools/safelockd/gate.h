@@ -52,6 +52,14 @@ struct ratelimit {
 bool ratelimit_ok(struct ratelimit *rl, uint64_t now_ms,
 		  unsigned long *suppressed);
 
+/*
+ * What vault_ops.provisioned() said (enum safelock_vault, or -errno), as
+ * SAFELOCK_A_PROVISIONED tells the kernel: an error is DAMAGED, never
+ * EMPTY: a vault that cannot be read must not make the lock look new.
+ */
+uint8_t vault_state(int provisioned);
+const char *vault_state_name(uint8_t state);
+
 /* One VERIFY, as parsed. */
 struct verify_in {
 	uint32_t dev;

@@ -738,12 +738,13 @@ static void try_register(struct verifier *vf)
 	}
 	/* follow the events before registering: the registration is one */
 	auditlog_events_fd(vf->audit);
-	prov = vf->vault->ops->provisioned(vf->vault);
-	admin_vault_result(vf->admin, prov);
-	if (prov < 0) {
-		report(vf, "unable to read vault: %s%s", vf->vault->errmsg, "");
-		prov = 0;
-	}
+	ret = vf->vault->ops->provisioned(vf->vault);
+	admin_vault_result(vf->admin, ret);
+	/* a vault that cannot be read is DAMAGED, never "no owner" */
+	prov = vault_state(ret);
+	if (ret < 0)
+		report(vf, "unable to read vault: %s: telling the kernel it is DAMAGED%s",
+		       vf->vault->errmsg[0] ? vf->vault->errmsg : strerror(-ret), "");
 	msg = sl_genl_msg(&vf->nl, SAFELOCK_CMD_VERIFIER_REGISTER);
 	if (!msg || nla_put_u8(msg, SAFELOCK_A_PROVISIONED, (uint8_t)prov)) {
 		if (msg)
@@ -760,8 +761,8 @@ static void try_register(struct verifier *vf)
 		return;
 	}
 	if (!vf->registered) {
-		fprintf(stderr, "safelockd: registered as verifier%s\n",
-			prov ? "" : " (vault not provisioned)");
+		fprintf(stderr, "safelockd: registered as verifier (vault %s)\n",
+			vault_state_name((uint8_t)prov));
 		vf->pushed = 0;
 	}
 	vf->registered = true;
@@ -776,7 +777,7 @@ static void try_register(struct verifier *vf)
  */
 static void tick(struct verifier *vf)
 {
-	int prov;
+	int prov, ret;
 
 	if (vf->vault->ops->expire)
 		vf->vault->ops->expire(vf->vault);
@@ -785,12 +786,20 @@ static void tick(struct verifier *vf)
 		try_register(vf);
 		return;
 	}
-	prov = vf->vault->ops->provisioned(vf->vault);
-	admin_vault_result(vf->admin, prov);
-	if (prov >= 0 && prov != vf->provisioned)
+	ret = vf->vault->ops->provisioned(vf->vault);
+	admin_vault_result(vf->admin, ret);
+	prov = vault_state(ret);
+	if (prov != vf->provisioned) {
+		fprintf(stderr, "safelockd: vault %s (was %s): telling the kernel\n",
+			vault_state_name((uint8_t)prov),
+			vault_state_name((uint8_t)vf->provisioned));
+		if (prov == SAFELOCK_VAULT_DAMAGED)
+			auditlog_vault(vf->audit, AUDIT_V_VAULT_ERROR, 0, SAFELOCK_RESULT_DENIED,
+				       (uint32_t)-ret, "vault damaged or unreadable: told the kernel");
 		try_register(vf);
-	else
+	} else {
 		sync_policy(vf);
+	}
 }
 
 #define NPFD	(3 + ADMIN_MAX_CLIENTS + 1)

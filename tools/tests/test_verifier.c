@@ -28,7 +28,7 @@
 #include "fake_vault.h"
 #include "tap.h"
 
-#define NTESTS 18
+#define NTESTS 21
 #define FAMILY 0x1c	/* a family id as the kernel resolves it */
 
 static struct fake_vault fv;
@@ -159,9 +159,24 @@ static void test_no_policy(void)
 	free(srv);
 }
 
+static void test_vault_state(void)
+{
+	tap_ok(vault_state(-EIO) == SAFELOCK_VAULT_DAMAGED &&
+	       vault_state(-ENOENT) == SAFELOCK_VAULT_DAMAGED &&
+	       vault_state(-EBADMSG) == SAFELOCK_VAULT_DAMAGED,
+	       "a vault error goes to the kernel as DAMAGED, never as 'no owner'");
+	tap_ok(vault_state(SAFELOCK_VAULT_EMPTY) == SAFELOCK_VAULT_EMPTY &&
+	       vault_state(SAFELOCK_VAULT_OWNED) == SAFELOCK_VAULT_OWNED &&
+	       vault_state(SAFELOCK_VAULT_DAMAGED) == SAFELOCK_VAULT_DAMAGED,
+	       "EMPTY, OWNED and DAMAGED go as they are");
+	tap_ok(vault_state(SAFELOCK_VAULT_MAX + 3) == SAFELOCK_VAULT_DAMAGED,
+	       "a value the verifier does not know: DAMAGED");
+}
+
 int main(void)
 {
 	tap_plan(NTESTS);
+	test_vault_state();
 	test_sender();
 	test_ratelimit();
 	test_no_policy();
