@@ -256,5 +256,26 @@ struct sandbox_opts {
 int sandbox_enter(const struct sandbox_opts *o, char *err, size_t len);
 /* Only the seccomp allow-list (sandbox_enter does it last). */
 int sandbox_seccomp(char *err, size_t len);
+/*
+ * The allow-list: system call names, every variant of every architecture
+ * safelock ships on, each with the architectures it must exist on
+ * (SANDBOX_ARCH_*). sandbox_resolve() gives their numbers on @arch
+ * (SCMP_ARCH_*): a name is left out only where it does not exist and is
+ * not expected to; one expected on @arch that libseccomp cannot resolve
+ * there is an error (-ENOENT, the name in @err). Returns the number of
+ * entries written to @nrs, or -errno.
+ */
+#define SANDBOX_ARCH_X86_64	1u
+#define SANDBOX_ARCH_AARCH64	2u
+#define SANDBOX_ARCH_ARM	4u	/* armhf (EABI), the reference board */
+
+struct sandbox_syscall {
+	const char *name;
+	unsigned int archs;	/* SANDBOX_ARCH_* where it must exist */
+};
+
+const struct sandbox_syscall *sandbox_allow_list(size_t *n);
+int sandbox_resolve(uint32_t arch, const struct sandbox_syscall *list, size_t n,
+		    int *nrs, size_t max, char *err, size_t len);
 
 #endif /* SAFELOCKD_ADMINSRV_H */
