@@ -1014,6 +1014,9 @@ static int op_policy_set(struct admin_server *srv, struct req_ctx *c)
 		return ret;
 	/* safelockd's own words (a pending recovery) stay as they are */
 	memcpy(p.reserved, old.reserved, sizeof(p.reserved));
+	/* with a zone, the offset stored is its offset now: the fallback */
+	if (p.time_zone[0])
+		p.utc_offset_s = policy_offset_at(&p, (int64_t)srv->now_s());
 	ret = srv->vault->ops->policy_store(srv->vault, &p);
 	if (ret)
 		return vault_fail(srv, c, ret, "store the policy");

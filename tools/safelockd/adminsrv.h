@@ -53,10 +53,24 @@ int policy_validate(const struct safelock_admin_policy *p, char *why,
 uint64_t policy_recovery_start(const struct safelock_admin_policy *p);
 void policy_set_recovery_start(struct safelock_admin_policy *p, uint64_t t);
 /*
+ * The time zone: a name under @zoneinfo (NULL: /usr/share/zoneinfo) that
+ * is a TZif file, or "UTC": 0, or -EINVAL with the reason in @why.
+ */
+int policy_zone_check(const char *zone, const char *zoneinfo, char *why,
+		      size_t len);
+/*
+ * The UTC offset in force at @t: from @p's time zone if it has one (a
+ * zone that cannot be read: its stored utc_offset_s), else utc_offset_s.
+ */
+int32_t policy_offset_at(const struct safelock_admin_policy *p, int64_t t);
+/*
  * Put every policy attribute the kernel knows into a POLICY_SET message
  * (after SAFELOCK_A_DEVICE): 0, or -EMSGSIZE.
  */
 int policy_put_attrs(struct nl_msg *msg, const struct safelock_admin_policy *p);
+/* The same as at CLOCK_REALTIME second @now (the UTC offset, a time lock). */
+int policy_put_attrs_at(struct nl_msg *msg, const struct safelock_admin_policy *p,
+			int64_t now);
 
 /*
  * The verdict for a right code of a user with @role (the vault said

@@ -53,6 +53,7 @@
 #define TABLE_MAX	(2u << 20)
 #define POLICY_BYTES	260
 #define FLAG_POLICY	0x1
+#define FLAG_ZONE	0x2	/* the policy's time zone follows the users */
 #define UFLAG_DURESS	0x1
 
 /* Writing ------------------------------------------------------------- */
@@ -134,7 +135,8 @@ static int serialize(const struct vault_table *tab, uint64_t version,
 	memset(w, 0, sizeof(*w));
 	w_put(w, TABLE_MAGIC, 8);
 	w_be(w, version, 8);
-	w_be(w, tab->has_policy ? FLAG_POLICY : 0, 4);
+	w_be(w, (tab->has_policy ? FLAG_POLICY : 0) |
+		(tab->has_policy && tab->policy.time_zone[0] ? FLAG_ZONE : 0), 4);
 	w_policy(w, tab->has_policy ? &tab->policy : &none);
 	w_slot(w, &tab->recovery);
 	w_slot(w, &tab->audit);
@@ -150,6 +152,12 @@ static int serialize(const struct vault_table *tab, uint64_t version,
 		w_slot(w, &u->code);
 		if (u->duress.len)
 			w_slot(w, &u->duress);
+	}
+	if (tab->has_policy && tab->policy.time_zone[0]) {
+		size_t zl = strnlen(tab->policy.time_zone, sizeof(tab->policy.time_zone) - 1);
+
+		w_be(w, zl, 1);
+		w_put(w, tab->policy.time_zone, zl);
 	}
 	if (w->bad) {
 		free(w->p);
@@ -287,7 +295,16 @@ static int parse(const uint8_t *buf, size_t len, struct vault_table *tab)
 			r.bad = true;
 		tab->n_users++;
 	}
-	if (r.bad || r.off != r.len || (flags & ~FLAG_POLICY)) {
+	if (flags & FLAG_ZONE) {
+		size_t zl = (size_t)r_be(&r, 1);
+		const uint8_t *z = r_get(&r, zl);
+
+		if (!z || !zl || zl >= sizeof(tab->policy.time_zone) || memchr(z, 0, zl))
+			r.bad = true;
+		else
+			memcpy(tab->policy.time_zone, z, zl);
+	}
+	if (r.bad || r.off != r.len || (flags & ~(FLAG_POLICY | FLAG_ZONE))) {
 		table_free(tab);
 		return -EBADMSG;
 	}

@@ -70,6 +70,7 @@ struct verifier {
 	int q_family;
 	/* the locks that have the policy of the vault (bit = device index) */
 	uint32_t pushed;
+	int32_t pushed_offset;	/* the UTC offset the locks were last given */
 	bool policy_loaded;	/* admin's policy was loaded at the last tick */
 	/* messages on the verifier socket that were not the kernel's */
 	struct ratelimit forged_rl;
@@ -522,7 +523,7 @@ static int push_locks(struct verifier *vf, const struct safelock_admin_policy *p
 {
 	struct lock_status locks[MAX_LOCKS];
 	char ignore[256];
-	uint32_t present = 0, done = 0;
+	uint32_t present = 0, done = 0, had = vf->pushed;
 	int i, n, ret = 0;
 
 	if (!vf->registered)
@@ -565,6 +566,8 @@ static int push_locks(struct verifier *vf, const struct safelock_admin_policy *p
 	}
 	/* @p is the vault's policy: the locks done have it */
 	vf->pushed = (only_new || ret ? vf->pushed | done : done) & present;
+	if (!ret && (!only_new || !had))
+		vf->pushed_offset = policy_offset_at(p, (int64_t)time(NULL));
 	return ret;
 }
 
@@ -702,14 +705,30 @@ static void disconnect(struct verifier *vf)
 	vf->begun = 0;
 }
 
-/* The vault's policy to every lock that does not have it yet. */
+/*
+ * The vault's policy to every lock that does not have it yet; to every
+ * lock again when the time zone's offset changed (a DST transition), so
+ * the schedule stays on the wall clock without a policy set.
+ */
 static void sync_policy(struct verifier *vf)
 {
+	const struct safelock_admin_policy *p;
 	char why[256];
+	int32_t off;
 	int ret;
 
 	if (!vf->registered || !admin_policy_ready(vf->admin))
 		return;
+	p = admin_policy(vf->admin);
+	off = policy_offset_at(p, (int64_t)time(NULL));
+	if (vf->pushed && off != vf->pushed_offset) {
+		fprintf(stderr, "safelockd: time zone %s: UTC offset now %+d s (was %+d s): pushing the policy again\n",
+			p->time_zone[0] ? p->time_zone : "(none)", off, vf->pushed_offset);
+		ret = push_locks(vf, p, NULL, false, why, sizeof(why));
+		if (ret && ret != -ENOTCONN)
+			report(vf, "unable to push the policy: %s%s (retrying)", why, "");
+		return;
+	}
 	ret = push_locks(vf, admin_policy(vf->admin), NULL, true, why, sizeof(why));
 	if (ret && ret != -ENOTCONN)
 		report(vf, "unable to push the policy: %s%s (retrying)", why, "");

@@ -14,6 +14,7 @@
  * Codes are made up at run time.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <linux/genetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
 
 #include "libsafelock.h"
 #include "../safelockd/adminsrv.h"
@@ -28,7 +32,7 @@
 #include "fake_vault.h"
 #include "tap.h"
 
-#define NTESTS 21
+#define NTESTS 26
 #define FAMILY 0x1c	/* a family id as the kernel resolves it */
 
 static struct fake_vault fv;
@@ -173,10 +177,64 @@ static void test_vault_state(void)
 	       "a value the verifier does not know: DAMAGED");
 }
 
+/* The UTC_OFFSET_S that policy_put_attrs_at() puts for @p at @t. */
+static int32_t pushed_offset(const struct safelock_admin_policy *p, int64_t t)
+{
+	struct nlattr *tb[SAFELOCK_A_MAX + 1];
+	struct nl_msg *msg = nlmsg_alloc();
+	int32_t off = INT32_MIN;
+
+	if (msg && !policy_put_attrs_at(msg, p, t) &&
+	    !nla_parse(tb, SAFELOCK_A_MAX, nlmsg_attrdata(nlmsg_hdr(msg), 0),
+		       nlmsg_attrlen(nlmsg_hdr(msg), 0), NULL) &&
+	    tb[SAFELOCK_A_UTC_OFFSET_S])
+		off = nla_get_s32(tb[SAFELOCK_A_UTC_OFFSET_S]);
+	if (msg)
+		nlmsg_free(msg);
+	return off;
+}
+
+/*
+ * Hole 12: the time lock follows the zone's transitions with no policy
+ * set in between. Europe/Berlin, 2026: CEST from 2026-03-29 01:00 UTC
+ * (1774746000) to 2026-10-25 01:00 UTC (1792890000).
+ */
+static void test_zone(void)
+{
+	struct safelock_admin_policy p;
+	char why[160];
+
+	policy_defaults(&p);
+	p.time_lock = 1;
+	p.utc_offset_s = 3600;
+	if (policy_zone_check("Europe/Berlin", NULL, why, sizeof(why))) {
+		for (int i = 0; i < 5; i++)
+			tap_skip("time zones", "no tzdata (/usr/share/zoneinfo/Europe/Berlin)");
+		return;
+	}
+	snprintf(p.time_zone, sizeof(p.time_zone), "Europe/Berlin");
+	tap_ok(pushed_offset(&p, 1774745999) == 3600 && pushed_offset(&p, 1774746000) == 7200,
+	       "Europe/Berlin: the offset pushed goes from +1 h to +2 h at the March transition (%d, %d)",
+	       pushed_offset(&p, 1774745999), pushed_offset(&p, 1774746000));
+	tap_ok(pushed_offset(&p, 1792889999) == 7200 && pushed_offset(&p, 1792890000) == 3600,
+	       "... and back to +1 h in October, with no policy set in between");
+	snprintf(p.time_zone, sizeof(p.time_zone), "UTC");
+	tap_ok(pushed_offset(&p, 1774746000) == 0, "zone UTC: offset 0 (a guest without tzdata)");
+	memset(p.time_zone, 0, sizeof(p.time_zone));
+	tap_ok(pushed_offset(&p, 1774746000) == 3600,
+	       "no zone: the stored offset as it is");
+	tap_ok(policy_zone_check("../../etc/passwd", NULL, why, sizeof(why)) == -EINVAL &&
+	       policy_zone_check("Nowhere/Atlantis", NULL, why, sizeof(why)) == -EINVAL &&
+	       policy_zone_check("/etc/localtime", NULL, why, sizeof(why)) == -EINVAL &&
+	       policy_zone_check("UTC", "/nonexistent", why, sizeof(why)) == 0,
+	       "a zone is a name under zoneinfo, or UTC; paths and unknown names refused");
+}
+
 int main(void)
 {
 	tap_plan(NTESTS);
 	test_vault_state();
+	test_zone();
 	test_sender();
 	test_ratelimit();
 	test_no_policy();
