@@ -20,7 +20,7 @@ _safelockctl_opts() {
 		echo "$_safelockctl_auth --time-delay --open-window --dual-control"
 		echo "--dual-window --dual-admin --courier-override --relock --door-limit"
 		echo "--recovery-delay --time-lock --lock --unlock --clear-schedule"
-		echo "--holiday --no-holiday --clear-holidays" ;;
+		echo "--holiday --no-holiday --clear-holidays --zone" ;;
 	"time-lock now"|"fault clear"|"audit verify") echo "$_safelockctl_auth" ;;
 	"audit show") echo "--audit-dir --since -n --count --user" ;;
 	"audit export") echo "--audit-dir --since --user --format" ;;

@@ -126,6 +126,7 @@ struct safelock_admin_auth {
 
 /* Time lock: a weekly schedule and holidays, in the controller's local time. */
 #define SAFELOCK_ADMIN_HOLIDAYS		32
+#define SAFELOCK_ADMIN_ZONE_SIZE	48
 
 struct safelock_admin_policy {
 	uint32_t time_delay_s;		/* 0..7200 */
@@ -145,8 +146,16 @@ struct safelock_admin_policy {
 	uint8_t week[7 * 96 / 8];
 	/* Days locked all day, as days since 1970-01-01 local; 0: unused. */
 	uint32_t holidays[SAFELOCK_ADMIN_HOLIDAYS];
-	int32_t utc_offset_s;		/* local time = UTC + this */
+	int32_t utc_offset_s;		/* local time = UTC + this (no time_zone) */
 	uint32_t reserved[4];		/* zero */
+	/*
+	 * The lock's time zone ("Europe/Berlin", a name under
+	 * /usr/share/zoneinfo, or "UTC"), NUL-terminated; "" : none, then
+	 * utc_offset_s is used as it is. With a zone safelockd computes the
+	 * offset itself, for now, and pushes it again at every transition
+	 * (DST), so the schedule stays on the wall clock.
+	 */
+	char time_zone[SAFELOCK_ADMIN_ZONE_SIZE];
 };
 
 struct safelock_admin_req {

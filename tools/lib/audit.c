@@ -119,6 +119,9 @@ static const char *const vault_names[] = {
 	[AUDIT_V_VAULT_ERROR]	= "vault-error",
 	[AUDIT_V_START]		= "start",
 	[AUDIT_V_EVENTS_LOST]	= "events-lost",
+	[AUDIT_V_DURESS_ALARM]	= "duress-alarm",
+	[AUDIT_V_FORGED]	= "forged-message",
+	[AUDIT_V_NO_POLICY]	= "no-policy",
 };
 _Static_assert(ARRAY_SIZE(vault_names) == AUDIT_V_MAX, "vault event names");
 

@@ -59,6 +59,9 @@ enum audit_vault_event {
 	AUDIT_V_VAULT_ERROR,	/* the TPM failed; text says how */
 	AUDIT_V_START,		/* safelockd started */
 	AUDIT_V_EVENTS_LOST,	/* the kernel dropped events for us; text: after which seq */
+	AUDIT_V_DURESS_ALARM,	/* a duress code at the admin socket: user_id, result 0 raised */
+	AUDIT_V_FORGED,		/* a netlink message not from the kernel, ignored; text: sender */
+	AUDIT_V_NO_POLICY,	/* a VERIFY for a lock without the policy: not checked */
 	AUDIT_V_MAX,
 };
 

@@ -119,7 +119,9 @@ static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
 	struct sl_genl *g = arg;
 	const struct nlmsghdr *nlh;
 
-	(void)who;
+	/* only the kernel (port 0) answers a request: ignore a forged error */
+	if (!who || who->nl_pid)
+		return NL_SKIP;
 	nlh = (const struct nlmsghdr *)((const char *)e - NLMSG_HDRLEN);
 	if (g->waiting && e->msg.nlmsg_seq == g->wait_seq) {
 		g->err = e->error;
@@ -139,6 +141,9 @@ static int on_ack(struct nl_msg *msg, void *arg)
 {
 	struct sl_genl *g = arg;
 
+	/* only the kernel (port 0) acknowledges: a forged ACK is no success */
+	if (nlmsg_get_src(msg)->nl_pid)
+		return NL_SKIP;
 	if (g->waiting && nlmsg_hdr(msg)->nlmsg_seq == g->wait_seq) {
 		g->err = 0;
 		g->done = true;

@@ -71,7 +71,7 @@ enum {
 	O_TIME_DELAY, O_OPEN_WINDOW, O_DUAL_CONTROL, O_DUAL_WINDOW,
 	O_DUAL_ADMIN, O_COURIER, O_RELOCK, O_DOOR_LIMIT, O_RECOVERY_DELAY,
 	O_TIME_LOCK, O_LOCK, O_UNLOCK, O_CLEAR_SCHEDULE, O_HOLIDAY,
-	O_NO_HOLIDAY, O_CLEAR_HOLIDAYS, O_AUDIT_DIR, O_SINCE, O_USER,
+	O_NO_HOLIDAY, O_CLEAR_HOLIDAYS, O_ZONE, O_AUDIT_DIR, O_SINCE, O_USER,
 	O_FORMAT, O_MODULES_DIR, O_MODPROBE_DIR,
 };
 
@@ -119,6 +119,7 @@ static const struct ctl_option options[] = {
 	{ "holiday", 1, O_HOLIDAY, "DATE", "add a holiday, locked all day (YYYY-MM-DD)", false },
 	{ "no-holiday", 1, O_NO_HOLIDAY, "DATE", "remove a holiday", false },
 	{ "clear-holidays", 0, O_CLEAR_HOLIDAYS, NULL, "start from no holidays", false },
+	{ "zone", 1, O_ZONE, "ZONE", "the lock's time zone: a name (Europe/Berlin), UTC, or 'local' (this machine's)", false },
 	{ "audit-dir", 1, O_AUDIT_DIR, "DIR", "the audit log's directory (default /var/lib/safelock/audit)", false },
 	{ "since", 1, O_SINCE, "WHEN", "records from WHEN: YYYY-MM-DD[ HH:MM[:SS]] (local) or DUR ago", false },
 	{ "user", 1, O_USER, "USER", "records of user USER only", false },
@@ -187,14 +188,15 @@ static const struct ctl_command commands[] = {
 	  OPTS(AUTH, "time-delay", "open-window", "dual-control", "dual-window",
 	       "dual-admin", "courier-override", "relock", "door-limit",
 	       "recovery-delay", "time-lock", "lock", "unlock", "clear-schedule",
-	       "holiday", "no-holiday", "clear-holidays"),
+	       "holiday", "no-holiday", "clear-holidays", "zone"),
 	  "change the policy (only what is given)",
 	  "Durations: 90 (seconds), 90s, 15min, 2h, 1d, 1h30m, 500ms.\n"
 	  "Schedule: DAYS TIMES, DAYS a day (mon), a range (mon-fri, fri-mon) or a\n"
 	  "list (sat,sun), or daily; TIMES HH:MM-HH:MM on the quarter hour (an end\n"
 	  "before the start runs into the next day), several joined by ',', or all.\n"
-	  "Times are the controller's local time; the UTC offset is taken from\n"
-	  "this machine's time zone." },
+	  "Times are the controller's local time, in the policy's time zone: set it\n"
+	  "with --zone (kept by every later policy set); safelockd follows its DST\n"
+	  "transitions. Without a zone the stored UTC offset is used as it is." },
 	{ "time-lock", "now", cmd_time_lock_now, "DURATION", 1, 1, OPTS(AUTH),
 	  "no code opens for DURATION (1min to 7d)", NULL },
 	{ "fault", "clear", cmd_fault_clear, "", 0, 0, OPTS(AUTH),
@@ -584,6 +586,12 @@ static int parse_option(struct ctl_config *cfg, int c, const char *arg)
 		return 0;
 	case O_CLEAR_HOLIDAYS:
 		cfg->clear_holidays = true;
+		return 0;
+	case O_ZONE:
+		if (!*arg || strlen(arg) >= SAFELOCK_ADMIN_ZONE_SIZE)
+			return usage_error("--zone needs a time zone name (Europe/Berlin, UTC) or 'local', not '%s'",
+					   arg);
+		cfg->zone = arg;
 		return 0;
 	case O_AUDIT_DIR:
 		if (!*arg)

@@ -125,6 +125,20 @@ void print_status(struct out *o, const char *device,
 			 st->flags & SAFELOCK_STATUS_VERIFIER ? "registered" :
 			 "absent (nothing can open: is safelockd running?)",
 			 st->flags & SAFELOCK_STATUS_VERIFIER ? TONE_GOOD : TONE_BAD);
+	if (o->json) {
+		out_bool(o, "policy_in_force", "", st->flags & SAFELOCK_STATUS_POLICY, "", "");
+		out_bool(o, "vault_damaged", "", st->flags & SAFELOCK_STATUS_VAULT_DAMAGED,
+			 "", "");
+	} else {
+		out_tone(o, "policy_in_force", "policy:",
+			 st->flags & SAFELOCK_STATUS_POLICY ? "in force" :
+			 "NOT in force (nothing opens until safelockd sets it)",
+			 st->flags & SAFELOCK_STATUS_POLICY ? TONE_GOOD : TONE_BAD);
+		out_tone(o, "vault_damaged", "vault:",
+			 st->flags & SAFELOCK_STATUS_VAULT_DAMAGED ?
+			 "damaged (no code can be checked: see safelockctl doctor)" : "ok",
+			 st->flags & SAFELOCK_STATUS_VAULT_DAMAGED ? TONE_BAD : TONE_NONE);
+	}
 	out_list_begin(o, "lines", "lines:");
 	for (i = 0; i < sizeof(line_names) / sizeof(line_names[0]); i++)
 		if (info->lines & line_names[i].bit)

@@ -258,8 +258,18 @@ static void check_verifier(struct doctor *d, struct sl_genl *g, bool open)
 		c.exit = EXIT_NODAEMON;
 		SET(detail, "no verifier registered: no code can open the lock");
 		SET(fix, "start safelockd (systemctl start safelockd) and see its log (journalctl -u safelockd)");
+	} else if (r.flags & SAFELOCK_STATUS_VAULT_DAMAGED) {
+		c.result = "FAIL";
+		c.exit = EXIT_NOVAULT;
+		SET(detail, "registered; vault: damaged: safelockd cannot read its vault, no code can be checked");
+		SET(fix, "see journalctl -u safelockd and safelockctl audit show; restore the newest state directory, or recover");
+	} else if (!(r.flags & SAFELOCK_STATUS_POLICY)) {
+		c.result = "FAIL";
+		c.exit = EXIT_NODAEMON;
+		SET(detail, "registered; vault: ok; policy: NOT in force: the kernel refused safelockd's policy, nothing opens");
+		SET(fix, "see journalctl -u safelockd (unable to push the policy) and safelockctl policy get");
 	} else {
-		SET(detail, "registered");
+		SET(detail, "registered; vault: ok; policy: in force");
 	}
 	report(d, &c);
 }

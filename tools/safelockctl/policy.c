@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "libsafelock.h"
@@ -62,6 +63,8 @@ void print_policy(struct out *o, const struct safelock_admin_policy *p)
 		out_list_item(o, date);
 	}
 	out_list_end(o, "none");
+	out_str(o, "time_zone", "time zone:", p->time_zone[0] ? p->time_zone :
+		o->json ? "" : "none (the UTC offset below)");
 	if (o->json) {
 		out_snum(o, "utc_offset_s", "", p->utc_offset_s, "");
 	} else {
@@ -121,17 +124,49 @@ static bool changes_something(const struct ctl_config *c)
 	       c->dual_control >= 0 || c->dual_admin >= 0 ||
 	       c->courier_override >= 0 || c->time_lock >= 0 || c->n_lock ||
 	       c->n_unlock || c->clear_schedule || c->n_holidays ||
-	       c->n_no_holidays || c->clear_holidays;
+	       c->n_no_holidays || c->clear_holidays || c->zone;
 }
 
-static int32_t local_utc_offset(void)
+/*
+ * This machine's time zone, by name: TZ (":Europe/Berlin" or
+ * "Europe/Berlin"), else the target of /etc/localtime under a zoneinfo
+ * directory, else /etc/timezone. 0, or an exit status.
+ */
+static int local_zone(char *out, size_t len)
 {
-	time_t now = time(NULL);
-	struct tm tm;
+	const char *tz = getenv("TZ"), *z;
+	char link[4096];
+	ssize_t n;
+	FILE *f;
 
-	if (!localtime_r(&now, &tm))
+	if (tz && *tz) {
+		tz += *tz == ':';
+		z = strstr(tz, "zoneinfo/");
+		snprintf(out, len, "%s", z ? z + 9 : tz);
 		return 0;
-	return (int32_t)tm.tm_gmtoff;
+	}
+	n = readlink("/etc/localtime", link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = '\0';
+		z = strstr(link, "zoneinfo/");
+		if (z) {
+			snprintf(out, len, "%s", z + 9);
+			return 0;
+		}
+	}
+	f = fopen("/etc/timezone", "re");
+	if (f) {
+		if (fgets(out, (int)len, f)) {
+			out[strcspn(out, " \n")] = '\0';
+			fclose(f);
+			if (*out)
+				return 0;
+		} else {
+			fclose(f);
+		}
+	}
+	return ctl_fail(EXIT_FAIL, "find", "this machine's time zone",
+			"TZ is not set and /etc/localtime names no zone: give --zone NAME");
 }
 
 /* Apply the options to @p: 0 or an exit status. */
@@ -189,7 +224,23 @@ static int apply(const struct ctl_config *cfg, struct safelock_admin_policy *p)
 		p->holidays[j] = day;
 	}
 	qsort(p->holidays, SAFELOCK_ADMIN_HOLIDAYS, sizeof(p->holidays[0]), cmp_days);
-	p->utc_offset_s = local_utc_offset();
+	/* the zone only when asked: a policy set about anything else keeps it */
+	if (cfg->zone) {
+		char zone[SAFELOCK_ADMIN_ZONE_SIZE + 64];
+
+		if (!strcmp(cfg->zone, "local")) {
+			i = local_zone(zone, sizeof(zone));
+			if (i)
+				return i;
+		} else {
+			snprintf(zone, sizeof(zone), "%s", cfg->zone);
+		}
+		if (strlen(zone) >= SAFELOCK_ADMIN_ZONE_SIZE)
+			return ctl_fail(EXIT_USAGE, "set", "the policy",
+					"time zone name '%s' is too long", zone);
+		memset(p->time_zone, 0, sizeof(p->time_zone));
+		memcpy(p->time_zone, zone, strlen(zone));
+	}
 	memset(p->reserved, 0, sizeof(p->reserved));
 	return 0;
 }

@@ -68,6 +68,7 @@ struct ctl_config {
 	bool clear_schedule, clear_holidays;
 	const char *holidays[SAFELOCK_ADMIN_HOLIDAYS], *no_holidays[SAFELOCK_ADMIN_HOLIDAYS];
 	int n_holidays, n_no_holidays;
+	const char *zone;		/* --zone: a name, or "local"; NULL: keep */
 
 	/* audit */
 	const char *audit_dir;

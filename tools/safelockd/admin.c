@@ -78,6 +78,8 @@ struct req_ctx {
 	struct safelock_admin_reply *rep;
 	struct admin_act act;
 	enum safelock_role role[2];	/* of auth[i], once checked */
+	bool alarmed;			/* a duress code raised the alarm */
+	int alarm_err;			/* and how that went: 0 or -errno */
 };
 
 enum auth_kind {
@@ -491,6 +493,42 @@ static const char *who_may(uint32_t roles)
 	return "a user";
 }
 
+/*
+ * auth[i] was a duress code: somebody is being forced. The silent alarm
+ * goes off (once per request), and the audit log says so (audit_admin(),
+ * act.duress). A read may go on; anything that changes state is refused
+ * with the very reply a wrong code gets (status, message, retry-after), so
+ * the coercer learns nothing and the owner loses nothing: no code, duress
+ * code, user, role, policy, time lock, fault or vault changes. The vault
+ * is not asked anything more: DURESS_SET's "must differ from the code"
+ * comparison, which would test a guess of the real code, is never made.
+ */
+static int duress_used(struct admin_server *srv, struct req_ctx *c, int i,
+		       unsigned int retry)
+{
+	char why[256] = "";
+	int ret = -EOPNOTSUPP;
+
+	if (!c->alarmed) {
+		c->alarmed = true;
+		if (srv->kops && srv->kops->duress_alarm)
+			ret = srv->kops->duress_alarm(srv->kctx, c->req->auth[i].user_id,
+						      why, sizeof(why));
+		c->alarm_err = ret;
+		if (ret)
+			fprintf(stderr, "safelockd: DURESS code of user %03u at the admin socket: unable to raise the alarm: %s\n",
+				c->req->auth[i].user_id,
+				why[0] ? why : strerror(-ret));
+		else
+			fprintf(stderr, "safelockd: DURESS code of user %03u at the admin socket: silent alarm raised\n",
+				c->req->auth[i].user_id);
+	}
+	if (!op_descs[c->req->op].changes)
+		return 0;
+	c->rep->retry_after_ms = retry;
+	return fail(c, -EACCES, "wrong code for user %03u", c->req->auth[i].user_id);
+}
+
 /* Check auth[i]'s code with the vault; its role in c->role[i]. */
 static int check_code(struct admin_server *srv, struct req_ctx *c, int i)
 {
@@ -526,6 +564,8 @@ static int check_code(struct admin_server *srv, struct req_ctx *c, int i)
 	c->act.user[i] = a->user_id;
 	c->act.duress |= res.duress;
 	c->role[i] = res.role;
+	if (res.duress)
+		return duress_used(srv, c, i, retry);
 	return 0;
 }
 
@@ -1032,6 +1072,9 @@ static int op_policy_set(struct admin_server *srv, struct req_ctx *c)
 		return ret;
 	/* safelockd's own words (a pending recovery) stay as they are */
 	memcpy(p.reserved, old.reserved, sizeof(p.reserved));
+	/* with a zone, the offset stored is its offset now: the fallback */
+	if (p.time_zone[0])
+		p.utc_offset_s = policy_offset_at(&p, (int64_t)srv->now_s());
 	ret = srv->vault->ops->policy_store(srv->vault, &p);
 	if (ret)
 		return vault_fail(srv, c, ret, "store the policy");
@@ -1196,7 +1239,9 @@ static int handle(struct admin_server *srv, void *buf, size_t buflen,
 	}
 	safelock_wipe(buf, buflen);
 	c.act.result = rep->status;
-	if (rep->status || (d && d->changes)) {
+	c.act.alarm_err = c.alarm_err;
+	/* a duress code is recorded even when it only read */
+	if (rep->status || (d && d->changes) || c.act.duress) {
 		c.act.reason = rep->message;
 		audit_admin(&c.act);
 	}

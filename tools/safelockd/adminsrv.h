@@ -63,6 +63,17 @@ int policy_validate(const struct safelock_admin_policy *p, char *why,
 uint64_t policy_recovery_start(const struct safelock_admin_policy *p);
 void policy_set_recovery_start(struct safelock_admin_policy *p, uint64_t t);
 /*
+ * The time zone: a name under @zoneinfo (NULL: /usr/share/zoneinfo) that
+ * is a TZif file, or "UTC": 0, or -EINVAL with the reason in @why.
+ */
+int policy_zone_check(const char *zone, const char *zoneinfo, char *why,
+		      size_t len);
+/*
+ * The UTC offset in force at @t: from @p's time zone if it has one (a
+ * zone that cannot be read: its stored utc_offset_s), else utc_offset_s.
+ */
+int32_t policy_offset_at(const struct safelock_admin_policy *p, int64_t t);
+/*
  * Put every policy attribute the kernel knows into a POLICY_SET message
  * (after SAFELOCK_A_DEVICE): 0, or -EMSGSIZE. An immediate time lock
  * still running goes as SAFELOCK_A_TIME_LOCK_FOR_S, its time left on
@@ -72,6 +83,9 @@ void policy_set_recovery_start(struct safelock_admin_policy *p, uint64_t t);
  */
 int policy_put_attrs(struct nl_msg *msg, const struct safelock_admin_policy *p,
 		     struct vault *clock);
+/* The same as at CLOCK_REALTIME second @now (the UTC offset in force). */
+int policy_put_attrs_at(struct nl_msg *msg, const struct safelock_admin_policy *p,
+			struct vault *clock, int64_t now);
 
 /*
  * The verdict for a right code of a user with @role (the vault said
@@ -112,6 +126,12 @@ struct admin_kernel_ops {
 	int (*fault_clear)(void *ctx, char *why, size_t len);
 	int (*time_lock_now)(void *ctx, uint32_t duration_s, char *why,
 			     size_t len);
+	/*
+	 * A duress code was used at the admin socket: raise the silent
+	 * alarm of every lock (SAFELOCK_CMD_DURESS_ALARM, USER_ID @user_id)
+	 * from the registered socket. 0, or -errno and a reason in @why.
+	 */
+	int (*duress_alarm)(void *ctx, uint32_t user_id, char *why, size_t len);
 };
 
 /* The admin server (admin.c) ------------------------------------------ */
@@ -136,7 +156,8 @@ struct admin_act {
 	unsigned int user[2];		/* acting users (auth[]), 0: none */
 	unsigned int target;		/* target user, 0: none */
 	int result;			/* 0 or -errno */
-	bool duress;			/* authorised with a duress code */
+	bool duress;			/* a duress code was given (alarm) */
+	int alarm_err;			/* duress: 0 alarm raised, or -errno */
 	bool started;			/* RECOVER: the delay started */
 	const struct ucred *peer;	/* who sent it, NULL: unknown */
 	const char *reason;		/* one line, never a secret */
@@ -264,5 +285,26 @@ struct sandbox_opts {
 int sandbox_enter(const struct sandbox_opts *o, char *err, size_t len);
 /* Only the seccomp allow-list (sandbox_enter does it last). */
 int sandbox_seccomp(char *err, size_t len);
+/*
+ * The allow-list: system call names, every variant of every architecture
+ * safelock ships on, each with the architectures it must exist on
+ * (SANDBOX_ARCH_*). sandbox_resolve() gives their numbers on @arch
+ * (SCMP_ARCH_*): a name is left out only where it does not exist and is
+ * not expected to; one expected on @arch that libseccomp cannot resolve
+ * there is an error (-ENOENT, the name in @err). Returns the number of
+ * entries written to @nrs, or -errno.
+ */
+#define SANDBOX_ARCH_X86_64	1u
+#define SANDBOX_ARCH_AARCH64	2u
+#define SANDBOX_ARCH_ARM	4u	/* armhf (EABI), the reference board */
+
+struct sandbox_syscall {
+	const char *name;
+	unsigned int archs;	/* SANDBOX_ARCH_* where it must exist */
+};
+
+const struct sandbox_syscall *sandbox_allow_list(size_t *n);
+int sandbox_resolve(uint32_t arch, const struct sandbox_syscall *list, size_t n,
+		    int *nrs, size_t max, char *err, size_t len);
 
 #endif /* SAFELOCKD_ADMINSRV_H */

@@ -238,6 +238,15 @@ static void admin_hook(const struct admin_act *a)
 
 	if (!al || a->op >= ADMIN_OP_MAX)
 		return;
+	if (a->duress) {
+		/* never says whether the request was a read or what it got */
+		snprintf(text, sizeof(text), "duress code of %03u at the admin socket (%s): alarm %s",
+			 a->user[1] ? a->user[1] : a->user[0], admin_op_name(a->op),
+			 a->alarm_err ? "NOT raised" : "raised");
+		auditlog_vault(al, AUDIT_V_DURESS_ALARM, a->user[1] ? a->user[1] : a->user[0],
+			       a->alarm_err ? SAFELOCK_RESULT_DENIED : SAFELOCK_RESULT_GRANTED,
+			       0, text);
+	}
 	type = types[a->op];
 	if (a->op == ADMIN_OP_RECOVER && a->started)
 		type = AUDIT_V_RECOVER_START;

@@ -5,10 +5,13 @@
  * right code earns by its user's role.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <netlink/netlink.h>
 #include <netlink/attr.h>
 
@@ -60,6 +63,7 @@ static const struct policy_attr policy_attrs[] = {
 	PA(SAFELOCK_A_TIME_LOCK,	PA_U8,  time_lock, true),
 	PA(SAFELOCK_A_TIME_LOCK_WEEK,	PA_BIN, week, false),
 	PA(SAFELOCK_A_HOLIDAYS,		PA_DAYS, holidays, false),
+	/* with a time zone: its offset now (policy_put_attrs()) */
 	PA(SAFELOCK_A_UTC_OFFSET_S,	PA_S32, utc_offset_s, false),
 	PA(SAFELOCK_A_OVERRIDE,		PA_U8,  courier_override, false),
 };
@@ -106,6 +110,12 @@ static int64_t time_lock_left_s(const struct safelock_admin_policy *p,
 int policy_put_attrs(struct nl_msg *msg, const struct safelock_admin_policy *p,
 		     struct vault *clock)
 {
+	return policy_put_attrs_at(msg, p, clock, (int64_t)time(NULL));
+}
+
+int policy_put_attrs_at(struct nl_msg *msg, const struct safelock_admin_policy *p,
+			struct vault *clock, int64_t now)
+{
 	const unsigned char *base = (const unsigned char *)p;
 	int64_t left = time_lock_left_s(p, clock);
 	size_t i;
@@ -135,6 +145,8 @@ int policy_put_attrs(struct nl_msg *msg, const struct safelock_admin_policy *p,
 			break;
 		case PA_S32:
 			memcpy(&s32, f, sizeof(s32));
+			if (a->attr == SAFELOCK_A_UTC_OFFSET_S)
+				s32 = policy_offset_at(p, now);
 			ret = nla_put_s32(msg, a->attr, s32);
 			break;
 		case PA_BIN:
@@ -199,6 +211,10 @@ int policy_validate(const struct safelock_admin_policy *p, char *why,
 		bad = "dual_control, dual_admin, courier_override and time_lock are 0 or 1";
 	else if (p->utc_offset_s < -UTC_OFFSET_MAX || p->utc_offset_s > UTC_OFFSET_MAX)
 		bad = "UTC offset must be -50400 to 50400 s";
+	if (!bad && !memchr(p->time_zone, '\0', sizeof(p->time_zone)))
+		bad = "time zone is not NUL-terminated";
+	if (!bad && p->time_zone[0] && policy_zone_check(p->time_zone, NULL, why, len))
+		return -EINVAL;
 	for (i = 0; !bad && i < SAFELOCK_ADMIN_HOLIDAYS; i++)
 		if (p->holidays[i] > HOLIDAY_MAX)
 			bad = "a holiday is a day since 1970-01-01, at most 100000";
@@ -217,6 +233,83 @@ int policy_validate(const struct safelock_admin_policy *p, char *why,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+#define ZONEINFO	"/usr/share/zoneinfo"
+
+int policy_zone_check(const char *zone, const char *zoneinfo, char *why,
+		      size_t len)
+{
+	char path[4096], magic[4];
+	const char *c;
+	int fd;
+	ssize_t n;
+
+	if (!strcmp(zone, "UTC"))
+		return 0;
+	for (c = zone; *c; c++)
+		if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+		      (*c >= '0' && *c <= '9') || strchr("/_+-", *c)))
+			break;
+	if (!zone[0] || *c || zone[0] == '/' || strstr(zone, "..") ||
+	    strlen(zone) >= SAFELOCK_ADMIN_ZONE_SIZE) {
+		snprintf(why, len, "time zone '%.48s' is not a zone name (like Europe/Berlin, or UTC)",
+			 zone);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "%s/%s", zoneinfo ? zoneinfo : ZONEINFO, zone);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, magic, sizeof(magic)) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n != (ssize_t)sizeof(magic) || memcmp(magic, "TZif", 4)) {
+		snprintf(why, len, "time zone %s: no such zone in %s", zone,
+			 zoneinfo ? zoneinfo : ZONEINFO);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The offset of zone @zone at @t, through the C library's zone code:
+ * safelockd's TZ is the zone of the policy (it shows no local time
+ * otherwise), set again only when the zone changes. 0, or -ENOENT.
+ */
+static int zone_offset(const char *zone, int64_t t, int32_t *off)
+{
+	static char current[SAFELOCK_ADMIN_ZONE_SIZE + 2];
+	char want[sizeof(current)];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!strcmp(zone, "UTC")) {
+		*off = 0;
+		return 0;
+	}
+	snprintf(want, sizeof(want), ":%s", zone);
+	if (strcmp(want, current)) {
+		if (setenv("TZ", want, 1))
+			return -ENOMEM;
+		tzset();
+		snprintf(current, sizeof(current), "%s", want);
+	}
+	if (!localtime_r(&tt, &tm))
+		return -ENOENT;
+	/* glibc falls back to UTC, named as the zone, for a zone it cannot read */
+	if (!tm.tm_gmtoff && tm.tm_zone && !strcmp(tm.tm_zone, zone))
+		return -ENOENT;
+	*off = (int32_t)tm.tm_gmtoff;
+	return 0;
+}
+
+int32_t policy_offset_at(const struct safelock_admin_policy *p, int64_t t)
+{
+	int32_t off;
+
+	if (p->time_zone[0] && memchr(p->time_zone, '\0', sizeof(p->time_zone)) &&
+	    !zone_offset(p->time_zone, t, &off))
+		return off;
+	return p->utc_offset_s;
 }
 
 uint64_t policy_recovery_start(const struct safelock_admin_policy *p)

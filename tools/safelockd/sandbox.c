@@ -21,7 +21,8 @@
  * only AF_UNIX and AF_NETLINK: a re-registration opens one, the TCTI's
  * reconnect another), the vault's files in the state directory, the TCTI
  * (device or swtpm socket; a reconnect may dlopen() the TCTI library),
- * malloc, clocks, getrandom (OpenSSL), and exit.
+ * malloc, clocks, getrandom (OpenSSL), and exit; with every variant of
+ * those calls on x86_64, aarch64 and armhf (see allowed[] below).
  */
 #include <errno.h>
 #include <ftw.h>
@@ -42,40 +43,123 @@
 
 #define MAX_GROUPS	64
 
-/* Every system call the sandboxed loop may make (see above). */
-static const char *const allowed[] = {
+/*
+ * Every system call the sandboxed loop may make (see above), by name, in
+ * every variant glibc uses on the architectures safelock ships on, with
+ * where each must exist: X x86_64, A aarch64, R armhf (32-bit ARM EABI:
+ * mmap2, _llseek, fcntl64, the *64 file calls, the *32 identity calls,
+ * send/recv, sigreturn, and the *_time64 calls of 64-bit time_t, which
+ * glibc tries first even with a 32-bit time_t). A name is resolved per
+ * architecture (sandbox_resolve()); one missing where it is expected is an
+ * error, never a silent skip. tests/test_seccomp.c checks each
+ * architecture against the calls glibc makes there.
+ */
+#define X	SANDBOX_ARCH_X86_64
+#define A	SANDBOX_ARCH_AARCH64
+#define R	SANDBOX_ARCH_ARM
+static const struct sandbox_syscall allowed[] = {
 	/* I/O on the fds it has, the vault's files */
-	"read", "write", "readv", "writev", "pread64", "pwrite64", "lseek",
-	"close", "fstat", "newfstatat", "statx", "stat", "lstat",
-	"openat", "open", "fcntl", "ftruncate", "fsync", "fdatasync",
-	"rename", "renameat", "renameat2", "unlink", "unlinkat",
-	"mkdir", "mkdirat", "getdents64", "fchmod", "access", "faccessat",
-	"faccessat2", "readlink", "readlinkat", "umask", "flock",
+	{ "read", X | A | R }, { "write", X | A | R }, { "readv", X | A | R },
+	{ "writev", X | A | R }, { "pread64", X | A | R }, { "pwrite64", X | A | R },
+	{ "lseek", X | A | R }, { "_llseek", R }, { "close", X | A | R },
+	{ "fstat", X | A | R }, { "fstat64", R }, { "newfstatat", X | A },
+	{ "fstatat64", R }, { "statx", X | A | R }, { "stat", X | R },
+	{ "stat64", R }, { "lstat", X | R }, { "lstat64", R },
+	{ "openat", X | A | R }, { "open", X | R },
+	{ "fcntl", X | A | R }, { "fcntl64", R },
+	{ "ftruncate", X | A | R }, { "ftruncate64", R },
+	{ "fsync", X | A | R }, { "fdatasync", X | A | R },
+	{ "rename", X | R }, { "renameat", X | A | R }, { "renameat2", X | A | R },
+	{ "unlink", X | R }, { "unlinkat", X | A | R },
+	{ "mkdir", X | R }, { "mkdirat", X | A | R }, { "getdents64", X | A | R },
+	{ "fchmod", X | A | R }, { "access", X | R }, { "faccessat", X | A | R },
+	{ "faccessat2", X | A | R }, { "readlink", X | R },
+	{ "readlinkat", X | A | R }, { "umask", X | A | R }, { "flock", X | A | R },
 	/* waiting */
-	"poll", "ppoll", "select", "pselect6", "nanosleep", "clock_nanosleep",
-	"restart_syscall",
+	{ "poll", X | R }, { "ppoll", X | A | R }, { "ppoll_time64", R },
+	{ "select", X }, { "pselect6", X | A | R }, { "pselect6_time64", R },
+	{ "nanosleep", X | A | R }, { "clock_nanosleep", X | A | R },
+	{ "clock_nanosleep_time64", R }, { "restart_syscall", X | A | R },
 	/* sockets (socket() itself is restricted below) */
-	"bind", "connect", "getsockname", "getpeername", "getsockopt",
-	"setsockopt", "sendto", "sendmsg", "recvfrom", "recvmsg", "accept4",
-	"shutdown",
+	{ "bind", X | A | R }, { "connect", X | A | R }, { "getsockname", X | A | R },
+	{ "getpeername", X | A | R }, { "getsockopt", X | A | R },
+	{ "setsockopt", X | A | R }, { "sendto", X | A | R }, { "send", R },
+	{ "sendmsg", X | A | R }, { "recvfrom", X | A | R }, { "recv", R },
+	{ "recvmsg", X | A | R }, { "accept4", X | A | R }, { "shutdown", X | A | R },
 	/* memory */
-	"brk", "mmap", "munmap", "mremap", "mprotect", "madvise",
+	{ "brk", X | A | R }, { "mmap", X | A }, { "mmap2", R },
+	{ "munmap", X | A | R }, { "mremap", X | A | R }, { "mprotect", X | A | R },
+	{ "madvise", X | A | R },
 	/* signals, time, identity, threads' locks, randomness */
-	"rt_sigprocmask", "rt_sigreturn", "rt_sigaction", "sigreturn",
-	"clock_gettime", "clock_getres", "gettimeofday", "time",
-	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid",
-	"futex", "getrandom", "uname", "sched_yield",
-	"exit", "exit_group",
+	{ "rt_sigprocmask", X | A | R }, { "rt_sigreturn", X | A | R },
+	{ "rt_sigaction", X | A | R }, { "sigreturn", R },
+	{ "clock_gettime", X | A | R }, { "clock_gettime64", R },
+	{ "clock_getres", X | A | R }, { "clock_getres_time64", R },
+	{ "gettimeofday", X | A | R }, { "time", X },
+	{ "getpid", X | A | R }, { "gettid", X | A | R },
+	{ "getuid", X | A | R }, { "getuid32", R }, { "geteuid", X | A | R },
+	{ "geteuid32", R }, { "getgid", X | A | R }, { "getgid32", R },
+	{ "getegid", X | A | R }, { "getegid32", R },
+	{ "futex", X | A | R }, { "futex_time64", R },
+	{ "getrandom", X | A | R }, { "uname", X | A | R },
+	{ "sched_yield", X | A | R },
+	{ "exit", X | A | R }, { "exit_group", X | A | R },
 };
+#undef X
+#undef A
+#undef R
 
 /* socket(): only these domains */
 static const int socket_domains[] = { AF_UNIX, AF_NETLINK };
 
+/* SANDBOX_ARCH_* of an SCMP_ARCH_*, 0: not one safelock ships on. */
+static unsigned int arch_bit(uint32_t arch)
+{
+	switch (arch) {
+	case SCMP_ARCH_X86_64:	return SANDBOX_ARCH_X86_64;
+	case SCMP_ARCH_AARCH64:	return SANDBOX_ARCH_AARCH64;
+	case SCMP_ARCH_ARM:	return SANDBOX_ARCH_ARM;
+	default:		return 0;
+	}
+}
+
+int sandbox_resolve(uint32_t arch, const struct sandbox_syscall *list, size_t n,
+		    int *nrs, size_t max, char *err, size_t len)
+{
+	unsigned int bit = arch_bit(arch);
+	size_t i, k = 0;
+	int nr;
+
+	for (i = 0; i < n; i++) {
+		nr = seccomp_syscall_resolve_name_arch(arch, list[i].name);
+		if (nr < 0) {
+			if (!(list[i].archs & bit))
+				continue;	/* not on this architecture */
+			snprintf(err, len, "seccomp: %s should exist on this architecture and does not resolve (libseccomp too old?)",
+				 list[i].name);
+			return -ENOENT;
+		}
+		if (k >= max) {
+			snprintf(err, len, "seccomp: more than %zu system calls", max);
+			return -E2BIG;
+		}
+		nrs[k++] = nr;
+	}
+	return (int)k;
+}
+
+const struct sandbox_syscall *sandbox_allow_list(size_t *n)
+{
+	*n = sizeof(allowed) / sizeof(allowed[0]);
+	return allowed;
+}
+
 int sandbox_seccomp(char *err, size_t len)
 {
 	scmp_filter_ctx ctx;
+	int nrs[256];
 	size_t i;
-	int nr, ret = 0;
+	int n, ret = 0;
 
 	/*
 	 * A kernel built without CONFIG_SECCOMP (the minimal test kernels)
@@ -92,14 +176,20 @@ int sandbox_seccomp(char *err, size_t len)
 		snprintf(err, len, "seccomp_init failed");
 		return -ENOMEM;
 	}
-	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && !ret; i++) {
-		nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE, allowed[i]);
-		if (nr == __NR_SCMP_ERROR || nr < 0)
-			continue;	/* not on this architecture */
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+	if (!arch_bit(seccomp_arch_native()))
+		fprintf(stderr, "safelockd: warning: the system call allow-list was written for x86_64, aarch64 and armhf, not for this architecture: a call it lacks here kills safelockd\n");
+	n = sandbox_resolve(seccomp_arch_native(), allowed,
+			    sizeof(allowed) / sizeof(allowed[0]), nrs,
+			    sizeof(nrs) / sizeof(nrs[0]), err, len);
+	if (n < 0) {
+		seccomp_release(ctx);
+		return n;
+	}
+	for (i = 0; i < (size_t)n && !ret; i++) {
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nrs[i], 0);
 		if (ret)
-			snprintf(err, len, "seccomp: unable to allow %s: %s",
-				 allowed[i], strerror(-ret));
+			snprintf(err, len, "seccomp: unable to allow system call %d: %s",
+				 nrs[i], strerror(-ret));
 	}
 	for (i = 0; i < sizeof(socket_domains) / sizeof(socket_domains[0]) && !ret; i++) {
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,

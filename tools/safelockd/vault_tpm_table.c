@@ -50,7 +50,8 @@
  *   current primary is pinned by the next commit, which open() makes),
  *   slot recovery, slot audit key, u16 number of users, then per user in
  *   increasing id order: u16 id, u8 role, u8 flags (bit 0: has a duress
- *   code), slot code, and slot duress if it has one.
+ *   code), slot code, and slot duress if it has one; then, if flag bit 2,
+ *   u8 length and the policy's time zone name (no NUL).
  *   A slot: u16 length (0: empty), then the 32-byte salt and the
  *   marshalled TPM2B_PUBLIC and TPM2B_PRIVATE of the sealed object.
  */
@@ -72,7 +73,8 @@
 #define TABLE_MAX	(2u << 20)
 #define POLICY_BYTES	260
 #define FLAG_POLICY	0x1
-#define FLAG_PIN	0x2
+#define FLAG_PIN	0x2	/* the primary's Name follows the policy */
+#define FLAG_ZONE	0x4	/* the policy's time zone follows the users */
 #define UFLAG_DURESS	0x1
 
 /* Writing ------------------------------------------------------------- */
@@ -155,7 +157,8 @@ static int serialize(const struct vault_table *tab, uint64_t version,
 	w_put(w, TABLE_MAGIC, 8);
 	w_be(w, version, 8);
 	w_be(w, (tab->has_policy ? FLAG_POLICY : 0) |
-	     (tab->pin.size ? FLAG_PIN : 0), 4);
+	     (tab->pin.size ? FLAG_PIN : 0) |
+	     (tab->has_policy && tab->policy.time_zone[0] ? FLAG_ZONE : 0), 4);
 	w_policy(w, tab->has_policy ? &tab->policy : &none);
 	if (tab->pin.size) {
 		w_be(w, tab->pin.size, 2);
@@ -175,6 +178,12 @@ static int serialize(const struct vault_table *tab, uint64_t version,
 		w_slot(w, &u->code);
 		if (u->duress.len)
 			w_slot(w, &u->duress);
+	}
+	if (tab->has_policy && tab->policy.time_zone[0]) {
+		size_t zl = strnlen(tab->policy.time_zone, sizeof(tab->policy.time_zone) - 1);
+
+		w_be(w, zl, 1);
+		w_put(w, tab->policy.time_zone, zl);
 	}
 	if (w->bad) {
 		free(w->p);
@@ -324,7 +333,16 @@ static int parse(const uint8_t *buf, size_t len, struct vault_table *tab)
 			r.bad = true;
 		tab->n_users++;
 	}
-	if (r.bad || r.off != r.len || (flags & ~(FLAG_POLICY | FLAG_PIN))) {
+	if (flags & FLAG_ZONE) {
+		size_t zl = (size_t)r_be(&r, 1);
+		const uint8_t *z = r_get(&r, zl);
+
+		if (!z || !zl || zl >= sizeof(tab->policy.time_zone) || memchr(z, 0, zl))
+			r.bad = true;
+		else
+			memcpy(tab->policy.time_zone, z, zl);
+	}
+	if (r.bad || r.off != r.len || (flags & ~(FLAG_POLICY | FLAG_PIN | FLAG_ZONE))) {
 		table_free(tab);
 		return -EBADMSG;
 	}

@@ -40,6 +40,7 @@
 #include <linux/genetlink.h>
 
 #include "auditlog.h"
+#include "gate.h"
 #include "libsafelock.h"
 #include "safelockd.h"
 
@@ -69,7 +70,11 @@ struct verifier {
 	int q_family;
 	/* the locks that have the policy of the vault (bit = device index) */
 	uint32_t pushed;
+	int32_t pushed_offset;	/* the UTC offset the locks were last given */
 	bool policy_loaded;	/* admin's policy was loaded at the last tick */
+	/* messages on the verifier socket that were not the kernel's */
+	struct ratelimit forged_rl;
+	unsigned long forged_total;
 };
 
 static void report(struct verifier *vf, const char *fmt, const char *a,
@@ -173,6 +178,10 @@ static void handle_entry_begin(struct verifier *vf, struct nl_msg *msg)
 		fprintf(stderr, "safelockd: ignoring a malformed ENTRY_BEGIN\n");
 		return;
 	}
+	/* a lock without the policy gets no check, so nothing to prepare */
+	if (!policy_in_force(vf->pushed, nla_get_u32(tb[SAFELOCK_A_DEVICE]),
+			     vf->admin->policy_loaded))
+		return;
 	if (vf->begun)
 		vf->superseded++;
 	vf->begun = nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]);
@@ -213,15 +222,12 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	struct nlattr *tb[SAFELOCK_A_MAX + 1];
 	char code[SAFELOCK_CODE_BUF] = { 0 };
 	unsigned char nonce[SAFELOCK_NONCE_SIZE];
-	uint32_t dev, user, result = SAFELOCK_RESULT_DENIED;
-	unsigned int retry_after = 0;
-	struct vault_result res = { .role = SAFELOCK_ROLE_NONE };
-	uint8_t override = SAFELOCK_OVERRIDE_NONE;
-	bool duress = false;
+	struct verify_in in = { .code = code };
+	struct verify_out out;
 	char wait[48] = "", cmds[96] = "", how[48] = "";
 	unsigned long c0 = vf->vault->commands, c1;
-	uint64_t req, t_vault;
-	size_t len = 0;
+	uint64_t t_vault;
+	bool in_force;
 	int ret;
 
 	admin_hold(vf->admin, false);
@@ -235,69 +241,64 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 		fprintf(stderr, "safelockd: unable to answer request: malformed VERIFY\n");
 		return;
 	}
-	dev = nla_get_u32(tb[SAFELOCK_A_DEVICE]);
-	req = nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]);
+	in.dev = nla_get_u32(tb[SAFELOCK_A_DEVICE]);
+	in.req = nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]);
 	memcpy(nonce, nla_data(tb[SAFELOCK_A_NONCE]), sizeof(nonce));
-	user = tb[SAFELOCK_A_USER_ID] ? nla_get_u32(tb[SAFELOCK_A_USER_ID]) : 0;
+	in.user = tb[SAFELOCK_A_USER_ID] ? nla_get_u32(tb[SAFELOCK_A_USER_ID]) : 0;
 	if (tb[SAFELOCK_A_CODE]) {
-		len = (size_t)nla_len(tb[SAFELOCK_A_CODE]);
-		if (len > SAFELOCK_CODE_MAX_DIGITS)
-			len = 0;
-		memcpy(code, nla_data(tb[SAFELOCK_A_CODE]), len);
+		in.len = (size_t)nla_len(tb[SAFELOCK_A_CODE]);
+		if (in.len > SAFELOCK_CODE_MAX_DIGITS)
+			in.len = 0;
+		memcpy(code, nla_data(tb[SAFELOCK_A_CODE]), in.len);
 		sl_genl_wipe_attr(&vf->nl, msg, tb[SAFELOCK_A_CODE]);
 	}
 	if (tb[SAFELOCK_A_DEADLINE_NS] &&
 	    nla_get_u64(tb[SAFELOCK_A_DEADLINE_NS]) <= now_ns()) {
 		safelock_wipe(code, sizeof(code));
 		fprintf(stderr, "safelockd: request %llu user %03u: deadline passed, not tried\n",
-			(unsigned long long)req, user);
-		cancel_prepared(vf, req);
+			(unsigned long long)in.req, in.user);
+		cancel_prepared(vf, in.req);
 		return;
 	}
 	t_vault = now_ns();
-	if (safelock_code_valid(code, len)) {
-		ret = vf->vault->ops->verify(vf->vault, req, user, code, len,
-					     &retry_after, &res);
-		admin_vault_result(vf->admin, ret);
-		/* the role decides what a right code earns */
-		if (ret == VAULT_GRANTED)
-			result = policy_verdict(res.role, admin_policy(vf->admin),
-						&override);
-		/* only a verdict that opens resets the lock-wide count */
-		if (result == SAFELOCK_RESULT_GRANTED && vf->vault->ops->opened)
-			vf->vault->ops->opened(vf->vault);
-		duress = result == SAFELOCK_RESULT_GRANTED && res.duress;
-	} else {
-		ret = -EINVAL;
-		cancel_prepared(vf, req);
-		snprintf(vf->vault->errmsg, sizeof(vf->vault->errmsg),
-			 "malformed code");
-	}
+	vf->vault->errmsg[0] = '\0';
+	/* no vault call here: the tick loads a policy that could not be read */
+	in_force = policy_in_force(vf->pushed, in.dev, vf->admin->policy_loaded);
+	verify_decide(vf->vault, vf->admin, in_force, &in, &out);
 	safelock_wipe(code, sizeof(code));
-	if (result == SAFELOCK_RESULT_GRANTED)
-		retry_after = 0;
+	if (!out.vault_asked)
+		cancel_prepared(vf, in.req);
 	c1 = vf->vault->commands;
 	t_vault = now_ns() - t_vault;
-	send_verdict(vf, dev, req, nonce, result, retry_after, duress, override);
-	auditlog_verdict(vf->audit, req, user, result, retry_after, duress, override);
+	send_verdict(vf, in.dev, in.req, nonce, out.result, out.retry_after_ms,
+		     out.duress, out.override);
+	auditlog_verdict(vf->audit, in.req, in.user, out.result, out.retry_after_ms,
+			 out.duress, out.override);
+	if (out.no_policy) {
+		fprintf(stderr, "safelockd: policy not in force on lock %u: not checking codes (request %llu user %03u: DENIED)\n",
+			in.dev, (unsigned long long)in.req, in.user);
+		auditlog_vault(vf->audit, AUDIT_V_NO_POLICY, in.user, SAFELOCK_RESULT_DENIED,
+			       in.dev, "policy not in force on the lock: code not checked");
+		return;
+	}
 	/* what could wait for the verdict: flushes, settling NV writes */
 	if (vf->vault->ops->finish && vf->vault->ops->finish(vf->vault))
 		fprintf(stderr, "safelockd: request %llu: after the verdict: %s\n",
-			(unsigned long long)req, vf->vault->errmsg);
+			(unsigned long long)in.req, vf->vault->errmsg);
 	if (vf->verbose)
 		snprintf(cmds, sizeof(cmds),
 			 " [TPM commands: %lu before the verdict, %lu after; vault %.1f ms]",
 			 c1 - c0, vf->vault->commands - c1, t_vault / 1e6);
-	if (retry_after == VAULT_RETRY_DISABLED)
+	if (out.retry_after_ms == VAULT_RETRY_DISABLED)
 		snprintf(wait, sizeof(wait), ", entry disabled");
-	else if (retry_after)
-		snprintf(wait, sizeof(wait), ", retry after %u ms", retry_after);
-	if (ret == VAULT_GRANTED)
-		snprintf(how, sizeof(how), " as %s%s%s", safelock_role_name(res.role),
-			 override ? ", time-delay override" : "",
-			 duress ? ", DURESS" : "");
+	else if (out.retry_after_ms)
+		snprintf(wait, sizeof(wait), ", retry after %u ms", out.retry_after_ms);
+	if (out.vault_ret == VAULT_GRANTED)
+		snprintf(how, sizeof(how), " as %s%s%s", safelock_role_name(out.res.role),
+			 out.override ? ", time-delay override" : "",
+			 out.duress ? ", DURESS" : "");
 	fprintf(stderr, "safelockd: request %llu user %03u: %s%s%s%s%s%s%s\n",
-		(unsigned long long)req, user, safelock_result_name(result), how,
+		(unsigned long long)in.req, in.user, safelock_result_name(out.result), how,
 		wait, vf->vault->errmsg[0] ? " (" : "", vf->vault->errmsg,
 		vf->vault->errmsg[0] ? ")" : "", cmds);
 }
@@ -318,12 +319,45 @@ static void handle_ctrl(struct verifier *vf, struct nl_msg *msg)
 	}
 }
 
+/*
+ * A message that is not the kernel's: nothing is asked of the vault,
+ * nothing counted; a log line and an audit record, rate-limited so that a
+ * flood fills neither the journal nor the disk.
+ */
+static void forged(struct verifier *vf, struct nl_msg *msg, enum kmsg_check why)
+{
+	const struct sockaddr_nl *src = nlmsg_get_src(msg);
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct genlmsghdr *gh = genlmsg_valid_hdr(nlh, 0) ? nlmsg_data(nlh) : NULL;
+	unsigned long more = 0;
+	char text[AUDIT_TEXT_SIZE];
+
+	vf->forged_total++;
+	if (!ratelimit_ok(&vf->forged_rl, now_ns() / 1000000, &more))
+		return;
+	snprintf(text, sizeof(text), "%s type %u cmd %u from port %u ignored%s",
+		 why == KMSG_FORGED ? "forged" : "foreign", nlh->nlmsg_type,
+		 gh ? gh->cmd : 0, src ? src->nl_pid : 0, more ? " (+more)" : "");
+	fprintf(stderr, "safelockd: %s message (type %u cmd %u) from netlink port %u, not the kernel: ignored, no code checked%s%lu%s\n",
+		why == KMSG_FORGED ? "FORGED" : "foreign", nlh->nlmsg_type,
+		gh ? gh->cmd : 0, src ? src->nl_pid : 0,
+		more ? " (" : "", more, more ? " more not logged)" : "");
+	auditlog_vault(vf->audit, AUDIT_V_FORGED, 0, SAFELOCK_RESULT_DENIED,
+		       src ? src->nl_pid : 0, text);
+}
+
 static int on_msg(struct nl_msg *msg, void *arg)
 {
 	struct verifier *vf = arg;
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct genlmsghdr *gh;
+	enum kmsg_check k;
 
+	k = kernel_msg_check(nlmsg_get_src(msg), nlh, vf->nl.family);
+	if (k != KMSG_KERNEL) {
+		forged(vf, msg, k);
+		return NL_SKIP;
+	}
 	if (!genlmsg_valid_hdr(nlh, 0))
 		return NL_SKIP;
 	gh = nlmsg_data(nlh);
@@ -489,7 +523,7 @@ static int push_locks(struct verifier *vf, const struct safelock_admin_policy *p
 {
 	struct lock_status locks[MAX_LOCKS];
 	char ignore[256];
-	uint32_t present = 0, done = 0;
+	uint32_t present = 0, done = 0, had = vf->pushed;
 	int i, n, ret = 0;
 
 	if (!vf->registered)
@@ -532,6 +566,8 @@ static int push_locks(struct verifier *vf, const struct safelock_admin_policy *p
 	}
 	/* @p is the vault's policy: the locks done have it */
 	vf->pushed = (only_new || ret ? vf->pushed | done : done) & present;
+	if (!ret && (!only_new || !had))
+		vf->pushed_offset = policy_offset_at(p, (int64_t)time(NULL));
 	return ret;
 }
 
@@ -595,6 +631,47 @@ static int k_fault_clear(void *ctx, char *why, size_t len)
 	return each_lock(ctx, SAFELOCK_CMD_FAULT_CLEAR, 0, 0, why, len);
 }
 
+/*
+ * A duress code at the admin socket: DURESS_ALARM (DEVICE, USER_ID) to
+ * every lock, from the registered socket. Every lock is tried even if one
+ * refuses; 0 if every one raised it, else the first error.
+ */
+static int k_duress_alarm(void *ctx, uint32_t user_id, char *why, size_t len)
+{
+	struct verifier *vf = ctx;
+	struct lock_status locks[MAX_LOCKS];
+	struct nl_msg *msg;
+	int i, n, ret, first = 0;
+
+	if (!vf->registered) {
+		snprintf(why, len, "not registered with the kernel");
+		return -ENOTCONN;
+	}
+	n = lock_dump(vf, locks, MAX_LOCKS);
+	if (n <= 0) {
+		snprintf(why, len, "no lock present");
+		return -ENODEV;
+	}
+	for (i = 0; i < n; i++) {
+		msg = sl_genl_msg(&vf->nl, SAFELOCK_CMD_DURESS_ALARM);
+		if (!msg || nla_put_u32(msg, SAFELOCK_A_DEVICE, locks[i].device) ||
+		    nla_put_u32(msg, SAFELOCK_A_USER_ID, user_id)) {
+			if (msg)
+				nlmsg_free(msg);
+			ret = -ENOMEM;
+		} else {
+			ret = sl_genl_request(&vf->nl, msg);
+		}
+		if (ret && !first) {
+			first = ret;
+			snprintf(why, len, "lock %u: %s", locks[i].device,
+				 ret == -ENOMEM ? "out of memory" :
+				 vf->nl.extack[0] ? vf->nl.extack : strerror(-ret));
+		}
+	}
+	return first;
+}
+
 /* Timed by the kernel on its own clock: no wall clock to move. */
 static int k_time_lock_now(void *ctx, uint32_t duration_s, char *why, size_t len)
 {
@@ -609,6 +686,7 @@ static const struct admin_kernel_ops kernel_ops = {
 	.provisioned = k_provisioned,
 	.fault_clear = k_fault_clear,
 	.time_lock_now = k_time_lock_now,
+	.duress_alarm = k_duress_alarm,
 };
 
 /* ----------------------------------------------------------------- */
@@ -627,14 +705,30 @@ static void disconnect(struct verifier *vf)
 	vf->begun = 0;
 }
 
-/* The vault's policy to every lock that does not have it yet. */
+/*
+ * The vault's policy to every lock that does not have it yet; to every
+ * lock again when the time zone's offset changed (a DST transition), so
+ * the schedule stays on the wall clock without a policy set.
+ */
 static void sync_policy(struct verifier *vf)
 {
+	const struct safelock_admin_policy *p;
 	char why[256];
+	int32_t off;
 	int ret;
 
 	if (!vf->registered || !admin_policy_ready(vf->admin))
 		return;
+	p = admin_policy(vf->admin);
+	off = policy_offset_at(p, (int64_t)time(NULL));
+	if (vf->pushed && off != vf->pushed_offset) {
+		fprintf(stderr, "safelockd: time zone %s: UTC offset now %+d s (was %+d s): pushing the policy again\n",
+			p->time_zone[0] ? p->time_zone : "(none)", off, vf->pushed_offset);
+		ret = push_locks(vf, p, NULL, false, why, sizeof(why));
+		if (ret && ret != -ENOTCONN)
+			report(vf, "unable to push the policy: %s%s (retrying)", why, "");
+		return;
+	}
 	ret = push_locks(vf, admin_policy(vf->admin), NULL, true, why, sizeof(why));
 	if (ret && ret != -ENOTCONN)
 		report(vf, "unable to push the policy: %s%s (retrying)", why, "");
@@ -663,13 +757,13 @@ static void try_register(struct verifier *vf)
 	}
 	/* follow the events before registering: the registration is one */
 	auditlog_events_fd(vf->audit);
-	prov = vf->vault->ops->provisioned(vf->vault);
-	admin_vault_result(vf->admin, prov);
-	if (prov < 0) {
-		/* a vault that does not answer is never a new lock */
-		report(vf, "unable to read vault: %s%s", vf->vault->errmsg, "");
-		prov = SAFELOCK_VAULT_DAMAGED;
-	}
+	ret = vf->vault->ops->provisioned(vf->vault);
+	admin_vault_result(vf->admin, ret);
+	/* a vault that cannot be read is DAMAGED, never "no owner" */
+	prov = vault_state(ret);
+	if (ret < 0)
+		report(vf, "unable to read vault: %s: telling the kernel it is DAMAGED%s",
+		       vf->vault->errmsg[0] ? vf->vault->errmsg : strerror(-ret), "");
 	msg = sl_genl_msg(&vf->nl, SAFELOCK_CMD_VERIFIER_REGISTER);
 	if (!msg || nla_put_u8(msg, SAFELOCK_A_PROVISIONED, (uint8_t)prov)) {
 		if (msg)
@@ -686,8 +780,8 @@ static void try_register(struct verifier *vf)
 		return;
 	}
 	if (!vf->registered) {
-		fprintf(stderr, "safelockd: registered as verifier%s\n",
-			prov ? "" : " (vault not provisioned)");
+		fprintf(stderr, "safelockd: registered as verifier (vault %s)\n",
+			vault_state_name((uint8_t)prov));
 		vf->pushed = 0;
 	}
 	vf->registered = true;
@@ -702,7 +796,7 @@ static void try_register(struct verifier *vf)
  */
 static void tick(struct verifier *vf)
 {
-	int prov;
+	int prov, ret;
 
 	if (vf->vault->ops->expire)
 		vf->vault->ops->expire(vf->vault);
@@ -711,12 +805,20 @@ static void tick(struct verifier *vf)
 		try_register(vf);
 		return;
 	}
-	prov = vf->vault->ops->provisioned(vf->vault);
-	admin_vault_result(vf->admin, prov);
-	if (prov >= 0 && prov != vf->provisioned)
+	ret = vf->vault->ops->provisioned(vf->vault);
+	admin_vault_result(vf->admin, ret);
+	prov = vault_state(ret);
+	if (prov != vf->provisioned) {
+		fprintf(stderr, "safelockd: vault %s (was %s): telling the kernel\n",
+			vault_state_name((uint8_t)prov),
+			vault_state_name((uint8_t)vf->provisioned));
+		if (prov == SAFELOCK_VAULT_DAMAGED)
+			auditlog_vault(vf->audit, AUDIT_V_VAULT_ERROR, 0, SAFELOCK_RESULT_DENIED,
+				       (uint32_t)-ret, "vault damaged or unreadable: told the kernel");
 		try_register(vf);
-	else
+	} else {
 		sync_policy(vf);
+	}
 }
 
 #define NPFD	(3 + ADMIN_MAX_CLIENTS + 1)
@@ -726,6 +828,7 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 	struct verifier vf = {
 		.vault = vault, .nl = { .family = -1 }, .q_family = -1,
 		.prepare = !opts->no_prepare, .verbose = opts->verbose,
+		.forged_rl = { .window_ms = 60000, .burst = 10 },
 	};
 	struct signalfd_siginfo si;
 	struct pollfd pfd[NPFD];

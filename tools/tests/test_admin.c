@@ -27,7 +27,7 @@
 #include "fake_vault.h"
 #include "tap.h"
 
-#define NTESTS 172
+#define NTESTS 181
 
 /* ----------------------------------------------------------------- */
 /* The fake kernel                                                   */
@@ -44,6 +44,8 @@ struct fake_kernel {
 	unsigned int faults;
 	uint32_t time_lock_s;
 	unsigned int time_locks;
+	unsigned int duress_alarms;
+	uint32_t alarm_user;
 };
 
 static struct fake_kernel fk;
@@ -104,6 +106,16 @@ static int fk_time_lock(void *ctx, uint32_t s, char *why, size_t len)
 	return 0;
 }
 
+static int fk_duress_alarm(void *ctx, uint32_t user, char *why, size_t len)
+{
+	(void)ctx;
+	(void)why;
+	(void)len;
+	fk.duress_alarms++;
+	fk.alarm_user = user;
+	return 0;
+}
+
 static const struct admin_kernel_ops fk_ops = {
 	.door_open = fk_door,
 	.registered = fk_registered,
@@ -111,6 +123,7 @@ static const struct admin_kernel_ops fk_ops = {
 	.provisioned = fk_prov,
 	.fault_clear = fk_fault,
 	.time_lock_now = fk_time_lock,
+	.duress_alarm = fk_duress_alarm,
 };
 
 /* ----------------------------------------------------------------- */
@@ -617,16 +630,139 @@ static void test_users(void)
 	auth(0, 1);
 	call();
 	tap_ok(rep.users[2].user_id == 3 && rep.users[2].has_duress, "USER_LIST shows has_duress");
-	/* a duress code authorises like the code, and the audit says so */
+	/* a duress code changes nothing (hole 2): refused, alarm, audited */
 	req(ADMIN_OP_DURESS_SET);
 	auth_code(0, 3, c);
 	rq.target_user = 3;
 	call();
-	tap_ok(rep.status == 0 && !fv.users[3].duress[0], "an empty duress code removes it");
+	tap_ok(rep.status == -EACCES && !strcmp(fv.users[3].duress, c),
+	       "removing the duress code with the duress code: refused, it stays");
 	last_audit(line, sizeof(line));
 	if (!tap_ok(strstr(line, "duress-set by 003 target 003") && strstr(line, "[DURESS code]"),
-		    "an act authorised with a duress code is audited as such"))
+		    "an act tried with a duress code is audited as such"))
 		tap_diag("%s", line);
+	req(ADMIN_OP_DURESS_SET);
+	auth(0, 3);
+	rq.target_user = 3;
+	call();
+	tap_ok(rep.status == 0 && !fv.users[3].duress[0],
+	       "an empty duress code, with the user's code, removes it");
+}
+
+/*
+ * Hole 2: a coerced owner types the duress code at safelockctl. The
+ * request is refused exactly as a wrong code is (status, message,
+ * retry-after), nothing changes, the silent alarm goes off, the audit log
+ * says so; reads still answer.
+ */
+static void test_duress(void)
+{
+	struct safelock_admin_reply wrong;
+	unsigned int changes, alarms, pushes, faults, tlocks, bad = 0, i;
+	char d[16], c[16], line[512];
+	static const uint32_t ops[] = {
+		ADMIN_OP_USER_ADD, ADMIN_OP_USER_DEL, ADMIN_OP_USER_SET_ROLE,
+		ADMIN_OP_CODE_CHANGE, ADMIN_OP_DURESS_SET, ADMIN_OP_POLICY_SET,
+		ADMIN_OP_FAULT_CLEAR, ADMIN_OP_TIME_LOCK_NOW, ADMIN_OP_WIPE,
+		ADMIN_OP_RECOVER_CANCEL,
+	};
+
+	random_code(d);
+	req(ADMIN_OP_DURESS_SET);
+	auth(0, 1);
+	rq.target_user = 1;
+	new_code(d);
+	call();
+	expect(0, "the owner sets a duress code");
+
+	/* the reply a wrong code gets */
+	random_code(c);
+	enrol_code(7);
+	req(ADMIN_OP_USER_ADD);
+	auth_code(0, 1, c);
+	rq.target_user = 7;
+	rq.role = SAFELOCK_ROLE_USER;
+	new_code(codes[7]);
+	call();
+	wrong = rep;
+
+	changes = fv.changes;
+	alarms = fk.duress_alarms;
+	pushes = fk.pushes;
+	faults = fk.faults;
+	tlocks = fk.time_locks;
+	fk.door = 1;
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		req(ops[i]);
+		auth_code(0, 1, d);
+		rq.target_user = ops[i] == ADMIN_OP_CODE_CHANGE || ops[i] == ADMIN_OP_DURESS_SET ? 1 :
+				 ops[i] == ADMIN_OP_USER_ADD ? 7 :
+				 ops[i] == ADMIN_OP_WIPE || ops[i] == ADMIN_OP_RECOVER_CANCEL ? 0 : 3;
+		rq.role = SAFELOCK_ROLE_MANAGER;
+		if (ops[i] == ADMIN_OP_USER_ADD)
+			new_code(codes[7]);
+		if (ops[i] == ADMIN_OP_CODE_CHANGE) {
+			random_code(c);
+			new_code(c);
+		}
+		if (ops[i] == ADMIN_OP_POLICY_SET) {
+			rq.policy = srv->policy;
+			memset(rq.policy.reserved, 0, sizeof(rq.policy.reserved));
+			rq.policy.time_delay_s = 0;
+			rq.policy.dual_admin = 0;
+		}
+		if (ops[i] == ADMIN_OP_TIME_LOCK_NOW)
+			rq.duration_s = 3600;
+		call();
+		if (rep.status != wrong.status || strcmp(rep.message, wrong.message) ||
+		    rep.retry_after_ms != wrong.retry_after_ms) {
+			bad++;
+			tap_diag("%s: status %d '%s' retry %u; a wrong code: %d '%s' %u",
+				 admin_op_name(ops[i]), rep.status, rep.message,
+				 rep.retry_after_ms, wrong.status, wrong.message,
+				 wrong.retry_after_ms);
+		}
+	}
+	fk.door = 0;
+	tap_ok(bad == 0, "the owner's duress code: every state-changing op answered as a wrong code");
+	tap_ok(fv.changes == changes && fv.users[1].used && !strcmp(fv.users[1].duress, d) &&
+	       !fv.users[7].used && fv.users[3].role == SAFELOCK_ROLE_USER &&
+	       fk.pushes == pushes && fk.faults == faults && fk.time_locks == tlocks,
+	       "... and nothing changed: users, codes, duress code, policy, kernel");
+	if (!tap_ok(fk.duress_alarms == alarms + sizeof(ops) / sizeof(ops[0]) &&
+		    fk.alarm_user == 1,
+		    "... and each raised the silent alarm for user 001 (%u of %zu)",
+		    fk.duress_alarms - alarms, sizeof(ops) / sizeof(ops[0])))
+		tap_diag("alarms %u", fk.duress_alarms - alarms);
+	last_audit(line, sizeof(line));
+	tap_ok(strstr(line, "by 001") && strstr(line, "[DURESS code]"),
+	       "... and the audit log names the duress code");
+
+	/* the duress code cannot test guesses of the real code */
+	req(ADMIN_OP_DURESS_SET);
+	auth_code(0, 1, d);
+	rq.target_user = 1;
+	new_code(codes[1]);
+	call();
+	tap_ok(rep.status == wrong.status && !strcmp(rep.message, wrong.message) &&
+	       !strcmp(fv.users[1].duress, d),
+	       "DURESS_SET with the duress code and the real code as the new one: no 'must differ' answer");
+
+	/* reads still answer, with the alarm */
+	alarms = fk.duress_alarms;
+	req(ADMIN_OP_USER_LIST);
+	auth_code(0, 1, d);
+	call();
+	tap_ok(rep.status == 0 && rep.n_users >= 5 && fk.duress_alarms == alarms + 1 &&
+	       audited == 1,
+	       "USER_LIST with the duress code answers; alarm raised and audited");
+
+	req(ADMIN_OP_DURESS_SET);
+	auth(0, 1);
+	rq.target_user = 1;
+	call();
+	tap_ok(rep.status == 0 && !fv.users[1].duress[0],
+	       "the owner removes the duress code with the real code");
 }
 
 static void test_policy(void)
@@ -1572,6 +1708,7 @@ int main(void)
 	test_malformed();
 	test_init();
 	test_users();
+	test_duress();
 	test_policy();
 	test_dual();
 	test_throttle();

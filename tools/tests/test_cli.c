@@ -27,7 +27,7 @@
 #include "libsafelock.h"
 #include "tap.h"
 
-#define NTESTS 139
+#define NTESTS 141
 
 static char ctl[4096], daemon_bin[4096], tools_dir[4096], tmpdir[64], sock[96];
 
@@ -643,6 +643,7 @@ static void canned_policy(struct safelock_admin_policy *p)
 	p->week[0] = 0x0f;		/* sunday 00:00-01:00 */
 	p->holidays[0] = 20000;
 	p->utc_offset_s = 3600;
+	snprintf(p->time_zone, sizeof(p->time_zone), "Europe/Berlin");
 }
 
 static void test_policy(void)
@@ -681,9 +682,9 @@ static void test_policy(void)
 		w->policy.week[q / 8] |= (uint8_t)(1u << (q % 8));
 	w->policy.holidays[0] = 20454;	/* 2026-01-01 */
 	w->policy.holidays[1] = 20812;	/* 2026-12-25 */
-	w->policy.utc_offset_s = 7200;	/* TZ=UTC-2 is two hours east */
+	/* TZ=UTC-2 here: the lock's zone and offset are kept all the same */
 	tap_ok(req_is(&f, 0, want_req(ADMIN_OP_POLICY_GET)) && req_is(&f, 1, w) && f.n == 2,
-	       "policy set: reads the policy, sends it whole with only the changes and the local UTC offset");
+	       "policy set: reads the policy, sends it whole with only the changes (zone and offset kept)");
 	tap_ok(expect(&r, 0, r.out, "time delay:       10 min") && strstr(r.out, "sun             00:30-24:00"),
 	       "policy set prints the new policy");
 
@@ -695,9 +696,26 @@ static void test_policy(void)
 	want_auth(w, 0, 2, "222222");
 	canned_policy(&w->policy);
 	w->policy.relock_ms = 0;
-	w->policy.utc_offset_s = 0;
 	tap_ok(req_is(&f, 1, w) && f.n == 2 && expect(&r, 0, r.out, "the board's (relock-ms)"),
 	       "policy set --relock board: relock_ms 0, the board's own relock time");
+
+	canned_policy(&reply(0, ADMIN_OP_POLICY_GET, 0, NULL)->policy);
+	reply(1, ADMIN_OP_POLICY_SET, 0, NULL);
+	exchange(CTL("--socket", sock, "policy", "set", "--as", "2", "--code-fd", "3",
+		     "--zone", "America/New_York"), FDS({ 3, "222222\n" }), "TZ=UTC", &f, &r);
+	w = want_req(ADMIN_OP_POLICY_SET);
+	want_auth(w, 0, 2, "222222");
+	canned_policy(&w->policy);
+	memset(w->policy.time_zone, 0, sizeof(w->policy.time_zone));
+	snprintf(w->policy.time_zone, sizeof(w->policy.time_zone), "America/New_York");
+	tap_ok(req_is(&f, 1, w) && f.n == 2, "policy set --zone America/New_York: the zone, nothing else");
+	canned_policy(&reply(0, ADMIN_OP_POLICY_GET, 0, NULL)->policy);
+	reply(1, ADMIN_OP_POLICY_SET, 0, NULL);
+	exchange(CTL("--socket", sock, "policy", "set", "--as", "2", "--code-fd", "3",
+		     "--zone", "local"), FDS({ 3, "222222\n" }), "TZ=:Asia/Tokyo", &f, &r);
+	memset(w->policy.time_zone, 0, sizeof(w->policy.time_zone));
+	snprintf(w->policy.time_zone, sizeof(w->policy.time_zone), "Asia/Tokyo");
+	tap_ok(req_is(&f, 1, w) && f.n == 2, "policy set --zone local: this machine's zone (TZ=:Asia/Tokyo)");
 
 	canned_policy(&reply(0, ADMIN_OP_POLICY_GET, 0, NULL)->policy);
 	exchange(CTL("--socket", sock, "policy", "set", "--as", "2", "--code-fd", "3",

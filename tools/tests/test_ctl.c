@@ -14,7 +14,7 @@
 #include "../safelockctl/safelockctl.h"
 #include "golden.h"
 
-#define NTESTS 24
+#define NTESTS 26
 
 static bool bit(const uint8_t *week, int day, int q)
 {
@@ -195,7 +195,8 @@ static void test_output(void)
 		},
 		.st = {
 			.state = SAFELOCK_STATE_LOCKED,
-			.flags = SAFELOCK_STATUS_VERIFIER | SAFELOCK_STATUS_KEYPAD,
+			.flags = SAFELOCK_STATUS_VERIFIER | SAFELOCK_STATUS_KEYPAD |
+				 SAFELOCK_STATUS_POLICY,
 			.last_seq = 42,
 		},
 		.vault = {
@@ -228,6 +229,15 @@ static void test_output(void)
 	c.vault.recovery_pending = 1;
 	c.vault.recovery_left_s = 3600;
 	check_both("status-delay", status_fn, &c, "status, time delay, entry disabled, recovery pending");
+	c.st.state = SAFELOCK_STATE_LOCKED;
+	c.st.timer_ms = 0;
+	c.st.flags = SAFELOCK_STATUS_VERIFIER | SAFELOCK_STATUS_KEYPAD |
+		     SAFELOCK_STATUS_VAULT_DAMAGED;
+	c.vault.retry_after_ms = 0;
+	c.vault.recovery_pending = 0;
+	c.vault.recovery_left_s = 0;
+	check_both("status-damaged", status_fn, &c,
+		   "status, vault damaged, policy not in force");
 	schedule_apply(p.week, "mon-fri 18:00-08:00", true, err, sizeof(err));
 	schedule_apply(p.week, "sat,sun all", true, err, sizeof(err));
 	check_both("policy", policy_fn, &p, "policy with a schedule and holidays");

@@ -936,10 +936,11 @@ static void policy_tests(void)
 	p.holidays[0] = 20000;
 	p.utc_offset_s = -3600;
 	p.reserved[0] = 12345;	/* safelockd's own */
+	snprintf(p.time_zone, sizeof(p.time_zone), "Europe/Berlin");
 	ok = v.ops->policy_store(&v, &p) == 0 && reopen() &&
 	     v.ops->policy_load(&v, &q) == 0;
 	tap_ok(ok && !memcmp(&p, &q, sizeof(p)),
-	       "policy_store, then load after a restart: the same policy, field for field");
+	       "policy_store, then load after a restart: the same policy, field for field (time zone too)");
 	for (i = 0; i < 11; i++) {
 		q = p;
 		switch (i) {
