@@ -459,7 +459,8 @@ static void safelock_fsm_authorised(struct safelock_fsm *fsm, u32 user, u8 overr
 		fsm->window = false;
 		out->actions |= SAFELOCK_ACT_PHASE_STOP;
 	}
-	fsm->door_opened = false;
+	/* A door already open counts as opened: its closing relocks. */
+	fsm->door_opened = fsm->door_open;
 	safelock_fsm_bolt_start(fsm, true, out);
 	/* With a sensor the lock stays VERIFYING until it confirms the bolt. */
 	if (fsm->bolt_move == SAFELOCK_BOLT_IDLE)
@@ -613,8 +614,12 @@ void safelock_fsm_dual_over(struct safelock_fsm *fsm, struct safelock_fsm_out *o
 void safelock_fsm_relock(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
 {
 	safelock_out_reset(out);
-	if (fsm->state != SAFELOCK_STATE_UNLOCKED || fsm->door_open)
+	if (fsm->state != SAFELOCK_STATE_UNLOCKED)
 		return;
+	if (fsm->door_open) {
+		fsm->door_opened = true;	/* its closing relocks */
+		return;
+	}
 	safelock_fsm_relock_start(fsm, out);
 }
 

@@ -927,6 +927,26 @@ static void fsm_door_held(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
 	safelock_fsm_bolt_done(&fsm, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+
+	/*
+	 * The door open when the grant comes, the relock time passes, then
+	 * the door closes: that closing relocks (found by the fault soak).
+	 */
+	safelock_fsm_door(&fsm, false, &out);
+	safelock_fsm_door(&fsm, true, &out);
+	accepted(&fsm, "001", &out);
+	safelock_fsm_relock(&fsm, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	safelock_fsm_door(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_BOLT_CLOSE);
+	/* and so does closing it before the relock time */
+	safelock_fsm_bolt_done(&fsm, false, &out);
+	safelock_fsm_door(&fsm, true, &out);
+	accepted(&fsm, "001", &out);
+	safelock_fsm_door(&fsm, false, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
+	safelock_fsm_bolt_done(&fsm, false, &out);
 	/* Anywhere else it changes nothing. */
 	safelock_fsm_door_held(&fsm, &out);
 	KUNIT_EXPECT_EQ(test, out.actions, 0u);

@@ -2378,6 +2378,28 @@ TEST_F(board, door_held_relocks)
 	}
 }
 
+/*
+ * The door is open when the grant comes, stays open past the relock time,
+ * then closes: the bolt is thrown at once, not left retracted (found by the
+ * fault soak).
+ */
+TEST_F(board, door_open_at_grant)
+{
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_EQ(0, set_door(&self->b, true));
+	ASSERT_TRUE(wait_for(flags(&self->b) & SAFELOCK_STATUS_DOOR_OPEN, 2000));
+	ASSERT_NE(0, grant_entry(_metadata, self, 1));
+	ASSERT_TRUE(wait_for(bolt(&self->b) == 1, 3000));
+	EXPECT_FALSE(wait_for(bolt(&self->b) == 0, self->b.relock_ms + 500))
+		TH_LOG("thrown onto the open door");
+	ASSERT_EQ(0, set_door(&self->b, false));
+	EXPECT_TRUE(wait_for(bolt(&self->b) == 0, 2000))
+		TH_LOG("the door closed and the bolt stayed retracted");
+	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 3000))
+		TH_LOG("state %d", state(&self->b));
+}
+
 /* A duress code used where nothing opens: the silent alarm, nothing else. */
 TEST_F(board, duress_alarm)
 {
