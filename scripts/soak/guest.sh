@@ -355,6 +355,8 @@ step_wrong() {
 		KIND=right; open_with "$_u" "$(code_of "$_u")" right; return
 	fi
 	eval "FAILS_$_u=\$((_f + 1))"
+	# keys typed while the bolt is up are ignored: the entry would be cut
+	[ "$DOOR" = 1 ] || wait_until 80 '[ "$(bolt_now)" = 0 ]'
 	type_entry "$_u" "$(other_code "$CODE_1" "$CODE_2" "$CODE_3" "$CODE_D")"
 	wait_until 60 '[ "$(state)" != VERIFYING ]'
 }
@@ -532,6 +534,8 @@ setup_next() {
 	fi
 	# the log holds at least what audit verify counted before the cut
 	LAST_RECS=${RECS_BEFORE:-0}
+	# a gap reported before the cut is not reported again
+	LAST_GAP_IDX=${GAP_IDX_BEFORE:--1}
 	now; LAST_FAULT=$NOW
 }
 
@@ -557,7 +561,7 @@ summary_checks() {
 cut_now() {
 	rnd 4
 	true_real
-	printf 'TL_UNTIL_REAL=%s\nRECS_BEFORE=%s\n' "$TL_UNTIL_REAL" "$LAST_RECS" >"$NOTES/model"
+	printf 'TL_UNTIL_REAL=%s\nRECS_BEFORE=%s\nGAP_IDX_BEFORE=%s\n' "$TL_UNTIL_REAL" "$LAST_RECS" "$LAST_GAP_IDX" >"$NOTES/model"
 	summary_checks
 	counters
 	echo "# guest time: $(elapsed) s"
