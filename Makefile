@@ -15,6 +15,7 @@
 #   make demo                a short scenario on a simulated board in a VM
 #   make lint                checkpatch, sparse, cppcheck, spec vs header
 #   make bench               ENTER-to-verdict latency in the VM
+#   make soak MINUTES=N      the fault soak in the VM, N minutes (default 30)
 #
 # Yocto's module.bbclass calls `make -C $(KERNEL_SRC) M=$(S) O=...`
 # through this file with KERNEL_SRC set; that works the same.
@@ -36,7 +37,7 @@ KBUILD_OUT := O=$(O)
 endif
 
 .PHONY: all modules modules_install clean tools man install check demo lint \
-	bench deps
+	bench deps soak
 
 all: modules tools man
 
@@ -87,6 +88,13 @@ lint:
 # preparation at the first key (see scripts/bench.sh).
 bench: deps
 	@scripts/bench.sh
+
+# Random faults of the fault model against right, wrong and duress codes
+# for MINUTES minutes; SEED replays a run (see scripts/soak.sh).
+MINUTES ?= 30
+SEED ?=
+soak: deps
+	@scripts/soak.sh --minutes $(MINUTES) $(if $(SEED),--seed $(SEED))
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(M) $(KBUILD_OUT) clean; fi

@@ -14,7 +14,10 @@
 #      of its own (scripts/ynl-check.sh).  For the kernels in
 #      SAFELOCK_E2E_KERNELS (default "6.1"), the end-to-end scenarios
 #      (scripts/e2e.sh: safelockctl and safelockd on the real module and
-#      TPM, the audit trail, a power cut), in three VM boots of their own.
+#      TPM, the audit trail, a power cut), in three VM boots of their own,
+#      then a short fault soak (scripts/soak.sh: 2 minutes of random faults
+#      against right, wrong and duress codes, one boot, no power cut;
+#      SAFELOCK_SOAK_SECONDS changes the length, 0 skips it).
 # Ends with the line "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 
@@ -211,7 +214,7 @@ kernel_tests() {
 		tee "$out" | live "$k"
 	guest_results "$k" "$out" "${PIPESTATUS[0]}"
 	case " ${SAFELOCK_YNL_KERNELS:-7.3} " in *" $k "*) ynl_tests "$k" "$mod" ;; esac
-	case " ${SAFELOCK_E2E_KERNELS:-6.1} " in *" $k "*) e2e_tests "$k" "$mod" ;; esac
+	case " ${SAFELOCK_E2E_KERNELS:-6.1} " in *" $k "*) e2e_tests "$k" "$mod"; soak_tests "$k" "$mod" ;; esac
 }
 
 # Count a guest run's kselftest and KUnit results; its exit status says
@@ -265,6 +268,23 @@ e2e_tests() {
 		head -n 60 | sed 's/^/        | /'
 	if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$log"; then
 		fail "$k e2e: scripts/e2e.sh exited $rc (a kernel report, crash or timeout)" "$log"
+	fi
+}
+
+# The short fault soak (scripts/soak.sh): its rules as TAP results, the five
+# counters on its last line; a failure shows its reasons and the seed.
+soak_tests() {
+	local k=$1 log=$WORK/soak-$1.log rc s=${SAFELOCK_SOAK_SECONDS:-120}
+	[ "$s" != 0 ] || { skip "$k soak" "SAFELOCK_SOAK_SECONDS=0"; return; }
+	step "kernel $k: fault soak, $s s of random faults against right, wrong and duress codes (about $((s / 60 + 2)) min)"
+	scripts/soak.sh --kernel "$k" --modules "$2" --seconds "$s" --cuts 0 2>&1 | tee "$log" |
+		grep --line-buffered -E '^# soak: step |^soak: |^not ok ' | sed -u 's/^/        /'
+	rc=${PIPESTATUS[0]}
+	QUIET_PASS=1 tap "$k soak" "$log"
+	awk '/^not ok /{ on = 1; print; next } /^(ok|not ok) |^1\.\./{ on = 0 } on' "$log" |
+		head -n 60 | sed 's/^/        | /'
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$log"; then
+		fail "$k soak: scripts/soak.sh exited $rc (a kernel report, crash or timeout)" "$log"
 	fi
 }
 
