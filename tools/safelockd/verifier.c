@@ -590,55 +590,24 @@ static void k_provisioned(void *ctx, bool prov)
 		try_register(vf);
 }
 
-/* One command to every lock; 0 or the first error. */
-static int each_lock(struct verifier *vf, uint8_t cmd, int attr, uint64_t val,
-		     char *why, size_t len)
+/* @attr's value: a u32 for the attributes the spec makes u32, else a u64. */
+static int put_value(struct nl_msg *msg, int attr, uint64_t val)
 {
-	struct lock_status locks[MAX_LOCKS];
-	struct nl_msg *msg;
-	int i, n, ret = 0;
-
-	if (!vf->registered) {
-		snprintf(why, len, "not registered with the kernel");
-		return -ENOTCONN;
-	}
-	n = lock_dump(vf, locks, MAX_LOCKS);
-	if (n <= 0) {
-		snprintf(why, len, "no lock present");
-		return -ENODEV;
-	}
-	for (i = 0; i < n && !ret; i++) {
-		msg = sl_genl_msg(&vf->nl, cmd);
-		if (!msg || nla_put_u32(msg, SAFELOCK_A_DEVICE, locks[i].device) ||
-		    (attr == SAFELOCK_A_TIME_LOCK_FOR_S ?
-		     nla_put_u32(msg, attr, (uint32_t)val) :
-		     attr && nla_put_u64(msg, attr, val))) {
-			if (msg)
-				nlmsg_free(msg);
-			snprintf(why, len, "out of memory");
-			return -ENOMEM;
-		}
-		ret = sl_genl_request(&vf->nl, msg);
-		if (ret)
-			snprintf(why, len, "lock %u: %s", locks[i].device,
-				 vf->nl.extack[0] ? vf->nl.extack : strerror(-ret));
-	}
-	return ret;
-}
-
-static int k_fault_clear(void *ctx, char *why, size_t len)
-{
-	return each_lock(ctx, SAFELOCK_CMD_FAULT_CLEAR, 0, 0, why, len);
+	if (!attr)
+		return 0;
+	if (attr == SAFELOCK_A_TIME_LOCK_FOR_S || attr == SAFELOCK_A_USER_ID)
+		return nla_put_u32(msg, attr, (uint32_t)val);
+	return nla_put_u64(msg, attr, val);
 }
 
 /*
- * A duress code at the admin socket: DURESS_ALARM (DEVICE, USER_ID) to
- * every lock, from the registered socket. Every lock is tried even if one
- * refuses; 0 if every one raised it, else the first error.
+ * One command to every lock, from the registered socket. Every lock is
+ * tried even if one refuses (a time lock or an alarm that one lock refuses
+ * still reaches the others); 0 if every one took it, else the first error.
  */
-static int k_duress_alarm(void *ctx, uint32_t user_id, char *why, size_t len)
+static int each_lock(struct verifier *vf, uint8_t cmd, int attr, uint64_t val,
+		     char *why, size_t len)
 {
-	struct verifier *vf = ctx;
 	struct lock_status locks[MAX_LOCKS];
 	struct nl_msg *msg;
 	int i, n, ret, first = 0;
@@ -653,9 +622,9 @@ static int k_duress_alarm(void *ctx, uint32_t user_id, char *why, size_t len)
 		return -ENODEV;
 	}
 	for (i = 0; i < n; i++) {
-		msg = sl_genl_msg(&vf->nl, SAFELOCK_CMD_DURESS_ALARM);
+		msg = sl_genl_msg(&vf->nl, cmd);
 		if (!msg || nla_put_u32(msg, SAFELOCK_A_DEVICE, locks[i].device) ||
-		    nla_put_u32(msg, SAFELOCK_A_USER_ID, user_id)) {
+		    put_value(msg, attr, val)) {
 			if (msg)
 				nlmsg_free(msg);
 			ret = -ENOMEM;
@@ -670,6 +639,18 @@ static int k_duress_alarm(void *ctx, uint32_t user_id, char *why, size_t len)
 		}
 	}
 	return first;
+}
+
+static int k_fault_clear(void *ctx, char *why, size_t len)
+{
+	return each_lock(ctx, SAFELOCK_CMD_FAULT_CLEAR, 0, 0, why, len);
+}
+
+/* A duress code at the admin socket: the silent alarm on every lock. */
+static int k_duress_alarm(void *ctx, uint32_t user_id, char *why, size_t len)
+{
+	return each_lock(ctx, SAFELOCK_CMD_DURESS_ALARM, SAFELOCK_A_USER_ID, user_id,
+			 why, len);
 }
 
 /* Timed by the kernel on its own clock: no wall clock to move. */
