@@ -114,12 +114,17 @@ static int safelock_nl_register(struct sk_buff *skb, struct genl_info *info)
 	int vault = prov ? nla_get_u8(prov) : -1;
 	int ret = 0;
 
+	spin_lock(&safelock_verifier_lock);
+	if (safelock_verifier_portid && safelock_verifier_portid != portid)
+		ret = -EBUSY;
+	spin_unlock(&safelock_verifier_lock);
 	/* A wipe needs the door open; the state machine checks it again. */
-	if (vault == SAFELOCK_VAULT_EMPTY && safelock_unprovision_refused()) {
+	if (!ret && vault == SAFELOCK_VAULT_EMPTY && safelock_unprovision_refused()) {
 		NL_SET_ERR_MSG_ATTR(info->extack, prov,
 				    "the door is not open: a provisioned lock is never made new with its door shut");
 		return -EBUSY;
 	}
+	ret = 0;
 	spin_lock(&safelock_verifier_lock);
 	if (safelock_verifier_portid && safelock_verifier_portid != portid) {
 		NL_SET_ERR_MSG(info->extack, "a verifier is already registered");
