@@ -1209,6 +1209,21 @@ static const struct op_desc op_descs[ADMIN_OP_MAX] = {
 /* ----------------------------------------------------------------- */
 /* One request                                                       */
 
+/*
+ * A vault that could not be opened (vault_config.keep_trying) answers
+ * nothing: every op but STATUS is refused with why, before any code is
+ * looked at. Asked only once the vault has failed (vault_ok false), and
+ * provisioned() may find it open now.
+ */
+static int vault_open(struct admin_server *srv, struct req_ctx *c)
+{
+	if (c->req->op == ADMIN_OP_STATUS || srv->vault_ok ||
+	    provisioned(srv) != -ENODEV)
+		return 0;
+	return fail(c, -ENODEV, "%s", srv->vault->errmsg[0] ? srv->vault->errmsg :
+		    "the vault cannot be opened");
+}
+
 /* @buf holds @buflen bytes of a message of @msglen bytes (more if cut). */
 static int handle(struct admin_server *srv, void *buf, size_t buflen,
 		  size_t msglen, const struct ucred *peer,
@@ -1230,8 +1245,10 @@ static int handle(struct admin_server *srv, void *buf, size_t buflen,
 	if (!ret) {
 		d = &op_descs[c.req->op];
 		c.act.target = c.req->target_user;	/* refusals name it too */
-		ret = authorise(srv, &c, d);
+		ret = vault_open(srv, &c);
 	}
+	if (!ret)
+		ret = authorise(srv, &c, d);
 	if (!ret) {
 		ret = d->fn(srv, &c);
 		/* an op may leave a note in message with success */

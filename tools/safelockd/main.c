@@ -137,7 +137,16 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 
 static int serve(const struct config *cfg)
 {
-	struct vault_config vc = { .tcti = cfg->tcti, .state_dir = cfg->state_dir };
+	/*
+	 * keep_trying: a vault that cannot be opened (no TPM, a TPM that
+	 * does not answer, NV unreadable) is no reason to exit. Without
+	 * safelockd nothing registers, and after a reboot or a module load
+	 * the kernel shows a provisioned lock as a new one, saying nothing
+	 * of why; with it, the lock is registered as DAMAGED (nothing opens,
+	 * `safelockctl status` says why) and the vault is tried again.
+	 */
+	struct vault_config vc = { .tcti = cfg->tcti, .state_dir = cfg->state_dir,
+				   .keep_trying = true };
 	struct vault v = { .ops = &vault_tpm_ops };
 	struct sandbox_opts so = { .user = cfg->user, .state_dir = cfg->state_dir };
 	struct verifier_opts vo = cfg->vopts;
@@ -153,10 +162,13 @@ static int serve(const struct config *cfg)
 	vo.sandbox = &so;
 
 	ret = v.ops->open(&v, &vc);
-	if (ret) {
+	if (ret < 0) {
 		fprintf(stderr, "safelockd: unable to open vault: %s\n", v.errmsg);
 		return 1;
 	}
+	if (ret == VAULT_OPEN_LATER)
+		fprintf(stderr, "safelockd: unable to open vault: %s (registering the lock as DAMAGED meanwhile; trying again)\n",
+			v.errmsg);
 	if (!cfg->foreground && daemon(0, 1) < 0) {
 		fprintf(stderr, "safelockd: unable to detach: %s\n", strerror(errno));
 		v.ops->close(&v);

@@ -57,7 +57,26 @@ struct vault_config {
 	 * measured on; NULL: CLOCK_MONOTONIC.
 	 */
 	uint64_t (*test_monotonic_ms)(void);
+	/*
+	 * safelockd sets it: a vault that cannot be opened now (no TPM
+	 * device, a TPM that does not answer, its NV or the state directory
+	 * unreadable) is opened anyway, "not open yet": open() returns
+	 * VAULT_OPEN_LATER with the reason in v->errmsg, every op then fails
+	 * -ENODEV with "the vault cannot be opened: <reason>" and sends
+	 * nothing to the TPM, and provisioned() tries the real open again,
+	 * at most once per backoff (VAULT_REOPEN_FIRST_MS, doubling up to
+	 * VAULT_REOPEN_MAX_MS), until it opens; from then on the vault is
+	 * as if open() had succeeded. So safelockd can register the lock as
+	 * DAMAGED meanwhile: a provisioned lock never looks new because its
+	 * TPM is missing. false: open() fails instead (tests, tools).
+	 */
+	bool keep_trying;
 };
+
+/* open() with keep_trying: not open yet, retried by provisioned() */
+#define VAULT_OPEN_LATER	1
+#define VAULT_REOPEN_FIRST_MS	1000
+#define VAULT_REOPEN_MAX_MS	30000
 
 /*
  * How long a preparation waits for its VERIFY before expire() rolls it
@@ -95,7 +114,11 @@ struct vault;
 
 struct vault_ops {
 	const char *name;
-	/* 0 or -errno; a reason in vault->errmsg */
+	/*
+	 * 0 or -errno; a reason in vault->errmsg. With cfg->keep_trying,
+	 * VAULT_OPEN_LATER instead of a failure of the TPM or the state
+	 * directory (see struct vault_config); close() it as if open.
+	 */
 	int (*open)(struct vault *v, const struct vault_config *cfg);
 	/*
 	 * Settles nothing: an unfinished try or a preparation left open
@@ -167,6 +190,8 @@ struct vault_ops {
 	 *                           v->errmsg. Never new: init refuses it.
 	 * or -errno for a failure that may pass (TPM not answering): the
 	 * caller must treat it as SAFELOCK_VAULT_DAMAGED, never as EMPTY.
+	 * -ENODEV: not open (open() said VAULT_OPEN_LATER and no retry has
+	 * succeeded yet; each call may retry, see struct vault_config).
 	 */
 	int (*provisioned)(struct vault *v);
 	/*

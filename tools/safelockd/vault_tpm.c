@@ -390,6 +390,90 @@ static void drop_volatile(struct tpm_vault *t)
 	t->after_due = false;
 }
 
+/* Not open yet (keep_trying): every op fails with why, sending nothing. */
+static int not_open(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
+
+	snprintf(v->errmsg, sizeof(v->errmsg), "the vault cannot be opened: %s",
+		 t->open_err);
+	return -ENODEV;
+}
+
+/* The state directory, made if missing (0700). */
+static int open_dir(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
+
+	if (t->dirfd >= 0)
+		return 0;
+	if (mkdir(t->state_dir, 0700) < 0 && errno != EEXIST)
+		return sys_fail(v, t->state_dir, errno);
+	t->dirfd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t->dirfd < 0)
+		return sys_fail(v, t->state_dir, errno);
+	return 0;
+}
+
+/*
+ * What of open() a fault of the TPM or of the flash can fail: the state
+ * directory, the connection, the vault brought up from the TPM and the
+ * table. Nothing is kept of a failed try: the next one starts afresh.
+ */
+static int bring_up(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
+	int ret;
+
+	ret = open_dir(v);
+	if (!ret)
+		ret = tpm_start(v);
+	if (ret) {
+		tpm_disconnect(t);
+		t->broken = false;
+	}
+	return ret;
+}
+
+/* A try to open failed (@ret, the reason in errmsg): wait longer. */
+static void open_later(struct vault *v, int ret)
+{
+	struct tpm_vault *t = v->priv;
+
+	snprintf(t->open_err, sizeof(t->open_err), "%.159s",
+		 v->errmsg[0] ? v->errmsg : strerror(-ret));
+	if (!t->unopened || !t->reopen_ms)
+		t->reopen_ms = VAULT_REOPEN_FIRST_MS;
+	else if (t->reopen_ms < VAULT_REOPEN_MAX_MS / 2)
+		t->reopen_ms *= 2;
+	else
+		t->reopen_ms = VAULT_REOPEN_MAX_MS;
+	t->unopened = true;
+	t->reopen_at = mono_ms(t) + t->reopen_ms;
+}
+
+/*
+ * Not open yet: try again if the backoff allows. 0 once open, else
+ * -ENODEV and why (the last try's reason).
+ */
+static int reopen(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
+	int ret;
+
+	if (mono_ms(t) < t->reopen_at)
+		return not_open(v);
+	v->errmsg[0] = '\0';
+	ret = bring_up(v);
+	if (ret) {
+		open_later(v, ret);
+		return not_open(v);
+	}
+	t->unopened = false;
+	t->reopen_ms = 0;
+	return 0;
+}
+
 int op_begin(struct vault *v)
 {
 	struct tpm_vault *t = v->priv;
@@ -398,6 +482,8 @@ int op_begin(struct vault *v)
 	v->errmsg[0] = '\0';
 	if (!t)
 		return -ENODEV;
+	if (t->unopened)
+		return not_open(v);
 	tpm_finish(v);
 	t->wrote = false;
 	if (t->broken) {
@@ -450,6 +536,7 @@ static void tpm_close(struct vault *v)
 		close(t->dirfd);
 	table_free(&t->tab);
 	free(t->tcti_conf);
+	free(t->state_dir);
 	safelock_wipe(t, sizeof(*t));
 	free(t);
 	v->priv = NULL;
@@ -472,17 +559,9 @@ static int tpm_open(struct vault *v, const struct vault_config *cfg)
 	t->test_monotonic_ms = cfg->test_monotonic_ms;
 	v->priv = t;
 	tpm_disconnect(t);	/* every handle ESYS_TR_NONE */
-	if (cfg->tcti && !(t->tcti_conf = strdup(cfg->tcti))) {
+	if ((cfg->tcti && !(t->tcti_conf = strdup(cfg->tcti))) ||
+	    !(t->state_dir = strdup(cfg->state_dir))) {
 		ret = sys_fail(v, "allocate", ENOMEM);
-		goto fail;
-	}
-	if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
-		ret = sys_fail(v, cfg->state_dir, errno);
-		goto fail;
-	}
-	t->dirfd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (t->dirfd < 0) {
-		ret = sys_fail(v, cfg->state_dir, errno);
 		goto fail;
 	}
 	/*
@@ -498,7 +577,12 @@ static int tpm_open(struct vault *v, const struct vault_config *cfg)
 		snprintf(v->errmsg, sizeof(v->errmsg), "policy digest");
 		goto fail;
 	}
-	ret = tpm_start(v);
+	ret = bring_up(v);
+	if (ret && cfg->keep_trying) {
+		/* registered as DAMAGED meanwhile; provisioned() retries */
+		open_later(v, ret);
+		return VAULT_OPEN_LATER;
+	}
 	if (ret)
 		goto fail;
 	return 0;
@@ -776,6 +860,8 @@ static int tpm_cancel(struct vault *v, uint64_t request_id)
 	struct tpm_vault *t = v->priv;
 	int ret;
 
+	if (t && t->unopened)	/* nothing was prepared */
+		return 0;
 	ret = op_begin(v);
 	if (ret || !t->prep_id || (request_id && request_id != t->prep_id))
 		return ret;
@@ -1062,6 +1148,9 @@ static int tpm_provisioned(struct vault *v)
 	struct tpm_vault *t = v->priv;
 	int ret;
 
+	/* not open yet: the one op that tries again (the verifier's tick) */
+	if (t && t->unopened && reopen(v))
+		return -ENODEV;
 	ret = op_begin(v);
 	if (ret == -ENODEV)
 		return ret;

@@ -99,6 +99,16 @@ struct tpm_vault {
 	TSS2_TCTI_CONTEXT *tcti;
 	ESYS_CONTEXT *ctx;
 	bool broken;			/* reconnect before the next operation */
+	/*
+	 * open() with keep_trying could not open it: every op fails with
+	 * open_err; provisioned() retries at reopen_at (monotonic ms), the
+	 * wait doubling from VAULT_REOPEN_FIRST_MS to VAULT_REOPEN_MAX_MS
+	 */
+	bool unopened;
+	char open_err[160];
+	uint64_t reopen_at;
+	unsigned int reopen_ms;
+	char *state_dir;
 	bool wrote;			/* this operation changed the TPM */
 	bool in_recovery;		/* flushing after a memory-full error */
 	ESYS_TR primary;

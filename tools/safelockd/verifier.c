@@ -62,9 +62,14 @@ struct verifier {
 	unsigned long superseded;	/* notices dropped for a newer one */
 	bool verbose;
 	int provisioned;
+	int vault_ret;		/* what provisioned() said last */
 	char last_err[320];	/* not repeated every second */
 	struct admin_server *admin;
 	struct auditlog *audit;	/* NULL: no audit log */
+	const char *audit_dir;	/* NULL: none (tests) */
+	/* the log could not be opened at start: once more when the vault opens */
+	bool audit_late;
+	char audit_why[320];
 	/* STATUS_GET dumps, on a socket of their own */
 	struct nl_sock *q;
 	int q_family;
@@ -739,6 +744,7 @@ static void try_register(struct verifier *vf)
 	/* follow the events before registering: the registration is one */
 	auditlog_events_fd(vf->audit);
 	ret = vf->vault->ops->provisioned(vf->vault);
+	vf->vault_ret = ret;
 	admin_vault_result(vf->admin, ret);
 	/* a vault that cannot be read is DAMAGED, never "no owner" */
 	prov = vault_state(ret);
@@ -772,8 +778,48 @@ static void try_register(struct verifier *vf)
 }
 
 /*
+ * The audit log (its keys come from the vault). One that cannot be opened
+ * is reported and the lock works on; if the vault could not be opened
+ * either, it is tried once more when the vault opens (audit_later()).
+ */
+static void audit_start(struct verifier *vf)
+{
+	char err[256];
+
+	if (auditlog_open(&vf->audit, vf->vault, vf->audit_dir, true, err, sizeof(err))) {
+		fprintf(stderr, "safelockd: unable to open the audit log %s: %s\n",
+			vf->audit_dir, err);
+		snprintf(vf->audit_why, sizeof(vf->audit_why), "%s",
+			 vf->vault->errmsg[0] ? vf->vault->errmsg : err);
+		return;
+	}
+	auditlog_hook_admin();
+	vf->admin->audit_verify = auditlog_verify;
+	vf->admin->audit_counts = auditlog_counts;
+	vf->admin->audit_ctx = vf->audit;
+}
+
+/* The vault opened after the start: the audit log too, saying what it missed. */
+static void audit_later(struct verifier *vf)
+{
+	char text[AUDIT_TEXT_SIZE];
+
+	vf->audit_late = false;
+	audit_start(vf);
+	if (!vf->audit)
+		return;
+	fprintf(stderr, "safelockd: the audit log opened, now that the vault has\n");
+	/* AUDIT_TEXT_SIZE is short: the start of the reason */
+	snprintf(text, sizeof(text), "no record until now: vault not open at start: %.40s",
+		 vf->audit_why);
+	auditlog_vault(vf->audit, AUDIT_V_VAULT_ERROR, 0, SAFELOCK_RESULT_DENIED, ENODEV, text);
+	auditlog_vault(vf->audit, AUDIT_V_START, 0, 0, 0, "safelockd started (audit log opened late)");
+}
+
+/*
  * Once a second: keep PROVISIONED up to date, give a lock that appeared
- * (or a policy that could not be read before) the vault's policy.
+ * (or a policy that could not be read before) the vault's policy. A vault
+ * not open yet is tried again by provisioned() (with its own backoff).
  */
 static void tick(struct verifier *vf)
 {
@@ -784,10 +830,20 @@ static void tick(struct verifier *vf)
 	auditlog_tick(vf->audit);
 	if (!vf->registered) {
 		try_register(vf);
+		/* no kernel to register with: the vault is tried all the same */
+		if (vf->audit_late && !vf->registered) {
+			vf->vault_ret = vf->vault->ops->provisioned(vf->vault);
+			admin_vault_result(vf->admin, vf->vault_ret);
+		}
+		if (vf->audit_late && vf->vault_ret >= 0)
+			audit_later(vf);
 		return;
 	}
 	ret = vf->vault->ops->provisioned(vf->vault);
+	vf->vault_ret = ret;
 	admin_vault_result(vf->admin, ret);
+	if (vf->audit_late && ret >= 0)
+		audit_later(vf);
 	prov = vault_state(ret);
 	if (prov != vf->provisioned) {
 		fprintf(stderr, "safelockd: vault %s (was %s): telling the kernel\n",
@@ -825,19 +881,16 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 	}
 	admin_init(vf.admin, vault, &kernel_ops, &vf);
 	vf.admin->tcti = opts->tcti;
-	if (opts->audit_dir) {
+	vf.audit_dir = opts->audit_dir;
+	if (vf.audit_dir) {
 		/* a log that cannot be opened is reported; the lock works on */
-		if (auditlog_open(&vf.audit, vault, opts->audit_dir, true, err, sizeof(err)))
-			fprintf(stderr, "safelockd: unable to open the audit log %s: %s\n",
-				opts->audit_dir, err);
+		audit_start(&vf);
+		/* the vault not open yet (provisioned() -ENODEV): again once it is */
+		vf.vault_ret = vf.audit ? 0 : vault->ops->provisioned(vault);
+		vf.audit_late = vf.vault_ret == -ENODEV;
 	}
-	if (vf.audit) {
-		auditlog_hook_admin();
-		vf.admin->audit_verify = auditlog_verify;
-		vf.admin->audit_counts = auditlog_counts;
-		vf.admin->audit_ctx = vf.audit;
+	if (vf.audit)
 		auditlog_vault(vf.audit, AUDIT_V_START, 0, 0, 0, "safelockd started");
-	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
