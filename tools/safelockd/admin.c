@@ -1158,6 +1158,11 @@ static int op_time_lock_now(struct admin_server *srv, struct req_ctx *c)
 					       SAFELOCK_TIME_LOCK_MAX_S : cur - srv->now_s())) : 0;
 	else
 		cur &= ~POLICY_PRIV_TPM_MS;
+	/* bad input changes nothing and says so: never a silent no-op */
+	if (cur > now && until < cur)
+		return fail(c, -EPERM,
+			    "the immediate time lock can only be extended: %llu s are left",
+			    (unsigned long long)((cur - now + 999) / 1000));
 	policy_set_time_lock_until(&p, (until > cur ? until : cur) | POLICY_PRIV_TPM_MS);
 	ret = srv->vault->ops->policy_store(srv->vault, &p);
 	if (ret)

@@ -27,7 +27,7 @@
 #include "fake_vault.h"
 #include "tap.h"
 
-#define NTESTS 181
+#define NTESTS 182
 
 /* ----------------------------------------------------------------- */
 /* The fake kernel                                                   */
@@ -987,6 +987,14 @@ static void test_kernel_ops(void)
 	       ((fv.now_ms + 3600000) | POLICY_PRIV_TPM_MS) &&
 	       policy_time_lock_until(&srv->policy) == policy_time_lock_until(&fv.policy),
 	       "its end is stored with the policy, on the TPM clock (a reboot or reload cannot lift it)");
+	req(ADMIN_OP_TIME_LOCK_NOW);
+	auth(0, 1);
+	rq.duration_s = 600;
+	call();
+	tap_ok(rep.status == -EPERM && strstr(rep.message, "can only be extended") &&
+	       fk.time_locks == 1 &&
+	       policy_time_lock_until(&fv.policy) == ((fv.now_ms + 3600000) | POLICY_PRIV_TPM_MS),
+	       "a shorter time lock is refused, says it can only be extended, changes nothing");
 
 	req(ADMIN_OP_AUDIT_VERIFY);
 	auth(0, 4);
