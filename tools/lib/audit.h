@@ -62,8 +62,9 @@ enum audit_vault_event {
 	 * Kernel events the log does not have. kseq 0: safelockd's event
 	 * socket overflowed (text: after which seq); the next gap is
 	 * explained by it. kseq N: the events (text: "FROM..N") of lock
-	 * value were emitted while safelockd did not follow them (it was
-	 * not running, or re-registering): the log accounts up to N.
+	 * value never reached the log (safelockd was not running, was
+	 * registering again, or its socket overflowed): the log accounts
+	 * up to N.
 	 */
 	AUDIT_V_EVENTS_LOST,
 	AUDIT_V_DURESS_ALARM,	/* a duress code at the admin socket: user_id, result 0 raised */

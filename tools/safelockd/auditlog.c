@@ -370,19 +370,24 @@ static uint32_t get_u32(struct nlattr **tb, int a)
 }
 
 /* Say what the log lacks of lock @dev, whose kernel was at @seq. */
-static void follow_one(struct auditlog *al, uint32_t dev, uint64_t seq)
+static void follow_one(struct auditlog *al, uint32_t dev, uint64_t seq,
+		       const char *why)
 {
 	struct audit_record rec;
 
 	if (dev < AUDIT_KSEQ_LOCKS)
 		al->follow_due &= ~(1u << dev);
-	if (!audit_kseq_follow(&al->kseq, dev, seq, &al->inst,
-			       al->followed ? "safelockd was not following them"
-					    : "safelockd was not running", &rec))
+	if (!audit_kseq_follow(&al->kseq, dev, seq, &al->inst, why, &rec))
 		return;
 	fprintf(stderr, "safelockd: audit: %s %s\n",
 		audit_event_name(rec.source, rec.type), rec.text);
 	append(al, &rec);
+}
+
+static const char *why_down(const struct auditlog *al)
+{
+	return al->followed ? "safelockd was not following them"
+			    : "safelockd was not running";
 }
 
 void auditlog_follow(struct auditlog *al, uint32_t family, uint32_t device,
@@ -403,7 +408,7 @@ void auditlog_follow_end(struct auditlog *al)
 		return;
 	for (d = 0; d < AUDIT_KSEQ_LOCKS; d++)
 		if (al->follow_due & (1u << d))
-			follow_one(al, d, al->follow_seq[d]);
+			follow_one(al, d, al->follow_seq[d], why_down(al));
 	al->followed = true;
 }
 
@@ -418,7 +423,17 @@ void auditlog_event(struct auditlog *al, uint32_t device, struct audit_record *r
 	if (device < AUDIT_KSEQ_LOCKS && (al->follow_due & (1u << device)))
 		follow_one(al, device,
 			   rec->kseq && rec->kseq - 1 < al->follow_seq[device] ?
-			   rec->kseq - 1 : al->follow_seq[device]);
+			   rec->kseq - 1 : al->follow_seq[device], why_down(al));
+	/*
+	 * Followed, and still a jump: the events between never reached us
+	 * (the socket overflowed; the kernel reports that once per episode,
+	 * a flood makes many gaps). Each gets its range, before the event.
+	 */
+	else if (device < AUDIT_KSEQ_LOCKS && rec->kseq &&
+		 al->kseq.lock[device].known &&
+		 rec->kseq != al->kseq.lock[device].last + 1)
+		follow_one(al, device, rec->kseq - 1,
+			   "safelockd's event socket overflowed");
 	al->last_kseq = rec->kseq;
 	append(al, rec);
 }
