@@ -381,7 +381,43 @@ daemon_dies() {
 	check "the verifier is gone" test "$(jfield verifier)" = false
 	check "nothing opened" test "$(bolt)" = 0
 	check "a restarted safelockd registers again" daemon_up
+	check "the events emitted while safelockd was down are one events-lost record, FROM..TO exactly" \
+		down_gap_recorded
+	expect_rc "audit verify after the restart (exit 0)" 0 verify
+	check "audit verify: every gap is explained by a record" sh -c '
+		grep -q "every gap explained" /tmp/out && ! grep -q "no record explains" /tmp/out'
 	check "and the owner's code opens" opens 1 "$OWNER"
+}
+
+# After safelockd was killed and started again: the log's last kernel
+# record before the restart is K; the first after it is one events-lost
+# record for lock 0 saying "events K+1..TO", the next kernel record is
+# TO+1, and the kernel did emit K+1..TO (the monitor saw them, the
+# cancelled attempt among them).
+down_gap_recorded() {
+	$CTL audit export >/tmp/export.gap 2>&1 || { cat /tmp/export.gap; return 1; }
+	_start=$(grep -n '"event":"start".*"text":"safelockd started"' /tmp/export.gap | tail -n 1 | cut -d: -f1)
+	[ -n "$_start" ] || { echo "no start record"; return 1; }
+	_k=$(head -n "$_start" /tmp/export.gap | grep '"source":"kernel"' | tail -n 1 |
+		sed 's/.*"kseq":\([0-9]*\),.*/\1/')
+	tail -n +"$_start" /tmp/export.gap | grep -E '"source":"kernel"|"event":"events-(lost|restart)"' |
+		head -n 2 >/tmp/gap.recs
+	_lost=$(head -n 1 /tmp/gap.recs) _next=$(sed -n 2p /tmp/gap.recs)
+	echo "# before the restart: kernel #$_k; then: $_lost"
+	echo "$_lost" | grep -q '"event":"events-lost"' || { echo "no events-lost first: $_lost"; return 1; }
+	_to=$(echo "$_lost" | sed 's/.*"kseq":\([0-9]*\),.*/\1/')
+	echo "$_lost" | grep -q "\"value\":0,.*events $((_k + 1))\.\.$_to emitted while safelockd was not running" ||
+		{ echo "events-lost does not say $((_k + 1))..$_to: $_lost"; return 1; }
+	[ "$(echo "$_next" | sed 's/.*"kseq":\([0-9]*\),.*/\1/')" = $((_to + 1)) ] ||
+		{ echo "the next kernel record is not #$((_to + 1)): $_next"; return 1; }
+	[ "$_to" -gt "$_k" ] || { echo "nothing lost? $_k..$_to"; return 1; }
+	_s=$((_k + 1))
+	while [ "$_s" -le "$_to" ]; do
+		grep -q "^{\"seq\":$_s," /tmp/ev || { echo "the monitor never saw event $_s"; return 1; }
+		_s=$((_s + 1))
+	done
+	awk -F'[:,]' -v a="$_k" -v b="$_to" '$2 > a && $2 <= b' /tmp/ev | grep -q '"result":"cancelled"' ||
+		{ echo "the cancelled attempt is not among $((_k + 1))..$_to"; return 1; }
 }
 
 bad_input() {
@@ -466,6 +502,10 @@ bad_input() {
 	lastk=$($CTL audit export | grep '"source":"kernel"' | tail -n 1 | sed 's/.*"kseq":\([0-9]*\),.*/\1/')
 	check "module back: safelockd records the kernel's events again (the log's last kernel record is the kernel's last event)" \
 		same "the log's last kernel record #$lastk, the kernel's last event #$(jfield last_seq)" "$lastk" "$(jfield last_seq)"
+	check "module back: the log says lock 0's numbering restarted (an events-restart record), not a loss" sh -c "
+		$CTL audit export | grep -q '\"event\":\"events-restart\".*\"value\":0,.*new instance, numbering restarted'"
+	verify
+	check "module back: audit verify leaves no gap unexplained" sh -c '! grep -q "no record explains" /tmp/out'
 }
 
 # The Nth record's index (0-based position P) of an audit file

@@ -211,6 +211,8 @@ check_audit() {
 			last = ks + 0; el = 0; st = 0
 		}
 		if (ev == "events-lost") el = 1
+		# a new module instance: numbered from the kseq of that record
+		if (ev == "events-restart") { last = ks + 0; el = 0; st = 0 }
 		if (ev == "start") st = 1
 	}' /tmp/export >/tmp/gaps
 	while read -r _i _n _why; do

@@ -122,6 +122,7 @@ static const char *const vault_names[] = {
 	[AUDIT_V_DURESS_ALARM]	= "duress-alarm",
 	[AUDIT_V_FORGED]	= "forged-message",
 	[AUDIT_V_NO_POLICY]	= "no-policy",
+	[AUDIT_V_EVENTS_RESTART] = "events-restart",
 };
 _Static_assert(ARRAY_SIZE(vault_names) == AUDIT_V_MAX, "vault event names");
 
@@ -1056,6 +1057,131 @@ int audit_read(const char *dir, audit_each_fn fn, void *ctx, char *err,
 	return ret;
 }
 
+/* The kernel's numbering ---------------------------------------------- */
+
+/* "lock N ...": the lock a kernel record or a follow record is about. */
+static bool text_lock(const char *text, uint32_t *device)
+{
+	unsigned int d;
+
+	if (sscanf(text, "lock %u", &d) != 1 || d >= AUDIT_KSEQ_LOCKS)
+		return false;
+	*device = d;
+	return true;
+}
+
+static void text_instance(const char *text, struct audit_instance *inst)
+{
+	unsigned int d, boot, family;
+
+	if (sscanf(text, "lock %u instance %8x-%u", &d, &boot, &family) == 3) {
+		inst->boot = boot;
+		inst->family = family;
+	} else {
+		memset(inst, 0, sizeof(*inst));
+	}
+}
+
+static bool same_instance(const struct audit_instance *a,
+			  const struct audit_instance *b)
+{
+	/* unknown (a log from before instances were named): the numbers decide */
+	return (!a->family || !b->family || a->family == b->family) &&
+	       (!a->boot || !b->boot || a->boot == b->boot);
+}
+
+void audit_kseq_note(struct audit_kseq *k, const struct audit_record *r)
+{
+	struct audit_kseq_lock *l;
+	uint32_t d = 0;
+	size_t i;
+
+	if (is_log(r, AUDIT_L_LOST) ||
+	    (r->source == AUDIT_SRC_VAULT && r->type == AUDIT_V_EVENTS_LOST && !r->kseq)) {
+		/* records or events dropped (full disk, full socket): the next gaps */
+		for (i = 0; i < AUDIT_KSEQ_LOCKS; i++)
+			k->lock[i].excused = true;
+		return;
+	}
+	if (r->source == AUDIT_SRC_VAULT &&
+	    (r->type == AUDIT_V_EVENTS_LOST || r->type == AUDIT_V_EVENTS_RESTART)) {
+		if (r->value >= AUDIT_KSEQ_LOCKS)
+			return;
+		l = &k->lock[r->value];
+		if (r->type == AUDIT_V_EVENTS_RESTART)
+			k->explained += r->kseq;	/* 1..kseq of the new numbering */
+		else if (l->known && r->kseq > l->last)
+			k->explained += r->kseq - l->last;
+		text_instance(r->text, &l->inst);
+		l->last = r->kseq;
+		l->known = true;
+		l->excused = false;
+		return;
+	}
+	if (r->source != AUDIT_SRC_KERNEL || !r->kseq)
+		return;
+	/* a kernel record that names no lock (older writers, tests): lock 0 */
+	text_lock(r->text, &d);
+	l = &k->lock[d];
+	if (l->known) {
+		uint64_t n = 0;
+
+		if (r->kseq > l->last + 1)
+			n = r->kseq - l->last - 1;
+		else if (r->kseq <= l->last)
+			/* numbered from 1 again, no record says so: a reload */
+			n = r->kseq - 1;
+		if (n && l->excused) {
+			k->explained += n;
+		} else if (n) {
+			k->missing += n;
+			k->gaps++;
+		}
+	}
+	l->last = r->kseq;
+	l->known = true;
+	l->excused = false;
+}
+
+bool audit_kseq_follow(const struct audit_kseq *k, uint32_t device, uint64_t seq,
+		       const struct audit_instance *inst, const char *why,
+		       struct audit_record *out)
+{
+	const struct audit_kseq_lock *l;
+	char head[48], text[256];
+	if (device >= AUDIT_KSEQ_LOCKS)
+		return false;
+	l = &k->lock[device];
+	memset(out, 0, sizeof(*out));
+	out->source = AUDIT_SRC_VAULT;
+	out->value = device;
+	out->kseq = seq;
+	snprintf(head, sizeof(head), "lock %u instance %08x-%u", device,
+		 inst->boot, inst->family);
+	if (l->known && same_instance(&l->inst, inst) && seq >= l->last) {
+		if (seq == l->last)
+			return false;
+		out->type = AUDIT_V_EVENTS_LOST;
+		snprintf(text, sizeof(text), "%s: events %llu..%llu emitted while %s",
+			     head, (unsigned long long)l->last + 1,
+			     (unsigned long long)seq, why);
+	} else {
+		out->type = AUDIT_V_EVENTS_RESTART;
+		if (!l->known)
+			snprintf(text, sizeof(text),
+				 "%s: first followed at event %llu", head,
+				 (unsigned long long)seq);
+		else
+			snprintf(text, sizeof(text),
+				 "%s: new instance, numbering restarted; was at %llu, now %llu",
+				 head, (unsigned long long)l->last,
+				 (unsigned long long)seq);
+	}
+	/* a long reason is cut at the end; the numbers come first */
+	memcpy(out->text, text, strnlen(text, sizeof(out->text) - 1));
+	return true;
+}
+
 /* Verifying ----------------------------------------------------------- */
 
 struct verifier {
@@ -1067,8 +1193,7 @@ struct verifier {
 	uint64_t expect;		/* index of the next record */
 	uint8_t chain[HASH_SIZE];	/* chain hash of the record before it */
 	uint64_t rotated;		/* records before the oldest file kept */
-	uint64_t last_kseq;
-	uint64_t gap_records;		/* records after a kernel sequence gap */
+	struct audit_kseq kseq;		/* the kernel's numbering, per lock */
 	uint64_t lost;			/* sum of LOST records */
 	uint64_t torn;			/* bytes of a torn tail not counted */
 	bool anchor_checked;
@@ -1154,14 +1279,7 @@ static bool check_record(struct verifier *v, const uint8_t *buf, size_t n,
 	rec_chain(b, v->chain);
 	v->expect++;
 	v->rep->records++;
-	if (r.source == AUDIT_SRC_KERNEL && r.kseq) {
-		if (v->last_kseq && r.kseq > v->last_kseq + 1) {
-			v->rep->kseq_gaps += r.kseq - v->last_kseq - 1;
-			v->gap_records++;
-		}
-		/* A smaller number: the module was reloaded; not a gap. */
-		v->last_kseq = r.kseq;
-	}
+	audit_kseq_note(&v->kseq, &r);
 	if (is_log(&r, AUDIT_L_LOST))
 		v->lost += r.value;
 	if (v->anchor && v->anchor->records && r.index == v->anchor->records - 1) {
@@ -1307,6 +1425,8 @@ int audit_verify(const char *dir, audit_key_fn key, void *ctx,
 			goto out;
 		}
 	}
+	rep->kseq_gaps = v.kseq.missing;
+	rep->kseq_explained = v.kseq.explained;
 	if (!rep->ok)
 		goto out;
 	/*
@@ -1341,7 +1461,11 @@ int audit_verify(const char *dir, audit_key_fn key, void *ctx,
 		add_note(rep->what, sizeof(rep->what),
 			 "; %llu kernel events missing in %llu sequence gaps",
 			 (unsigned long long)rep->kseq_gaps,
-			 (unsigned long long)v.gap_records);
+			 (unsigned long long)v.kseq.gaps);
+	if (rep->kseq_explained)
+		add_note(rep->what, sizeof(rep->what),
+			 "; %llu kernel events missing, explained by the record before each gap",
+			 (unsigned long long)rep->kseq_explained);
 	if (v.lost)
 		add_note(rep->what, sizeof(rep->what), "; %llu record%s lost (see the LOST records)",
 			 (unsigned long long)v.lost, v.lost == 1 ? "" : "s");

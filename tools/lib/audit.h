@@ -58,10 +58,25 @@ enum audit_vault_event {
 	AUDIT_V_VERDICT,	/* a verdict sent: user_id, result, value = retry_after_ms */
 	AUDIT_V_VAULT_ERROR,	/* the TPM failed; text says how */
 	AUDIT_V_START,		/* safelockd started */
-	AUDIT_V_EVENTS_LOST,	/* the kernel dropped events for us; text: after which seq */
+	/*
+	 * Kernel events the log does not have. kseq 0: safelockd's event
+	 * socket overflowed (text: after which seq); the next gap is
+	 * explained by it. kseq N: the events (text: "FROM..N") of lock
+	 * value never reached the log (safelockd was not running, was
+	 * registering again, or its socket overflowed): the log accounts
+	 * up to N.
+	 */
+	AUDIT_V_EVENTS_LOST,
 	AUDIT_V_DURESS_ALARM,	/* a duress code at the admin socket: user_id, result 0 raised */
 	AUDIT_V_FORGED,		/* a netlink message not from the kernel, ignored; text: sender */
 	AUDIT_V_NO_POLICY,	/* a VERIFY for a lock without the policy: not checked */
+	/*
+	 * Lock value's numbering starts here, at kseq (the kernel's last
+	 * event when safelockd began to follow it): a new module instance
+	 * (reload, reboot) or the first time the log follows the lock;
+	 * events 1..kseq of that instance are not in the log.
+	 */
+	AUDIT_V_EVENTS_RESTART,
 	AUDIT_V_MAX,
 };
 
@@ -138,7 +153,8 @@ struct audit_report {
 	uint64_t first_bad;	/* index of the first bad record; UINT64_MAX: none */
 	unsigned int files;
 	bool ok;
-	uint64_t kseq_gaps;	/* kernel sequence numbers missing (not an error) */
+	uint64_t kseq_gaps;	/* kernel sequence numbers missing, no record says why */
+	uint64_t kseq_explained; /* missing, explained by the record before the gap */
 	char what[256];		/* "record 41 (file audit-0003.log): HMAC mismatch: edited" */
 };
 
@@ -149,6 +165,50 @@ struct audit_report {
  */
 int audit_verify(const char *dir, audit_key_fn key, void *ctx,
 		 const struct audit_anchor *anchor, struct audit_report *rep);
+
+/*
+ * The kernel's event numbering as the log holds it, lock by lock: what
+ * audit verify counts as missing, and what a writer that starts following
+ * a lock (at start, after a restart, after a module reload) must say
+ * before that lock's next event. Kernel records name their lock in their
+ * text ("lock N ..."); events-lost and events-restart records in value.
+ *
+ * A module instance is told apart by the boot (the first 32 bits of
+ * /proc/sys/kernel/random/boot_id) and the generic netlink family id (a
+ * reload gets a new one); events-lost and events-restart records name it
+ * in their text ("lock N instance BBBBBBBB-F: ...").
+ */
+#define AUDIT_KSEQ_LOCKS	32
+
+struct audit_instance {
+	uint32_t boot;		/* 0: unknown */
+	uint32_t family;	/* 0: unknown */
+};
+
+struct audit_kseq {
+	struct audit_kseq_lock {
+		uint64_t last;		/* the last seq the log accounts for */
+		struct audit_instance inst;	/* named by the last follow record */
+		bool known;		/* last is meaningful */
+		bool excused;		/* a record explains the next gap */
+	} lock[AUDIT_KSEQ_LOCKS];
+	uint64_t missing;		/* not in the log, no record says why */
+	uint64_t gaps;			/* ... in so many gaps */
+	uint64_t explained;		/* not in the log, a record says why */
+};
+
+/* Account for @r (records in log order). */
+void audit_kseq_note(struct audit_kseq *k, const struct audit_record *r);
+/*
+ * The log holds @k; lock @device of instance @inst has emitted events up
+ * to @seq, and safelockd follows it from now on (@why: "safelockd was not
+ * running"). Returns true and fills @out (source, type, kseq, value, text)
+ * if a record must go before the lock's next event: events-lost for the
+ * events the log lacks, events-restart for a new instance.
+ */
+bool audit_kseq_follow(const struct audit_kseq *k, uint32_t device, uint64_t seq,
+		       const struct audit_instance *inst, const char *why,
+		       struct audit_record *out);
 
 /* Export: one JSON object per record and line. */
 int audit_format_json(const struct audit_record *rec, char *buf, size_t len);

@@ -39,6 +39,18 @@ void auditlog_verdict(struct auditlog *al, uint64_t request_id, uint32_t user,
  */
 int auditlog_events_fd(struct auditlog *al);
 void auditlog_events_receive(struct auditlog *al);
+/*
+ * Following the kernel's numbering (auditlog_events_fd() does it at each
+ * (re)subscription, from a STATUS_GET dump): lock @device of the family
+ * with id @family has emitted events up to @seq; auditlog_follow_end()
+ * then writes, for each lock whose first event did not come meanwhile,
+ * the record that says what the log lacks (events-lost, events-restart).
+ */
+void auditlog_follow(struct auditlog *al, uint32_t family, uint32_t device,
+		     uint64_t seq);
+void auditlog_follow_end(struct auditlog *al);
+/* A kernel event of lock @device (rec: source KERNEL, kseq, ...) to log. */
+void auditlog_event(struct auditlog *al, uint32_t device, struct audit_record *rec);
 /* The family went away: follow the events again once it is back. */
 void auditlog_events_close(struct auditlog *al);
 /* Once a second: anchor what waits for it. */

@@ -29,11 +29,13 @@
 
 #include "audit.h"
 #include "audit_names.h"
+#include "../safelockd/auditlog.h"
+#include "fake_vault.h"
 #include "journal.h"
 #include "libsafelock.h"
 #include "tap.h"
 
-#define NTESTS 42
+#define NTESTS 51
 
 #define REC		224
 #define OFF_USER	56
@@ -629,6 +631,254 @@ static void test_kseq_gap(void)
 	       "kernel sequence gaps (11-14, 21-29) reported, not an error; a restart is no gap");
 }
 
+/* A kernel record of lock @dev as safelockd writes it (auditlog.c on_event) */
+static struct audit_record lrec(uint32_t dev, uint64_t kseq)
+{
+	struct audit_record r = {
+		.kseq = kseq, .mono_ns = kseq * 1000000 + 17,
+		.source = AUDIT_SRC_KERNEL, .type = SAFELOCK_EVENT_STATE,
+		.state = SAFELOCK_STATE_LOCKED,
+	};
+
+	snprintf(r.text, sizeof(r.text), "lock %u request 0", dev);
+	return r;
+}
+
+static bool append_lrec(struct audit_log *log, uint32_t dev, uint64_t from,
+			uint64_t to)
+{
+	uint64_t s;
+
+	for (s = from; s <= to; s++) {
+		struct audit_record r = lrec(dev, s);
+
+		if (audit_append(log, &r))
+			return false;
+	}
+	return true;
+}
+
+/* Verify: per lock, a gap explained by the record before it is explained. */
+static void test_kseq_explained(void)
+{
+	const char *dir = newdir("explained"), *dir2 = newdir("twolocks");
+	struct audit_log *log = open_log(dir, 0, 0);
+	struct audit_record lost = {
+		.source = AUDIT_SRC_VAULT, .type = AUDIT_V_EVENTS_LOST, .kseq = 14,
+		.value = 0, .text = "lock 0 instance 00000000-27: events 11..14 emitted while safelockd was not running",
+	};
+	struct audit_record restart = {
+		.source = AUDIT_SRC_VAULT, .type = AUDIT_V_EVENTS_RESTART, .kseq = 3,
+		.value = 0, .text = "lock 0 instance 00000000-28: new instance, numbering restarted; was at 16, now 3",
+	};
+	struct audit_report rep;
+	bool ok;
+
+	ok = log && append_lrec(log, 0, 1, 10) && !audit_append(log, &lost) &&
+	     append_lrec(log, 0, 15, 16) && !audit_append(log, &restart) &&
+	     append_lrec(log, 0, 4, 6);
+	tap_ok(ok && verify_as(dir, NULL, &rep) && rep.ok && rep.kseq_gaps == 0 &&
+	       rep.kseq_explained == 4 + 3 && !strstr(rep.what, "sequence gaps"),
+	       "events-lost 11..14 and a restart at 3: every gap explained, none unexplained");
+	ok = ok && append_lrec(log, 0, 9, 9);
+	audit_close(log);
+	tap_ok(ok && verify_as(dir, NULL, &rep) && rep.ok && rep.kseq_gaps == 2 &&
+	       rep.kseq_explained == 7 &&
+	       strstr(rep.what, "2 kernel events missing in 1 sequence gaps"),
+	       "a gap (7..8) after them that no record explains is still reported");
+
+	/* two locks, each numbered from 1, interleaved: no false gap */
+	log = open_log(dir2, 0, 0);
+	ok = log && append_lrec(log, 0, 1, 3) && append_lrec(log, 1, 1, 1) &&
+	     append_lrec(log, 0, 4, 5) && append_lrec(log, 1, 2, 4) &&
+	     append_lrec(log, 1, 7, 7);
+	audit_close(log);
+	tap_ok(ok && verify_as(dir2, NULL, &rep) && rep.ok && rep.kseq_gaps == 2,
+	       "two locks' numbers interleaved: counted per lock (only lock 1's 5..6 missing)");
+}
+
+/* The daemon's side: auditlog.c with the fake vault's keys */
+static struct vault fv_vault;
+static struct fake_vault fv;
+
+static struct auditlog *al_open(const char *dir)
+{
+	struct auditlog *al = NULL;
+	char err[256];
+
+	if (auditlog_open(&al, &fv_vault, dir, false, err, sizeof(err)))
+		tap_diag("auditlog_open %s: %s", dir, err);
+	else
+		auditlog_vault(al, AUDIT_V_START, 0, 0, 0, "safelockd started");
+	return al;
+}
+
+static void al_events(struct auditlog *al, uint32_t dev, uint64_t from, uint64_t to)
+{
+	uint64_t s;
+
+	for (s = from; s <= to; s++) {
+		struct audit_record r = lrec(dev, s);
+
+		auditlog_event(al, dev, &r);
+	}
+}
+
+/* safelockd's verify, and the library's with the fake key for the counts */
+static bool al_verify(struct auditlog *al, const char *dir, struct audit_report *rep,
+		      char *what, size_t len)
+{
+	struct safelock_admin_audit out;
+
+	if (auditlog_verify(al, &out, what, len))
+		return false;
+	tap_diag("safelockd verify: %s", what);
+	return out.ok && audit_verify(dir, (audit_key_fn)fake_vault_ops.audit_key,
+				      &fv_vault, NULL, rep) == 0 && rep->ok;
+}
+
+/* The log's records of kind events-lost/events-restart, and where */
+static size_t find_kind(const struct collect *c, uint32_t type, size_t from)
+{
+	size_t i;
+
+	for (i = from; i < c->n; i++)
+		if (c->r[i].source == AUDIT_SRC_VAULT && c->r[i].type == type)
+			return i;
+	return SIZE_MAX;
+}
+
+static size_t find_kseq(const struct collect *c, uint64_t kseq)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->r[i].source == AUDIT_SRC_KERNEL && c->r[i].kseq == kseq)
+			return i;
+	return SIZE_MAX;
+}
+
+/*
+ * A log that followed lock 0 (family 27) up to seq 10, then safelockd
+ * stopped; returns the directory.
+ */
+static const char *followed_to_10(const char *name)
+{
+	const char *dir = newdir(name);
+	struct auditlog *al = al_open(dir);
+
+	auditlog_follow(al, 27, 0, 0);
+	auditlog_follow_end(al);
+	al_events(al, 0, 1, 10);
+	auditlog_close(al);
+	return dir;
+}
+
+static void test_follow(void)
+{
+	const char *dir = followed_to_10("follow-lost");
+	const char *dir2 = followed_to_10("follow-reload");
+	const char *dir3 = followed_to_10("follow-queued");
+	const char *dir4 = followed_to_10("follow-family");
+	struct audit_report rep;
+	struct collect c;
+	struct auditlog *al;
+	char what[256];
+	size_t l, k;
+	bool ok;
+
+	/* restarted: the kernel is at 14, the log at 10 */
+	al = al_open(dir);
+	auditlog_follow(al, 27, 0, 14);
+	auditlog_follow_end(al);
+	al_events(al, 0, 15, 16);
+	ok = al_verify(al, dir, &rep, what, sizeof(what));
+	auditlog_close(al);
+	ok = ok && read_all(dir, &c);
+	l = ok ? find_kind(&c, AUDIT_V_EVENTS_LOST, 0) : SIZE_MAX;
+	k = ok ? find_kseq(&c, 15) : SIZE_MAX;
+	tap_ok(ok && l != SIZE_MAX && k != SIZE_MAX && l < k && c.r[l].kseq == 14 &&
+	       c.r[l].value == 0 && strstr(c.r[l].text, "events 11..14 ") &&
+	       strstr(c.r[l].text, "safelockd was not running") &&
+	       find_kind(&c, AUDIT_V_EVENTS_LOST, l + 1) == SIZE_MAX,
+	       "restart with the kernel at 14, the log at 10: one events-lost 11..14 before event 15");
+	tap_ok(ok && rep.kseq_gaps == 0 && rep.kseq_explained == 4 &&
+	       strstr(what, "4 kernel events are missing, every gap explained"),
+	       "audit verify: the 4 missing events are explained");
+	free(c.r);
+
+	/* restarted after a module reload: the kernel is at 3 */
+	al = al_open(dir2);
+	auditlog_follow(al, 27, 0, 3);
+	auditlog_follow_end(al);
+	al_events(al, 0, 4, 5);
+	ok = al_verify(al, dir2, &rep, what, sizeof(what));
+	auditlog_close(al);
+	ok = ok && read_all(dir2, &c);
+	l = ok ? find_kind(&c, AUDIT_V_EVENTS_RESTART, find_kind(&c, AUDIT_V_EVENTS_RESTART, 0) + 1) : SIZE_MAX;
+	tap_ok(ok && l != SIZE_MAX && l + 1 < c.n && c.r[l + 1].kseq == 4 && c.r[l].kseq == 3 &&
+	       strstr(c.r[l].text, "numbering restarted") &&
+	       find_kind(&c, AUDIT_V_EVENTS_LOST, 0) == SIZE_MAX && rep.kseq_gaps == 0 &&
+	       !strstr(what, "no record explains"),
+	       "the kernel at 3 (a reload): an events-restart record, no events-lost, no unexplained gap");
+	free(c.r);
+
+	/* events 13 and 14 were queued between the subscription and the dump */
+	al = al_open(dir3);
+	auditlog_follow(al, 27, 0, 14);
+	al_events(al, 0, 13, 14);
+	auditlog_follow_end(al);
+	al_events(al, 0, 15, 15);
+	ok = al_verify(al, dir3, &rep, what, sizeof(what));
+	auditlog_close(al);
+	ok = ok && read_all(dir3, &c);
+	l = ok ? find_kind(&c, AUDIT_V_EVENTS_LOST, 0) : SIZE_MAX;
+	tap_ok(ok && l != SIZE_MAX && l + 1 < c.n && c.r[l + 1].kseq == 13 && c.r[l].kseq == 12 &&
+	       strstr(c.r[l].text, "events 11..12 ") &&
+	       find_kind(&c, AUDIT_V_EVENTS_LOST, l + 1) == SIZE_MAX &&
+	       rep.kseq_gaps == 0 && rep.kseq_explained == 2,
+	       "events already queued when followed: events-lost says exactly 11..12");
+	free(c.r);
+
+	/* a reload while safelockd was down whose new numbers passed the old */
+	al = al_open(dir4);
+	auditlog_follow(al, 28, 0, 14);
+	auditlog_follow_end(al);
+	al_events(al, 0, 15, 15);
+	ok = al_verify(al, dir4, &rep, what, sizeof(what));
+	ok = ok && read_all(dir4, &c);
+	l = ok ? find_kind(&c, AUDIT_V_EVENTS_RESTART, find_kind(&c, AUDIT_V_EVENTS_RESTART, 0) + 1) : SIZE_MAX;
+	tap_ok(ok && l != SIZE_MAX && c.r[l].kseq == 14 &&
+	       find_kind(&c, AUDIT_V_EVENTS_LOST, 0) == SIZE_MAX && rep.kseq_gaps == 0,
+	       "another module instance (family 28) at 14: events-restart, not 11..14 lost");
+	free(c.r);
+
+	/*
+	 * A flood while followed: the socket overflowed once (the kernel
+	 * says so once per episode) and the numbers jump several times.
+	 * Each jump gets its own range before the event that shows it.
+	 */
+	auditlog_vault(al, AUDIT_V_EVENTS_LOST, 0, 0, 0,
+		       "kernel events lost after seq 15: receive queue full");
+	al_events(al, 0, 19, 19);
+	al_events(al, 0, 25, 26);
+	al_events(al, 0, 40, 40);
+	ok = al_verify(al, dir4, &rep, what, sizeof(what));
+	auditlog_close(al);
+	ok = ok && read_all(dir4, &c);
+	l = ok ? find_kind(&c, AUDIT_V_EVENTS_LOST, 0) : SIZE_MAX;	/* the overflow */
+	l = l != SIZE_MAX ? find_kind(&c, AUDIT_V_EVENTS_LOST, l + 1) : SIZE_MAX;
+	k = l != SIZE_MAX ? find_kind(&c, AUDIT_V_EVENTS_LOST, l + 1) : SIZE_MAX;
+	tap_ok(ok && l != SIZE_MAX && k != SIZE_MAX && l + 1 < c.n && k + 1 < c.n &&
+	       strstr(c.r[l].text, "events 16..18 ") && c.r[l + 1].kseq == 19 &&
+	       strstr(c.r[k].text, "events 20..24 ") && c.r[k + 1].kseq == 25 &&
+	       strstr(c.r[k].text, "overflowed") &&
+	       find_kind(&c, AUDIT_V_EVENTS_LOST, k + 1) != SIZE_MAX &&
+	       rep.kseq_gaps == 0 && rep.kseq_explained == 14 + 3 + 5 + 13,
+	       "a flood's jumps while followed (16..18, 20..24, 27..39): one events-lost each, all explained");
+	free(c.r);
+}
+
 static void test_torn(void)
 {
 	const char *dir = make_log("torn", 10);
@@ -1176,6 +1426,9 @@ int main(int argc, char **argv)
 	test_truncate();
 	test_file_deleted();
 	test_kseq_gap();
+	test_kseq_explained();
+	fake_vault_init(&fv_vault, &fv);
+	test_follow();
 	test_torn();
 	test_broken_head();
 	test_json();
