@@ -21,6 +21,7 @@
 static_assert(sizeof(struct safelock_info) == 88);
 static_assert(sizeof(struct safelock_status) == 40);
 static_assert(sizeof(struct safelock_event) == 64);
+static_assert(sizeof(struct safelock_code_key) == 64);
 
 static struct class *safelock_class;
 static dev_t safelock_devt;
@@ -117,6 +118,25 @@ static int safelock_get_state(struct safelock *sl, void __user *arg)
 	return copy_to_user(arg, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
+/*
+ * The verifier's code key: through here, where no netlink tap sees it.  The
+ * netlink side checks it against the hash the verifier registered with.
+ */
+static int safelock_set_code_key(void __user *arg)
+{
+	struct safelock_code_key ck;
+	int ret;
+
+	if (copy_from_user(&ck, arg, sizeof(ck)))
+		ret = -EFAULT;
+	else if (memchr_inv(ck.padding, 0, sizeof(ck.padding)))
+		ret = -EINVAL;
+	else
+		ret = safelock_netlink_set_code_key(ck.key);
+	memzero_explicit(&ck, sizeof(ck));
+	return ret;
+}
+
 static long safelock_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct safelock_reader *r = file->private_data;
@@ -133,6 +153,8 @@ static long safelock_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 		return safelock_get_state(sl, uarg);
 	case SAFELOCK_IOC_LOCK_NOW:
 		return safelock_lock_now(sl);
+	case SAFELOCK_IOC_SET_CODE_KEY:
+		return safelock_set_code_key(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -6,6 +6,7 @@
 #ifndef _SAFELOCK_COMPAT_H
 #define _SAFELOCK_COMPAT_H
 
+#include <crypto/blake2s.h>
 #include <linux/device.h>
 #include <linux/jiffies.h>
 #include <linux/slab.h>
@@ -42,5 +43,22 @@ static inline struct class *safelock_class_create(const char *name)
 #ifndef secs_to_jiffies
 #define secs_to_jiffies(s)	((unsigned long)((s) * HZ))
 #endif
+
+/*
+ * 6.19: blake2s() takes (key, keylen, in, inlen, out, outlen), no longer
+ * (out, in, key, outlen, inlen, keylen), and its context became struct
+ * blake2s_ctx.  Both are static inline functions of the same name and the
+ * header defines no macro to tell them apart, so Kbuild looks for the new
+ * struct name in it and says SAFELOCK_BLAKE2S_CTX.
+ */
+static inline void safelock_blake2s(u8 *out, size_t outlen, const u8 *in, size_t inlen,
+				    const u8 *key, size_t keylen)
+{
+#ifdef SAFELOCK_BLAKE2S_CTX
+	blake2s(key, keylen, in, inlen, out, outlen);
+#else
+	blake2s(out, in, key, outlen, inlen, keylen);
+#endif
+}
 
 #endif /* _SAFELOCK_COMPAT_H */

@@ -8,17 +8,24 @@
  * back from that socket for its own pending request.  The verifier is
  * dropped when its socket closes.  The family lives in the initial network
  * namespace only: a physical lock has one.
+ *
+ * Generic netlink is on the kernel's list of families a netlink tap
+ * (nlmon) sees, so the digits never go in the clear: the verifier registers
+ * with the hash of a code key, hands the key itself over the character
+ * device (safelock_netlink_set_code_key()), and VERIFY carries the code
+ * sealed with it.
  */
 #include <linux/netlink.h>
 #include <linux/notifier.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 #include <net/net_namespace.h>
+#include <crypto/algapi.h>
 
 #include "compat.h"
 #include "safelock.h"
 
-/* Protects the next three; taken inside safelock.lock, never around it. */
+/* Protects the next six; taken inside safelock.lock, never around it. */
 static DEFINE_SPINLOCK(safelock_verifier_lock);
 static u32 safelock_verifier_portid;	/* 0: no verifier */
 static int safelock_vault = -1;		/* PROVISIONED: enum safelock_vault, -1 not said */
@@ -28,6 +35,23 @@ static int safelock_vault = -1;		/* PROVISIONED: enum safelock_vault, -1 not sai
  * id is another verifier.
  */
 static u64 safelock_verifier_gen;
+/*
+ * The registration's code key: the hash it registered with, and the key
+ * once given through the character device.  Both end with the registration.
+ */
+static u8 safelock_code_key_hash[SAFELOCK_CODE_KEY_SIZE];
+static u8 safelock_code_key[SAFELOCK_CODE_KEY_SIZE];
+static bool safelock_code_key_set;
+
+/* Forget the code key and its hash; safelock_verifier_lock held. */
+static void safelock_code_key_drop(bool hash_too)
+{
+	lockdep_assert_held(&safelock_verifier_lock);
+	memzero_explicit(safelock_code_key, sizeof(safelock_code_key));
+	safelock_code_key_set = false;
+	if (hash_too)
+		memzero_explicit(safelock_code_key_hash, sizeof(safelock_code_key_hash));
+}
 
 static void safelock_verifier_work_fn(struct work_struct *work)
 {
@@ -103,9 +127,44 @@ static bool safelock_unprovision_refused(void)
 	return refused;
 }
 
-static const struct nla_policy safelock_register_policy[SAFELOCK_A_PROVISIONED + 1] = {
+static const struct nla_policy safelock_register_policy[SAFELOCK_A_CODE_KEY_HASH + 1] = {
 	[SAFELOCK_A_PROVISIONED] = NLA_POLICY_MAX(NLA_U8, SAFELOCK_VAULT_MAX - 1),
+	[SAFELOCK_A_CODE_KEY_HASH] = NLA_POLICY_EXACT_LEN(SAFELOCK_CODE_KEY_SIZE),
 };
+
+/*
+ * Record the registration of @portid with @hash (NULL: keep the hash, only
+ * for the registered socket); safelock_verifier_lock held.
+ */
+static int safelock_register_locked(u32 portid, const struct nlattr *hash, int vault,
+				    struct netlink_ext_ack *extack)
+{
+	lockdep_assert_held(&safelock_verifier_lock);
+	if (safelock_verifier_portid && safelock_verifier_portid != portid) {
+		NL_SET_ERR_MSG(extack, "a verifier is already registered");
+		return -EBUSY;
+	}
+	if (!hash && safelock_verifier_portid != portid) {
+		NL_SET_ERR_ATTR_MISS(extack, NULL, SAFELOCK_A_CODE_KEY_HASH);
+		NL_SET_ERR_MSG(extack,
+			       "code-key-hash is required: without a code key no code can reach the verifier");
+		return -EINVAL;
+	}
+	if (safelock_verifier_portid != portid) {
+		safelock_verifier_gen++;
+		safelock_code_key_drop(true);
+	}
+	safelock_verifier_portid = portid;
+	if (vault >= 0)
+		safelock_vault = vault;
+	/* Another hash from the same socket: the key given for the old one goes. */
+	if (hash && crypto_memneq(nla_data(hash), safelock_code_key_hash,
+				  SAFELOCK_CODE_KEY_SIZE)) {
+		safelock_code_key_drop(false);
+		nla_memcpy(safelock_code_key_hash, hash, SAFELOCK_CODE_KEY_SIZE);
+	}
+	return 0;
+}
 
 static int safelock_nl_register(struct sk_buff *skb, struct genl_info *info)
 {
@@ -124,18 +183,9 @@ static int safelock_nl_register(struct sk_buff *skb, struct genl_info *info)
 				    "the door is not open: a provisioned lock is never made new with its door shut");
 		return -EBUSY;
 	}
-	ret = 0;
 	spin_lock(&safelock_verifier_lock);
-	if (safelock_verifier_portid && safelock_verifier_portid != portid) {
-		NL_SET_ERR_MSG(info->extack, "a verifier is already registered");
-		ret = -EBUSY;
-	} else {
-		if (safelock_verifier_portid != portid)
-			safelock_verifier_gen++;
-		safelock_verifier_portid = portid;
-		if (prov)
-			safelock_vault = vault;
-	}
+	ret = safelock_register_locked(portid, info->attrs[SAFELOCK_A_CODE_KEY_HASH], vault,
+				       info->extack);
 	spin_unlock(&safelock_verifier_lock);
 	if (!ret)
 		safelock_verifier_changed();
@@ -592,31 +642,113 @@ static struct genl_family safelock_genl_family __ro_after_init = {
 };
 
 /**
+ * safelock_netlink_set_code_key() - the verifier gives its code key
+ * @key: %SAFELOCK_CODE_KEY_SIZE bytes, from %SAFELOCK_IOC_SET_CODE_KEY
+ *
+ * Only the process that made the key could have registered its hash, so a
+ * match is the proof that the registered verifier sent it.
+ *
+ * Return: 0 if it is the key of the registration in force, -ENOTCONN if no
+ * verifier is registered, -EPERM if its hash is not the registered one.
+ */
+int safelock_netlink_set_code_key(const u8 *key)
+{
+	u8 hash[SAFELOCK_CODE_KEY_SIZE];
+	int ret = 0;
+
+	safelock_blake2s(hash, sizeof(hash), key, SAFELOCK_CODE_KEY_SIZE, NULL, 0);
+	spin_lock(&safelock_verifier_lock);
+	if (!safelock_verifier_portid) {
+		ret = -ENOTCONN;
+	} else if (crypto_memneq(hash, safelock_code_key_hash, sizeof(hash))) {
+		ret = -EPERM;
+	} else if (!safelock_code_key_set) {
+		memcpy(safelock_code_key, key, SAFELOCK_CODE_KEY_SIZE);
+		safelock_code_key_set = true;
+	}
+	spin_unlock(&safelock_verifier_lock);
+	memzero_explicit(hash, sizeof(hash));
+	return ret;
+}
+
+/*
+ * Put @out's code into @msg sealed with @key: the digits XOR the keyed
+ * BLAKE2s-256 of the request's nonce and id.  Only the sealed bytes are
+ * ever in the skb.
+ */
+static int safelock_nl_put_sealed(struct sk_buff *msg, const struct safelock *sl,
+				  const struct safelock_fsm_out *out, const u8 *key)
+{
+	u8 stream[BLAKE2S_HASH_SIZE];
+	u8 in[SAFELOCK_NONCE_SIZE + sizeof(__le64)];
+	__le64 id = cpu_to_le64(sl->req.id);
+	struct nlattr *nla;
+	u8 *sealed;
+	unsigned int i;
+
+	BUILD_BUG_ON(sizeof(stream) < SAFELOCK_CODE_MAX_DIGITS);
+	if (out->code_len > sizeof(stream))
+		return -EINVAL;
+	nla = nla_reserve(msg, SAFELOCK_A_CODE_SEALED, out->code_len);
+	if (!nla)
+		return -EMSGSIZE;
+	memcpy(in, sl->req.nonce, SAFELOCK_NONCE_SIZE);
+	memcpy(in + SAFELOCK_NONCE_SIZE, &id, sizeof(id));
+	safelock_blake2s(stream, sizeof(stream), in, sizeof(in), key, SAFELOCK_CODE_KEY_SIZE);
+	sealed = nla_data(nla);
+	for (i = 0; i < out->code_len; i++)
+		sealed[i] = out->code[i] ^ stream[i];
+	memzero_explicit(stream, sizeof(stream));
+	memzero_explicit(in, sizeof(in));
+	return 0;
+}
+
+/**
  * safelock_netlink_verify() - send a VERIFY request to the verifier
  * @sl: the lock, with its request filled in; sl->lock held
- * @out: the entry's user id and code
+ * @out: the entry's user id and code; the caller wipes the code
  *
- * Return: 0 if the verifier's socket took the request, else a negative errno.
+ * The code goes only sealed with the registration's code key; without a
+ * key nothing is sent.
+ *
+ * Return: 0 if the verifier's socket took the request, -ENOKEY if the
+ * verifier has not given its code key, else a negative errno.
  */
 int safelock_netlink_verify(struct safelock *sl, const struct safelock_fsm_out *out)
 {
+	u8 key[SAFELOCK_CODE_KEY_SIZE];
 	struct sk_buff *msg;
+	bool keyed;
 	void *hdr;
 	u32 portid;
+	int ret;
 
 	lockdep_assert_held(&sl->lock);
 	spin_lock(&safelock_verifier_lock);
 	portid = safelock_verifier_portid;
 	sl->req.gen = safelock_verifier_gen;
+	keyed = safelock_code_key_set;
+	if (keyed)
+		memcpy(key, safelock_code_key, sizeof(key));
 	spin_unlock(&safelock_verifier_lock);
 	/* Only to the registration this lock took in, whose policy it has. */
-	if (!portid || sl->req.gen != sl->verifier_gen)
-		return -ENOTCONN;
+	if (!portid || sl->req.gen != sl->verifier_gen) {
+		ret = -ENOTCONN;
+		goto out;
+	}
+	if (!keyed) {
+		dev_warn_ratelimited(sl->dev,
+				     "the verifier has not given its code key: entry not sent\n");
+		ret = -ENOKEY;
+		goto out;
+	}
 	sl->req.portid = portid;
 
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
+	if (!msg) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	hdr = genlmsg_put(msg, 0, 0, &safelock_genl_family, 0, SAFELOCK_CMD_VERIFY);
 	if (!hdr ||
 	    nla_put_u32(msg, SAFELOCK_A_DEVICE, sl->index) ||
@@ -624,12 +756,16 @@ int safelock_netlink_verify(struct safelock *sl, const struct safelock_fsm_out *
 	    nla_put(msg, SAFELOCK_A_NONCE, SAFELOCK_NONCE_SIZE, sl->req.nonce) ||
 	    nla_put_u64_64bit(msg, SAFELOCK_A_DEADLINE_NS, sl->req.deadline_ns, SAFELOCK_A_PAD) ||
 	    nla_put_u32(msg, SAFELOCK_A_USER_ID, out->user_id) ||
-	    nla_put(msg, SAFELOCK_A_CODE, out->code_len, out->code)) {
+	    safelock_nl_put_sealed(msg, sl, out, key)) {
 		nlmsg_free(msg);
-		return -EMSGSIZE;
+		ret = -EMSGSIZE;
+		goto out;
 	}
 	genlmsg_end(msg, hdr);
-	return genlmsg_unicast(&init_net, msg, portid);
+	ret = genlmsg_unicast(&init_net, msg, portid);
+out:
+	memzero_explicit(key, sizeof(key));
+	return ret;
 }
 
 /**
@@ -712,6 +848,7 @@ static int safelock_netlink_notify(struct notifier_block *nb, unsigned long even
 	if (n->portid && n->portid == safelock_verifier_portid) {
 		safelock_verifier_portid = 0;
 		safelock_vault = -1;
+		safelock_code_key_drop(true);
 		/* from now on no verdict matches what this socket was asked */
 		safelock_verifier_gen++;
 		dropped = true;
@@ -744,4 +881,7 @@ void safelock_netlink_exit(void)
 	genl_unregister_family(&safelock_genl_family);
 	netlink_unregister_notifier(&safelock_netlink_nb);
 	flush_work(&safelock_verifier_work);
+	spin_lock(&safelock_verifier_lock);
+	safelock_code_key_drop(true);
+	spin_unlock(&safelock_verifier_lock);
 }

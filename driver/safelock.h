@@ -467,6 +467,7 @@ int safelock_netlink_init(void);
 void safelock_netlink_exit(void);
 bool safelock_verifier_present(int *vault, struct safelock_verifier_id *id);
 int safelock_netlink_verify(struct safelock *sl, const struct safelock_fsm_out *out);
+int safelock_netlink_set_code_key(const u8 *key);
 void safelock_netlink_entry_begin(struct safelock *sl, u64 entry_id);
 void safelock_netlink_event(struct safelock *sl, const struct safelock_event *ev);
 

@@ -11,7 +11,9 @@
  *
  * Nothing in either interface opens the bolt: only a GRANTED verdict from the
  * registered verifier, bound to a pending request of the kernel's own, does.
- * Entered digits travel only in the VERIFY request to the verifier's socket.
+ * Entered digits travel only in the VERIFY request to the verifier's socket,
+ * sealed with the code key the verifier gave through the character device
+ * (%SAFELOCK_IOC_SET_CODE_KEY): never in the clear on netlink.
  *
  * Documentation/userspace-api/safelock.rst and
  * Documentation/netlink/specs/safelock.yaml describe both in full.
@@ -35,6 +37,8 @@
 #define SAFELOCK_CODE_MIN_DIGITS	6
 #define SAFELOCK_CODE_MAX_DIGITS	12
 #define SAFELOCK_NONCE_SIZE		16
+/* The code key (%SAFELOCK_IOC_SET_CODE_KEY) and its BLAKE2s-256 hash. */
+#define SAFELOCK_CODE_KEY_SIZE		32
 
 /* Time lock: the weekly schedule, the holidays, the immediate time lock. */
 #define SAFELOCK_TIME_LOCK_WEEK_SIZE	84	/* 7 days x 96 quarter hours, one bit each */
@@ -96,7 +100,9 @@ enum safelock_state {
  * @SAFELOCK_RESULT_NONE: not an attempt
  * @SAFELOCK_RESULT_GRANTED: the verifier accepted the code
  * @SAFELOCK_RESULT_DENIED: the verifier refused the code
- * @SAFELOCK_RESULT_NO_VERIFIER: no verifier was registered; nothing opened
+ * @SAFELOCK_RESULT_NO_VERIFIER: no verifier was registered, or the registered
+ *	one had not given its code key (%SAFELOCK_IOC_SET_CODE_KEY), or the
+ *	request could not be sent: the entry went nowhere; nothing opened
  * @SAFELOCK_RESULT_TIMEOUT: the verifier did not answer before the deadline
  * @SAFELOCK_RESULT_MALFORMED: the entry did not have the documented format
  *	and was not sent to the verifier
@@ -366,6 +372,23 @@ struct safelock_event {
 	__u32 padding[5];
 };
 
+/**
+ * struct safelock_code_key - the registered verifier's code key
+ * @key: the key; its unkeyed BLAKE2s-256 hash is the
+ *	%SAFELOCK_A_CODE_KEY_HASH the verifier registered with
+ * @padding: reserved, zero
+ *
+ * Given with %SAFELOCK_IOC_SET_CODE_KEY on any /dev/safelockN, after the
+ * verifier registered.  Every VERIFY to that registration then carries the
+ * code sealed with it (%SAFELOCK_A_CODE_SEALED).  The key travels only
+ * through this ioctl, which no netlink tap sees; netlink carries only its
+ * hash.
+ */
+struct safelock_code_key {
+	__u8 key[SAFELOCK_CODE_KEY_SIZE];
+	__u32 padding[8];
+};
+
 #define SAFELOCK_IOC_MAGIC	0xB7
 
 /* Fill a &struct safelock_info. */
@@ -374,6 +397,14 @@ struct safelock_event {
 #define SAFELOCK_IOC_GET_STATE	_IOR(SAFELOCK_IOC_MAGIC, 0x02, struct safelock_status)
 /* Throw the bolt now and abandon any entry or request. Never opens. */
 #define SAFELOCK_IOC_LOCK_NOW	_IO(SAFELOCK_IOC_MAGIC, 0x03)
+/*
+ * Give the registered verifier's code key, a &struct safelock_code_key.
+ * Accepted only if its BLAKE2s-256 hash is the %SAFELOCK_A_CODE_KEY_HASH of
+ * the registration in force (-EPERM otherwise, -ENOTCONN with no verifier
+ * registered, -EINVAL if the padding is not zero).  Setting the same key
+ * again changes nothing.  The key ends with the registration.
+ */
+#define SAFELOCK_IOC_SET_CODE_KEY	_IOW(SAFELOCK_IOC_MAGIC, 0x04, struct safelock_code_key)
 
 /* Generic netlink */
 #define SAFELOCK_GENL_NAME		"safelock"
@@ -389,8 +420,9 @@ struct safelock_event {
  * @SAFELOCK_A_DEADLINE_NS: u64, CLOCK_MONOTONIC time after which a verdict
  *	is refused
  * @SAFELOCK_A_USER_ID: u32, user id typed with the entry
- * @SAFELOCK_A_CODE: binary, the code's ASCII digits; only in VERIFY, only to
- *	the verifier
+ * @SAFELOCK_A_CODE: binary, the code's ASCII digits in the clear.  Never sent
+ *	any more (VERIFY carries %SAFELOCK_A_CODE_SEALED); kept so that the
+ *	numbers do not move
  * @SAFELOCK_A_RESULT: u32, &enum safelock_result
  * @SAFELOCK_A_PROVISIONED: u8, &enum safelock_vault: the verifier's vault is
  *	empty, owned or damaged
@@ -443,6 +475,13 @@ struct safelock_event {
  *	kernel's own clock; extends one in force, never shortens it; not with
  *	%SAFELOCK_A_TIME_LOCK_UNTIL.  POLICY_GET reports the end it gives as
  *	%SAFELOCK_A_TIME_LOCK_UNTIL
+ * @SAFELOCK_A_CODE_KEY_HASH: binary, %SAFELOCK_CODE_KEY_SIZE bytes, in
+ *	VERIFIER_REGISTER: the unkeyed BLAKE2s-256 hash of the code key the
+ *	verifier will give through %SAFELOCK_IOC_SET_CODE_KEY
+ * @SAFELOCK_A_CODE_SEALED: binary, in VERIFY: the code's ASCII digits XOR
+ *	the first as many bytes of BLAKE2s-256 keyed with the code key over
+ *	the request's nonce followed by its request id as a little-endian
+ *	u64 (24 bytes); as long as the code
  * @__SAFELOCK_A_MAX: number of attributes
  * @SAFELOCK_A_MAX: highest attribute
  */
@@ -479,6 +518,8 @@ enum safelock_attrs {
 	SAFELOCK_A_OVERRIDE,
 	SAFELOCK_A_DELAY_OVERRIDE,
 	SAFELOCK_A_TIME_LOCK_FOR_S,
+	SAFELOCK_A_CODE_KEY_HASH,
+	SAFELOCK_A_CODE_SEALED,
 
 	__SAFELOCK_A_MAX,
 	SAFELOCK_A_MAX = __SAFELOCK_A_MAX - 1
@@ -488,9 +529,11 @@ enum safelock_attrs {
  * enum safelock_cmds - generic netlink commands
  * @SAFELOCK_CMD_UNSPEC: unused
  * @SAFELOCK_CMD_VERIFIER_REGISTER: (verifier, CAP_NET_ADMIN) become the one
- *	verifier; optional %SAFELOCK_A_PROVISIONED (&enum safelock_vault).
- *	Dropped when the socket closes.  Sent again from the same socket it
- *	updates PROVISIONED: %SAFELOCK_VAULT_EMPTY after the lock was
+ *	verifier with %SAFELOCK_A_CODE_KEY_HASH (required for a new
+ *	registration), optional %SAFELOCK_A_PROVISIONED (&enum
+ *	safelock_vault).  Dropped when the socket closes.  Sent again from the
+ *	same socket it updates PROVISIONED, and CODE_KEY_HASH if given (a
+ *	different hash drops the code key set before): %SAFELOCK_VAULT_EMPTY after the lock was
  *	provisioned (the vault was wiped) makes the lock
  *	%SAFELOCK_STATE_UNPROVISIONED again, its bolt not moved, and only with
  *	the door open (-EBUSY otherwise); %SAFELOCK_VAULT_DAMAGED keeps it
@@ -498,7 +541,9 @@ enum safelock_attrs {
  *	socket's closing, ends any pending request: a verdict answers only a
  *	request sent to the registration it comes from.
  * @SAFELOCK_CMD_VERIFY: (kernel to verifier) check DEVICE, REQUEST_ID, NONCE,
- *	DEADLINE_NS, USER_ID, CODE
+ *	DEADLINE_NS, USER_ID, CODE_SEALED.  Sent only once the registration's
+ *	code key is set (%SAFELOCK_IOC_SET_CODE_KEY); without it the entry ends
+ *	with %SAFELOCK_RESULT_NO_VERIFIER and nothing is sent
  * @SAFELOCK_CMD_VERDICT: (verifier, CAP_NET_ADMIN) answer DEVICE,
  *	REQUEST_ID, NONCE with RESULT (GRANTED or DENIED) and, with DENIED,
  *	optionally RETRY_AFTER_MS, with GRANTED, optionally DURESS and
