@@ -180,10 +180,10 @@ static const char *moddir(void)
 	return d && *d ? d : ".";
 }
 
-/* Random digits, from the kernel's generator: a fresh code every run. */
-static void random_digits(char *buf, size_t n)
+/* Random bytes from the kernel's generator (at most 64). */
+static void random_bytes(void *buf, size_t n)
 {
-	unsigned char r[64];
+	unsigned char *r = buf;
 	size_t i;
 	int fd;
 
@@ -194,6 +194,15 @@ static void random_digits(char *buf, size_t n)
 	}
 	if (fd >= 0)
 		close(fd);
+}
+
+/* Random digits: a fresh code every run. */
+static void random_digits(char *buf, size_t n)
+{
+	unsigned char r[64];
+	size_t i;
+
+	random_bytes(r, n);
 	for (i = 0; i < n; i++)
 		buf[i] = '0' + r[i] % 10;
 	buf[n] = '\0';
@@ -247,6 +256,109 @@ static int unload_module(const char *name)
 }
 
 /* ------------------------------------------------------------------ */
+/* BLAKE2s (RFC 7693): the code key's hash and keystream               */
+
+static const uint32_t b2s_iv[8] = {
+	0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A,
+	0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19,
+};
+
+static const uint8_t b2s_sigma[10][16] = {
+	{ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 },
+	{ 14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3 },
+	{ 11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4 },
+	{ 7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8 },
+	{ 9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13 },
+	{ 2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9 },
+	{ 12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11 },
+	{ 13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10 },
+	{ 6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5 },
+	{ 10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0 },
+};
+
+static uint32_t b2s_ror(uint32_t x, int n)
+{
+	return x >> n | x << (32 - n);
+}
+
+static void b2s_g(uint32_t *v, int a, int b, int c, int d, uint32_t x, uint32_t y)
+{
+	v[a] += v[b] + x;
+	v[d] = b2s_ror(v[d] ^ v[a], 16);
+	v[c] += v[d];
+	v[b] = b2s_ror(v[b] ^ v[c], 12);
+	v[a] += v[b] + y;
+	v[d] = b2s_ror(v[d] ^ v[a], 8);
+	v[c] += v[d];
+	v[b] = b2s_ror(v[b] ^ v[c], 7);
+}
+
+static void b2s_compress(uint32_t h[8], const uint8_t *block, uint64_t count, bool last)
+{
+	uint32_t v[16], m[16];
+	const uint8_t *s;
+	int i, r;
+
+	for (i = 0; i < 16; i++)
+		m[i] = (uint32_t)block[4 * i] | (uint32_t)block[4 * i + 1] << 8 |
+		       (uint32_t)block[4 * i + 2] << 16 | (uint32_t)block[4 * i + 3] << 24;
+	for (i = 0; i < 8; i++) {
+		v[i] = h[i];
+		v[i + 8] = b2s_iv[i];
+	}
+	v[12] ^= (uint32_t)count;
+	v[13] ^= (uint32_t)(count >> 32);
+	if (last)
+		v[14] = ~v[14];
+	for (r = 0; r < 10; r++) {
+		s = b2s_sigma[r];
+		b2s_g(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
+		b2s_g(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
+		b2s_g(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
+		b2s_g(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
+		b2s_g(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
+		b2s_g(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
+		b2s_g(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
+		b2s_g(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
+	}
+	for (i = 0; i < 8; i++)
+		h[i] ^= v[i] ^ v[i + 8];
+}
+
+/* BLAKE2s of @in, @outlen (1 to 32) bytes, keyed if @keylen (up to 32). */
+static void blake2s(uint8_t *out, size_t outlen, const void *in, size_t inlen,
+		    const uint8_t *key, size_t keylen)
+{
+	const uint8_t *p = in;
+	uint8_t block[64];
+	uint64_t count = 0;
+	uint32_t h[8];
+	size_t i;
+
+	memcpy(h, b2s_iv, sizeof(h));
+	h[0] ^= 0x01010000 | (uint32_t)keylen << 8 | (uint32_t)outlen;
+	if (keylen) {
+		memset(block, 0, sizeof(block));
+		memcpy(block, key, keylen);
+		count = 64;
+		b2s_compress(h, block, count, !inlen);
+	}
+	for (; inlen > 64; p += 64, inlen -= 64) {
+		count += 64;
+		b2s_compress(h, p, count, false);
+	}
+	if (inlen || !keylen) {
+		memset(block, 0, sizeof(block));
+		memcpy(block, p, inlen);
+		count += inlen;
+		b2s_compress(h, block, count, true);
+	}
+	for (i = 0; i < outlen; i++)
+		out[i] = (uint8_t)(h[i / 4] >> (8 * (i % 4)));
+	memset(block, 0, sizeof(block));
+}
+
+/* ------------------------------------------------------------------ */
 /* Raw generic netlink: the fake verifier                              */
 
 struct verify_req {
@@ -255,9 +367,14 @@ struct verify_req {
 	uint64_t id;
 	uint64_t deadline_ns;
 	uint8_t nonce[SAFELOCK_NONCE_SIZE];
-	char code[SAFELOCK_CODE_MAX_DIGITS + 8];
+	char code[SAFELOCK_CODE_MAX_DIGITS + 8];	/* opened with the socket's key */
 	int code_len;
-	unsigned int seen;	/* bitmap of attributes present */
+	unsigned int seen;	/* bitmap of attributes present (below 32) */
+	bool has_sealed;	/* SAFELOCK_A_CODE_SEALED */
+	uint8_t sealed[SAFELOCK_CODE_MAX_DIGITS + 8];
+	int sealed_len;
+	uint8_t raw[512];	/* the message as it came: what a netlink tap sees */
+	int raw_len;
 };
 
 #define NL_STASH 8
@@ -266,6 +383,7 @@ struct nl {
 	int fd;
 	uint16_t family;
 	uint32_t seq;
+	uint8_t code_key[SAFELOCK_CODE_KEY_SIZE];	/* fresh for every socket */
 	struct verify_req stash[NL_STASH];
 	int nstash;
 	struct verify_req begun[NL_STASH];	/* ENTRY_BEGIN notices, last ones */
@@ -338,6 +456,34 @@ static void msg_put_u64(struct nl_msg *m, uint16_t type, uint64_t v)
 	     (char *)a + a->nla_len <= (char *)(start) + (len);		\
 	     a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len)))
 
+/*
+ * The keystream a VERIFY's code is sealed with: BLAKE2s-256 keyed with
+ * @key over the nonce and the little-endian request id.
+ */
+static void code_keystream(const uint8_t *key, const uint8_t *nonce, uint64_t id,
+			   uint8_t *stream)
+{
+	uint8_t in[SAFELOCK_NONCE_SIZE + 8];
+	int i;
+
+	memcpy(in, nonce, SAFELOCK_NONCE_SIZE);
+	for (i = 0; i < 8; i++)
+		in[SAFELOCK_NONCE_SIZE + i] = (uint8_t)(id >> (8 * i));
+	blake2s(stream, 32, in, sizeof(in), key, SAFELOCK_CODE_KEY_SIZE);
+}
+
+/* Open @v's sealed code with @key into @out (NUL-terminated). */
+static void code_open(const struct verify_req *v, const uint8_t *key, char *out)
+{
+	uint8_t stream[32];
+	int i;
+
+	code_keystream(key, v->nonce, v->id, stream);
+	for (i = 0; i < v->sealed_len && i < 32; i++)
+		out[i] = (char)(v->sealed[i] ^ stream[i]);
+	out[i] = '\0';
+}
+
 static void nl_parse_verify(struct nl *nl, struct nlmsghdr *h)
 {
 	struct genlmsghdr *g = NLMSG_DATA(h);
@@ -380,13 +526,22 @@ static void nl_parse_verify(struct nl *nl, struct nlmsghdr *h)
 			else
 				v.seen &= ~(1U << t);
 			break;
-		case SAFELOCK_A_CODE:
-			if (dl < (int)sizeof(v.code)) {
-				memcpy(v.code, d, dl);
-				v.code_len = dl;
+		case SAFELOCK_A_CODE_SEALED:
+			if (dl <= SAFELOCK_CODE_MAX_DIGITS) {
+				memcpy(v.sealed, d, dl);
+				v.sealed_len = dl;
+				v.has_sealed = true;
 			}
 			break;
 		}
+	}
+	if (v.has_sealed) {
+		code_open(&v, nl->code_key, v.code);
+		v.code_len = v.sealed_len;
+	}
+	if (h->nlmsg_len <= sizeof(v.raw)) {
+		memcpy(v.raw, h, h->nlmsg_len);
+		v.raw_len = h->nlmsg_len;
 	}
 	if (g->cmd == SAFELOCK_CMD_ENTRY_BEGIN)
 		nl->begun[nl->nbegun++ % NL_STASH] = v;
@@ -534,6 +689,7 @@ static int nl_open_as(struct nl *nl, uint32_t pid)
 	int one = 1, ret;
 
 	nl_init(nl);
+	random_bytes(nl->code_key, sizeof(nl->code_key));
 	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
 	if (nl->fd < 0)
 		return -errno;
@@ -573,14 +729,63 @@ static uint32_t nl_portid(struct nl *nl)
 	return sa.nl_pid;
 }
 
-static int nl_register(struct nl *nl, int provisioned, char *ext, size_t extlen)
+/* Register; @hash (SAFELOCK_CODE_KEY_SIZE bytes) is sent if not NULL. */
+static int nl_register_hash(struct nl *nl, int provisioned, const uint8_t *hash, char *ext,
+			    size_t extlen)
 {
 	struct nl_msg m;
 
 	msg_start(&m, nl->family, SAFELOCK_CMD_VERIFIER_REGISTER, SAFELOCK_GENL_VERSION);
 	if (provisioned >= 0)
 		msg_put_u8(&m, SAFELOCK_A_PROVISIONED, provisioned);
+	if (hash)
+		msg_put(&m, SAFELOCK_A_CODE_KEY_HASH, hash, SAFELOCK_CODE_KEY_SIZE);
 	return nl_transact(nl, &m, ext, extlen, NULL);
+}
+
+/* SAFELOCK_IOC_SET_CODE_KEY with @key on @fd: 0 or -errno. */
+static int set_code_key(int fd, const uint8_t *key)
+{
+	struct safelock_code_key ck = { 0 };
+
+	memcpy(ck.key, key, sizeof(ck.key));
+	return ioctl(fd, SAFELOCK_IOC_SET_CODE_KEY, &ck) ? -errno : 0;
+}
+
+/* Give @nl's code key through the first /dev/safelockN that opens. */
+static int nl_give_key(struct nl *nl)
+{
+	char path[32];
+	int i, fd, ret = -ENODEV;
+
+	for (i = 0; i < 16 && ret == -ENODEV; i++) {
+		snprintf(path, sizeof(path), "/dev/safelock%d", i);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ret = set_code_key(fd, nl->code_key);
+		close(fd);
+	}
+	return ret;
+}
+
+/*
+ * Register as the verifier the way safelockd does: with the hash of the
+ * socket's code key, then the key itself through the character device.
+ */
+static int nl_register(struct nl *nl, int provisioned, char *ext, size_t extlen)
+{
+	uint8_t hash[SAFELOCK_CODE_KEY_SIZE];
+	int ret;
+
+	blake2s(hash, sizeof(hash), nl->code_key, sizeof(nl->code_key), NULL, 0);
+	ret = nl_register_hash(nl, provisioned, hash, ext, extlen);
+	if (ret)
+		return ret;
+	ret = nl_give_key(nl);
+	if (ret && ext)
+		snprintf(ext, extlen, "SAFELOCK_IOC_SET_CODE_KEY: %s", strerror(-ret));
+	return ret;
 }
 
 /* Set the policy attributes given as non-negative values. */
@@ -1680,6 +1885,195 @@ TEST_F(board, verifier_rebind)
 		nl_close(&self->v);
 		ASSERT_TRUE(wait_for(!(flags(&self->b) & SAFELOCK_STATUS_VERIFIER), 2000));
 	}
+}
+
+/* The hash a verifier registers for @key. */
+static void code_key_hash(const uint8_t *key, uint8_t *hash)
+{
+	blake2s(hash, SAFELOCK_CODE_KEY_SIZE, key, SAFELOCK_CODE_KEY_SIZE, NULL, 0);
+}
+
+/* Type a code; the attempt must end NO_VERIFIER with no VERIFY sent. */
+#define ENTRY_GOES_NOWHERE() do {						\
+	struct safelock_event __ev;						\
+	struct verify_req __vr;							\
+	char __code[16];							\
+	random_code(__code, NULL);						\
+	ASSERT_EQ(0, type_entry(&self->b, 1, __code));				\
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_ATTEMPT, -1, &__ev, 3000)); \
+	EXPECT_EQ(SAFELOCK_RESULT_NO_VERIFIER, __ev.result)			\
+		TH_LOG("result %s", result_name(__ev.result));			\
+	EXPECT_EQ(-ETIMEDOUT, nl_wait_verify(&self->v, &__vr, 300))		\
+		TH_LOG("a VERIFY was sent without a code key");			\
+	EXPECT_EQ(0, bolt(&self->b));						\
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 2000));	\
+} while (0)
+
+/*
+ * The VERIFY the verifier's socket receives is exactly what a netlink tap
+ * (nlmon) in the initial namespace sees: it must hold no digit in the
+ * clear, only the code sealed with the verifier's key, which opens to the
+ * digits typed.
+ */
+TEST_F(board, code_sealed)
+{
+	uint8_t other[SAFELOCK_CODE_KEY_SIZE];
+	char code[16], opened[40], ext[256];
+	struct verify_req vr;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ENTER_AND_VERIFY(code, &vr);
+	EXPECT_FALSE(vr.seen & (1U << SAFELOCK_A_CODE)) TH_LOG("SAFELOCK_A_CODE in a VERIFY");
+	ASSERT_TRUE(vr.has_sealed) TH_LOG("no SAFELOCK_A_CODE_SEALED");
+	ASSERT_NE(0, vr.raw_len);
+	EXPECT_EQ(NULL, memmem(vr.raw, vr.raw_len, code, strlen(code)))
+		TH_LOG("the digits typed are in the message in the clear");
+	EXPECT_EQ((int)strlen(code), vr.sealed_len);
+	EXPECT_NE(0, memcmp(vr.sealed, code, strlen(code)));
+	EXPECT_EQ((int)strlen(code), vr.code_len);
+	EXPECT_EQ(0, memcmp(code, vr.code, strlen(code)))
+		TH_LOG("typed %s, the key opens the sealed code to %.*s", code, vr.code_len,
+		       vr.code);
+	/* Another key opens it to something else. */
+	random_bytes(other, sizeof(other));
+	code_open(&vr, other, opened);
+	EXPECT_NE(0, memcmp(code, opened, strlen(code)));
+	ASSERT_EQ(0, nl_verdict(&self->v, vr.device, vr.id, vr.nonce, SAFELOCK_RESULT_DENIED,
+				ext, sizeof(ext))) TH_LOG("%s", ext);
+}
+
+/*
+ * The code key: refused without a registration, with a hash that does not
+ * match, with padding set; without it no VERIFY is sent and the entry ends
+ * NO_VERIFIER; a registration without a hash is refused.
+ */
+TEST_F(board, code_key_refused)
+{
+	uint8_t hash[SAFELOCK_CODE_KEY_SIZE], wrong[SAFELOCK_CODE_KEY_SIZE];
+	struct safelock_code_key ck = { 0 };
+	struct verify_req vr;
+	char code[16], ext[256];
+	struct nl_msg m;
+
+	NEED_BOARD();
+	ASSERT_EQ(0, nl_open(&self->v));
+	EXPECT_EQ(-ENOTCONN, set_code_key(self->b.fd, self->v.code_key))
+		TH_LOG("a code key taken with no verifier registered");
+
+	EXPECT_EQ(-EINVAL, nl_register_hash(&self->v, 1, NULL, ext, sizeof(ext)));
+	EXPECT_STREQ("code-key-hash is required: without a code key no code can reach the verifier",
+		     ext);
+	EXPECT_FALSE(flags(&self->b) & SAFELOCK_STATUS_VERIFIER);
+	code_key_hash(self->v.code_key, hash);
+	/* A hash one byte short: the policy's length check (errno by kernel). */
+	msg_start(&m, self->v.family, SAFELOCK_CMD_VERIFIER_REGISTER, SAFELOCK_GENL_VERSION);
+	msg_put(&m, SAFELOCK_A_CODE_KEY_HASH, hash, SAFELOCK_CODE_KEY_SIZE - 1);
+	EXPECT_NE(0, nl_transact(&self->v, &m, ext, sizeof(ext), NULL));
+	EXPECT_FALSE(flags(&self->b) & SAFELOCK_STATUS_VERIFIER);
+
+	ASSERT_EQ(0, nl_register_hash(&self->v, 1, hash, ext, sizeof(ext))) TH_LOG("%s", ext);
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 3000));
+	ASSERT_EQ(0, nl_policy_set(&self->v, self->b.index, -1, -1, -1, -1, ext, sizeof(ext)));
+
+	memcpy(wrong, self->v.code_key, sizeof(wrong));
+	wrong[0] ^= 1;
+	EXPECT_EQ(-EPERM, set_code_key(self->b.fd, wrong));
+	memcpy(ck.key, self->v.code_key, sizeof(ck.key));
+	ck.padding[7] = 1;
+	EXPECT_EQ(-1, ioctl(self->b.fd, SAFELOCK_IOC_SET_CODE_KEY, &ck));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* Registered, policy landed, no key: nothing is sent. */
+	ENTRY_GOES_NOWHERE();
+
+	ASSERT_EQ(0, set_code_key(self->b.fd, self->v.code_key));
+	EXPECT_EQ(0, set_code_key(self->b.fd, self->v.code_key)) TH_LOG("the same key again");
+	EXPECT_EQ(-EPERM, set_code_key(self->b.fd, wrong)) TH_LOG("a key replaced");
+	ENTER_AND_VERIFY(code, &vr);
+	EXPECT_EQ(0, memcmp(code, vr.code, strlen(code)))
+		TH_LOG("typed %s, opened %.*s", code, vr.code_len, vr.code);
+	ASSERT_EQ(0, nl_verdict(&self->v, vr.device, vr.id, vr.nonce, SAFELOCK_RESULT_DENIED,
+				ext, sizeof(ext))) TH_LOG("%s", ext);
+}
+
+/*
+ * A key belongs to one registration: after the verifier's socket closes
+ * and a new one registers, the old key is refused and the new one seals.
+ * A new hash from the same socket drops the key given for the old one.
+ */
+TEST_F(board, code_key_new_registration)
+{
+	uint8_t old_key[SAFELOCK_CODE_KEY_SIZE], hash[SAFELOCK_CODE_KEY_SIZE];
+	char code[16], opened[40], ext[256];
+	struct verify_req vr;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	memcpy(old_key, self->v.code_key, sizeof(old_key));
+	nl_close(&self->v);
+	ASSERT_TRUE(wait_for(!(flags(&self->b) & SAFELOCK_STATUS_VERIFIER), 2000));
+	EXPECT_EQ(-ENOTCONN, set_code_key(self->b.fd, old_key));
+
+	ASSERT_EQ(0, nl_open(&self->v));
+	code_key_hash(self->v.code_key, hash);
+	ASSERT_EQ(0, nl_register_hash(&self->v, 1, hash, ext, sizeof(ext))) TH_LOG("%s", ext);
+	ASSERT_EQ(0, nl_policy_set(&self->v, self->b.index, -1, -1, -1, -1, ext, sizeof(ext)));
+	EXPECT_EQ(-EPERM, set_code_key(self->b.fd, old_key))
+		TH_LOG("the last registration's key was taken");
+	ENTRY_GOES_NOWHERE();
+	ASSERT_EQ(0, set_code_key(self->b.fd, self->v.code_key));
+	ENTER_AND_VERIFY(code, &vr);
+	EXPECT_EQ(0, memcmp(code, vr.code, strlen(code)));
+	code_open(&vr, old_key, opened);
+	EXPECT_NE(0, memcmp(code, opened, strlen(code))) TH_LOG("the old key opens the code");
+	ASSERT_EQ(0, nl_verdict(&self->v, vr.device, vr.id, vr.nonce, SAFELOCK_RESULT_DENIED,
+				ext, sizeof(ext))) TH_LOG("%s", ext);
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 2000));
+
+	/* The same socket, a new key: the one given before is dropped. */
+	memcpy(old_key, self->v.code_key, sizeof(old_key));
+	random_bytes(self->v.code_key, sizeof(self->v.code_key));
+	code_key_hash(self->v.code_key, hash);
+	ASSERT_EQ(0, nl_register_hash(&self->v, 1, hash, ext, sizeof(ext))) TH_LOG("%s", ext);
+	EXPECT_EQ(-EPERM, set_code_key(self->b.fd, old_key));
+	ENTRY_GOES_NOWHERE();
+	ASSERT_EQ(0, set_code_key(self->b.fd, self->v.code_key));
+	/* The same hash again keeps the key. */
+	ASSERT_EQ(0, nl_register_hash(&self->v, 1, hash, ext, sizeof(ext))) TH_LOG("%s", ext);
+	ENTER_AND_VERIFY(code, &vr);
+	EXPECT_EQ(0, memcmp(code, vr.code, strlen(code)));
+	ASSERT_EQ(0, nl_verdict(&self->v, vr.device, vr.id, vr.nonce, SAFELOCK_RESULT_DENIED,
+				ext, sizeof(ext))) TH_LOG("%s", ext);
+}
+
+/*
+ * A verifier that registers the old way, with no code key, is refused; a
+ * kernel that took it anyway must still never put the digits typed on
+ * netlink in the clear.
+ */
+TEST_F(board, code_never_clear)
+{
+	char code[16], ext[256];
+	struct verify_req vr;
+	int ret;
+
+	NEED_BOARD();
+	ASSERT_EQ(0, nl_open(&self->v));
+	ret = nl_register_hash(&self->v, 1, NULL, ext, sizeof(ext));
+	EXPECT_EQ(-EINVAL, ret) TH_LOG("a registration without a code key hash: %d (%s)", ret,
+				       ext);
+	if (ret)
+		return;
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 3000));
+	ASSERT_EQ(0, nl_policy_set(&self->v, self->b.index, -1, -1, -1, -1, ext, sizeof(ext)));
+	random_code(code, NULL);
+	ASSERT_EQ(0, type_entry(&self->b, 1, code));
+	if (nl_wait_verify(&self->v, &vr, 3000))
+		return;
+	EXPECT_FALSE(vr.seen & (1U << SAFELOCK_A_CODE)) TH_LOG("SAFELOCK_A_CODE in a VERIFY");
+	EXPECT_EQ(NULL, memmem(vr.raw, vr.raw_len, code, strlen(code)))
+		TH_LOG("the digits typed (%s) are in the VERIFY in the clear", code);
 }
 
 TEST_F(board, granted)

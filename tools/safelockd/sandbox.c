@@ -22,7 +22,9 @@
  * reconnect another), the vault's files in the state directory, the TCTI
  * (device or swtpm socket; a reconnect may dlopen() the TCTI library),
  * malloc, clocks, getrandom (OpenSSL), and exit; with every variant of
- * those calls on x86_64, aarch64 and armhf (see allowed[] below).
+ * those calls on x86_64, aarch64 and armhf (see allowed[] below); ioctl()
+ * only to give the code key to /dev/safelockN after a re-registration
+ * (codekey.c).
  */
 #include <errno.h>
 #include <ftw.h>
@@ -37,6 +39,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
+#include <linux/safelock.h>
 #include <seccomp.h>
 
 #include "adminsrv.h"
@@ -156,6 +159,7 @@ const struct sandbox_syscall *sandbox_allow_list(size_t *n)
 
 int sandbox_seccomp(char *err, size_t len)
 {
+	const scmp_datum_t set_code_key = SAFELOCK_IOC_SET_CODE_KEY;
 	scmp_filter_ctx ctx;
 	int nrs[256];
 	size_t i;
@@ -190,6 +194,12 @@ int sandbox_seccomp(char *err, size_t len)
 		if (ret)
 			snprintf(err, len, "seccomp: unable to allow system call %d: %s",
 				 nrs[i], strerror(-ret));
+	}
+	if (!ret) {
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				       SCMP_A1(SCMP_CMP_EQ, set_code_key));
+		if (ret)
+			snprintf(err, len, "seccomp: unable to allow ioctl(): %s", strerror(-ret));
 	}
 	for (i = 0; i < sizeof(socket_domains) / sizeof(socket_domains[0]) && !ret; i++) {
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,

@@ -40,6 +40,7 @@
 #include <linux/genetlink.h>
 
 #include "auditlog.h"
+#include "codekey.h"
 #include "gate.h"
 #include "libsafelock.h"
 #include "safelockd.h"
@@ -80,6 +81,7 @@ struct verifier {
 	/* messages on the verifier socket that were not the kernel's */
 	struct ratelimit forged_rl;
 	unsigned long forged_total;
+	struct codekey ck;	/* this socket's code key (codekey.c) */
 };
 
 static void report(struct verifier *vf, const char *fmt, const char *a,
@@ -101,8 +103,8 @@ static const struct nla_policy verify_policy[SAFELOCK_A_MAX + 1] = {
 				     .maxlen = SAFELOCK_NONCE_SIZE },
 	[SAFELOCK_A_DEADLINE_NS] = { .type = NLA_U64 },
 	[SAFELOCK_A_USER_ID]	 = { .type = NLA_U32 },
-	/* CODE: length checked by hand, so a bad one is answered DENIED */
-	[SAFELOCK_A_CODE]	 = { .type = NLA_UNSPEC },
+	/* CODE_SEALED: length checked by hand, so a bad one is answered DENIED */
+	[SAFELOCK_A_CODE_SEALED] = { .type = NLA_UNSPEC },
 };
 
 static const struct nla_policy begin_policy[SAFELOCK_A_MAX + 1] = {
@@ -241,8 +243,8 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	ret = genlmsg_parse(nlmsg_hdr(msg), 0, tb, SAFELOCK_A_MAX, verify_policy);
 	if (ret < 0 || !tb[SAFELOCK_A_DEVICE] || !tb[SAFELOCK_A_REQUEST_ID] ||
 	    !tb[SAFELOCK_A_NONCE]) {
-		if (ret >= 0 && tb[SAFELOCK_A_CODE])
-			sl_genl_wipe_attr(&vf->nl, msg, tb[SAFELOCK_A_CODE]);
+		if (ret >= 0 && tb[SAFELOCK_A_CODE_SEALED])
+			sl_genl_wipe_attr(&vf->nl, msg, tb[SAFELOCK_A_CODE_SEALED]);
 		fprintf(stderr, "safelockd: unable to answer request: malformed VERIFY\n");
 		return;
 	}
@@ -250,12 +252,10 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	in.req = nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]);
 	memcpy(nonce, nla_data(tb[SAFELOCK_A_NONCE]), sizeof(nonce));
 	in.user = tb[SAFELOCK_A_USER_ID] ? nla_get_u32(tb[SAFELOCK_A_USER_ID]) : 0;
-	if (tb[SAFELOCK_A_CODE]) {
-		in.len = (size_t)nla_len(tb[SAFELOCK_A_CODE]);
-		if (in.len > SAFELOCK_CODE_MAX_DIGITS)
-			in.len = 0;
-		memcpy(code, nla_data(tb[SAFELOCK_A_CODE]), in.len);
-		sl_genl_wipe_attr(&vf->nl, msg, tb[SAFELOCK_A_CODE]);
+	if (tb[SAFELOCK_A_CODE_SEALED]) {
+		in.len = codekey_open(&vf->ck, nonce, in.req, nla_data(tb[SAFELOCK_A_CODE_SEALED]),
+				      (size_t)nla_len(tb[SAFELOCK_A_CODE_SEALED]), code, sizeof(code));
+		sl_genl_wipe_attr(&vf->nl, msg, tb[SAFELOCK_A_CODE_SEALED]);
 	}
 	if (tb[SAFELOCK_A_DEADLINE_NS] &&
 	    nla_get_u64(tb[SAFELOCK_A_DEADLINE_NS]) <= now_ns()) {
@@ -689,6 +689,7 @@ static void disconnect(struct verifier *vf)
 	vf->reconnect = false;
 	vf->pushed = 0;
 	vf->begun = 0;
+	codekey_wipe(&vf->ck);
 }
 
 /*
@@ -720,8 +721,19 @@ static void sync_policy(struct verifier *vf)
 		report(vf, "unable to push the policy: %s%s (retrying)", why, "");
 }
 
+/* The code key to the kernel, once per registration; retried every tick. */
+static void give_key(struct verifier *vf)
+{
+	char why[300];
+
+	if (vf->registered && codekey_give_once(&vf->ck, "/dev", why, sizeof(why)))
+		report(vf, "unable to give the code key: %s%s (retrying; no code reaches safelockd until then)",
+		       why, "");
+}
+
 static void try_register(struct verifier *vf)
 {
+	uint8_t hash[SAFELOCK_CODE_KEY_SIZE];
 	struct nl_msg *msg;
 	char why[300];
 	int ret, prov;
@@ -751,8 +763,13 @@ static void try_register(struct verifier *vf)
 	if (ret < 0)
 		report(vf, "unable to read vault: %s: telling the kernel it is DAMAGED%s",
 		       vf->vault->errmsg[0] ? vf->vault->errmsg : strerror(-ret), "");
+	if (codekey_setup(&vf->ck, hash, why, sizeof(why))) {
+		report(vf, "unable to register verifier: %s%s", why, "");
+		return;
+	}
 	msg = sl_genl_msg(&vf->nl, SAFELOCK_CMD_VERIFIER_REGISTER);
-	if (!msg || nla_put_u8(msg, SAFELOCK_A_PROVISIONED, (uint8_t)prov)) {
+	if (!msg || nla_put_u8(msg, SAFELOCK_A_PROVISIONED, (uint8_t)prov) ||
+	    nla_put(msg, SAFELOCK_A_CODE_KEY_HASH, sizeof(hash), hash)) {
 		if (msg)
 			nlmsg_free(msg);
 		report(vf, "unable to register verifier: %s%s", "out of memory", "");
@@ -774,6 +791,7 @@ static void try_register(struct verifier *vf)
 	vf->registered = true;
 	vf->provisioned = prov;
 	vf->last_err[0] = '\0';
+	give_key(vf);
 	sync_policy(vf);
 }
 
@@ -845,6 +863,7 @@ static void tick(struct verifier *vf)
 	if (vf->audit_late && ret >= 0)
 		audit_later(vf);
 	prov = vault_state(ret);
+	give_key(vf);
 	if (prov != vf->provisioned) {
 		fprintf(stderr, "safelockd: vault %s (was %s): telling the kernel\n",
 			vault_state_name((uint8_t)prov),
@@ -984,5 +1003,6 @@ out:
 	auditlog_close(vf.audit);
 	free(vf.admin);
 	close(sfd);
+	codekey_wipe(&vf.ck);
 	return rc;
 }

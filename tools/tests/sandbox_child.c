@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "libsafelock.h"
@@ -44,8 +45,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sandbox_child: survived socket(AF_INET): %d\n", fd);
 		return 0;
 	}
+	if (argc == 3 && !strcmp(argv[1], "ioctl")) {
+		struct safelock_code_key k = { 0 };
+
+		so.user = argv[2];
+		if (sandbox_enter(&so, err, sizeof(err))) {
+			fprintf(stderr, "sandbox_child: %s\n", err);
+			return 2;
+		}
+		/* allowed (a pipe is no lock: ENOTTY), then any other: killed */
+		fd = ioctl(2, SAFELOCK_IOC_SET_CODE_KEY, &k);
+		fprintf(stderr, "sandbox_child: survived SAFELOCK_IOC_SET_CODE_KEY: %d\n", fd);
+		fd = ioctl(2, FIONREAD, &len);
+		fprintf(stderr, "sandbox_child: survived ioctl(FIONREAD): %d\n", fd);
+		return 0;
+	}
 	if (argc != 5 || strcmp(argv[1], "loop")) {
-		fprintf(stderr, "usage: sandbox_child loop USER SOCKET STATE_DIR | forbidden USER\n");
+		fprintf(stderr, "usage: sandbox_child loop USER SOCKET STATE_DIR | forbidden USER | ioctl USER\n");
 		return 2;
 	}
 	fake_vault_init(&v, &fv);

@@ -31,7 +31,7 @@
 #include "admin.h"
 #include "tap.h"
 
-#define NTESTS 15
+#define NTESTS 16
 
 static char helper[512], dir[64], sock_path[128], state[128], logf[128];
 static const char *user;
@@ -80,6 +80,20 @@ static void show_log(void)
 		tap_diag("child: %.*s", (int)strcspn(line, "\n"), line);
 	if (f)
 		fclose(f);
+}
+
+/* Does the child's log have @what? */
+static bool log_has(const char *what)
+{
+	char line[512];
+	FILE *f = fopen(logf, "r");
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, what) != NULL;
+	if (f)
+		fclose(f);
+	return found;
 }
 
 /* The value of "Key:" in /proc/PID/status, or "" */
@@ -147,6 +161,21 @@ static void test_forbidden(void)
 	waitpid(pid, &status, 0);
 	if (!tap_ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
 		    "a forbidden call (socket(AF_INET)) in the sandbox: killed by SIGSYS"))
+		show_log();
+}
+
+/* ioctl(): SAFELOCK_IOC_SET_CODE_KEY passes the filter, any other kills. */
+static void test_ioctl(void)
+{
+	char *argv[] = { helper, "ioctl", (char *)user, NULL };
+	pid_t pid = spawn(argv, NULL);
+	int status = 0;
+
+	waitpid(pid, &status, 0);
+	if (!tap_ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS &&
+		    log_has("survived SAFELOCK_IOC_SET_CODE_KEY") &&
+		    !log_has("survived ioctl(FIONREAD)"),
+		    "ioctl() in the sandbox: SAFELOCK_IOC_SET_CODE_KEY allowed, FIONREAD killed by SIGSYS"))
 		show_log();
 }
 
@@ -294,6 +323,7 @@ int main(int argc, char **argv)
 	tap_diag("sandboxed as %s%s", user, root ? "" : " (not root: no uid switch)");
 
 	test_forbidden();
+	test_ioctl();
 	test_loop();
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	return tap_exit();
