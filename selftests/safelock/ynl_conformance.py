@@ -41,6 +41,7 @@ import argparse
 import contextlib
 import errno
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -537,13 +538,39 @@ def case_status_get(ctx):
     return f'unprovisioned, flags {sorted(st["flags"])}'
 
 
+# SAFELOCK_IOC_SET_CODE_KEY: _IOW(0xB7, 0x04, struct safelock_code_key), 64 bytes
+SAFELOCK_IOC_SET_CODE_KEY = (1 << 30) | (64 << 16) | (0xB7 << 8) | 0x04
+
+
+def set_code_key(key, dev='/dev/safelock0'):
+    """Give the code key through the character device: never over netlink."""
+    fd = os.open(dev, os.O_RDONLY)
+    try:
+        fcntl.ioctl(fd, SAFELOCK_IOC_SET_CODE_KEY, key + bytes(32))
+    finally:
+        os.close(fd)
+
+
+def open_code(key, msg):
+    """The digits of a verify's code-sealed, opened with @key: XOR the keyed
+    BLAKE2s-256 of the nonce and the little-endian request id."""
+    stream = hashlib.blake2s(msg['nonce'] + msg['request-id'].to_bytes(8, 'little'),
+                             key=key, digest_size=32).digest()
+    return bytes(a ^ b for a, b in zip(msg['code-sealed'], stream))
+
+
 def register_verifier(ctx, since):
-    """A new socket registers as the verifier of a provisioned lock: no
-    reply, a verifier event (1) and the lock LOCKED, both after @since."""
+    """A new socket registers as the verifier of a provisioned lock, with
+    the hash of a fresh code key, and gives the key through /dev/safelock0:
+    no reply, a verifier event (1) and the lock LOCKED, both after @since."""
     ctx.ver = ctx.family()
     ctx.vin = Inbox(ctx.ver)
-    check(ctx.ver.do('verifier-register', {'provisioned': 1}) is None,
+    ctx.code_key = os.urandom(32)
+    check(ctx.ver.do('verifier-register', {
+        'provisioned': 1,
+        'code-key-hash': hashlib.blake2s(ctx.code_key, digest_size=32).digest()}) is None,
           'verifier-register: a reply, the spec has none')
+    set_code_key(ctx.code_key)
     ctx.event(since, 'a verifier event (value 1)', event='verifier', value=1)
     ctx.event(since, 'a state event (locked)', event='state', state='locked')
     # Until its first policy-set the lock takes no entry from it.
@@ -553,6 +580,10 @@ def register_verifier(ctx, since):
 
 
 def case_verifier_register(ctx):
+    # Without a code key hash no code could reach it: refused, with the reason.
+    ctx.cli_fails('a verifier without code-key-hash', ['--do', 'verifier-register', '--json',
+                                                       '{"provisioned": 1}'],
+                  'code-key-hash is required')
     register_verifier(ctx, ctx.evs.mark())
     status_check(ctx, 'locked', ['verifier', 'keypad', 'policy'], ['bolt-open'], via_cli=False)
     # Again from the same socket: allowed; from another: "already registered".
@@ -639,7 +670,12 @@ def finish_entry(ctx, user, begin):
     check(msg['request-id'] == begin['request-id'],
           f'verify: request id {msg["request-id"]}, entry-begin said {begin["request-id"]}')
     check(msg['user-id'] == user, f'verify: user id {msg["user-id"]}, typed {user}')
-    check(msg['code'] == code.encode(), 'verify: the code is not the digits typed')
+    # What the verifier's socket gets is what a netlink tap sees: no digit
+    # in the clear, only the code sealed with the verifier's key.
+    check('code' not in msg, 'verify: the code in the clear')
+    check(code.encode() not in msg['code-sealed'], 'verify: the digits in code-sealed')
+    check(open_code(ctx.code_key, msg) == code.encode(),
+          'verify: code-sealed does not open to the digits typed')
     limit = t0 + (Board.PARAMS['verify_timeout_ms'] + 1000) * 1000000
     check(t0 < msg['deadline-ns'] <= limit,
           f'verify: deadline {msg["deadline-ns"]} not within the verify timeout of now {t0}')
