@@ -1898,6 +1898,8 @@ static void code_key_hash(const uint8_t *key, uint8_t *hash)
 	struct safelock_event __ev;						\
 	struct verify_req __vr;							\
 	char __code[16];							\
+	while (!read_event(&self->b, &__ev, 0))	/* what came before */		\
+		;								\
 	random_code(__code, NULL);						\
 	ASSERT_EQ(0, type_entry(&self->b, 1, __code));				\
 	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_ATTEMPT, -1, &__ev, 3000)); \
