@@ -550,7 +550,8 @@ static int safelock_nl_fault_clear(struct sk_buff *skb, struct genl_info *info)
 
 static const struct nla_policy safelock_duress_policy[SAFELOCK_A_USER_ID + 1] = {
 	[SAFELOCK_A_DEVICE] = NLA_POLICY_MAX(NLA_U32, SAFELOCK_MAX_DEVICES - 1),
-	[SAFELOCK_A_USER_ID] = NLA_POLICY_RANGE(NLA_U32, 1, 999),
+	/* u32 as the spec has it; the range is checked below, with extack */
+	[SAFELOCK_A_USER_ID] = { .type = NLA_U32 },
 };
 
 /* The verifier saw a duress code where nothing opens: the silent alarm. */
@@ -558,6 +559,7 @@ static int safelock_nl_duress_alarm(struct sk_buff *skb, struct genl_info *info)
 {
 	struct safelock_verifier_id from;
 	struct safelock *sl;
+	u32 user;
 
 	if (!safelock_is_verifier(info->snd_portid, &from)) {
 		NL_SET_ERR_MSG(info->extack, "not the registered verifier");
@@ -565,10 +567,16 @@ static int safelock_nl_duress_alarm(struct sk_buff *skb, struct genl_info *info)
 	}
 	if (GENL_REQ_ATTR_CHECK(info, SAFELOCK_A_USER_ID))
 		return -EINVAL;
+	user = nla_get_u32(info->attrs[SAFELOCK_A_USER_ID]);
+	if (!user || user > SAFELOCK_USER_ID_MAX) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[SAFELOCK_A_USER_ID],
+				    "a user id is 1 to 999");
+		return -ERANGE;
+	}
 	sl = safelock_nl_device(info);
 	if (!sl)
 		return info->attrs[SAFELOCK_A_DEVICE] ? -ENODEV : -EINVAL;
-	safelock_duress_alarm(sl, nla_get_u32(info->attrs[SAFELOCK_A_USER_ID]));
+	safelock_duress_alarm(sl, user);
 	safelock_put(sl);
 	return 0;
 }

@@ -2808,6 +2808,8 @@ TEST_F(board, duress_alarm)
 	EXPECT_EQ(-EPERM, nl_duress_alarm(&self->v2, self->b.index, 1, ext, sizeof(ext)));
 	EXPECT_STREQ("not the registered verifier", ext);
 	EXPECT_EQ(-ERANGE, nl_duress_alarm(&self->v, self->b.index, 0, ext, sizeof(ext)));
+	EXPECT_STREQ("a user id is 1 to 999", ext);
+	EXPECT_EQ(-ERANGE, nl_duress_alarm(&self->v, self->b.index, 1000, ext, sizeof(ext)));
 	EXPECT_FALSE(flags(&self->b) & SAFELOCK_STATUS_ALARM);
 	ASSERT_EQ(0, nl_duress_alarm(&self->v, self->b.index, 7, ext, sizeof(ext))) TH_LOG("%s", ext);
 	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_DURESS, -1, &ev, 2000));
