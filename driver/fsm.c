@@ -161,14 +161,20 @@ static void safelock_fsm_secure(struct safelock_fsm *fsm, struct safelock_fsm_ou
 	safelock_fsm_relock_start(fsm, out);
 }
 
-/* The bolt is retracted: UNLOCKED, relocking after the delay or the door. */
+/*
+ * The bolt is retracted: UNLOCKED, relocking after the delay or the door.
+ * The relock timer runs even with the door open: held back by the door, it
+ * hands over to the door limit, so a door that reads open for ever (one
+ * that was open before this opening, and never moved since) never keeps
+ * the bolt retracted.
+ */
 static void safelock_fsm_opened(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
 {
 	fsm->state = SAFELOCK_STATE_UNLOCKED;
-	if (!fsm->door_opened)
-		out->actions |= SAFELOCK_ACT_RELOCK_TIMER;
-	else if (!fsm->door_open)	/* opened and closed again meanwhile */
+	if (fsm->door_opened && !fsm->door_open)	/* opened and shut meanwhile */
 		safelock_fsm_relock_start(fsm, out);
+	else
+		out->actions |= SAFELOCK_ACT_RELOCK_TIMER;
 }
 
 /* Is a verification request pending (not a grant waiting for the bolt)? */

@@ -920,6 +920,8 @@ static void fsm_door_held(struct kunit *test)
 	safelock_fsm_door(&fsm, true, &out);	/* the wire is cut: "open" */
 	accepted(&fsm, "001", &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
+	/* no door edge will come: the relock timer must run all the same */
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
 	safelock_fsm_relock(&fsm, &out);	/* held back by the open door */
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
 	safelock_fsm_door_held(&fsm, &out);	/* ...until the door limit */
@@ -1027,7 +1029,8 @@ static void fsm_door_opens_while_opening(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_VERIFYING);
 	safelock_fsm_bolt_sensed(&fsm, true, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_UNLOCKED);
-	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
+	/* the relock timer runs: held back by the open door, it hands over */
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_RELOCK_TIMER);
 	safelock_fsm_door(&fsm, false, &out);
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_RELOCKING);
 

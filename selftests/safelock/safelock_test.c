@@ -2796,6 +2796,30 @@ TEST_F(board, door_open_at_grant)
 		TH_LOG("state %d", state(&self->b));
 }
 
+/*
+ * The door has read "open" since long before the grant (its door limit
+ * already passed, as after a module reload with the door open): no door
+ * edge will come, and the bolt must still be thrown at the door limit
+ * (found by a 25-minute fault soak).
+ */
+TEST_F(board, door_open_long_before_grant)
+{
+	struct safelock_event ev;
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_EQ(0, nl_policy_u32(&self->v, self->b.index, SAFELOCK_A_DOOR_LIMIT_S, 5,
+				   ext, sizeof(ext))) TH_LOG("policy refused: %s", ext);
+	ASSERT_EQ(0, set_door(&self->b, true));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_DOOR_AJAR, -1, &ev, 8000));
+	ASSERT_NE(0, grant_entry(_metadata, self, 1));
+	ASSERT_TRUE(wait_for(bolt(&self->b) == 1, 3000));
+	EXPECT_TRUE(wait_for(bolt(&self->b) == 0, self->b.relock_ms + 5000 + 3000))
+		TH_LOG("the bolt stayed retracted past relock time + door limit");
+	ASSERT_EQ(0, set_door(&self->b, false));
+}
+
 /* A duress code used where nothing opens: the silent alarm, nothing else. */
 TEST_F(board, duress_alarm)
 {
