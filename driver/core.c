@@ -517,6 +517,8 @@ bool safelock_may_unprovision(struct safelock *sl)
 	bool ok;
 
 	mutex_lock(&sl->lock);
+	if (!sl->gone)
+		safelock_door_read(sl);
 	ok = sl->gone || !sl->fsm.provisioned || sl->fsm.door_open;
 	mutex_unlock(&sl->lock);
 	return ok;
@@ -662,6 +664,17 @@ void safelock_door_changed(struct safelock *sl, bool open)
 		mod_delayed_work(system_wq, &sl->door_work, safelock_door_hold(sl));
 	else
 		cancel_delayed_work(&sl->door_work);
+}
+
+/*
+ * Read the door line now, not when its interrupt is handled, where a
+ * decision depends on it: a change is reported as its interrupt would.
+ */
+void safelock_door_read(struct safelock *sl)
+{
+	lockdep_assert_held(&sl->lock);
+	if (sl->door)
+		safelock_door_changed(sl, safelock_door_is_open(sl));
 }
 
 /*
@@ -828,10 +841,12 @@ static void safelock_sync_verifier(struct safelock *sl, bool present, int vault,
 
 	mutex_lock(&sl->lock);
 	if (!sl->gone) {
-		before = sl->fsm.state;
 		was = sl->fsm.verifier;
 		new_verifier = id->gen != sl->verifier_gen;
 		sl->verifier_gen = id->gen;
+		/* a wipe is judged by the door as the line reads now */
+		safelock_door_read(sl);
+		before = sl->fsm.state;
 		safelock_fsm_verifier(&sl->fsm, present, vault, new_verifier, &out);
 		safelock_fsm_apply(sl, &out, before);
 		if (was != present)

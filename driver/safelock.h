@@ -433,6 +433,7 @@ void safelock_duress_alarm(struct safelock *sl, u32 user_id);
 bool safelock_may_unprovision(struct safelock *sl);
 void safelock_bolt_event(struct safelock *sl, bool open);
 void safelock_door_changed(struct safelock *sl, bool open);
+void safelock_door_read(struct safelock *sl);
 void safelock_tamper_changed(struct safelock *sl, bool active);
 void safelock_battery_changed(struct safelock *sl, bool low);
 void safelock_bolt_sensor_changed(struct safelock *sl);
