@@ -45,18 +45,9 @@ static u8 safelock_key_map(unsigned int code)
 	}
 }
 
-static void safelock_keypad_event(struct input_handle *handle, unsigned int type,
-				  unsigned int code, int value)
+static void safelock_key_queue(struct safelock *sl, u8 key)
 {
-	struct safelock *sl = handle->handler->private;
 	unsigned long flags;
-	u8 key;
-
-	if (type != EV_KEY || value != 1)	/* presses only, no autorepeat */
-		return;
-	key = safelock_key_map(code);
-	if (!key)
-		return;
 
 	spin_lock_irqsave(&sl->key_lock, flags);
 	if (sl->keyq_len < SAFELOCK_KEYQ_SIZE)
@@ -65,6 +56,19 @@ static void safelock_keypad_event(struct input_handle *handle, unsigned int type
 		sl->keyq_lost = true;
 	spin_unlock_irqrestore(&sl->key_lock, flags);
 	schedule_work(&sl->key_work);
+}
+
+static void safelock_keypad_event(struct input_handle *handle, unsigned int type,
+				  unsigned int code, int value)
+{
+	struct safelock *sl = handle->handler->private;
+	u8 key;
+
+	if (type != EV_KEY || value != 1)	/* presses only, no autorepeat */
+		return;
+	key = safelock_key_map(code);
+	if (key)
+		safelock_key_queue(sl, key);
 }
 
 /* Take the oldest queued key, wiping its slot; a lost key reads as CLEAR. */
@@ -99,9 +103,20 @@ void safelock_key_work(struct work_struct *work)
 		mutex_lock(&sl->lock);
 		if (!sl->gone) {
 			before = sl->fsm.state;
-			safelock_fsm_key(&sl->fsm, key, &out);
-			if (out.actions)	/* the key was taken: say so, the same for all */
-				safelock_feedback_pulse(sl);
+			if (key == SAFELOCK_KEY_GONE) {
+				/*
+				 * The keypad went away: an entry begun on it
+				 * ends now, its digits wiped, not at its
+				 * timeout; nothing else changes (a time delay
+				 * runs on).
+				 */
+				safelock_fsm_entry_timeout(&sl->fsm, &out);
+			} else {
+				safelock_fsm_key(&sl->fsm, key, &out);
+				/* the key was taken: say so, the same for all */
+				if (out.actions)
+					safelock_feedback_pulse(sl);
+			}
 			safelock_fsm_apply(sl, &out, before);
 			memzero_explicit(&out, sizeof(out));
 		}
@@ -168,6 +183,9 @@ static void safelock_keypad_disconnect(struct input_handle *handle)
 	input_close_device(handle);
 	input_unregister_handle(handle);
 	kfree(handle);
+	/* after the keys it sent: the entry they began is abandoned */
+	safelock_key_queue(sl, SAFELOCK_KEY_GONE);
+	dev_info(sl->dev, "keypad disconnected\n");
 }
 
 static const struct input_device_id safelock_keypad_ids[] = {

@@ -35,6 +35,8 @@
 /* Keys as the state machine sees them: '0'..'9' or one of these. */
 #define SAFELOCK_KEY_ENTER	'E'
 #define SAFELOCK_KEY_CLEAR	'C'
+/* Queued, never given to the state machine: the keypad went away. */
+#define SAFELOCK_KEY_GONE	'G'
 
 /* What the state machine asks core.c to do, in safelock_fsm_out.actions. */
 #define SAFELOCK_ACT_ENTRY_TIMER	BIT(0)	/* (re)start the inter-key timer */
