@@ -389,6 +389,105 @@ daemon_dies() {
 	check "and the owner's code opens" opens 1 "$OWNER"
 }
 
+# ---- the module reloaded in each state ------------------------------------
+# reload: the module and the board unloaded and loaded again, the monitor
+# following; the bolt line is 0 from probe on (the line reads 0 while no
+# driver holds it, so a 1 is the new instance's doing)
+reload() {
+	monitor_down
+	modules_reload || return 1
+	monitor_up
+	mark
+	[ "$(bolt)" = 0 ] || { echo "the bolt line is 1 after probe"; return 1; }
+}
+# secured: safelockd registered again, the vault's policy in force
+# (relock 1000 ms), the lock at rest (LOCKED), the bolt thrown
+secured() {
+	wait_for 100 registered || { echo "safelockd did not register again"; return 1; }
+	wait_until 50 '[ "$(state)/$(jfield relock_ms)" = LOCKED/1000 ]' ||
+		{ echo "state $(state), relock $(jfield relock_ms) ms: not LOCKED with the owner's policy"; return 1; }
+	[ "$(bolt)" = 0 ] || { echo "the bolt line is 1"; return 1; }
+}
+# reloaded_in STATE: the lock is in STATE; reload it; secured again
+reloaded_in() {
+	[ "$(state)" = "$1" ] || { echo "the lock is $(state), not $1, before the reload"; return 1; }
+	reload && secured
+}
+
+reload_states() {
+	section "the module reloaded in each state"
+	keys "001$(echo "$OWNER" | cut -c1-3)"; keys_sync
+	wait_state 20 ENTRY
+	check "ENTRY: reloaded, the bolt thrown, LOCKED again" reloaded_in ENTRY
+	check "ENTRY: no digit typed before it is kept: the owner's whole code opens" opens 1 "$OWNER"
+
+	keys "001$OWNER"; keys_sync
+	kill -STOP "$D"
+	keys E; keys_sync
+	wait_state 20 VERIFYING
+	check "VERIFYING (safelockd stopped): the entry waits" test "$(state)" = VERIFYING
+	reload >/tmp/reload.out 2>&1; _rc=$?
+	kill -CONT "$D"
+	check "VERIFYING: reloaded, the bolt thrown" same "$(cat /tmp/reload.out)" "$_rc" 0
+	check "VERIFYING: safelockd's answer to the old request opens nothing" bolt_stays_thrown 20
+	check "VERIFYING: secured again (LOCKED)" secured
+	check "VERIFYING: the owner's code opens" opens 1 "$OWNER"
+
+	mark
+	enter 1 "$OWNER"
+	wait_state 30 UNLOCKED
+	door open
+	wait_until 20 '[ "$(jfield door_open)" = true ]'
+	check "UNLOCKED (the door open holds the bolt): reloaded, probe throws the bolt" reloaded_in UNLOCKED
+	door closed
+	check "UNLOCKED: the owner's code opens" opens 1 "$OWNER"
+
+	TB_EXTRA="bolt_drive_ms=3000"
+	check "a board whose bolt takes 3 s to throw: reloaded, secured" reloaded_in LOCKED
+	mark
+	enter 1 "$OWNER"
+	wait_state 80 RELOCKING
+	TB_EXTRA=
+	check "RELOCKING: reloaded, the bolt thrown, LOCKED again" reloaded_in RELOCKING
+	check "RELOCKING: the owner's code opens" opens 1 "$OWNER"
+
+	expect_rc "policy set --time-delay 5s by the manager" 0 as 2 "$MGR" policy set --time-delay 5s
+	mark
+	enter 1 "$OWNER"
+	wait_state 30 TIME_DELAY
+	check "TIME_DELAY: reloaded, LOCKED again" reloaded_in TIME_DELAY
+	sleep 6
+	check "TIME_DELAY: the delay is not carried on: 6 s on, no open window, the bolt never moved" sh -c "
+		[ \$(./safelockctl --socket /none --json status | grep -o '\"state\":\"[A-Z_]*\"') = '\"state\":\"LOCKED\"' ] &&
+		! tail -n +$((MARK + 1)) /tmp/ev | grep -q 'OPEN_WINDOW\\|\"event\":\"bolt\"' && [ \$(cat $SIM/sim_gpio0/value) = 0 ]"
+	mark
+	enter 1 "$OWNER"
+	check "TIME_DELAY: a right code starts the whole delay again" wait_state 30 TIME_DELAY
+	t=$(jfield timer_ms)
+	check "... 4 s < delay left <= 5 s ($t ms)" test "${t:-0}" -gt 4000 -a "${t:-0}" -le 5000
+	wait_state 80 OPEN_WINDOW
+	check "OPEN_WINDOW: reloaded, LOCKED again" reloaded_in OPEN_WINDOW
+	mark
+	enter 1 "$OWNER"
+	check "OPEN_WINDOW: the window is gone: a right code starts the delay again" wait_state 30 TIME_DELAY
+	keys C; keys_sync
+	wait_state 20 LOCKED
+	expect_rc "policy set --time-delay 0" 0 as 2 "$MGR" policy set --time-delay 0
+
+	expect_rc "policy set --dual-control on --dual-window 10s" 0 \
+		as 2 "$MGR" policy set --dual-control on --dual-window 10s
+	mark
+	enter 3 "$USR"
+	wait_state 30 DUAL_PENDING
+	check "DUAL_PENDING: reloaded, LOCKED again (the first code forgotten)" reloaded_in DUAL_PENDING
+	mark
+	enter 2 "$MGR"
+	check "DUAL_PENDING: dual control still holds: one code waits for a second" wait_state 30 DUAL_PENDING
+	check "DUAL_PENDING: the bolt stays thrown" test "$(bolt)" = 0
+	check "DUAL_PENDING: a second user's code opens" opens 3 "$USR"
+	expect_rc "policy set --dual-control off" 0 as 2 "$MGR" policy set --dual-control off
+}
+
 # After safelockd was killed and started again: the log's last kernel
 # record before the restart is K; the first after it is one events-lost
 # record for lock 0 saying "events K+1..TO", the next kernel record is
@@ -784,6 +883,7 @@ main_boot() {
 	time_delay
 	policies
 	daemon_dies
+	reload_states
 	audit_trail
 	bad_input
 	time_lock
@@ -924,6 +1024,18 @@ after_cut_boot() {
 		as 1 "$OWNER" policy set --relock 2s
 	check "nothing changed: the policy is as it was" \
 		sh -c "$CTL --json policy get | grep -q '\"relock_ms\":1000,'"
+	# the kernel forgets its PENALTY with the module; the vault does not
+	check "PENALTY: the module reloaded, the bolt thrown" reload
+	check "PENALTY: safelockd registers again" wait_for 100 registered
+	reqs=$(wc -l </tmp/safelockd.log)
+	keys "001${OWNER}E"; keys_sync
+	check "PENALTY: the owner's right code after the reload does not open" bolt_stays_thrown 20
+	check "PENALTY: safelockd answers it from the vault's lockout, unchecked" \
+		wait_for 30 sh -c "tail -n +$((reqs + 1)) /tmp/safelockd.log | grep -q 'user 001: denied, retry after'"
+	check "PENALTY: the kernel is in PENALTY again" wait_state 30 PENALTY
+	p=$(jfield penalty_ms)
+	check "PENALTY: what is left of the first delay (0 < penalty_ms <= 60 s)" \
+		test "${p:-0}" -gt 0 -a "${p:-0}" -le 60000
 	check "safelockd stops cleanly (exit 0)" daemon_stop
 	stop_all
 	echo "# guest time: $(elapsed) s"

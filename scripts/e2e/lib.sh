@@ -156,9 +156,12 @@ board_up() {
 	exec 5>/tmp/keys
 	testboard_up
 }
+# TB_EXTRA: more test board parameters (bolt_drive_ms=3000), unquoted
+TB_EXTRA=
 testboard_up() {
+	# shellcheck disable=SC2086 # TB_EXTRA is a list of parameters
 	insmod ./safelock_testboard.ko chip="$BOARD" keypad="$KEYPAD" \
-		relock_ms=1500 verify_timeout_ms=4000 entry_timeout_ms=5000 alarm_ms=3000 ||
+		relock_ms=1500 verify_timeout_ms=4000 entry_timeout_ms=5000 alarm_ms=3000 $TB_EXTRA ||
 		bail "cannot load the test board"
 	wait_for 50 test -e /dev/safelock0 || bail "the board did not come up (see dmesg)"
 	# what udev/60-safelock.rules does on a real system: the sandboxed
@@ -168,6 +171,23 @@ testboard_up() {
 board_down() {
 	rmmod safelock_testboard 2>/dev/null
 	rmmod safelock 2>/dev/null
+}
+# modules_reload: unload the test board and the module (waiting for the
+# last holder of /dev/safelock0 to let go of it), load both again: 0, or
+# 1 with the reason on stdout
+modules_reload() {
+	_i=0
+	while ! rmmod safelock_testboard 2>/dev/null; do
+		_i=$((_i + 1)); [ $_i -lt 50 ] || { echo "rmmod safelock_testboard fails"; return 1; }
+		sleep 0.1
+	done
+	_i=0
+	while ! rmmod safelock 2>/tmp/rmmod.err; do
+		_i=$((_i + 1)); [ $_i -lt 50 ] || { echo "rmmod safelock fails: $(cat /tmp/rmmod.err)"; return 1; }
+		sleep 0.1
+	done
+	insmod ./safelock.ko || { echo "cannot load safelock.ko again"; return 1; }
+	testboard_up
 }
 
 # ---- safelockd ------------------------------------------------------------

@@ -252,18 +252,7 @@ daemon_restart() {
 	daemon_up || { violation C_LOCKOUT "safelockd did not come back" "$(tail -n 20 /tmp/safelockd.log)"; return 1; }
 }
 module_reload() {
-	_i=0
-	while ! rmmod safelock_testboard 2>/dev/null; do
-		_i=$((_i + 1)); [ $_i -lt 50 ] || { echo "# soak: rmmod safelock_testboard fails"; break; }
-		sleep 0.1
-	done
-	_i=0
-	while ! rmmod safelock 2>/tmp/rmmod.err; do
-		_i=$((_i + 1)); [ $_i -lt 50 ] || { echo "# soak: rmmod safelock fails: $(cat /tmp/rmmod.err)"; break; }
-		sleep 0.1
-	done
-	insmod ./safelock.ko || bail "cannot load safelock.ko again"
-	testboard_up
+	modules_reload >/tmp/reload.err || bail "module reload: $(cat /tmp/reload.err)"
 	# safelockd follows the family and registers again by itself
 	wait_for 150 registered || violation C_LOCKOUT "safelockd did not register after the module came back" \
 		"$(tail -n 10 /tmp/safelockd.log)"

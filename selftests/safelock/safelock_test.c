@@ -1325,6 +1325,7 @@ static void board_down(struct board *b)
 }
 
 static int board_open(struct board *b);
+static int dt_find_node(struct board *b);
 static int dt_board_up(struct board *b);
 
 /* Root, and safelock.ko loaded: 0, or KSFT_SKIP or -1 with b->err set. */
@@ -1352,6 +1353,20 @@ static int board_prereq(struct board *b)
  * mode).  Returns 0 once the test board is loaded, whether or not the
  * driver took it; KSFT_SKIP or -1 with b->err set, everything undone.
  */
+/* The test board module's parameters for @b. */
+static void board_params(const struct board *b, unsigned int relock_ms, unsigned int verify_ms,
+			 unsigned int entry_ms, char *params, size_t len)
+{
+	snprintf(params, len,
+		 "chip=%s relock_ms=%u verify_timeout_ms=%u entry_timeout_ms=%u%s%s %s",
+		 b->label, relock_ms, verify_ms, entry_ms,
+		 b->motor ? " bolt=motor" : "", b->sensor ? " bolt_sensor=1" : "", b->extra);
+	if (b->bolt_params)
+		snprintf(params + strlen(params), len - strlen(params),
+			 " bolt_drive_ms=%u bolt_confirm_ms=%u bolt_retries=%u",
+			 b->drive_ms, b->confirm_ms, b->retries);
+}
+
 static int board_load(struct board *b, unsigned int relock_ms, unsigned int verify_ms,
 		      unsigned int entry_ms)
 {
@@ -1380,14 +1395,7 @@ static int board_load(struct board *b, unsigned int relock_ms, unsigned int veri
 		snprintf(b->err, sizeof(b->err), "gpio-sim chip %s: %s", b->cfg, strerror(-ret));
 		goto fail;
 	}
-	snprintf(params, sizeof(params),
-		 "chip=%s relock_ms=%u verify_timeout_ms=%u entry_timeout_ms=%u%s%s %s",
-		 b->label, relock_ms, verify_ms, entry_ms,
-		 b->motor ? " bolt=motor" : "", b->sensor ? " bolt_sensor=1" : "", b->extra);
-	if (b->bolt_params)
-		snprintf(params + strlen(params), sizeof(params) - strlen(params),
-			 " bolt_drive_ms=%u bolt_confirm_ms=%u bolt_retries=%u",
-			 b->drive_ms, b->confirm_ms, b->retries);
+	board_params(b, relock_ms, verify_ms, entry_ms, params, sizeof(params));
 	ret = load_module(TESTBOARD ".ko", params);
 	if (ret) {
 		snprintf(b->err, sizeof(b->err), "cannot load %s/%s.ko: %s",
@@ -1449,6 +1457,47 @@ static int board_open(struct board *b)
 fail:
 	board_down(b);
 	return -1;
+}
+
+/*
+ * Unbind the lock and bind it again, as a module reload or a driver
+ * rebind does, on the same lines and keypad: 0, or -1 with b->err set.
+ */
+static int board_rebind(struct board *b)
+{
+	char params[512];
+	int ret;
+
+	if (b->fd >= 0) {
+		close(b->fd);
+		b->fd = -1;
+	}
+	ret = board_unload(b);
+	if (ret) {
+		snprintf(b->err, sizeof(b->err), "unbind: %s", strerror(-ret));
+		return -1;
+	}
+	if (b->dt_board) {
+		ret = write_str(DT_DRIVER_DIR "/bind", b->pdev);
+		if (ret) {
+			snprintf(b->err, sizeof(b->err), "bind %s: %s", b->pdev, strerror(-ret));
+			return -1;
+		}
+		b->dt_bound = true;
+		if (!wait_for(dt_find_node(b) == 0, 5000)) {
+			snprintf(b->err, sizeof(b->err), "%s has no safelock device", b->pdev);
+			return -1;
+		}
+	} else {
+		board_params(b, b->relock_ms, b->verify_ms, b->entry_ms, params, sizeof(params));
+		ret = load_module(TESTBOARD ".ko", params);
+		if (ret) {
+			snprintf(b->err, sizeof(b->err), "load %s again: %s", TESTBOARD, strerror(-ret));
+			return -1;
+		}
+		b->testboard = true;
+	}
+	return board_open(b);
 }
 
 /* DT mode: a u32 property of the lock's node; @def if it has none. */
@@ -2462,6 +2511,55 @@ TEST_F(board, verifier_dies)
 	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 1000));
 	EXPECT_FALSE(flags(&self->b) & SAFELOCK_STATUS_VERIFIER);
 	EXPECT_FALSE(wait_for(bolt(&self->b) != 0, 300));
+}
+
+/*
+ * The keypad disappears mid-entry (a cable pulled): the entry ends at
+ * once, its digits wiped, nothing is sent, and a keypad plugged back in
+ * starts a fresh entry: no digit typed before the unplug joins it.
+ */
+TEST_F(board, keypad_unplugged)
+{
+	struct safelock_event ev;
+	struct verify_req vr;
+	char code[16], keys[16];
+	uint64_t t0;
+
+	NEED_BOARD();
+	if (self->b.dt_board)
+		SKIP(return, "the DT board's keypad is gpio-keys on fixed lines; the uinput board unplugs its keypad");
+	REGISTER_VERIFIER();
+	random_code(code, NULL);
+	snprintf(keys, sizeof(keys), "001%.3s", code);
+	ASSERT_EQ(0, type_keys(&self->b, keys));
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_ENTRY, 2000));
+
+	t0 = now_ms();
+	ASSERT_EQ(0, ioctl(self->b.uinput, UI_DEV_DESTROY));
+	close(self->b.uinput);
+	self->b.uinput = -1;
+	ASSERT_TRUE(wait_for(!(flags(&self->b) & SAFELOCK_STATUS_KEYPAD), 2000))
+		TH_LOG("status still shows a keypad");
+	/* abandoned now, well before the entry timeout */
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_ATTEMPT, -1, &ev, ENTRY_TIMEOUT_MS / 2))
+		TH_LOG("the entry was not abandoned within %d ms of the unplug", ENTRY_TIMEOUT_MS / 2);
+	EXPECT_LT(now_ms() - t0, ENTRY_TIMEOUT_MS / 2);
+	EXPECT_EQ(SAFELOCK_RESULT_CANCELLED, ev.result)
+		TH_LOG("attempt result %s", result_name(ev.result));
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+	EXPECT_EQ(-ETIMEDOUT, nl_wait_verify(&self->v, &vr, 300))
+		TH_LOG("a request went out for the unplugged entry");
+
+	/* back within the old entry's timeout: a whole entry, that entry alone */
+	ASSERT_EQ(0, uinput_create(&self->b));
+	ASSERT_TRUE(wait_for(flags(&self->b) & SAFELOCK_STATUS_KEYPAD, 5000))
+		TH_LOG("the keypad plugged back in was not taken");
+	ENTER_AND_VERIFY(code, &vr);
+	EXPECT_EQ(1, vr.user_id);
+	EXPECT_EQ((int)strlen(code), vr.code_len);
+	EXPECT_EQ(0, memcmp(code, vr.code, strlen(code)))
+		TH_LOG("typed %s, verifier got %.*s", code, vr.code_len, vr.code);
+	EXPECT_EQ(0, bolt(&self->b));
 }
 
 TEST_F(board, malformed_entry)
@@ -3943,6 +4041,58 @@ TEST_F(bolt, jam_open)
 	ENTER_AND_VERIFY(code, &vr);
 }
 
+/*
+ * Reloaded in FAULT, the bolt still jammed open: probe throws it, the
+ * sensor still says retracted, and the lock is in FAULT again, never
+ * LOCKED; keys count for nothing. A relock the sensor confirms clears it.
+ */
+TEST_F(bolt, reload_in_fault)
+{
+	unsigned int tries = self->b.retries + 1;
+	struct safelock_event ev;
+	struct verify_req vr;
+	struct trail t = { 0 };
+	char code[16];
+	int d;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_NE(0, grant_on(_metadata, &self->b, &self->v, 1));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_BOLT, 1, -1, &ev, 2000));
+	ASSERT_EQ(0, set_sensor(&self->b, true));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_FAULT, SAFELOCK_FAULT_JAM_CLOSE, -1,
+				 &ev, self->b.relock_ms + tries * self->b.confirm_ms + 3000));
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_FAULT, 1000));
+
+	ASSERT_EQ(0, board_rebind(&self->b)) TH_LOG("%s", self->b.err);
+	/* probe drives towards thrown (a motor's close line), never open */
+	d = drive(&self->b);
+	EXPECT_TRUE(d == 0 || d == -1) TH_LOG("drive %d after the reload", d);
+	memset(&t, 0, sizeof(t));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_FAULT, -1, -1, &ev,
+				 tries * self->b.confirm_ms + 3000))
+		TH_LOG("no fault after the reload, state %d", state(&self->b));
+	EXPECT_NE(SAFELOCK_FAULT_NONE, ev.value);
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_FAULT, 2000))
+		TH_LOG("state %d after the reload, not FAULT", state(&self->b));
+	EXPECT_FALSE(t.entered & (1U << SAFELOCK_STATE_LOCKED)) TH_LOG("LOCKED on a jammed bolt");
+	EXPECT_EQ(0, drive(&self->b));
+	/* keys count for nothing in FAULT */
+	random_code(code, NULL);
+	ASSERT_EQ(0, type_entry(&self->b, 1, code));
+	EXPECT_EQ(-ETIMEDOUT, nl_wait_verify(&self->v, &vr, 1000))
+		TH_LOG("an entry was sent from FAULT");
+	EXPECT_EQ(SAFELOCK_STATE_FAULT, state(&self->b));
+
+	/* the way back: the jam cleared, a relock the sensor confirms */
+	ASSERT_EQ(0, set_sensor(&self->b, false));
+	memset(&t, 0, sizeof(t));
+	ASSERT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, until_event(&self->b, &t, SAFELOCK_EVENT_FAULT, SAFELOCK_FAULT_NONE, -1, &ev,
+				 3000));
+	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 1000));
+}
+
 /* One retry, then the sensor confirms: UNLOCKED, no fault. */
 TEST_F(bolt, retry_then_success)
 {
@@ -4336,6 +4486,121 @@ static bool bad_board_refused(struct __test_metadata *_metadata, struct board *b
 	ret = !wait_for(exists("/dev/safelock0"), 500);
 	board_down(b);
 	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lines that cannot be read (the test board's faulty chip)            */
+
+FIXTURE(faulty) {
+	struct board b;
+	struct nl v;
+	bool up;
+};
+
+/* Write a parameter of the test board's faulty chip. */
+static int tb_param(const char *name, const char *value)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/sys/module/" TESTBOARD "/parameters/%s", name);
+	return write_str(path, value);
+}
+
+FIXTURE_SETUP(faulty)
+{
+	int ret;
+
+	board_init(&self->b);
+	nl_init(&self->v);
+	if (dt_mode())
+		SKIP(return, "the DT boards' lines are all gpio-sim lines; the x86 test board has lines whose reads fail");
+	/* a solenoid, the door and the bolt sensor on lines that can fail */
+	self->b.sensor = true;
+	snprintf(self->b.extra, sizeof(self->b.extra), "faulty=1");
+	ret = board_up(&self->b, RELOCK_MS, VERIFY_TIMEOUT_MS, ENTRY_TIMEOUT_MS);
+	if (ret == KSFT_SKIP)
+		SKIP(return, "%s", self->b.err);
+	ASSERT_EQ(0, ret) TH_LOG("board setup: %s", self->b.err);
+	self->up = true;
+}
+
+FIXTURE_TEARDOWN(faulty)
+{
+	nl_close(&self->v);
+	board_down(&self->b);
+}
+
+/*
+ * A door line that cannot be read counts as shut: it never stands in for
+ * an open door (a wipe is refused), and LOCK_NOW still throws the bolt.
+ */
+TEST_F(faulty, door_unreadable)
+{
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+	ASSERT_EQ(0, tb_param("read_error", "1"));
+	ASSERT_EQ(0, tb_param("door_open", "1"));	/* an edge: the driver reads it */
+	usleep(500000);
+	EXPECT_FALSE(flags(&self->b) & SAFELOCK_STATUS_DOOR_OPEN)
+		TH_LOG("a door line that cannot be read reads as open");
+	EXPECT_EQ(-EBUSY, nl_register(&self->v, 0, ext, sizeof(ext)))
+		TH_LOG("a wipe with the door unreadable: %s", ext);
+	EXPECT_STREQ("the door is not open: a provisioned lock is never made new with its door shut",
+		     ext);
+	usleep(200000);
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+	EXPECT_EQ(0, ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW)) TH_LOG("LOCK_NOW: %s", strerror(errno));
+	EXPECT_EQ(0, bolt(&self->b));
+
+	/* readable again: the door is open after all */
+	ASSERT_EQ(0, tb_param("read_error", "0"));
+	EXPECT_TRUE(wait_for(flags(&self->b) & SAFELOCK_STATUS_DOOR_OPEN, 2000))
+		TH_LOG("the door read again is not open");
+	ASSERT_EQ(0, tb_param("door_open", "0"));
+	EXPECT_TRUE(wait_for(!(flags(&self->b) & SAFELOCK_STATUS_DOOR_OPEN), 2000));
+}
+
+/*
+ * A bolt sensor that cannot be read counts as "retracted": on a locked
+ * lock that is a sensor fault (FAULT, keys ignored, the bolt not driven),
+ * and no relock is confirmed while it lasts; readable again, a confirmed
+ * relock clears it.
+ */
+TEST_F(faulty, sensor_unreadable)
+{
+	struct safelock_event ev;
+	struct verify_req vr;
+	char code[16];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+	ASSERT_EQ(0, tb_param("read_error", "2"));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_FAULT, -1, &ev, 3000))
+		TH_LOG("no fault for an unreadable sensor, state %d", state(&self->b));
+	EXPECT_EQ(SAFELOCK_FAULT_SENSOR, ev.value);
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_FAULT, 2000));
+	EXPECT_EQ(0, bolt(&self->b));
+	random_code(code, NULL);
+	ASSERT_EQ(0, type_entry(&self->b, 1, code));
+	EXPECT_EQ(-ETIMEDOUT, nl_wait_verify(&self->v, &vr, 1000))
+		TH_LOG("an entry was sent from FAULT");
+	/* a relock cannot be confirmed by a sensor that cannot be read */
+	ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW);
+	usleep((self->b.confirm_ms * (self->b.retries + 1) + 1000) * 1000);
+	EXPECT_EQ(SAFELOCK_STATE_FAULT, state(&self->b))
+		TH_LOG("left FAULT with the sensor unreadable");
+	EXPECT_EQ(0, bolt(&self->b));
+
+	/* readable again (thrown): a confirmed relock clears the fault */
+	ASSERT_EQ(0, tb_param("read_error", "0"));
+	ioctl(self->b.fd, SAFELOCK_IOC_LOCK_NOW);
+	EXPECT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 3000))
+		TH_LOG("state %d with the sensor readable again", state(&self->b));
+	EXPECT_EQ(0, bolt(&self->b));
 }
 
 TEST(bad_boards_refused)

@@ -10,9 +10,18 @@
  * "keypad" (a uinput device in the tests).  By default the board is what it
  * was before the bolt sensor and the motor (lines 0-3, 16, 17): bolt=motor
  * and bolt_sensor=1 make the others, and bolt=both or motor_lines=1 make
- * boards the driver must refuse.  Test-only: never installed.
+ * boards the driver must refuse.  With faulty=1 the door and the bolt
+ * sensor are instead lines 0 and 1 of the board's own chip, whose values
+ * (door_open, sensor_open) and read errors (read_error, a mask of lines)
+ * are module parameters a test writes at run time.  Test-only: never
+ * installed.
  */
+#include <linux/gpio/driver.h>
 #include <linux/gpio/machine.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/irq_sim.h>
+#include <linux/irqdomain.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/property.h>
@@ -75,6 +84,159 @@ static int bolt_retries = -1;
 module_param(bolt_retries, int, 0444);
 MODULE_PARM_DESC(bolt_retries, "bolt-retries property (-1: none)");
 
+static bool faulty;
+module_param(faulty, bool, 0444);
+MODULE_PARM_DESC(faulty, "the door and the bolt sensor on the board's own chip, reads can fail");
+
+/* ---- the faulty chip: two input lines whose reads fail on demand ---- */
+
+#define SAFELOCK_TB_FAULTY	"safelock-tb-faulty"
+
+enum { SAFELOCK_TB_DOOR, SAFELOCK_TB_SENSOR, SAFELOCK_TB_FAULTY_LINES };
+
+static struct gpio_chip safelock_tb_chip;
+static bool safelock_tb_chip_added;
+static struct fwnode_handle *safelock_tb_fwnode;
+static struct irq_domain *safelock_tb_irqs;
+static unsigned long safelock_tb_values;	/* a bit per line: its level */
+static unsigned int read_error;			/* a bit per line: reads fail */
+
+static int safelock_tb_get(struct gpio_chip *gc, unsigned int off)
+{
+	if (READ_ONCE(read_error) & BIT(off))
+		return -EIO;
+	return test_bit(off, &safelock_tb_values);
+}
+
+static int safelock_tb_get_direction(struct gpio_chip *gc, unsigned int off)
+{
+	return GPIO_LINE_DIRECTION_IN;
+}
+
+static int safelock_tb_direction_input(struct gpio_chip *gc, unsigned int off)
+{
+	return 0;
+}
+
+static int safelock_tb_to_irq(struct gpio_chip *gc, unsigned int off)
+{
+	return irq_create_mapping(safelock_tb_irqs, off);
+}
+
+/* An edge on line @off: its interrupt, if the driver asked for one. */
+static void safelock_tb_edge(unsigned int off)
+{
+	unsigned int irq;
+
+	if (!safelock_tb_irqs)
+		return;
+	irq = irq_find_mapping(safelock_tb_irqs, off);
+	if (irq)
+		irq_set_irqchip_state(irq, IRQCHIP_STATE_PENDING, true);
+}
+
+static unsigned int safelock_tb_door_off = SAFELOCK_TB_DOOR;
+static unsigned int safelock_tb_sensor_off = SAFELOCK_TB_SENSOR;
+
+static int safelock_tb_line_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int off = *(unsigned int *)kp->arg;
+	bool v;
+	int ret;
+
+	ret = kstrtobool(val, &v);
+	if (ret)
+		return ret;
+	assign_bit(off, &safelock_tb_values, v);
+	safelock_tb_edge(off);
+	return 0;
+}
+
+static int safelock_tb_line_get(char *buf, const struct kernel_param *kp)
+{
+	unsigned int off = *(unsigned int *)kp->arg;
+
+	return scnprintf(buf, PAGE_SIZE, "%d\n", test_bit(off, &safelock_tb_values));
+}
+
+static const struct kernel_param_ops safelock_tb_line_ops = {
+	.set = safelock_tb_line_set,
+	.get = safelock_tb_line_get,
+};
+
+module_param_cb(door_open, &safelock_tb_line_ops, &safelock_tb_door_off, 0644);
+MODULE_PARM_DESC(door_open, "faulty=1: the door line's level (an edge interrupts)");
+module_param_cb(sensor_open, &safelock_tb_line_ops, &safelock_tb_sensor_off, 0644);
+MODULE_PARM_DESC(sensor_open, "faulty=1: the bolt sensor line's level (an edge interrupts)");
+
+/* A new read_error: an edge on every line, so that the driver reads now. */
+static int safelock_tb_error_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int off;
+	int ret;
+
+	ret = param_set_uint(val, kp);
+	if (ret)
+		return ret;
+	for (off = 0; off < SAFELOCK_TB_FAULTY_LINES; off++)
+		safelock_tb_edge(off);
+	return 0;
+}
+
+static const struct kernel_param_ops safelock_tb_error_ops = {
+	.set = safelock_tb_error_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(read_error, &safelock_tb_error_ops, &read_error, 0644);
+MODULE_PARM_DESC(read_error, "faulty=1: lines whose reads fail (bit 0 door, bit 1 sensor)");
+
+static void safelock_tb_faulty_down(void)
+{
+	if (safelock_tb_chip_added)
+		gpiochip_remove(&safelock_tb_chip);
+	safelock_tb_chip_added = false;
+	if (safelock_tb_irqs)
+		irq_domain_remove_sim(safelock_tb_irqs);
+	safelock_tb_irqs = NULL;
+	if (safelock_tb_fwnode)
+		irq_domain_free_fwnode(safelock_tb_fwnode);
+	safelock_tb_fwnode = NULL;
+}
+
+static int safelock_tb_faulty_up(void)
+{
+	struct irq_domain *irqs;
+	int ret;
+
+	safelock_tb_fwnode = irq_domain_alloc_named_fwnode(SAFELOCK_TB_FAULTY);
+	if (!safelock_tb_fwnode)
+		return -ENOMEM;
+	irqs = irq_domain_create_sim(safelock_tb_fwnode, SAFELOCK_TB_FAULTY_LINES);
+	if (IS_ERR(irqs)) {
+		safelock_tb_faulty_down();
+		return PTR_ERR(irqs);
+	}
+	safelock_tb_irqs = irqs;
+	safelock_tb_chip = (struct gpio_chip){
+		.label = SAFELOCK_TB_FAULTY,
+		.owner = THIS_MODULE,
+		.base = -1,
+		.ngpio = SAFELOCK_TB_FAULTY_LINES,
+		.get = safelock_tb_get,
+		.get_direction = safelock_tb_get_direction,
+		.direction_input = safelock_tb_direction_input,
+		.to_irq = safelock_tb_to_irq,
+	};
+	ret = gpiochip_add_data(&safelock_tb_chip, NULL);
+	if (ret) {
+		safelock_tb_faulty_down();
+		return ret;
+	}
+	safelock_tb_chip_added = true;
+	return 0;
+}
+
 #define SAFELOCK_TB_LINES	11
 #define SAFELOCK_TB_PROPS	9
 
@@ -85,6 +247,13 @@ static void safelock_tb_line_idx(struct gpiod_lookup *l, u16 hwnum, const char *
 				 unsigned int idx)
 {
 	l->key = chip;
+	if (faulty && !strcmp(con_id, "door")) {
+		l->key = SAFELOCK_TB_FAULTY;
+		hwnum = SAFELOCK_TB_DOOR;
+	} else if (faulty && !strcmp(con_id, "bolt-sensor")) {
+		l->key = SAFELOCK_TB_FAULTY;
+		hwnum = SAFELOCK_TB_SENSOR;
+	}
 	l->chip_hwnum = hwnum;
 	l->con_id = con_id;
 	l->idx = idx;
@@ -138,9 +307,17 @@ static int __init safelock_tb_init(void)
 		props[p++] = PROPERTY_ENTRY_U32("bolt-confirm-ms", bolt_confirm_ms);
 	if (bolt_retries >= 0)
 		props[p++] = PROPERTY_ENTRY_U32("bolt-retries", bolt_retries);
+	if (faulty) {
+		int ret = safelock_tb_faulty_up();
+
+		if (ret)
+			return ret;
+	}
 	t = kzalloc(struct_size(t, table, SAFELOCK_TB_LINES), GFP_KERNEL);
-	if (!t)
+	if (!t) {
+		safelock_tb_faulty_down();
 		return -ENOMEM;
+	}
 	t->dev_id = "safelock.0";
 	n = safelock_tb_bolt(t->table);
 	if (door)
@@ -158,6 +335,7 @@ static int __init safelock_tb_init(void)
 	if (IS_ERR(safelock_tb_pdev)) {
 		gpiod_remove_lookup_table(t);
 		kfree(t);
+		safelock_tb_faulty_down();
 		return PTR_ERR(safelock_tb_pdev);
 	}
 	return 0;
@@ -169,6 +347,7 @@ static void __exit safelock_tb_exit(void)
 	platform_device_unregister(safelock_tb_pdev);
 	gpiod_remove_lookup_table(safelock_tb_lookup);
 	kfree(safelock_tb_lookup);
+	safelock_tb_faulty_down();
 }
 module_exit(safelock_tb_exit);
 
