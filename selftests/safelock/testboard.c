@@ -193,11 +193,20 @@ MODULE_PARM_DESC(read_error, "faulty=1: lines whose reads fail (bit 0 door, bit 
 
 static void safelock_tb_faulty_down(void)
 {
+	unsigned int off, irq;
+
 	if (safelock_tb_chip_added)
 		gpiochip_remove(&safelock_tb_chip);
 	safelock_tb_chip_added = false;
-	if (safelock_tb_irqs)
+	if (safelock_tb_irqs) {
+		/* the mappings to_irq() made, as gpio-sim disposes of its own */
+		for (off = 0; off < SAFELOCK_TB_FAULTY_LINES; off++) {
+			irq = irq_find_mapping(safelock_tb_irqs, off);
+			if (irq)
+				irq_dispose_mapping(irq);
+		}
 		irq_domain_remove_sim(safelock_tb_irqs);
+	}
 	safelock_tb_irqs = NULL;
 	if (safelock_tb_fwnode)
 		irq_domain_free_fwnode(safelock_tb_fwnode);
@@ -218,9 +227,12 @@ static int safelock_tb_faulty_up(void)
 		return PTR_ERR(irqs);
 	}
 	safelock_tb_irqs = irqs;
+	/*
+	 * No .owner: the lock's lines on this chip would pin this module,
+	 * whose exit is what unbinds the lock (it goes before the chip).
+	 */
 	safelock_tb_chip = (struct gpio_chip){
 		.label = SAFELOCK_TB_FAULTY,
-		.owner = THIS_MODULE,
 		.base = -1,
 		.ngpio = SAFELOCK_TB_FAULTY_LINES,
 		.get = safelock_tb_get,
