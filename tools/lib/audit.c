@@ -998,6 +998,12 @@ int audit_open(struct audit_log **logp, const struct audit_options *opts,
 			goto fail;
 		}
 	}
+	if (opts->lost) {
+		log->pending_lost += opts->lost;
+		if (!log->pending_text[0])
+			snprintf(log->pending_text, sizeof(log->pending_text), "%s",
+				 opts->lost_text ? opts->lost_text : "records not written");
+	}
 	if (log->pending_lost)
 		write_lost(log);
 	*logp = log;

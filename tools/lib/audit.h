@@ -119,6 +119,14 @@ struct audit_options {
 	unsigned int max_files;		/* keep this many files; 0: 8 */
 	audit_key_fn key;
 	void *key_ctx;
+	/*
+	 * Records the caller could not write before this open (no log could
+	 * be opened: a read-only file system): the log says so before any
+	 * other record, in a LOST record of that many, with @lost_text
+	 * (NULL: "records not written").
+	 */
+	uint64_t lost;
+	const char *lost_text;
 };
 
 /*
