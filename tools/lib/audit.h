@@ -77,6 +77,13 @@ enum audit_vault_event {
 	 * events 1..kseq of that instance are not in the log.
 	 */
 	AUDIT_V_EVENTS_RESTART,
+	/*
+	 * A VERIFY refused unchecked because the schedule applies and the
+	 * wall clock is below the TPM clock's lower bound (value: by how many
+	 * seconds), or no bound can be known (value 0: the TPM clock cannot
+	 * be read); user_id the user, result DENIED.
+	 */
+	AUDIT_V_CLOCK_BEHIND,
 	AUDIT_V_MAX,
 };
 

@@ -49,6 +49,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,12 @@ struct op_desc {
 };
 
 static const struct op_desc op_descs[ADMIN_OP_MAX];
+
+/* clock_behind_s took what was padding: the status layout is unchanged */
+_Static_assert(offsetof(struct safelock_admin_status, clock_behind_s) == 20 &&
+	       offsetof(struct safelock_admin_status, audit_records) == 24 &&
+	       sizeof(struct safelock_admin_status) == 104,
+	       "the status reply's layout");
 
 /* ----------------------------------------------------------------- */
 /* Clocks, replies, the log                                          */
@@ -680,6 +687,23 @@ static int op_status(struct admin_server *srv, struct req_ctx *c)
 					&clock_ok);
 		st->recovery_left_s = (uint32_t)((left + 999) / 1000);
 	}
+	/* what a VERIFY would meet now (verify_decide()) */
+	if (policy_schedules(&srv->policy)) {
+		uint64_t behind = 0;
+
+		switch (policy_clock_check(srv->vault, srv->now_s(), &behind)) {
+		case CLOCK_TRUSTED:
+			break;
+		case CLOCK_BEHIND:
+			st->clock_behind_s = behind >= SAFELOCK_ADMIN_CLOCK_UNVERIFIABLE ?
+					     SAFELOCK_ADMIN_CLOCK_UNVERIFIABLE - 1 :
+					     (uint32_t)behind;
+			break;
+		case CLOCK_UNVERIFIABLE:
+			st->clock_behind_s = SAFELOCK_ADMIN_CLOCK_UNVERIFIABLE;
+			break;
+		}
+	}
 	if (srv->audit_counts)
 		srv->audit_counts(srv->audit_ctx, &st->audit_records, &st->audit_lost);
 	snprintf(st->tcti, sizeof(st->tcti), "%s", srv->tcti ? srv->tcti : "");
@@ -1229,6 +1253,29 @@ static int vault_open(struct admin_server *srv, struct req_ctx *c)
 		    "the vault cannot be opened");
 }
 
+/*
+ * Does the authorised request @c vouch for the wall clock, so that the
+ * commits it makes anchor it to the vault's clock (vault_ops.clock_vouch)?
+ * INIT (the door is open, a new owner), RECOVER (the owner's recovery
+ * secret), and any request with the owner's own code (not a duress code,
+ * which is refused anyway). Only these: the anchor sets the lower bound
+ * the schedule is guarded by, and the owner's word alone may lower it
+ * (the way back from a clock that was set too far forward).
+ */
+static bool vouches(const struct admin_server *srv, const struct req_ctx *c)
+{
+	int i;
+
+	if (!VAULT_HAS(srv, clock_vouch) || c->act.duress)
+		return false;
+	if (c->req->op == ADMIN_OP_INIT || c->req->op == ADMIN_OP_RECOVER)
+		return true;
+	for (i = 0; i < 2; i++)
+		if (c->act.user[i] && c->role[i] == SAFELOCK_ROLE_OWNER)
+			return true;
+	return false;
+}
+
 /* @buf holds @buflen bytes of a message of @msglen bytes (more if cut). */
 static int handle(struct admin_server *srv, void *buf, size_t buflen,
 		  size_t msglen, const struct ucred *peer,
@@ -1255,7 +1302,13 @@ static int handle(struct admin_server *srv, void *buf, size_t buflen,
 	if (!ret)
 		ret = authorise(srv, &c, d);
 	if (!ret) {
+		bool vouch = vouches(srv, &c);
+
+		if (vouch)
+			srv->vault->ops->clock_vouch(srv->vault, srv->now_s());
 		ret = d->fn(srv, &c);
+		if (vouch)
+			srv->vault->ops->clock_vouch(srv->vault, 0);
 		/* an op may leave a note in message with success */
 		rep->status = ret;
 	}

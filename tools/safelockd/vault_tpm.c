@@ -1199,6 +1199,30 @@ static int tpm_clock_ms(struct vault *v, uint64_t *ms)
 	return ret;
 }
 
+/* From the table in memory: no TPM command. */
+static int tpm_clock_anchor(struct vault *v, struct vault_clock_anchor *a)
+{
+	struct tpm_vault *t = v->priv;
+
+	if (!t || t->unopened)
+		return -ENODEV;
+	if (t->refused)
+		return t->refused;
+	if (!t->tab.has_anchor)
+		return -ENOENT;
+	*a = t->tab.anchor;
+	return 0;
+}
+
+/* table_commit() reads the TPM clock and writes the anchor while set. */
+static void tpm_clock_vouch(struct vault *v, uint64_t wall_s)
+{
+	struct tpm_vault *t = v->priv;
+
+	if (t)
+		t->vouch_wall_s = wall_s;
+}
+
 /* enrol (tests only): add the user (001 as owner), or change their code. */
 static int tpm_enrol(struct vault *v, unsigned int user_id, const char *code,
 		     size_t len)
@@ -1226,6 +1250,8 @@ const struct vault_ops vault_tpm_ops = {
 	.provisioned = tpm_provisioned,
 	.clock_ms = tpm_clock_ms,
 	.opened = tpm_opened,
+	.clock_anchor = tpm_clock_anchor,
+	.clock_vouch = tpm_clock_vouch,
 	.check = tpm_check,
 	.user_add = tpm_user_add,
 	.user_del = tpm_user_del,

@@ -89,6 +89,9 @@ struct vault_table {
 	struct vault_slot audit;	/* HMAC key; salt unused */
 	struct vault_urec users[SAFELOCK_USER_ID_MAX + 1];
 	unsigned int n_users;
+	/* the wall clock's anchor (vault.h); has_anchor false: none */
+	bool has_anchor;
+	struct vault_clock_anchor anchor;
 };
 
 #define HELD_MAX	8
@@ -134,6 +137,8 @@ struct tpm_vault {
 	uint64_t rec_last_fail;
 	uint8_t fails[FAILS_SIZE];
 	uint64_t clock_offset;
+	/* clock_vouch(): commits carry the anchor (this, TPM clock); 0: no */
+	uint64_t vouch_wall_s;
 	bool cut_after_count;
 	uint64_t (*test_monotonic_ms)(void);
 	/* prepare(): one try counted ahead of its VERIFY */
