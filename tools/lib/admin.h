@@ -21,8 +21,9 @@
  * users, both holding a role that may do the op) must carry a right code;
  * safelockd checks them through the vault, so wrong codes are throttled
  * exactly as at the keypad, and a request during a penalty is refused with
- * -EAGAIN and retry_after_ms. Every op that changes something is audited,
- * refused ones as well.
+ * -EAGAIN and retry_after_ms, as is one during the TPM's dictionary-attack
+ * lockout (no code checked, none counted; the message says which). Every
+ * op that changes something is audited, refused ones as well.
  */
 #ifndef SAFELOCK_ADMIN_H
 #define SAFELOCK_ADMIN_H

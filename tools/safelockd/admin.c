@@ -184,12 +184,15 @@ void audit_admin(const struct admin_act *a)
 /* ----------------------------------------------------------------- */
 /* The vault                                                         */
 
-/* Errors that say something about the request, not about the vault. */
+/*
+ * Errors that say something about the request, not about the vault;
+ * -EBUSY: the TPM's dictionary-attack lockout, which it answered.
+ */
 static bool logical_error(int ret)
 {
 	return ret == -EINVAL || ret == -ENOENT || ret == -EEXIST ||
 	       ret == -ENOSPC || ret == -EPERM || ret == -EACCES ||
-	       ret == -EAGAIN || ret == -EOPNOTSUPP;
+	       ret == -EAGAIN || ret == -EOPNOTSUPP || ret == -EBUSY;
 }
 
 void admin_vault_result(struct admin_server *srv, int ret)
@@ -561,6 +564,15 @@ static int check_code(struct admin_server *srv, struct req_ctx *c, int i)
 	ret = srv->vault->ops->check(srv->vault, a->user_id, a->code,
 				     strlen(a->code), &retry, &res);
 	safelock_wipe(a->code, sizeof(a->code));
+	if (ret == -EBUSY) {
+		/*
+		 * The TPM's dictionary-attack lockout: no code was checked
+		 * nor counted. A lockout, with its wait; not a wrong code.
+		 */
+		admin_vault_result(srv, ret);
+		c->rep->retry_after_ms = retry;
+		return fail(c, -EAGAIN, "%s", srv->vault->errmsg);
+	}
 	if (ret < 0)
 		return vault_fail(srv, c, ret, "check the code");
 	admin_vault_result(srv, ret);

@@ -255,7 +255,10 @@ struct vault_ops {
 	 * resets its user's count, never the lock-wide one (it opens
 	 * nothing).
 	 * VAULT_GRANTED, VAULT_DENIED or -errno; *retry_after_ms and *res as
-	 * for verify().
+	 * for verify(). -EBUSY: no code can be checked now (the TPM's
+	 * dictionary-attack lockout), nothing was counted; the reason and
+	 * the wait in errmsg, the wait in *retry_after_ms. (verify() says
+	 * DENIED then, with the same retry-after.)
 	 */
 	int (*check)(struct vault *v, unsigned int user_id, const char *code,
 		     size_t len, unsigned int *retry_after_ms,

@@ -65,7 +65,11 @@
  * nothing lock-wide. A DA lockout (TPM_RC_LOCKOUT)
  * is no check at all: the count is rolled back and the verdict says to
  * retry after the TPM's recovery time, so a DA lockout never pushes the
- * owner toward the schedule's hard limit.
+ * owner toward the schedule's hard limit. verify() says DENIED; check()
+ * fails with -EBUSY and "TPM dictionary-attack lockout: try again in N
+ * minutes", so that no admin client takes it for a wrong code. A lockout
+ * met at the duress object, after the code's object said no, is a wrong
+ * code: counted.
  *
  * What a person waits for is the TPM work after ENTER. The kernel's
  * ENTRY_BEGIN, at the first key of an entry, lets prepare() do steps 1-2
@@ -669,7 +673,11 @@ static int check_code(struct vault *v, unsigned int user_id, const char *code,
 		res->duress = true;
 	}
 	/* the code's object was checked: a lockout now is a wrong code */
-	return ret == -EBUSY ? VAULT_DENIED : ret;
+	if (ret != -EBUSY)
+		return ret;
+	snprintf(v->errmsg, sizeof(v->errmsg),
+		 "not the code; the duress code not checked: TPM dictionary-attack lockout");
+	return VAULT_DENIED;
 }
 
 /* A settle that failed to reach NV earlier: write it now. */
@@ -1014,8 +1022,12 @@ static int do_check(struct vault *v, uint64_t request_id, unsigned int user_id,
 		t->after_global = prev_global;
 		t->after_last_fail = prev_fail;
 		t->after_rollback = true;
-		*retry_after_ms = DA_RECOVERY_S * 1000;
-		return VAULT_DENIED;
+		*retry_after_ms = da_lockout(v);
+		/*
+		 * At the keypad a DENIED; an admin check() an error, not a
+		 * DENIED: the admin server would call it a wrong code.
+		 */
+		return admin ? -EBUSY : VAULT_DENIED;
 	}
 	/* settle in memory now, in NV after the verdict (finish()) */
 	t->after_due = true;

@@ -201,6 +201,8 @@ int tpm_primary(struct vault *v, bool create);
 /* The primary's Name, from the public area ESAPI will salt with: 0/-errno */
 int primary_name(struct tpm_vault *t, ESYS_TR h, TPM2B_NAME *name);
 int tpm_set_da(struct vault *v);
+/* TPM_RC_LOCKOUT met: the wait in ms, said in v->errmsg */
+unsigned int da_lockout(struct vault *v);
 void hold(struct tpm_vault *t, ESYS_TR h);
 void flush(struct tpm_vault *t, ESYS_TR *h);
 TSS2_RC start_session(struct tpm_vault *t, TPM2_SE type, TPMA_SESSION attrs,

@@ -125,9 +125,7 @@ static int opens(struct vault *v, const struct vault_slot *slot,
 	flush(t, &obj);
 	flush(t, &s);
 	if (ret == -EBUSY)
-		snprintf(v->errmsg, sizeof(v->errmsg),
-			 "TPM dictionary-attack lockout: try again in %d minutes",
-			 DA_RECOVERY_S / 60);
+		da_lockout(v);
 	return ret;
 }
 
