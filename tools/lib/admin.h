@@ -21,8 +21,9 @@
  * users, both holding a role that may do the op) must carry a right code;
  * safelockd checks them through the vault, so wrong codes are throttled
  * exactly as at the keypad, and a request during a penalty is refused with
- * -EAGAIN and retry_after_ms. Every op that changes something is audited,
- * refused ones as well.
+ * -EAGAIN and retry_after_ms, as is one during the TPM's dictionary-attack
+ * lockout (no code checked, none counted; the message says which). Every
+ * op that changes something is audited, refused ones as well.
  */
 #ifndef SAFELOCK_ADMIN_H
 #define SAFELOCK_ADMIN_H
@@ -181,6 +182,7 @@ struct safelock_admin_user {
 };
 
 #define SAFELOCK_ADMIN_USERS_MAX	999
+#define SAFELOCK_ADMIN_CLOCK_UNVERIFIABLE	UINT32_MAX
 
 struct safelock_admin_status {
 	uint8_t provisioned;
@@ -191,6 +193,15 @@ struct safelock_admin_status {
 	uint32_t global_failures;
 	uint32_t retry_after_ms;	/* global */
 	uint32_t recovery_left_s;
+	/*
+	 * The schedule applies and the wall clock is this many seconds below
+	 * the lower bound safelockd derives from the TPM's clock: openings
+	 * are refused until the clock is set right. 0: not behind (or no
+	 * schedule, or no anchor yet); SAFELOCK_ADMIN_CLOCK_UNVERIFIABLE: the
+	 * TPM's clock cannot be read, so no bound is known (refused too).
+	 * In what was padding before: an older safelockd sends 0.
+	 */
+	uint32_t clock_behind_s;
 	uint64_t audit_records;		/* records in the log */
 	uint64_t audit_lost;		/* events not recorded (disk full, gaps) */
 	char tcti[64];

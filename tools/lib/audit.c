@@ -123,6 +123,7 @@ static const char *const vault_names[] = {
 	[AUDIT_V_FORGED]	= "forged-message",
 	[AUDIT_V_NO_POLICY]	= "no-policy",
 	[AUDIT_V_EVENTS_RESTART] = "events-restart",
+	[AUDIT_V_CLOCK_BEHIND]	= "clock-behind",
 };
 _Static_assert(ARRAY_SIZE(vault_names) == AUDIT_V_MAX, "vault event names");
 
@@ -997,6 +998,12 @@ int audit_open(struct audit_log **logp, const struct audit_options *opts,
 			       strerror(-ret));
 			goto fail;
 		}
+	}
+	if (opts->lost) {
+		log->pending_lost += opts->lost;
+		if (!log->pending_text[0])
+			snprintf(log->pending_text, sizeof(log->pending_text), "%s",
+				 opts->lost_text ? opts->lost_text : "records not written");
 	}
 	if (log->pending_lost)
 		write_lost(log);

@@ -77,6 +77,13 @@ enum audit_vault_event {
 	 * events 1..kseq of that instance are not in the log.
 	 */
 	AUDIT_V_EVENTS_RESTART,
+	/*
+	 * A VERIFY refused unchecked because the schedule applies and the
+	 * wall clock is below the TPM clock's lower bound (value: by how many
+	 * seconds), or no bound can be known (value 0: the TPM clock cannot
+	 * be read); user_id the user, result DENIED.
+	 */
+	AUDIT_V_CLOCK_BEHIND,
 	AUDIT_V_MAX,
 };
 
@@ -119,6 +126,14 @@ struct audit_options {
 	unsigned int max_files;		/* keep this many files; 0: 8 */
 	audit_key_fn key;
 	void *key_ctx;
+	/*
+	 * Records the caller could not write before this open (no log could
+	 * be opened: a read-only file system): the log says so before any
+	 * other record, in a LOST record of that many, with @lost_text
+	 * (NULL: "records not written").
+	 */
+	uint64_t lost;
+	const char *lost_text;
 };
 
 /*

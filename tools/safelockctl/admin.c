@@ -244,6 +244,23 @@ void print_status_vault(struct out *o, const struct safelock_admin_status *s)
 	if (o->json || s->recovery_pending)
 		out_ms(o, "recovery_left_ms", "recovery left:",
 		       (unsigned long long)s->recovery_left_s * 1000);
+	if (o->json) {
+		if (s->clock_behind_s == SAFELOCK_ADMIN_CLOCK_UNVERIFIABLE)
+			out_null(o, "clock_behind_s", "", "");
+		else
+			out_num(o, "clock_behind_s", "", s->clock_behind_s, "");
+	} else if (s->clock_behind_s == SAFELOCK_ADMIN_CLOCK_UNVERIFIABLE) {
+		out_tone(o, "clock_behind_s", "clock:",
+			 "the TPM's clock cannot be read, so the wall clock cannot be checked: openings refused",
+			 TONE_BAD);
+	} else if (s->clock_behind_s) {
+		char line[160];
+
+		snprintf(line, sizeof(line),
+			 "behind the TPM's lower bound by %u s: openings refused until the clock is set",
+			 s->clock_behind_s);
+		out_tone(o, "clock_behind_s", "clock:", line, TONE_BAD);
+	}
 	out_num(o, "audit_records", "audit records:", s->audit_records, "");
 	out_num(o, "audit_lost", "audit lost:", s->audit_lost, "");
 	out_str(o, "tcti", "tcti:", s->tcti);

@@ -49,6 +49,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,12 @@ struct op_desc {
 };
 
 static const struct op_desc op_descs[ADMIN_OP_MAX];
+
+/* clock_behind_s took what was padding: the status layout is unchanged */
+_Static_assert(offsetof(struct safelock_admin_status, clock_behind_s) == 20 &&
+	       offsetof(struct safelock_admin_status, audit_records) == 24 &&
+	       sizeof(struct safelock_admin_status) == 104,
+	       "the status reply's layout");
 
 /* ----------------------------------------------------------------- */
 /* Clocks, replies, the log                                          */
@@ -177,12 +184,15 @@ void audit_admin(const struct admin_act *a)
 /* ----------------------------------------------------------------- */
 /* The vault                                                         */
 
-/* Errors that say something about the request, not about the vault. */
+/*
+ * Errors that say something about the request, not about the vault;
+ * -EBUSY: the TPM's dictionary-attack lockout, which it answered.
+ */
 static bool logical_error(int ret)
 {
 	return ret == -EINVAL || ret == -ENOENT || ret == -EEXIST ||
 	       ret == -ENOSPC || ret == -EPERM || ret == -EACCES ||
-	       ret == -EAGAIN || ret == -EOPNOTSUPP;
+	       ret == -EAGAIN || ret == -EOPNOTSUPP || ret == -EBUSY;
 }
 
 void admin_vault_result(struct admin_server *srv, int ret)
@@ -554,6 +564,15 @@ static int check_code(struct admin_server *srv, struct req_ctx *c, int i)
 	ret = srv->vault->ops->check(srv->vault, a->user_id, a->code,
 				     strlen(a->code), &retry, &res);
 	safelock_wipe(a->code, sizeof(a->code));
+	if (ret == -EBUSY) {
+		/*
+		 * The TPM's dictionary-attack lockout: no code was checked
+		 * nor counted. A lockout, with its wait; not a wrong code.
+		 */
+		admin_vault_result(srv, ret);
+		c->rep->retry_after_ms = retry;
+		return fail(c, -EAGAIN, "%s", srv->vault->errmsg);
+	}
 	if (ret < 0)
 		return vault_fail(srv, c, ret, "check the code");
 	admin_vault_result(srv, ret);
@@ -679,6 +698,23 @@ static int op_status(struct admin_server *srv, struct req_ctx *c)
 					ms_of_s(srv->policy.recovery_delay_s),
 					&clock_ok);
 		st->recovery_left_s = (uint32_t)((left + 999) / 1000);
+	}
+	/* what a VERIFY would meet now (verify_decide()) */
+	if (policy_schedules(&srv->policy)) {
+		uint64_t behind = 0;
+
+		switch (policy_clock_check(srv->vault, srv->now_s(), &behind)) {
+		case CLOCK_TRUSTED:
+			break;
+		case CLOCK_BEHIND:
+			st->clock_behind_s = behind >= SAFELOCK_ADMIN_CLOCK_UNVERIFIABLE ?
+					     SAFELOCK_ADMIN_CLOCK_UNVERIFIABLE - 1 :
+					     (uint32_t)behind;
+			break;
+		case CLOCK_UNVERIFIABLE:
+			st->clock_behind_s = SAFELOCK_ADMIN_CLOCK_UNVERIFIABLE;
+			break;
+		}
 	}
 	if (srv->audit_counts)
 		srv->audit_counts(srv->audit_ctx, &st->audit_records, &st->audit_lost);
@@ -1229,6 +1265,29 @@ static int vault_open(struct admin_server *srv, struct req_ctx *c)
 		    "the vault cannot be opened");
 }
 
+/*
+ * Does the authorised request @c vouch for the wall clock, so that the
+ * commits it makes anchor it to the vault's clock (vault_ops.clock_vouch)?
+ * INIT (the door is open, a new owner), RECOVER (the owner's recovery
+ * secret), and any request with the owner's own code (not a duress code,
+ * which is refused anyway). Only these: the anchor sets the lower bound
+ * the schedule is guarded by, and the owner's word alone may lower it
+ * (the way back from a clock that was set too far forward).
+ */
+static bool vouches(const struct admin_server *srv, const struct req_ctx *c)
+{
+	int i;
+
+	if (!VAULT_HAS(srv, clock_vouch) || c->act.duress)
+		return false;
+	if (c->req->op == ADMIN_OP_INIT || c->req->op == ADMIN_OP_RECOVER)
+		return true;
+	for (i = 0; i < 2; i++)
+		if (c->act.user[i] && c->role[i] == SAFELOCK_ROLE_OWNER)
+			return true;
+	return false;
+}
+
 /* @buf holds @buflen bytes of a message of @msglen bytes (more if cut). */
 static int handle(struct admin_server *srv, void *buf, size_t buflen,
 		  size_t msglen, const struct ucred *peer,
@@ -1255,7 +1314,13 @@ static int handle(struct admin_server *srv, void *buf, size_t buflen,
 	if (!ret)
 		ret = authorise(srv, &c, d);
 	if (!ret) {
+		bool vouch = vouches(srv, &c);
+
+		if (vouch)
+			srv->vault->ops->clock_vouch(srv->vault, srv->now_s());
 		ret = d->fn(srv, &c);
+		if (vouch)
+			srv->vault->ops->clock_vouch(srv->vault, 0);
 		/* an op may leave a note in message with success */
 		rep->status = ret;
 	}

@@ -88,6 +88,40 @@ int policy_put_attrs_at(struct nl_msg *msg, const struct safelock_admin_policy *
 			struct vault *clock, int64_t now);
 
 /*
+ * The wall clock's lower bound (fault model: a clock set back, or a board
+ * whose RTC lost its time, must not open a period the schedule locks).
+ * From the vault's anchor (vault_clock_anchor: the wall clock @wall_s at
+ * vault clock @clock_ms, written at the commits the owner vouched for):
+ *
+ *   bound(now) = wall_s + (now - clock_ms) * 85 / 100 / 1000 - 300 s
+ *
+ * The TPM's clock only runs while powered and may run up to 15 % fast
+ * (CLOCK_RATE_PERCENT), and an RTC drifts (CLOCK_SLACK_S): so the true
+ * time is never below the bound, and a clock below it was set back.
+ */
+#define CLOCK_RATE_PERCENT	85
+#define CLOCK_SLACK_S		300
+
+enum clock_trust {
+	CLOCK_TRUSTED = 0,	/* at or above the bound, or no anchor */
+	CLOCK_BEHIND,		/* below the bound: set back */
+	CLOCK_UNVERIFIABLE,	/* an anchor, but the vault's clock unreadable
+				 * or below the anchor's: no bound known */
+};
+
+/* Does @p's time lock lock anything (a quarter of the week, a holiday)? */
+bool policy_schedules(const struct safelock_admin_policy *p);
+/* The bound at vault clock @now_ms (s, UTC; may be below 0). */
+int64_t clock_lower_bound(const struct vault_clock_anchor *a, uint64_t now_ms);
+/*
+ * Check wall clock @wall_s against the bound from @v's anchor, reading
+ * @v's clock (one TPM command) only when there is an anchor. With
+ * CLOCK_BEHIND, *behind_s is how far below the bound it is (>= 1).
+ */
+enum clock_trust policy_clock_check(struct vault *v, uint64_t wall_s,
+				    uint64_t *behind_s);
+
+/*
  * The verdict for a right code of a user with @role (the vault said
  * GRANTED): SAFELOCK_RESULT_GRANTED or SAFELOCK_RESULT_DENIED, and in
  * *delay_override what the grant may do for a two-person time-delay

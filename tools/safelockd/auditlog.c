@@ -30,7 +30,11 @@
  *
  * Nothing here ever stops the lock: a log that cannot be written (full
  * disk, broken file) counts what it loses and says so in the next record
- * that fits; the verdicts never wait for it.
+ * that fits; the verdicts never wait for it. One that cannot even be
+ * opened because its file system is read-only (the SD card remounted
+ * read-only after an I/O error) counts every record too, and is tried
+ * again every second: once it opens, a LOST record says how many were
+ * not written before anything else goes in.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -60,7 +64,9 @@ struct auditlog {
 	char dir[4096];
 	uint64_t unanchored;		/* records since the last anchor */
 	uint64_t anchor_ms;		/* CLOCK_MONOTONIC of the last anchor */
-	uint64_t lost;			/* not appended (counted by us) */
+	uint64_t lost;			/* not appended, all told (STATUS) */
+	uint64_t unsaid;		/* of them, while no log was open */
+	char unsaid_why[AUDIT_TEXT_SIZE];	/* the LOST record's text */
 	struct sl_genl ev;		/* the events group */
 	bool ev_open;
 	uint64_t last_kseq;
@@ -118,6 +124,7 @@ static void append(struct auditlog *al, struct audit_record *rec)
 	audit_kseq_note(&al->kseq, rec);
 	if (!al->log) {
 		al->lost++;
+		al->unsaid++;	/* for the next log opened to say */
 		return;
 	}
 	ret = audit_append(al->log, rec);
@@ -136,6 +143,7 @@ static int open_log(struct auditlog *al, char *err, size_t len)
 {
 	struct audit_options o = {
 		.dir = al->dir, .key = vault_key, .key_ctx = al->vault,
+		.lost = al->unsaid, .lost_text = al->unsaid_why,
 	};
 	int ret;
 
@@ -143,8 +151,12 @@ static int open_log(struct auditlog *al, char *err, size_t len)
 	ret = audit_open(&al->log, &o, err, len);
 	if (ret) {
 		al->log = NULL;
+		snprintf(al->unsaid_why, sizeof(al->unsaid_why),
+			 "records not written: the log could not be opened: %s",
+			 strerror(-ret));
 		return ret;
 	}
+	al->unsaid = 0;	/* the log has them now, said or still to say */
 	if (err[0])	/* opened, with a warning: a broken head was set aside */
 		fprintf(stderr, "safelockd: audit log: %s\n", err);
 	return 0;
@@ -189,6 +201,12 @@ int auditlog_open(struct auditlog **alp, struct vault *v, const char *dir,
 	al->ev.family = -1;
 	snprintf(al->dir, sizeof(al->dir), "%s", dir);
 	ret = open_log(al, err, len);
+	if (ret == -EROFS) {
+		/* it may become writable again: count meanwhile, try each tick */
+		fprintf(stderr, "safelockd: audit log %s: %s: counting the records not written, trying again every second\n",
+			al->dir, err);
+		ret = 0;
+	}
 	if (ret) {
 		free(al);
 		return ret;
@@ -594,8 +612,22 @@ void auditlog_events_close(struct auditlog *al)
 	}
 }
 
+/* No log open (read-only, or none could be started after a wipe): again. */
+static void reopen(struct auditlog *al)
+{
+	uint64_t n = al->unsaid;
+	char err[256];
+
+	if (open_log(al, err, sizeof(err)))
+		return;
+	fprintf(stderr, "safelockd: audit log %s open again; %llu records were not written meanwhile (a LOST record says so)\n",
+		al->dir, (unsigned long long)n);
+}
+
 void auditlog_tick(struct auditlog *al)
 {
+	if (al && !al->log)
+		reopen(al);
 	if (al && al->unanchored && mono_ms() - al->anchor_ms >= AUDIT_ANCHOR_MS)
 		anchor(al);
 }
@@ -646,7 +678,8 @@ void auditlog_counts(void *ctx, uint64_t *records, uint64_t *lost)
 	struct auditlog *al = ctx;
 
 	*records = al->log ? audit_records(al->log) : 0;
-	*lost = al->lost + (al->log ? audit_lost(al->log) : 0);
+	/* every record append() could not write, once (audit_lost() is a part) */
+	*lost = al->lost;
 }
 
 void auditlog_hook_admin(void)

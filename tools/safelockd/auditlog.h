@@ -17,7 +17,11 @@
 
 struct auditlog;
 
-/* Open (or continue) the log in @dir; 0 or -errno with a reason in @err. */
+/*
+ * Open (or continue) the log in @dir; 0 or -errno with a reason in @err.
+ * A read-only @dir is no error: every record is counted lost (STATUS)
+ * until auditlog_tick() opens the log, which then says so in a LOST record.
+ */
 int auditlog_open(struct auditlog **al, struct vault *v, const char *dir,
 		  bool journal, char *err, size_t len);
 /* Anchor, close; NULL is fine. */
@@ -53,7 +57,7 @@ void auditlog_follow_end(struct auditlog *al);
 void auditlog_event(struct auditlog *al, uint32_t device, struct audit_record *rec);
 /* The family went away: follow the events again once it is back. */
 void auditlog_events_close(struct auditlog *al);
-/* Once a second: anchor what waits for it. */
+/* Once a second: open a log that could not be opened; anchor what waits. */
 void auditlog_tick(struct auditlog *al);
 
 /* struct admin_server's audit_verify and audit_counts. */

@@ -10,6 +10,7 @@
 #include <linux/genetlink.h>
 
 #include "libsafelock.h"
+#include "audit.h"
 #include "gate.h"
 
 enum kmsg_check kernel_msg_check(const struct sockaddr_nl *src,
@@ -83,6 +84,19 @@ void verify_decide(struct vault *v, struct admin_server *admin, bool in_force,
 		out->no_policy = true;
 		return;
 	}
+	/*
+	 * The kernel keeps the schedule on the wall clock it is given: a
+	 * clock set back (or an RTC that lost its time) would put a locked
+	 * period ahead. Below the bound the vault's clock gives, nothing is
+	 * checked, so nothing opens and nothing is counted; setting the
+	 * clock right ends it.
+	 */
+	if (policy_schedules(admin_policy(admin))) {
+		out->clock = policy_clock_check(v, admin->now_s(),
+						&out->clock_behind_s);
+		if (out->clock != CLOCK_TRUSTED)
+			return;
+	}
 	if (!in->code || !safelock_code_valid(in->code, in->len)) {
 		out->vault_ret = -EINVAL;
 		snprintf(v->errmsg, sizeof(v->errmsg), "malformed code");
@@ -102,4 +116,31 @@ void verify_decide(struct vault *v, struct admin_server *admin, bool in_force,
 	out->duress = out->result == SAFELOCK_RESULT_GRANTED && out->res.duress;
 	if (out->result == SAFELOCK_RESULT_GRANTED)
 		out->retry_after_ms = 0;
+}
+
+bool verify_unchecked_record(const struct verify_in *in,
+			     const struct verify_out *out, uint32_t *type,
+			     uint32_t *value, char *text, size_t len)
+{
+	if (out->no_policy) {
+		*type = AUDIT_V_NO_POLICY;
+		*value = in->dev;
+		snprintf(text, len, "policy not in force on the lock: code not checked");
+		return true;
+	}
+	if (out->clock == CLOCK_BEHIND) {
+		*type = AUDIT_V_CLOCK_BEHIND;
+		*value = out->clock_behind_s > UINT32_MAX ? UINT32_MAX :
+			 (uint32_t)out->clock_behind_s;
+		snprintf(text, len, "clock behind the TPM's lower bound by %llu s: code not checked",
+			 (unsigned long long)out->clock_behind_s);
+		return true;
+	}
+	if (out->clock == CLOCK_UNVERIFIABLE) {
+		*type = AUDIT_V_CLOCK_BEHIND;
+		*value = 0;
+		snprintf(text, len, "TPM clock unreadable: the wall clock cannot be checked: code not checked");
+		return true;
+	}
+	return false;
 }

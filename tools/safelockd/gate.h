@@ -77,6 +77,13 @@ struct verify_out {
 	int vault_ret;			/* what the vault said; -EINVAL bad code */
 	bool vault_asked;		/* verify() was called */
 	bool no_policy;			/* refused: the lock lacks the policy */
+	/*
+	 * Not CLOCK_TRUSTED: refused unchecked, the wall clock is below the
+	 * vault's lower bound by clock_behind_s (CLOCK_BEHIND) or no bound
+	 * can be known (CLOCK_UNVERIFIABLE), and the schedule applies.
+	 */
+	enum clock_trust clock;
+	uint64_t clock_behind_s;
 	struct vault_result res;
 };
 
@@ -89,11 +96,23 @@ bool policy_in_force(uint32_t pushed, uint32_t dev, bool policy_ready);
 /*
  * The verdict for one VERIFY. @in_force: policy_in_force() for its lock.
  * Without it the vault is not asked at all (no count, no check): DENIED,
- * no retry-after, out->no_policy. Otherwise the vault checks the code and
- * the role decides (policy_verdict()). A malformed code is DENIED with
- * vault_ret -EINVAL and nothing asked of the vault.
+ * no retry-after, out->no_policy. When the policy's schedule locks
+ * anything (policy_schedules()) and the wall clock (admin->now_s()) is
+ * not trusted (policy_clock_check()), the same: DENIED unchecked and
+ * uncounted, out->clock says why. Otherwise the vault checks the code
+ * and the role decides (policy_verdict()). A malformed code is DENIED
+ * with vault_ret -EINVAL and nothing asked of the vault.
  */
 void verify_decide(struct vault *v, struct admin_server *admin, bool in_force,
 		   const struct verify_in *in, struct verify_out *out);
+
+/*
+ * The audit record of a VERIFY refused unchecked (no policy, clock not
+ * trusted): true, with its type (enum audit_vault_event), value and text;
+ * false for a VERIFY that was checked (its verdict record says it all).
+ */
+bool verify_unchecked_record(const struct verify_in *in,
+			     const struct verify_out *out, uint32_t *type,
+			     uint32_t *value, char *text, size_t len);
 
 #endif /* SAFELOCKD_GATE_H */

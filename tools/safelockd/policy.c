@@ -385,3 +385,60 @@ const char *safelock_role_name(uint32_t role)
 
 	return role < SAFELOCK_ROLE_MAX ? names[role] : "unknown";
 }
+
+/* The wall clock's lower bound ------------------------------------------ */
+
+bool policy_schedules(const struct safelock_admin_policy *p)
+{
+	size_t i;
+
+	if (!p->time_lock)
+		return false;
+	for (i = 0; i < sizeof(p->week); i++)
+		if (p->week[i])
+			return true;
+	for (i = 0; i < SAFELOCK_ADMIN_HOLIDAYS; i++)
+		if (p->holidays[i])
+			return true;
+	return false;
+}
+
+/* No more than a century of powered time counts (no overflow below). */
+#define CLOCK_SPAN_MAX_MS	(100ULL * 366 * 86400 * 1000)
+
+int64_t clock_lower_bound(const struct vault_clock_anchor *a, uint64_t now_ms)
+{
+	uint64_t passed = now_ms > a->clock_ms ? now_ms - a->clock_ms : 0;
+
+	if (passed > CLOCK_SPAN_MAX_MS)
+		passed = CLOCK_SPAN_MAX_MS;
+	/* the TPM's clock may run fast: count only CLOCK_RATE_PERCENT of it */
+	return (int64_t)a->wall_s +
+	       (int64_t)(passed * CLOCK_RATE_PERCENT / 100 / 1000) -
+	       CLOCK_SLACK_S;
+}
+
+enum clock_trust policy_clock_check(struct vault *v, uint64_t wall_s,
+				    uint64_t *behind_s)
+{
+	struct vault_clock_anchor a;
+	uint64_t now;
+	int64_t bound;
+
+	*behind_s = 0;
+	/* no anchor (or a vault that cannot be read, which checks nothing) */
+	if (!v->ops->clock_anchor || v->ops->clock_anchor(v, &a))
+		return CLOCK_TRUSTED;
+	/*
+	 * A clock that cannot be read, or one behind the anchor's (the TPM
+	 * was cleared or swapped, which damages the vault anyway): no bound
+	 * can be known, so the wall clock cannot be trusted.
+	 */
+	if (!v->ops->clock_ms || v->ops->clock_ms(v, &now) || now < a.clock_ms)
+		return CLOCK_UNVERIFIABLE;
+	bound = clock_lower_bound(&a, now);
+	if ((int64_t)wall_s >= bound)
+		return CLOCK_TRUSTED;
+	*behind_s = (uint64_t)(bound - (int64_t)wall_s);
+	return CLOCK_BEHIND;
+}

@@ -110,6 +110,19 @@ struct vault_user {
 	struct vault_throttle throttle;
 };
 
+/*
+ * The wall clock's anchor on the vault's clock: at a commit the owner
+ * vouched for (vault_ops.clock_vouch), the wall clock read @wall_s
+ * (CLOCK_REALTIME seconds, UTC) when the vault's clock (clock_ms()) read
+ * @clock_ms. Kept with the users, so authenticated and versioned like
+ * them. safelockd derives a lower bound of the wall clock from it
+ * (policy_clock_check(), adminsrv.h).
+ */
+struct vault_clock_anchor {
+	uint64_t wall_s;
+	uint64_t clock_ms;
+};
+
 struct vault;
 
 struct vault_ops {
@@ -211,6 +224,24 @@ struct vault_ops {
 	 * (NULL). 0 or -errno.
 	 */
 	int (*opened)(struct vault *v);
+	/*
+	 * The clock anchor of the table in force: 0 and *a, or -ENOENT (none
+	 * was ever written: a new vault, a table written by an older
+	 * safelockd) or another -errno (the vault cannot be read: every check
+	 * fails then anyway). From memory: no TPM command. Optional (NULL:
+	 * no anchor).
+	 */
+	int (*clock_anchor)(struct vault *v, struct vault_clock_anchor *a);
+	/*
+	 * The owner (or init, or the recovery secret) vouches that the wall
+	 * clock reads @wall_s now: every commit from here until
+	 * clock_vouch(v, 0) writes the anchor (@wall_s, clock_ms() at the
+	 * commit) with it, replacing the one before, even with a lower
+	 * @wall_s (the owner's way back from a clock that was set too far
+	 * forward). It writes nothing by itself. A commit whose clock cannot
+	 * be read then fails. Optional (NULL).
+	 */
+	void (*clock_vouch)(struct vault *v, uint64_t wall_s);
 
 	/*
 	 * Administration. The caller (safelockd's admin server) has already
@@ -224,7 +255,10 @@ struct vault_ops {
 	 * resets its user's count, never the lock-wide one (it opens
 	 * nothing).
 	 * VAULT_GRANTED, VAULT_DENIED or -errno; *retry_after_ms and *res as
-	 * for verify().
+	 * for verify(). -EBUSY: no code can be checked now (the TPM's
+	 * dictionary-attack lockout), nothing was counted; the reason and
+	 * the wait in errmsg, the wait in *retry_after_ms. (verify() says
+	 * DENIED then, with the same retry-after.)
 	 */
 	int (*check)(struct vault *v, unsigned int user_id, const char *code,
 		     size_t len, unsigned int *retry_after_ms,

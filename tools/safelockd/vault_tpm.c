@@ -65,7 +65,11 @@
  * nothing lock-wide. A DA lockout (TPM_RC_LOCKOUT)
  * is no check at all: the count is rolled back and the verdict says to
  * retry after the TPM's recovery time, so a DA lockout never pushes the
- * owner toward the schedule's hard limit.
+ * owner toward the schedule's hard limit. verify() says DENIED; check()
+ * fails with -EBUSY and "TPM dictionary-attack lockout: try again in N
+ * minutes", so that no admin client takes it for a wrong code. A lockout
+ * met at the duress object, after the code's object said no, is a wrong
+ * code: counted.
  *
  * What a person waits for is the TPM work after ENTER. The kernel's
  * ENTRY_BEGIN, at the first key of an entry, lets prepare() do steps 1-2
@@ -669,7 +673,11 @@ static int check_code(struct vault *v, unsigned int user_id, const char *code,
 		res->duress = true;
 	}
 	/* the code's object was checked: a lockout now is a wrong code */
-	return ret == -EBUSY ? VAULT_DENIED : ret;
+	if (ret != -EBUSY)
+		return ret;
+	snprintf(v->errmsg, sizeof(v->errmsg),
+		 "not the code; the duress code not checked: TPM dictionary-attack lockout");
+	return VAULT_DENIED;
 }
 
 /* A settle that failed to reach NV earlier: write it now. */
@@ -1014,8 +1022,12 @@ static int do_check(struct vault *v, uint64_t request_id, unsigned int user_id,
 		t->after_global = prev_global;
 		t->after_last_fail = prev_fail;
 		t->after_rollback = true;
-		*retry_after_ms = DA_RECOVERY_S * 1000;
-		return VAULT_DENIED;
+		*retry_after_ms = da_lockout(v);
+		/*
+		 * At the keypad a DENIED; an admin check() an error, not a
+		 * DENIED: the admin server would call it a wrong code.
+		 */
+		return admin ? -EBUSY : VAULT_DENIED;
 	}
 	/* settle in memory now, in NV after the verdict (finish()) */
 	t->after_due = true;
@@ -1199,6 +1211,30 @@ static int tpm_clock_ms(struct vault *v, uint64_t *ms)
 	return ret;
 }
 
+/* From the table in memory: no TPM command. */
+static int tpm_clock_anchor(struct vault *v, struct vault_clock_anchor *a)
+{
+	struct tpm_vault *t = v->priv;
+
+	if (!t || t->unopened)
+		return -ENODEV;
+	if (t->refused)
+		return t->refused;
+	if (!t->tab.has_anchor)
+		return -ENOENT;
+	*a = t->tab.anchor;
+	return 0;
+}
+
+/* table_commit() reads the TPM clock and writes the anchor while set. */
+static void tpm_clock_vouch(struct vault *v, uint64_t wall_s)
+{
+	struct tpm_vault *t = v->priv;
+
+	if (t)
+		t->vouch_wall_s = wall_s;
+}
+
 /* enrol (tests only): add the user (001 as owner), or change their code. */
 static int tpm_enrol(struct vault *v, unsigned int user_id, const char *code,
 		     size_t len)
@@ -1226,6 +1262,8 @@ const struct vault_ops vault_tpm_ops = {
 	.provisioned = tpm_provisioned,
 	.clock_ms = tpm_clock_ms,
 	.opened = tpm_opened,
+	.clock_anchor = tpm_clock_anchor,
+	.clock_vouch = tpm_clock_vouch,
 	.check = tpm_check,
 	.user_add = tpm_user_add,
 	.user_del = tpm_user_del,

@@ -89,6 +89,9 @@ struct vault_table {
 	struct vault_slot audit;	/* HMAC key; salt unused */
 	struct vault_urec users[SAFELOCK_USER_ID_MAX + 1];
 	unsigned int n_users;
+	/* the wall clock's anchor (vault.h); has_anchor false: none */
+	bool has_anchor;
+	struct vault_clock_anchor anchor;
 };
 
 #define HELD_MAX	8
@@ -134,6 +137,8 @@ struct tpm_vault {
 	uint64_t rec_last_fail;
 	uint8_t fails[FAILS_SIZE];
 	uint64_t clock_offset;
+	/* clock_vouch(): commits carry the anchor (this, TPM clock); 0: no */
+	uint64_t vouch_wall_s;
 	bool cut_after_count;
 	uint64_t (*test_monotonic_ms)(void);
 	/* prepare(): one try counted ahead of its VERIFY */
@@ -196,6 +201,8 @@ int tpm_primary(struct vault *v, bool create);
 /* The primary's Name, from the public area ESAPI will salt with: 0/-errno */
 int primary_name(struct tpm_vault *t, ESYS_TR h, TPM2B_NAME *name);
 int tpm_set_da(struct vault *v);
+/* TPM_RC_LOCKOUT met: the wait in ms, said in v->errmsg */
+unsigned int da_lockout(struct vault *v);
 void hold(struct tpm_vault *t, ESYS_TR h);
 void flush(struct tpm_vault *t, ESYS_TR *h);
 TSS2_RC start_session(struct tpm_vault *t, TPM2_SE type, TPMA_SESSION attrs,

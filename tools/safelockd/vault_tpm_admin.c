@@ -125,9 +125,7 @@ static int opens(struct vault *v, const struct vault_slot *slot,
 	flush(t, &obj);
 	flush(t, &s);
 	if (ret == -EBUSY)
-		snprintf(v->errmsg, sizeof(v->errmsg),
-			 "TPM dictionary-attack lockout: try again in %d minutes",
-			 DA_RECOVERY_S / 60);
+		da_lockout(v);
 	return ret;
 }
 
@@ -671,6 +669,24 @@ int tpm_wipe_steps(struct vault *v)
 	return 0;
 }
 
+/*
+ * Steps 1-3 cannot be undone (every code dies with the primary), and step
+ * 4 needs to write the state directory: on a read-only one (the SD card
+ * remounted read-only after an I/O error) a wipe would destroy the lock's
+ * codes, fail, and leave open() unable to finish it. Refused before step 1.
+ */
+static int read_only_dir(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
+
+	if (faccessat(t->dirfd, ".", W_OK, 0) == 0 || errno != EROFS)
+		return 0;
+	snprintf(v->errmsg, sizeof(v->errmsg),
+		 "the state directory is read-only (%s): nothing was wiped",
+		 strerror(EROFS));
+	return -EROFS;
+}
+
 int tpm_wipe(struct vault *v)
 {
 	int ret;
@@ -678,6 +694,8 @@ int tpm_wipe(struct vault *v)
 	ret = op_begin(v);
 	if (ret == -ENODEV)
 		return ret;
+	if (read_only_dir(v))
+		return -EROFS;
 	if (!ret)
 		ret = tpm_wipe_steps(v);
 	if (ret < 0 && op_again(v))
@@ -704,7 +722,8 @@ static int do_policy_store(struct vault *v,
 	ret = table_policy_check(p, v->errmsg, sizeof(v->errmsg));
 	if (ret)
 		return ret;
-	if (had && !memcmp(&old, p, sizeof(*p)))
+	/* unchanged: nothing to commit, unless the owner re-anchors the clock */
+	if (had && !memcmp(&old, p, sizeof(*p)) && !t->vouch_wall_s)
 		return 0;
 	t->tab.policy = *p;
 	t->tab.has_policy = true;

@@ -511,6 +511,30 @@ int tpm_set_da(struct vault *v)
 	return 0;
 }
 
+/*
+ * The TPM answered TPM_RC_LOCKOUT: nothing DA-protected can be checked
+ * until it forgives one failure, recoveryTime after the last (TPM2 part 1,
+ * "Dictionary attack protection"). That is the wait, at most: ours
+ * (DA_RECOVERY_S) on a TPM the vault set up, its setter's on one whose
+ * lockout auth was already set (left as it is, tpm_set_da()); ours if it
+ * cannot be read. Said in v->errmsg; returned in ms.
+ */
+unsigned int da_lockout(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
+	UINT32 s = 0, min;
+
+	if (get_props(t, TPM2_PT_LOCKOUT_INTERVAL, 1, &s) || !s)
+		s = DA_RECOVERY_S;
+	if (s > (VAULT_RETRY_DISABLED - 1) / 1000)
+		s = (VAULT_RETRY_DISABLED - 1) / 1000;
+	min = (s + 59) / 60;
+	snprintf(v->errmsg, sizeof(v->errmsg),
+		 "TPM dictionary-attack lockout: try again in %u minute%s", min,
+		 min == 1 ? "" : "s");
+	return s * 1000;
+}
+
 /* NV ------------------------------------------------------------------ */
 
 void put_be(uint8_t *p, uint64_t v, int n)

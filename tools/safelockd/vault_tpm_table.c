@@ -51,9 +51,18 @@
  *   slot recovery, slot audit key, u16 number of users, then per user in
  *   increasing id order: u16 id, u8 role, u8 flags (bit 0: has a duress
  *   code), slot code, and slot duress if it has one; then, if flag bit 2,
- *   u8 length and the policy's time zone name (no NUL).
+ *   u8 length and the policy's time zone name (no NUL); then, if flag
+ *   bit 3, the wall clock's anchor: u64 wall-clock UTC seconds and u64
+ *   TPM clock ms, read together at a commit the owner vouched for.
  *   A slot: u16 length (0: empty), then the 32-byte salt and the
  *   marshalled TPM2B_PUBLIC and TPM2B_PRIVATE of the sealed object.
+ *
+ * Compatibility. Every addition is a flag bit and a part at a fixed place
+ * that only the bit announces: a table without the bit is read as before
+ * (no pin, no zone, no anchor), and the parser refuses a flag bit it does
+ * not know, so an older safelockd never misreads a newer table: it
+ * refuses it (the vault is DAMAGED, nothing is changed or lost) until the
+ * newer safelockd reads it again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +84,8 @@
 #define FLAG_POLICY	0x1
 #define FLAG_PIN	0x2	/* the primary's Name follows the policy */
 #define FLAG_ZONE	0x4	/* the policy's time zone follows the users */
+#define FLAG_CLOCK	0x8	/* the wall clock's anchor comes last */
+#define FLAGS_KNOWN	(FLAG_POLICY | FLAG_PIN | FLAG_ZONE | FLAG_CLOCK)
 #define UFLAG_DURESS	0x1
 
 /* Writing ------------------------------------------------------------- */
@@ -158,7 +169,8 @@ static int serialize(const struct vault_table *tab, uint64_t version,
 	w_be(w, version, 8);
 	w_be(w, (tab->has_policy ? FLAG_POLICY : 0) |
 	     (tab->pin.size ? FLAG_PIN : 0) |
-	     (tab->has_policy && tab->policy.time_zone[0] ? FLAG_ZONE : 0), 4);
+	     (tab->has_policy && tab->policy.time_zone[0] ? FLAG_ZONE : 0) |
+	     (tab->has_anchor ? FLAG_CLOCK : 0), 4);
 	w_policy(w, tab->has_policy ? &tab->policy : &none);
 	if (tab->pin.size) {
 		w_be(w, tab->pin.size, 2);
@@ -184,6 +196,10 @@ static int serialize(const struct vault_table *tab, uint64_t version,
 
 		w_be(w, zl, 1);
 		w_put(w, tab->policy.time_zone, zl);
+	}
+	if (tab->has_anchor) {
+		w_be(w, tab->anchor.wall_s, 8);
+		w_be(w, tab->anchor.clock_ms, 8);
 	}
 	if (w->bad) {
 		free(w->p);
@@ -342,7 +358,12 @@ static int parse(const uint8_t *buf, size_t len, struct vault_table *tab)
 		else
 			memcpy(tab->policy.time_zone, z, zl);
 	}
-	if (r.bad || r.off != r.len || (flags & ~(FLAG_POLICY | FLAG_PIN | FLAG_ZONE))) {
+	if (flags & FLAG_CLOCK) {
+		tab->anchor.wall_s = r_be(&r, 8);
+		tab->anchor.clock_ms = r_be(&r, 8);
+		tab->has_anchor = true;
+	}
+	if (r.bad || r.off != r.len || (flags & ~FLAGS_KNOWN)) {
 		table_free(tab);
 		return -EBADMSG;
 	}
@@ -493,7 +514,9 @@ int table_commit(struct vault *v)
 {
 	struct tpm_vault *t = v->priv;
 	uint8_t rec[STATE_SIZE], md[32];
-	uint64_t version = t->tab.version + 1;
+	uint64_t version = t->tab.version + 1, now;
+	struct vault_clock_anchor old_anchor = t->tab.anchor;
+	bool had_anchor = t->tab.has_anchor;
 	struct wbuf w;
 	TSS2_RC rc;
 	int ret;
@@ -504,22 +527,33 @@ int table_commit(struct vault *v)
 	/* pin the primary the objects are sealed under (open() checked it) */
 	if (!t->tab.pin.size && !t->primary_bad)
 		t->tab.pin = t->primary_name;
+	/* the owner vouched for the wall clock: anchor it to the TPM's */
+	if (t->vouch_wall_s) {
+		rc = read_clock(t, &now);
+		if (rc)
+			return tpm_fail(v, "read the TPM clock to anchor the wall clock", rc);
+		t->tab.has_anchor = true;
+		t->tab.anchor.wall_s = t->vouch_wall_s;
+		t->tab.anchor.clock_ms = now;
+	}
 	ret = serialize(&t->tab, version, &w);
-	if (ret)
-		return sys_fail(v, "serialize the vault table", -ret);
+	if (ret) {
+		ret = sys_fail(v, "serialize the vault table", -ret);
+		goto undo;
+	}
 	ret = sha256(w.p, w.len, md);
 	if (!ret)
 		ret = write_file(v, TABLE_NEW, w.p, w.len);
 	free(w.p);
 	if (ret)
-		return ret;
+		goto undo;
 	tpm_point("commit:written");
 	state_record(rec, t->tab.n_users ? 0 : STATE_UNOWNED, version, md);
 	rc = nv_write(t, t->state_nv, rec, sizeof(rec), 0);
 	if (rc) {
 		ret = tpm_fail(v, "record the vault table in TPM NV", rc);
-		t->broken = true;
-		return ret;
+		t->broken = true;	/* the table is resolved again */
+		goto undo;
 	}
 	tpm_point("commit:recorded");
 	t->tab.version = version;
@@ -527,6 +561,10 @@ int table_commit(struct vault *v)
 	if (renameat(t->dirfd, TABLE_NEW, t->dirfd, TABLE_FILE) == 0)
 		fsync(t->dirfd);
 	return 0;
+undo:
+	t->tab.has_anchor = had_anchor;
+	t->tab.anchor = old_anchor;
+	return ret;
 }
 
 /*

@@ -232,6 +232,8 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	struct verify_in in = { .code = code };
 	struct verify_out out;
 	char wait[48] = "", cmds[96] = "", how[48] = "";
+	char rec_text[AUDIT_TEXT_SIZE];
+	uint32_t rec_type, rec_value;
 	unsigned long c0 = vf->vault->commands, c1;
 	uint64_t t_vault;
 	bool in_force;
@@ -279,11 +281,16 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 		     out.duress, out.override);
 	auditlog_verdict(vf->audit, in.req, in.user, out.result, out.retry_after_ms,
 			 out.duress, out.override);
-	if (out.no_policy) {
-		fprintf(stderr, "safelockd: policy not in force on lock %u: not checking codes (request %llu user %03u: DENIED)\n",
-			in.dev, (unsigned long long)in.req, in.user);
-		auditlog_vault(vf->audit, AUDIT_V_NO_POLICY, in.user, SAFELOCK_RESULT_DENIED,
-			       in.dev, "policy not in force on the lock: code not checked");
+	if (verify_unchecked_record(&in, &out, &rec_type, &rec_value, rec_text,
+				    sizeof(rec_text))) {
+		if (out.no_policy)
+			fprintf(stderr, "safelockd: policy not in force on lock %u: not checking codes (request %llu user %03u: DENIED)\n",
+				in.dev, (unsigned long long)in.req, in.user);
+		else
+			fprintf(stderr, "safelockd: %s (request %llu user %03u: DENIED); set the clock right (date, NTP, RTC)\n",
+				rec_text, (unsigned long long)in.req, in.user);
+		auditlog_vault(vf->audit, rec_type, in.user, SAFELOCK_RESULT_DENIED,
+			       rec_value, rec_text);
 		return;
 	}
 	/* what could wait for the verdict: flushes, settling NV writes */

@@ -31,6 +31,13 @@ static int enter(struct vault *v, const char *op, bool changes)
 	}
 	if (changes)
 		fv->changes++;
+	/* a change is a commit: it carries the anchor the owner vouched for */
+	if (changes && fv->vouch_wall_s) {
+		fv->has_anchor = true;
+		fv->anchor.wall_s = fv->vouch_wall_s;
+		fv->anchor.clock_ms = fv->now_ms;
+		fv->anchors++;
+	}
 	return 0;
 }
 
@@ -169,6 +176,21 @@ static int f_clock_ms(struct vault *v, uint64_t *ms)
 	}
 	*ms = fv->now_ms;
 	return 0;
+}
+
+static int f_clock_anchor(struct vault *v, struct vault_clock_anchor *a)
+{
+	struct fake_vault *fv = fv_of(v);
+
+	if (!fv->has_anchor)
+		return -ENOENT;
+	*a = fv->anchor;
+	return 0;
+}
+
+static void f_clock_vouch(struct vault *v, uint64_t wall_s)
+{
+	fv_of(v)->vouch_wall_s = wall_s;
 }
 
 static int f_user_add(struct vault *v, unsigned int id, enum safelock_role role,
@@ -414,6 +436,8 @@ const struct vault_ops fake_vault_ops = {
 	.throttle = f_throttle,
 	.provisioned = f_provisioned,
 	.clock_ms = f_clock_ms,
+	.clock_anchor = f_clock_anchor,
+	.clock_vouch = f_clock_vouch,
 	.check = f_check,
 	.user_add = f_user_add,
 	.user_del = f_user_del,

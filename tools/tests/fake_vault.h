@@ -42,6 +42,11 @@ struct fake_vault {
 	bool down;			/* every op fails with -EIO */
 	bool damaged;			/* provisioned() says DAMAGED */
 	bool clock_fail;		/* clock_ms() fails with -EIO */
+	/* the wall clock's anchor; a change while vouched writes it */
+	bool has_anchor;
+	struct vault_clock_anchor anchor;
+	uint64_t vouch_wall_s;
+	unsigned int anchors;		/* anchors written */
 };
 
 extern const struct vault_ops fake_vault_ops;

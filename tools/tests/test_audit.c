@@ -35,7 +35,7 @@
 #include "libsafelock.h"
 #include "tap.h"
 
-#define NTESTS 51
+#define NTESTS 52
 
 #define REC		224
 #define OFF_USER	56
@@ -998,6 +998,7 @@ static void test_disk_full(void)
 		tap_skip("disk full: no partial record left behind", why);
 		tap_skip("disk full at rotation: the old file stays open-ended until the new one exists",
 			 why);
+		tap_skip("disk full under safelockd's log: STATUS counts each record lost once", why);
 		return;
 	}
 	snprintf(dir, sizeof(dir), "%s/log", mnt);
@@ -1069,6 +1070,45 @@ static void test_disk_full(void)
 	     is_log(&c.r[9], AUDIT_L_LOST) && verify_as(dir, NULL, &rep) && rep.ok;
 	free(c.r);
 	tap_ok(ok, "disk full at rotation: the old file stays open-ended until the new one exists");
+
+	/*
+	 * safelockd's side (auditlog.c), as a write error on the file it
+	 * holds open reaches it (a disk full here; a file system gone
+	 * read-only under it is the same path): STATUS's audit_lost counts
+	 * each record not written once, as many as the LOST record says.
+	 */
+	snprintf(dir, sizeof(dir), "%s/log3", mnt);
+	{
+		struct auditlog *al = al_open(dir);
+		uint64_t recs, lost = 0, lost2 = 0, said = 0, kept = 0;
+		size_t k;
+
+		fd = open(filler, O_WRONLY | O_CREAT, 0600);
+		while (fd >= 0 && write(fd, buf, sizeof(buf)) > 0)
+			;
+		if (fd >= 0)
+			close(fd);
+		for (i = 0; al && i < 64; i++)
+			auditlog_vault(al, AUDIT_V_VERDICT, 1, 0, 0, "filling");
+		if (al)
+			auditlog_counts(al, &recs, &lost);
+		unlink(filler);
+		if (al) {
+			auditlog_vault(al, AUDIT_V_VERDICT, 1, 0, 0, "room again");
+			auditlog_counts(al, &recs, &lost2);
+		}
+		auditlog_close(al);	/* and its "stopping" record */
+		ok = al && read_all(dir, &c);
+		for (k = 0; ok && k < c.n; k++) {
+			said += is_log(&c.r[k], AUDIT_L_LOST) ? c.r[k].value : 0;
+			kept += c.r[k].source == AUDIT_SRC_VAULT;
+		}
+		free(c.r);
+		tap_ok(ok && lost > 0 && lost2 == lost && said == lost &&
+		       kept + lost == 1 + 64 + 1 + 1,
+		       "disk full under safelockd's log: STATUS counts each of the %llu records lost once, the LOST record says %llu",
+		       (unsigned long long)lost, (unsigned long long)said);
+	}
 	umount2(mnt, MNT_DETACH);
 }
 

@@ -228,7 +228,9 @@ static void test_output(void)
 	c.vault.vault_ok = 0;
 	c.vault.recovery_pending = 1;
 	c.vault.recovery_left_s = 3600;
-	check_both("status-delay", status_fn, &c, "status, time delay, entry disabled, recovery pending");
+	c.vault.clock_behind_s = 94608000;	/* three years: an RTC that lost its time */
+	check_both("status-delay", status_fn, &c,
+		   "status, time delay, entry disabled, recovery pending, clock behind the TPM's bound");
 	c.st.state = SAFELOCK_STATE_LOCKED;
 	c.st.timer_ms = 0;
 	c.st.flags = SAFELOCK_STATUS_VERIFIER | SAFELOCK_STATUS_KEYPAD |
@@ -236,6 +238,7 @@ static void test_output(void)
 	c.vault.retry_after_ms = 0;
 	c.vault.recovery_pending = 0;
 	c.vault.recovery_left_s = 0;
+	c.vault.clock_behind_s = SAFELOCK_ADMIN_CLOCK_UNVERIFIABLE;
 	check_both("status-damaged", status_fn, &c,
 		   "status, vault damaged, policy not in force");
 	schedule_apply(p.week, "mon-fri 18:00-08:00", true, err, sizeof(err));

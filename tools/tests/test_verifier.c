@@ -9,7 +9,13 @@
  *  - a VERIFY for a lock whose POLICY_SET did not succeed since
  *    registration (or while the vault's policy cannot be read) is DENIED
  *    without asking the vault anything: no count, no check (hole 1);
- *  - the log limiter that keeps a flood of forged messages off the disk.
+ *  - the log limiter that keeps a flood of forged messages off the disk;
+ *  - the wall clock's lower bound from the vault's clock (fault model,
+ *    wall clock set back): with a schedule, a VERIFY while the wall clock
+ *    is below the bound, or while the vault's clock cannot be read, is
+ *    DENIED unchecked and uncounted, with its audit record; without a
+ *    schedule, or without an anchor, nothing changes; an owner's commit
+ *    re-anchors, a manager's does not.
  *
  * Codes are made up at run time.
  */
@@ -27,12 +33,14 @@
 #include <netlink/attr.h>
 
 #include "libsafelock.h"
+#include "audit.h"
+#include "audit_names.h"
 #include "../safelockd/adminsrv.h"
 #include "../safelockd/gate.h"
 #include "fake_vault.h"
 #include "tap.h"
 
-#define NTESTS 26
+#define NTESTS 45
 #define FAMILY 0x1c	/* a family id as the kernel resolves it */
 
 static struct fake_vault fv;
@@ -230,6 +238,185 @@ static void test_zone(void)
 	       "a zone is a name under zoneinfo, or UTC; paths and unknown names refused");
 }
 
+static uint64_t wall_s;
+
+static uint64_t fake_wall_s(void)
+{
+	return wall_s;
+}
+
+#define W0		1800000000ULL		/* 2027-01-15: the anchor */
+#define BUILD_DATE	(W0 - 3 * 365 * 86400ULL)	/* an RTC back at the build */
+
+/* admin_handle() of a copy of @rq: the server wipes what it is given */
+static void admin_copy(const struct safelock_admin_req *rq,
+		       struct safelock_admin_reply *rep)
+{
+	struct safelock_admin_req buf = *rq;
+
+	admin_handle(srv, &buf, sizeof(buf), NULL, rep);
+}
+
+/* A VERIFY of @code by user 1 on a lock with the policy in force. */
+static void decide(const char *code, struct verify_out *out)
+{
+	struct verify_in in = { .dev = 0, .req = 9, .user = 1, .code = code,
+				.len = strlen(code) };
+
+	verify_decide(&vault, srv, true, &in, out);
+}
+
+static void test_clock(void)
+{
+	struct verify_in in = { .dev = 0, .req = 9, .user = 1 };
+	struct safelock_admin_reply rep;
+	struct safelock_admin_req rq;
+	struct verify_out out;
+	char owner[16], mgr[16], wrong[16], text[AUDIT_TEXT_SIZE];
+	unsigned int checks, anchors;
+	uint32_t type = 0, value = 0;
+
+	fake_vault_init(&vault, &fv);
+	random_code(owner);
+	do
+		random_code(mgr);
+	while (!strcmp(mgr, owner));
+	do
+		random_code(wrong);
+	while (!strcmp(wrong, owner));
+	fake_vault_ops.user_add(&vault, 1, SAFELOCK_ROLE_OWNER, owner, strlen(owner));
+	fake_vault_ops.user_add(&vault, 2, SAFELOCK_ROLE_MANAGER, mgr, strlen(mgr));
+	srv = calloc(1, sizeof(*srv));
+	admin_init(srv, &vault, NULL, NULL);
+	srv->now_s = fake_wall_s;
+	srv->policy.time_lock = 1;
+	srv->policy.week[0] = 0x0f;	/* Sunday 00:00-01:00 locked */
+	wall_s = BUILD_DATE;
+
+	/* no anchor yet (a table of an older safelockd): the clock as it is */
+	decide(owner, &out);
+	tap_ok(out.result == SAFELOCK_RESULT_GRANTED && out.clock == CLOCK_TRUSTED,
+	       "no anchor, schedule, clock at the build date: GRANTED as before");
+
+	fv.has_anchor = true;
+	fv.anchor.wall_s = W0;
+	fv.anchor.clock_ms = fv.now_ms;
+	wall_s = W0;
+	decide(owner, &out);
+	tap_ok(out.result == SAFELOCK_RESULT_GRANTED && out.vault_asked && out.clock == CLOCK_TRUSTED,
+	       "anchor, wall clock at the anchor: the right code is GRANTED");
+	/* 1000 s of TPM clock later the bound is W0 + 850 - 300 */
+	fv.now_ms += 1000 * 1000;
+	wall_s = W0 + 550;
+	decide(owner, &out);
+	tap_ok(out.result == SAFELOCK_RESULT_GRANTED && out.clock == CLOCK_TRUSTED,
+	       "1000 s of TPM clock later, wall clock exactly at the bound (anchor + 85 %% - 300 s): GRANTED");
+	wall_s = W0 + 549;
+	checks = fv.checks;
+	decide(owner, &out);
+	tap_ok(out.result == SAFELOCK_RESULT_DENIED && out.clock == CLOCK_BEHIND &&
+	       out.clock_behind_s == 1 && !out.vault_asked && fv.checks == checks,
+	       "one second below the bound: DENIED, behind by 1 s, not checked (%llu)",
+	       (unsigned long long)out.clock_behind_s);
+
+	wall_s = BUILD_DATE;
+	checks = fv.checks;
+	decide(owner, &out);
+	if (!tap_ok(out.result == SAFELOCK_RESULT_DENIED && out.clock == CLOCK_BEHIND &&
+		    !out.vault_asked && !out.retry_after_ms && fv.checks == checks &&
+		    fv.users[1].failures == 0 && fv.global_failures == 0,
+		    "clock back at the build date, schedule: the owner's right code DENIED unchecked"))
+		tap_diag("result %u clock %d asked %d", out.result, out.clock, out.vault_asked);
+	tap_ok(out.clock_behind_s == W0 + 550 - BUILD_DATE,
+	       "... behind the bound by %llu s (three years and 550 s)",
+	       (unsigned long long)out.clock_behind_s);
+	in.code = owner;
+	in.len = strlen(owner);
+	tap_ok(verify_unchecked_record(&in, &out, &type, &value, text, sizeof(text)) &&
+	       type == AUDIT_V_CLOCK_BEHIND && value == W0 + 550 - BUILD_DATE &&
+	       strstr(text, "clock behind the TPM's lower bound by ") &&
+	       !strcmp(audit_event_name(AUDIT_SRC_VAULT, type), "clock-behind"),
+	       "... and its audit record: clock-behind, value the seconds, '%s'", text);
+	decide(wrong, &out);
+	tap_ok(out.result == SAFELOCK_RESULT_DENIED && out.clock == CLOCK_BEHIND &&
+	       fv.checks == checks && fv.users[1].failures == 0 && fv.global_failures == 0,
+	       "... a wrong code: not checked, not counted (no oracle, no lockout)");
+	memset(&rq, 0, sizeof(rq));
+	rq.magic = SAFELOCK_ADMIN_MAGIC;
+	rq.op = ADMIN_OP_STATUS;
+	admin_copy(&rq, &rep);
+	tap_ok(rep.status == 0 && rep.status_info.clock_behind_s == W0 + 550 - BUILD_DATE,
+	       "status: clock behind the bound by %u s", rep.status_info.clock_behind_s);
+
+	srv->policy.time_lock = 0;
+	decide(owner, &out);
+	tap_ok(out.result == SAFELOCK_RESULT_GRANTED && out.clock == CLOCK_TRUSTED,
+	       "the same clock, no time lock in the policy: GRANTED");
+	srv->policy.time_lock = 1;
+	srv->policy.week[0] = 0;
+	decide(owner, &out);
+	tap_ok(out.result == SAFELOCK_RESULT_GRANTED,
+	       "time lock on but nothing locked (no quarter, no holiday): GRANTED");
+	srv->policy.holidays[3] = 20000;
+	decide(owner, &out);
+	tap_ok(out.result == SAFELOCK_RESULT_DENIED && out.clock == CLOCK_BEHIND,
+	       "a holiday alone is a schedule: DENIED");
+	srv->policy.holidays[3] = 0;
+	srv->policy.week[0] = 0x0f;
+
+	wall_s = W0 + 100000;
+	fv.clock_fail = true;
+	checks = fv.checks;
+	decide(owner, &out);
+	tap_ok(out.result == SAFELOCK_RESULT_DENIED && out.clock == CLOCK_UNVERIFIABLE &&
+	       !out.vault_asked && fv.checks == checks &&
+	       verify_unchecked_record(&in, &out, &type, &value, text, sizeof(text)) &&
+	       type == AUDIT_V_CLOCK_BEHIND && value == 0,
+	       "anchor, TPM clock unreadable, wall clock ahead: DENIED unchecked ('%s')", text);
+	admin_copy(&rq, &rep);
+	tap_ok(rep.status_info.clock_behind_s == SAFELOCK_ADMIN_CLOCK_UNVERIFIABLE,
+	       "status: the clock cannot be checked");
+	fv.clock_fail = false;
+	fv.anchor.clock_ms = fv.now_ms + 1;
+	decide(owner, &out);
+	tap_ok(out.result == SAFELOCK_RESULT_DENIED && out.clock == CLOCK_UNVERIFIABLE,
+	       "TPM clock below the anchor's (cleared or swapped TPM): DENIED unchecked");
+	fv.anchor.clock_ms = fv.now_ms - 1000 * 1000;
+
+	/* a manager's commit keeps the anchor; the owner's replaces it */
+	wall_s = BUILD_DATE;
+	anchors = fv.anchors;
+	memset(&rq, 0, sizeof(rq));
+	rq.magic = SAFELOCK_ADMIN_MAGIC;
+	rq.op = ADMIN_OP_POLICY_SET;
+	rq.policy = srv->policy;
+	memset(rq.policy.reserved, 0, sizeof(rq.policy.reserved));
+	rq.auth[0].user_id = 2;
+	snprintf(rq.auth[0].code, sizeof(rq.auth[0].code), "%s", mgr);
+	admin_copy(&rq, &rep);
+	tap_ok(rep.status == 0 && fv.anchors == anchors && fv.anchor.wall_s == W0 &&
+	       !fv.vouch_wall_s,
+	       "a manager's policy set at the build date: done, the anchor stays (%d)", rep.status);
+	decide(owner, &out);
+	tap_ok(out.result == SAFELOCK_RESULT_DENIED && out.clock == CLOCK_BEHIND,
+	       "... and openings stay refused");
+	memset(&rq, 0, sizeof(rq));
+	rq.magic = SAFELOCK_ADMIN_MAGIC;
+	rq.op = ADMIN_OP_POLICY_SET;
+	rq.policy = srv->policy;
+	memset(rq.policy.reserved, 0, sizeof(rq.policy.reserved));
+	rq.auth[0].user_id = 1;
+	snprintf(rq.auth[0].code, sizeof(rq.auth[0].code), "%s", owner);
+	admin_copy(&rq, &rep);
+	tap_ok(rep.status == 0 && fv.anchors > anchors && fv.anchor.wall_s == BUILD_DATE &&
+	       fv.anchor.clock_ms == fv.now_ms && !fv.vouch_wall_s,
+	       "the owner's policy set at a lower wall clock re-anchors there (the way back)");
+	decide(owner, &out);
+	tap_ok(out.result == SAFELOCK_RESULT_GRANTED && out.clock == CLOCK_TRUSTED,
+	       "... and the owner's code opens again at that clock");
+	free(srv);
+}
+
 int main(void)
 {
 	tap_plan(NTESTS);
@@ -238,5 +425,6 @@ int main(void)
 	test_sender();
 	test_ratelimit();
 	test_no_policy();
+	test_clock();
 	return tap_exit();
 }
