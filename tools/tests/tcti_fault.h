@@ -3,6 +3,7 @@
 #ifndef SAFELOCK_TESTS_TCTI_FAULT_H
 #define SAFELOCK_TESTS_TCTI_FAULT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -21,5 +22,13 @@ struct slfault {
 };
 
 #define SLFAULT_LIB	"libtss2-tcti-slfault.so"
+
+/*
+ * Load SLFAULT_LIB from the running test's own directory (tools/tests/)
+ * and write into @tcti (@len bytes) the TCTI string that puts it in front
+ * of @inner (the swtpm's): its fault control block, or NULL (the reason
+ * as a TAP comment).
+ */
+struct slfault *slfault_load(const char *inner, char *tcti, size_t len);
 
 #endif /* SAFELOCK_TESTS_TCTI_FAULT_H */

@@ -20,9 +20,7 @@
  * the slfault TCTI cannot be loaded.
  */
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,21 +398,7 @@ static void empty_tests(void)
 /* The slfault TCTI beside this program: tools/tests/ */
 static bool load_fault(void)
 {
-	char self[PATH_MAX], lib[PATH_MAX + 64];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	void *h;
-
-	if (n <= 0)
-		return false;
-	self[n] = '\0';
-	snprintf(lib, sizeof(lib), "%s/%s", dirname(self), SLFAULT_LIB);
-	h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
-	if (!h) {
-		tap_diag("%s", dlerror());
-		return false;
-	}
-	fault = dlsym(h, "slfault");
-	snprintf(tcti, sizeof(tcti), "%s:%s", lib, sw.tcti);
+	fault = slfault_load(sw.tcti, tcti, sizeof(tcti));
 	return fault != NULL;
 }
 

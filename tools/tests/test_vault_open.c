@@ -17,9 +17,7 @@
  *
  * SKIPs if swtpm is absent or the slfault TCTI cannot be loaded.
  */
-#include <dlfcn.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,21 +55,7 @@ static uint64_t fake_mono_ms(void)
 /* The slfault TCTI beside this program: tools/tests/ */
 static bool load_fault(void)
 {
-	char self[PATH_MAX], lib[PATH_MAX + 64];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	void *h;
-
-	if (n <= 0)
-		return false;
-	self[n] = '\0';
-	snprintf(lib, sizeof(lib), "%s/%s", dirname(self), SLFAULT_LIB);
-	h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
-	if (!h) {
-		tap_diag("%s", dlerror());
-		return false;
-	}
-	fault = dlsym(h, "slfault");
-	snprintf(tcti, sizeof(tcti), "%s:%s", lib, sw.tcti);
+	fault = slfault_load(sw.tcti, tcti, sizeof(tcti));
 	return fault != NULL;
 }
 
