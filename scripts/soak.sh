@@ -86,9 +86,11 @@ for c in e2e/keys soak/boltwatch; do
 	gcc -Wall -Wextra -Werror -O2 -o "$WORK/$(basename "$c")" "$TOP/scripts/$c.c" 2>"$WORK/cc.log" ||
 		{ cat "$WORK/cc.log" >&2; bail "scripts/$c.c build"; }
 done
+gcc -Wall -Wextra -Werror -O2 -o "$WORK/tpmda" "$TOP/scripts/soak/tpmda.c" \
+	-ltss2-esys -ltss2-tctildr 2>"$WORK/cc.log" || { cat "$WORK/cc.log" >&2; bail "scripts/soak/tpmda.c build"; }
 ADDS=(--add "$moddir/safelock.ko" --add "$moddir/safelock_testboard.ko"
 	--add "$TOP/tools/safelockd/safelockd" --add "$TOP/tools/safelockctl/safelockctl"
-	--add "$WORK/keys" --add "$WORK/boltwatch"
+	--add "$WORK/keys" --add "$WORK/boltwatch" --add "$WORK/tpmda"
 	--add "$TOP/scripts/e2e/lib.sh" --add "$TOP/scripts/soak/guest.sh")
 
 # Progress as it happens: vm.sh's console filter is an awk reading a pipe,
