@@ -271,6 +271,8 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 		safelock_emit(sl, SAFELOCK_EVENT_ENTRY_STARTED, 0, 0, sl->entry_id, 0);
 		safelock_netlink_entry_begin(sl, sl->entry_id);
 	}
+	if (a & SAFELOCK_ACT_ENTRY_USER)
+		safelock_netlink_entry_user(sl, sl->entry_id, out->user_id);
 	if (a & SAFELOCK_ACT_EV_ATTEMPT)
 		safelock_emit(sl, SAFELOCK_EVENT_ATTEMPT, out->result, user_id, req_id,
 			      out->retry_after_ms);

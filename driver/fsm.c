@@ -204,6 +204,25 @@ static bool safelock_fsm_parse(const struct safelock_fsm *fsm, struct safelock_f
 	return true;
 }
 
+/*
+ * The entry's user id is complete (its digits come first): the verifier
+ * may count the try and load the user's sealed code before ENTER.  Only
+ * the id, never a digit of the code; an id of 0 is no user (MALFORMED at
+ * ENTER), so nothing is said.
+ */
+static void safelock_fsm_entry_user(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
+{
+	unsigned int i;
+	u32 user = 0;
+
+	for (i = 0; i < SAFELOCK_USER_ID_DIGITS; i++)
+		user = user * 10 + (fsm->entry[i] - '0');
+	if (!user)
+		return;
+	out->user_id = user;
+	out->actions |= SAFELOCK_ACT_ENTRY_USER;
+}
+
 static void safelock_fsm_enter(struct safelock_fsm *fsm, struct safelock_fsm_out *out)
 {
 	bool ok = safelock_fsm_parse(fsm, out);
@@ -273,6 +292,8 @@ void safelock_fsm_key(struct safelock_fsm *fsm, u8 key, struct safelock_fsm_out 
 			else
 				fsm->entry_overflow = true;
 			out->actions |= SAFELOCK_ACT_ENTRY_TIMER;
+			if (fsm->entry_len == SAFELOCK_USER_ID_DIGITS)
+				safelock_fsm_entry_user(fsm, out);
 		}
 		return;
 	default:

@@ -127,6 +127,51 @@ static void fsm_entry_sends_user_and_code(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, !memchr_inv(fsm.entry, 0, sizeof(fsm.entry)));
 }
 
+/*
+ * ENTRY_USER once per entry, at its last user id digit, with the id and
+ * nothing of the code; never for user 000 (no user: MALFORMED at ENTER).
+ */
+static void fsm_entry_user_notice(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+
+	ready(&fsm);
+	type(&fsm, "04", &out);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_ENTRY_USER);
+	safelock_fsm_key(&fsm, '2', &out);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_ENTRY_USER);
+	KUNIT_EXPECT_EQ(test, out.user_id, 42u);
+	KUNIT_EXPECT_EQ(test, out.code_len, 0u);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_VERIFY);
+	safelock_fsm_key(&fsm, '9', &out);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_ENTRY_USER);
+	type(&fsm, "87654", &out);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_ENTRY_USER);
+	safelock_fsm_key(&fsm, SAFELOCK_KEY_ENTER, &out);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_ENTRY_USER);
+	KUNIT_EXPECT_EQ(test, out.user_id, 42u);
+
+	/* user 000: no notice, and MALFORMED at ENTER */
+	ready(&fsm);
+	type(&fsm, "00", &out);
+	safelock_fsm_key(&fsm, '0', &out);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_ENTRY_USER);
+	/* a cleared entry starts again: a new notice at the new id */
+	safelock_fsm_key(&fsm, SAFELOCK_KEY_CLEAR, &out);
+	type(&fsm, "00", &out);
+	safelock_fsm_key(&fsm, '7', &out);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_ENTRY_USER);
+	KUNIT_EXPECT_EQ(test, out.user_id, 7u);
+
+	/* keys ignored outside an entry give no notice */
+	ready(&fsm);
+	type(&fsm, "001123456E", &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_VERIFYING);
+	type(&fsm, "003", &out);
+	KUNIT_EXPECT_FALSE(test, out.actions & SAFELOCK_ACT_ENTRY_USER);
+}
+
 static void fsm_only_granted_opens(struct kunit *test)
 {
 	static const enum safelock_result results[] = {
@@ -1732,6 +1777,7 @@ static struct kunit_case safelock_fsm_cases[] = {
 	KUNIT_CASE(fsm_starts_unprovisioned),
 	KUNIT_CASE(fsm_unprovisioned_again),
 	KUNIT_CASE(fsm_entry_sends_user_and_code),
+	KUNIT_CASE(fsm_entry_user_notice),
 	KUNIT_CASE(fsm_only_granted_opens),
 	KUNIT_CASE(fsm_verdict_outside_verifying_ignored),
 	KUNIT_CASE(fsm_malformed_entries),

@@ -776,14 +776,13 @@ out:
 	return ret;
 }
 
-/**
- * safelock_netlink_entry_begin() - tell the verifier an entry has begun
- * @sl: the lock; sl->lock held
- * @entry_id: the id the entry's VERIFY will carry
- *
- * Best effort: no verifier, or one that does not listen, changes nothing.
+/*
+ * A notice to the verifier about the entry under way (ENTRY_BEGIN,
+ * ENTRY_USER): best effort, no verifier or one that does not listen
+ * changes nothing.  @user_id 0: none in the notice.
  */
-void safelock_netlink_entry_begin(struct safelock *sl, u64 entry_id)
+static void safelock_netlink_entry_notice(struct safelock *sl, u8 cmd, u64 entry_id,
+					  u32 user_id)
 {
 	struct sk_buff *msg;
 	void *hdr;
@@ -798,15 +797,37 @@ void safelock_netlink_entry_begin(struct safelock *sl, u64 entry_id)
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
 		return;
-	hdr = genlmsg_put(msg, 0, 0, &safelock_genl_family, 0, SAFELOCK_CMD_ENTRY_BEGIN);
+	hdr = genlmsg_put(msg, 0, 0, &safelock_genl_family, 0, cmd);
 	if (!hdr ||
 	    nla_put_u32(msg, SAFELOCK_A_DEVICE, sl->index) ||
-	    nla_put_u64_64bit(msg, SAFELOCK_A_REQUEST_ID, entry_id, SAFELOCK_A_PAD)) {
+	    nla_put_u64_64bit(msg, SAFELOCK_A_REQUEST_ID, entry_id, SAFELOCK_A_PAD) ||
+	    (user_id && nla_put_u32(msg, SAFELOCK_A_USER_ID, user_id))) {
 		nlmsg_free(msg);
 		return;
 	}
 	genlmsg_end(msg, hdr);
 	genlmsg_unicast(&init_net, msg, portid);
+}
+
+/**
+ * safelock_netlink_entry_begin() - tell the verifier an entry has begun
+ * @sl: the lock; sl->lock held
+ * @entry_id: the id the entry's VERIFY will carry
+ */
+void safelock_netlink_entry_begin(struct safelock *sl, u64 entry_id)
+{
+	safelock_netlink_entry_notice(sl, SAFELOCK_CMD_ENTRY_BEGIN, entry_id, 0);
+}
+
+/**
+ * safelock_netlink_entry_user() - tell the verifier the entry's user id
+ * @sl: the lock; sl->lock held
+ * @entry_id: the id of the entry (its ENTRY_BEGIN's)
+ * @user_id: the user id typed, 1 and up
+ */
+void safelock_netlink_entry_user(struct safelock *sl, u64 entry_id, u32 user_id)
+{
+	safelock_netlink_entry_notice(sl, SAFELOCK_CMD_ENTRY_USER, entry_id, user_id);
 }
 
 /**

@@ -71,6 +71,7 @@
 #define SAFELOCK_ACT_BOLT_UNWATCH	BIT(19)	/* stop waiting for it */
 #define SAFELOCK_ACT_BOLT_DONE		BIT(20)	/* the move to out->bolt_open ended */
 #define SAFELOCK_ACT_FAULT		BIT(21)	/* report out->fault (NONE: cleared) */
+#define SAFELOCK_ACT_ENTRY_USER		BIT(22)	/* the entry's user id is typed: out->user_id */
 
 /**
  * enum safelock_bolt_move - a move of the bolt the state machine waits for
@@ -193,7 +194,7 @@ struct safelock_fsm {
  * struct safelock_fsm_out - what one step of the state machine asks for
  * @actions: SAFELOCK_ACT_* bits
  * @result: result of the attempt for %SAFELOCK_ACT_EV_ATTEMPT
- * @user_id: user id of the entry
+ * @user_id: user id of the entry (also for %SAFELOCK_ACT_ENTRY_USER)
  * @code: the code's digits for %SAFELOCK_ACT_VERIFY; the caller wipes it
  * @code_len: number of digits in @code
  * @retry_after_ms: length of the penalty for %SAFELOCK_ACT_PENALTY_TIMER
@@ -473,6 +474,7 @@ bool safelock_verifier_present(int *vault, struct safelock_verifier_id *id);
 int safelock_netlink_verify(struct safelock *sl, const struct safelock_fsm_out *out);
 int safelock_netlink_set_code_key(const u8 *key);
 void safelock_netlink_entry_begin(struct safelock *sl, u64 entry_id);
+void safelock_netlink_entry_user(struct safelock *sl, u64 entry_id, u32 user_id);
 void safelock_netlink_event(struct safelock *sl, const struct safelock_event *ev);
 
 #endif /* _SAFELOCK_H */

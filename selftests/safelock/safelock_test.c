@@ -388,6 +388,8 @@ struct nl {
 	int nstash;
 	struct verify_req begun[NL_STASH];	/* ENTRY_BEGIN notices, last ones */
 	int nbegun;
+	struct verify_req users[NL_STASH];	/* ENTRY_USER notices, last ones */
+	int nusers;
 };
 
 struct nl_msg {
@@ -492,7 +494,8 @@ static void nl_parse_verify(struct nl *nl, struct nlmsghdr *h)
 	struct nlattr *a;
 	void *d;
 
-	if (g->cmd != SAFELOCK_CMD_VERIFY && g->cmd != SAFELOCK_CMD_ENTRY_BEGIN)
+	if (g->cmd != SAFELOCK_CMD_VERIFY && g->cmd != SAFELOCK_CMD_ENTRY_BEGIN &&
+	    g->cmd != SAFELOCK_CMD_ENTRY_USER)
 		return;
 	if (g->cmd == SAFELOCK_CMD_VERIFY && nl->nstash >= NL_STASH)
 		return;
@@ -545,6 +548,8 @@ static void nl_parse_verify(struct nl *nl, struct nlmsghdr *h)
 	}
 	if (g->cmd == SAFELOCK_CMD_ENTRY_BEGIN)
 		nl->begun[nl->nbegun++ % NL_STASH] = v;
+	else if (g->cmd == SAFELOCK_CMD_ENTRY_USER)
+		nl->users[nl->nusers++ % NL_STASH] = v;
 	else
 		nl->stash[nl->nstash++] = v;
 }
@@ -2159,6 +2164,12 @@ TEST_F(board, granted)
 	EXPECT_EQ(self->b.index, self->v.begun[0].device);
 	EXPECT_EQ((1U << SAFELOCK_A_DEVICE) | (1U << SAFELOCK_A_REQUEST_ID),
 		  self->v.begun[0].seen & ~(1U << SAFELOCK_A_PAD));
+	/* and of its user id once typed: the same id, no digit of the code */
+	ASSERT_EQ(1, self->v.nusers) TH_LOG("ENTRY_USER notices: %d", self->v.nusers);
+	EXPECT_EQ(vr.id, self->v.users[0].id);
+	EXPECT_EQ(1, self->v.users[0].user_id);
+	EXPECT_EQ((1U << SAFELOCK_A_DEVICE) | (1U << SAFELOCK_A_REQUEST_ID) |
+		  (1U << SAFELOCK_A_USER_ID), self->v.users[0].seen & ~(1U << SAFELOCK_A_PAD));
 
 	ASSERT_EQ(0, nl_verdict(&self->v, vr.device, vr.id, vr.nonce,
 				SAFELOCK_RESULT_GRANTED, ext, sizeof(ext)))

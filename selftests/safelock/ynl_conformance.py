@@ -659,12 +659,24 @@ def begin_entry(ctx, user):
     return msg
 
 
-def finish_entry(ctx, user, begin):
+def user_entry(ctx, user, begin):
+    """Type the rest of the user id: entry-user to the verifier, with the
+    entry's request id and the user id, and no digit of a code."""
+    m = ctx.vin.mark()
+    ctx.board.type(f'{user:03d}'[1:])
+    msg = ctx.vin.wait(m, 'entry-user', lambda x: x['name'] == 'entry-user')['msg']
+    expect_msg(ctx.spec, 'entry-user', msg, 'entry-user', 'event')
+    check(msg['request-id'] == begin['request-id'] and msg['user-id'] == user,
+          f'entry-user: {msg}, entry-begin said {begin["request-id"]}, typed user {user}')
+    return msg
+
+
+def finish_entry(ctx, user, begin, typed_id=False):
     """Type the rest and ENTER: the verify request, checked."""
     code = ''.join(random.choice('0123456789') for _ in range(8))
     m = ctx.vin.mark()
     t0 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-    ctx.board.type(f'{user:03d}'[1:] + code + 'E')
+    ctx.board.type(('' if typed_id else f'{user:03d}'[1:]) + code + 'E')
     msg = ctx.vin.wait(m, 'verify', lambda x: x['name'] == 'verify')['msg']
     expect_msg(ctx.spec, 'verify', msg, 'verify', 'event')
     check(msg['request-id'] == begin['request-id'],
@@ -692,8 +704,13 @@ def case_entry_begin(ctx):
     return f'request id {ctx.entry["begin"]["request-id"]}'
 
 
+def case_entry_user(ctx):
+    msg = user_entry(ctx, 1, ctx.entry['begin'])
+    return f'request id {msg["request-id"]}, user id {msg["user-id"]}'
+
+
 def case_verify(ctx):
-    ctx.entry['verify'] = finish_entry(ctx, 1, ctx.entry['begin'])
+    ctx.entry['verify'] = finish_entry(ctx, 1, ctx.entry['begin'], typed_id=True)
     check(ctx.status()['state'] == 'verifying', 'not verifying')
     return 'request id, nonce, deadline, user id and code as the spec says'
 
@@ -1165,6 +1182,7 @@ CASES = [
     ('op', 'policy-set', case_policy_set),
     ('op', 'policy-get', case_policy_get),
     ('op', 'entry-begin', case_entry_begin),
+    ('op', 'entry-user', case_entry_user),
     ('op', 'verify', case_verify),
     ('op', 'verdict', case_verdict),
     ('extra', 'immediate time lock: time-lock events', case_time_lock),

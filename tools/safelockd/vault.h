@@ -143,28 +143,43 @@ struct vault_ops {
 		     size_t len);
 	/*
 	 * An entry with id @request_id has begun (its first key; user and
-	 * code unknown yet): do ahead what does not need them, so that less
-	 * is left after ENTER. A backend counts the try here, before any
-	 * check, exactly as verify() would; at most one entry is prepared
-	 * (a new one cancels the old). Optional (NULL), best effort: 0 or
-	 * -errno, and verify() works the same with or without it.
+	 * code unknown yet): arm what a check needs that does not depend on
+	 * them (the TPM's sessions), so that less is left after ENTER.
+	 * Nothing is counted: an entry abandoned before its user id costs no
+	 * write. At most one entry is prepared (a new one ends the old, see
+	 * prepare_user()). Optional (NULL), best effort: 0 or -errno, and
+	 * verify() works the same with or without it.
 	 */
 	int (*prepare)(struct vault *v, uint64_t request_id);
 	/*
-	 * Undo the preparation of @request_id (0: whichever), for an entry
-	 * that will not be checked: its count is rolled back, which is safe
+	 * The entry @request_id has its user id @user_id (ENTRY_USER): from
+	 * here it is a try. Unless the user or the lock is in a delay, the
+	 * backend counts it, exactly as verify() would before its check, and
+	 * loads what the check of @user_id needs, so that only the check
+	 * itself is left after ENTER. A counted try is never rolled back by
+	 * the entry's abandonment (no VERIFY within VAULT_PREPARE_TTL_MS, a
+	 * newer entry, a VERIFY for another user or id): it stays a failure
+	 * of @user_id, so the writes a stranger causes are throttled like
+	 * wrong codes. Optional (NULL), best effort, 0 or -errno.
+	 */
+	int (*prepare_user)(struct vault *v, uint64_t request_id,
+			    unsigned int user_id);
+	/*
+	 * The verifier refuses entry @request_id (0: whichever) unchecked
+	 * for a reason of its own (deadline passed, no policy, the clock
+	 * behind, a clean stop): its count is rolled back, which is safe
 	 * because no code was checked for it. A preparation that is never
 	 * cancelled nor verified (power cut, crash, close()) stays counted
 	 * as a failure. 0 or -errno.
 	 */
 	int (*cancel)(struct vault *v, uint64_t request_id);
-	/* Cancel a preparation older than VAULT_PREPARE_TTL_MS; call often. */
+	/* End a preparation older than VAULT_PREPARE_TTL_MS; call often. */
 	void (*expire)(struct vault *v);
 	/*
 	 * Check entry @request_id: VAULT_GRANTED, VAULT_DENIED, or -errno
-	 * (the caller then denies). With the prepared request id it uses the
-	 * preparation; with any other, it cancels a stale one and does the
-	 * whole work itself. *retry_after_ms: how long the keypad must stay
+	 * (the caller then denies). With the prepared request id and user it
+	 * uses the preparation; with any other, it ends a stale one (see
+	 * prepare_user()) and does the whole work itself. *retry_after_ms: how long the keypad must stay
 	 * quiet before the next try (0: none; VAULT_RETRY_DISABLED: entry
 	 * disabled), set on every return. A try during a delay is denied
 	 * without a check.
@@ -325,6 +340,8 @@ struct vault {
 	 * backend: for measurements of what is left after ENTER; no secret.
 	 */
 	unsigned long commands;
+	/* of which TPM2_NV_Write: what wears the TPM's NV */
+	unsigned long nv_writes;
 };
 
 extern const struct vault_ops vault_tpm_ops;

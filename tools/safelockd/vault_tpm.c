@@ -390,6 +390,11 @@ static int tpm_start(struct vault *v)
 static void drop_volatile(struct tpm_vault *t)
 {
 	t->prep_id = 0;
+	t->prep_user = 0;
+	t->prep_counted = false;
+	t->after_arm = false;
+	t->arm_fresh = false;
+	t->clock_tracked = false;
 	t->after_rollback = false;
 	t->after_due = false;
 }
@@ -530,10 +535,9 @@ static void tpm_close(struct vault *v)
 		 */
 		flush(t, &t->after_obj);
 		flush(t, &t->after_obj2);
-		flush(t, &t->after_session);
-		flush(t, &t->after_load);
-		flush(t, &t->prep_session);
-		flush(t, &t->prep_load);
+		flush(t, &t->prep_obj);
+		flush(t, &t->prep_obj2);
+		sessions_disarm(t);
 	}
 	tpm_disconnect(t);
 	if (t->dirfd >= 0)
@@ -595,79 +599,191 @@ fail:
 	return ret;
 }
 
-/* Checking a code ----------------------------------------------------- */
+/* The clock and the armed sessions ------------------------------------ */
 
-/* Stand-in TPM work for an unknown user, so the answer is not instant. */
-static void decoy(struct tpm_vault *t, ESYS_TR prepared)
+/*
+ * The TPM clock, tracked: one ReadClock, then the monotonic time since,
+ * read again after CLOCK_TRACK_MS or a reconnection. CLOCK_MONOTONIC stops
+ * in suspend, while the TPM's clock runs on if the TPM stays powered:
+ * the estimate can only fall behind the TPM's, which makes a delay
+ * longer, never shorter; a reading behind what was seen is never used
+ * (read_clock() keeps the highest). So a verify needs no ReadClock.
+ */
+static TSS2_RC tracked_clock(struct tpm_vault *t, uint64_t *now)
 {
-	uint64_t now;
-	ESYS_TR s;
+	uint64_t mono = mono_ms(t);
 	TSS2_RC rc;
 
-	if (prepared != ESYS_TR_NONE) {
-		/* as many commands as Load + Unseal */
-		TPM_RUN(t, rc, Esys_PolicyAuthValue(t->ctx, prepared, ESYS_TR_NONE,
-						    ESYS_TR_NONE, ESYS_TR_NONE));
-		read_clock(t, &now);
-		return;
+	if (t->clock_tracked && mono - t->clock_base_mono < CLOCK_TRACK_MS) {
+		*now = t->clock_base + (mono - t->clock_base_mono);
+		if (*now < t->clock_high)
+			*now = t->clock_high;
+		t->clock_high = *now;
+		return 0;
 	}
-	if (start_session(t, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT, &s))
-		return;
-	TPM_RUN(t, rc, Esys_PolicyAuthValue(t->ctx, s, ESYS_TR_NONE, ESYS_TR_NONE,
-					    ESYS_TR_NONE));
-	flush(t, &s);
+	rc = read_clock(t, now);
+	if (rc)
+		return rc;
+	t->clock_tracked = true;
+	t->clock_base = *now;
+	t->clock_base_mono = mono;
+	return 0;
+}
+
+/* Drop the armed sessions (a full session memory, a wipe, a close). */
+void sessions_disarm(struct tpm_vault *t)
+{
+	flush(t, &t->arm_policy);
+	flush(t, &t->arm_hmac);
+	t->arm_fresh = false;
+}
+
+/*
+ * Keep the sessions of a check armed, so that none is started after
+ * ENTER: the salted HMAC session the Loads go through, and the salted
+ * policy session with parameter encryption (the unsealed data come back
+ * encrypted) with PolicyAuthValue done. An Unseal uses the policy state
+ * up (success resets it, and a failure may); PolicyRestart and
+ * PolicyAuthValue bring it back, after the verdict. 0 to 3 TPM commands;
+ * on an error both are dropped (they may be gone with a TPM restart) and
+ * the next arm() starts afresh.
+ */
+static TSS2_RC arm(struct tpm_vault *t)
+{
+	TSS2_RC rc = 0;
+
+	t->arming = true;
+
+	if (t->arm_hmac == ESYS_TR_NONE)
+		rc = start_session(t, TPM2_SE_HMAC, 0, &t->arm_hmac);
+	if (!rc && t->arm_policy == ESYS_TR_NONE) {
+		rc = start_session(t, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT,
+				   &t->arm_policy);
+		t->arm_fresh = false;
+	} else if (!rc && !t->arm_fresh) {
+		TPM_RUN(t, rc, Esys_PolicyRestart(t->ctx, t->arm_policy,
+						  ESYS_TR_NONE, ESYS_TR_NONE,
+						  ESYS_TR_NONE));
+	}
+	if (!rc && !t->arm_fresh)
+		TPM_RUN(t, rc, Esys_PolicyAuthValue(t->ctx, t->arm_policy,
+						    ESYS_TR_NONE, ESYS_TR_NONE,
+						    ESYS_TR_NONE));
+	t->arming = false;
+	if (rc) {
+		sessions_disarm(t);
+		return rc;
+	}
+	t->arm_fresh = true;
+	return 0;
+}
+
+/*
+ * Did the last command fail as one through a session or object the TPM no
+ * longer has would (a TPM reset under an open connection: /dev/tpmrm0
+ * after a resume)? Not for a lost connection (reconnected at the next
+ * operation), nor for a full memory (flushed and retried already).
+ */
+static bool stale_sessions(const struct tpm_vault *t)
+{
+	TSS2_RC b = rc_base(t->last_rc);
+
+	return !t->broken && t->last_rc && b != TPM2_RC_OBJECT_MEMORY &&
+	       b != TPM2_RC_SESSION_MEMORY && b != TPM2_RC_MEMORY &&
+	       b != TPM2_RC_LOCKOUT;
+}
+
+/*
+ * Load @slot through the armed HMAC session. The armed sessions outlive
+ * entries, so a TPM reset while the lock was idle leaves them dangling:
+ * a Load that fails for any reason but a lost connection is tried once
+ * more with sessions armed afresh (the objects are gone with them).
+ */
+static int load_armed(struct vault *v, const struct vault_slot *slot, ESYS_TR *obj)
+{
+	struct tpm_vault *t = v->priv;
+	TSS2_RC rc;
+	int ret;
+
+	rc = arm(t);
+	if (rc)
+		return tpm_fail(v, "salted sessions", rc);
+	ret = slot_load(v, slot, t->arm_hmac, obj);
+	if (ret >= 0 || !stale_sessions(t))
+		return ret;
+	sessions_disarm(t);
+	rc = arm(t);
+	if (rc)
+		return tpm_fail(v, "salted sessions", rc);
+	return slot_load(v, slot, t->arm_hmac, obj);
+}
+
+/* Checking a code ----------------------------------------------------- */
+
+/* Stand-in TPM work for an unknown user: one command, as one Unseal. */
+static void decoy(struct tpm_vault *t)
+{
+	uint64_t now;
+
+	read_clock(t, &now);
 }
 
 /*
  * The check itself: VAULT_GRANTED, VAULT_DENIED, -EBUSY (DA lockout: not
- * checked) or -errno; res->role and res->duress for a right code. @s: a
- * policy session with PolicyAuthValue done (prepared), or ESYS_TR_NONE to
- * start one. The loaded objects and the session are not flushed here but
- * left in t->after_* for finish(), after the verdict.
+ * checked) or -errno; res->role and res->duress for a right code. The
+ * user's objects are those prepare_user() loaded (t->prep_obj,
+ * t->prep_obj2), or loaded here. They are left in t->after_obj* for
+ * finish(), after the verdict; the armed sessions stay.
  */
 static int check_code(struct vault *v, unsigned int user_id, const char *code,
-		      size_t len, ESYS_TR s, struct vault_result *res)
+		      size_t len, struct vault_result *res)
 {
 	struct tpm_vault *t = v->priv;
 	const struct vault_urec *u = &t->tab.users[user_id];
 	TSS2_RC rc;
 	int ret;
 
-	t->after_session = s;
+	t->after_obj = t->prep_obj;
+	t->prep_obj = ESYS_TR_NONE;
+	t->after_obj2 = t->prep_obj2;
+	t->prep_obj2 = ESYS_TR_NONE;
 	if (u->role == SAFELOCK_ROLE_NONE) {
-		decoy(t, s);
+		decoy(t);
 		snprintf(v->errmsg, sizeof(v->errmsg), "user not enrolled");
 		return VAULT_DENIED;
 	}
-	if (t->after_load == ESYS_TR_NONE) {
-		rc = start_session(t, TPM2_SE_HMAC, 0, &t->after_load);
-		if (rc)
-			return tpm_fail(v, "salted session", rc);
+	rc = arm(t);
+	if (rc)
+		return tpm_fail(v, "salted sessions", rc);
+	if (t->after_obj == ESYS_TR_NONE) {
+		ret = load_armed(v, &u->code, &t->after_obj);
+		if (ret)
+			return ret;
 	}
-	ret = slot_load(v, &u->code, t->after_load, &t->after_obj);
-	if (ret)
-		return ret;
-	if (s == ESYS_TR_NONE) {
-		/* ENCRYPT: the unsealed data come back encrypted */
-		rc = start_session(t, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT, &s);
-		t->after_session = s;
-		if (!rc)
-			TPM_RUN(t, rc, Esys_PolicyAuthValue(t->ctx, s, ESYS_TR_NONE,
-							    ESYS_TR_NONE,
-							    ESYS_TR_NONE));
-		if (rc)
-			return tpm_fail(v, "policy session", rc);
+	t->arm_fresh = false;
+	ret = slot_unseal(v, t->after_obj, t->arm_policy, &u->code, code, len);
+	if (ret < 0 && ret != -EBUSY && stale_sessions(t)) {
+		/* sessions or objects gone with a TPM reset: once more afresh */
+		flush(t, &t->after_obj);
+		flush(t, &t->after_obj2);
+		sessions_disarm(t);
+		ret = load_armed(v, &u->code, &t->after_obj);
+		if (ret)
+			return ret;
+		t->arm_fresh = false;
+		ret = slot_unseal(v, t->after_obj, t->arm_policy, &u->code, code, len);
 	}
-	ret = slot_unseal(v, t->after_obj, s, &u->code, code, len);
 	if (ret == VAULT_GRANTED)
 		res->role = (enum safelock_role)u->role;
 	if (ret != VAULT_DENIED || !u->duress.len)
 		return ret;
 	/* not the code: the duress code? (the same session) */
-	ret = slot_load(v, &u->duress, t->after_load, &t->after_obj2);
-	if (ret)
-		return ret;
-	ret = slot_unseal(v, t->after_obj2, s, &u->duress, code, len);
+	if (t->after_obj2 == ESYS_TR_NONE) {
+		ret = load_armed(v, &u->duress, &t->after_obj2);
+		if (ret)
+			return ret;
+	}
+	ret = slot_unseal(v, t->after_obj2, t->arm_policy, &u->duress, code, len);
 	if (ret == VAULT_GRANTED) {
 		res->role = (enum safelock_role)u->role;
 		res->duress = true;
@@ -719,41 +835,81 @@ static int uncount(struct vault *v, unsigned int global, uint64_t last)
 	return 0;
 }
 
+static void flush_prepared(struct tpm_vault *t)
+{
+	flush(t, &t->prep_obj);
+	flush(t, &t->prep_obj2);
+}
+
+/*
+ * The entry prepared is over without a check of its code: abandoned at
+ * the keypad (no VERIFY came before VAULT_PREPARE_TTL_MS, or a newer entry
+ * began), or a VERIFY for another user. A try counted at its user id
+ * stays a failure of that user: never rolled back, so a stranger's
+ * abandoned entries cost the NV writes of failures and are throttled
+ * like them. No NV write here: THROTTLE_NV says pending = that user, and
+ * the next count (catch_up()) or open() writes the user's count.
+ */
+void abandon(struct vault *v)
+{
+	struct tpm_vault *t = v->priv;
+	unsigned int u = t->prep_user;
+
+	if (!t->prep_id)
+		return;
+	if (t->prep_counted && t->fails[u] < UINT8_MAX)
+		t->fails[u]++;
+	t->prep_id = 0;
+	t->prep_user = 0;
+	t->prep_counted = false;
+	flush_prepared(t);
+}
+
+/*
+ * The verifier refuses the prepared entry unchecked for a reason of its
+ * own (its deadline passed, no policy in force, the clock behind, a clean
+ * stop): no code was checked, so its count is rolled back (one NV write;
+ * none of these is a stranger's doing). If the write fails, the try stays
+ * counted.
+ */
 int rollback(struct vault *v)
 {
 	struct tpm_vault *t = v->priv;
+	bool counted = t->prep_counted;
 
 	if (!t->prep_id)
 		return 0;
 	t->prep_id = 0;
+	t->prep_user = 0;
+	t->prep_counted = false;
 	t->after_rollback = false;
-	flush(t, &t->prep_session);
-	flush(t, &t->prep_load);
+	flush_prepared(t);
+	if (!counted)
+		return 0;
 	if (t->broken)		/* NV keeps it counted: settled at restart */
 		return -EIO;
 	return uncount(v, t->prep_global, t->prep_last_fail);
 }
 
 /*
- * After the verdict: flush what the check loaded, then settle (NV writes).
- * Only safe-side work waits here: if power is lost before it is done,
- * THROTTLE_NV still says the try is counted and pending, and open()
- * settles it as a failure; a GRANTED that never got its reset costs the
- * owner a try, never the attacker. A rollback waiting here (an entry
- * denied unchecked) likewise stays counted if lost.
+ * After the verdict: flush what the check loaded, settle (NV writes),
+ * arm the sessions again for the next entry. Only safe-side work waits
+ * here: if power is lost before it is done, THROTTLE_NV still says the try
+ * is counted and pending, and open() settles it as a failure; a GRANTED
+ * that never got its reset costs the owner a try, never the attacker. A
+ * rollback waiting here (a DA lockout) likewise stays counted if lost.
  */
 int tpm_finish(struct vault *v)
 {
 	struct tpm_vault *t = v->priv;
 	unsigned int u;
 	TSS2_RC rc = 0;
+	int ret = 0;
 
 	if (!t)
 		return 0;
 	flush(t, &t->after_obj);
 	flush(t, &t->after_obj2);
-	flush(t, &t->after_session);
-	flush(t, &t->after_load);
 	t->after_opened_ok = false;
 	if (t->broken) {	/* NV has the count; the restart settles it */
 		drop_volatile(t);
@@ -761,41 +917,42 @@ int tpm_finish(struct vault *v)
 	}
 	if (t->after_rollback) {
 		t->after_rollback = false;
-		return uncount(v, t->after_global, t->after_last_fail);
-	}
-	if (!t->after_due)
-		return 0;
-	t->after_due = false;
-	u = t->after_user;
-	if (t->after_user_write)
-		rc = write_user_fails(t, u);
-	if (!rc) {
-		t->pending = 0;
-		rc = write_throttle(t);
-	}
-	if (rc) {
-		/* NV may still hold the count: be what open() would settle */
-		if (t->after_granted) {
-			t->global_fails = t->after_global;
-			t->last_fail = t->after_last_fail;
-			if (t->fails[u] < UINT8_MAX)
-				t->fails[u]++;
+		ret = uncount(v, t->after_global, t->after_last_fail);
+	} else if (t->after_due) {
+		t->after_due = false;
+		u = t->after_user;
+		if (t->after_user_write)
+			rc = write_user_fails(t, u);
+		if (!rc) {
+			t->pending = 0;
+			rc = write_throttle(t);
 		}
-		t->pending = u;
-		return tpm_fail(v, t->after_granted ? "settle a success" :
-				"settle a failure", rc);
+		if (rc) {
+			/* NV may still hold the count: be what open() would settle */
+			if (t->after_granted) {
+				t->global_fails = t->after_global;
+				t->last_fail = t->after_last_fail;
+				if (t->fails[u] < UINT8_MAX)
+					t->fails[u]++;
+			}
+			t->pending = u;
+			return tpm_fail(v, t->after_granted ? "settle a success" :
+					"settle a failure", rc);
+		}
 	}
-	return 0;
+	if (t->after_arm) {
+		t->after_arm = false;
+		/* best effort: the next check arms them if this fails */
+		arm(t);
+	}
+	return ret;
 }
 
 /*
- * prepare(): ReadClock; in a global delay nothing more (the VERIFY is
- * denied unchecked anyway). Else COUNT, one NV write exactly like verify's
- * but with the user unknown (pending = PENDING_UNKNOWN: a power cut from
- * here on is a failure of the global count at the next open()), then
- * start the salted policy session with parameter encryption and run
- * PolicyAuthValue on it (it needs neither the object nor the code).
- * Left for after ENTER: Load and Unseal.
+ * prepare() (ENTRY_BEGIN, the first key): note the entry, and arm the
+ * sessions if they are not (no NV write, nothing counted: an entry
+ * abandoned before its user id costs nothing). A preparation of an older
+ * entry still open is abandoned.
  */
 static int do_prepare(struct vault *v, uint64_t request_id)
 {
@@ -809,48 +966,19 @@ static int do_prepare(struct vault *v, uint64_t request_id)
 		return ret;
 	if (t->prep_id == request_id)
 		return 0;
-	ret = rollback(v);
-	if (ret)
-		return ret;
+	abandon(v);
 	if (!request_id)
 		return -EINVAL;
 	ret = refused(v);
 	if (ret)
 		return ret;
-	rc = read_clock(t, &now);
-	if (rc)
-		return tpm_fail(v, "read TPM clock", rc);
-	if (time_left(vault_schedule_delay_ms(t->global_fails), t->last_fail, now))
-		return 0;
-	rc = catch_up(t);
-	if (rc)
-		return tpm_fail(v, "settle an earlier try", rc);
-	t->prep_global = t->global_fails;
-	t->prep_last_fail = t->last_fail;
-	if (t->global_fails < UINT16_MAX)
-		t->global_fails++;
-	t->last_fail = now;
-	t->pending = PENDING_UNKNOWN;
-	rc = write_throttle(t);
-	if (rc)	/* unknown whether it reached NV: keep counting it */
-		return tpm_fail(v, "count a prepared try", rc);
 	t->prep_id = request_id;
 	t->prep_mono = mono_ms(t);
-	t->prep_clock = now;
-	rc = start_session(t, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT,
-			   &t->prep_session);
+	rc = arm(t);
 	if (!rc)
-		TPM_RUN(t, rc, Esys_PolicyAuthValue(t->ctx, t->prep_session,
-						    ESYS_TR_NONE, ESYS_TR_NONE,
-						    ESYS_TR_NONE));
-	/* and the salted HMAC session the Loads after ENTER go through */
-	if (!rc)
-		rc = start_session(t, TPM2_SE_HMAC, 0, &t->prep_load);
-	if (rc) {
-		ret = tpm_fail(v, "prepared policy session", rc);
-		rollback(v);
-		return ret;
-	}
+		rc = tracked_clock(t, &now);
+	if (rc)
+		return tpm_fail(v, "arm the sessions", rc);
 	return 0;
 }
 
@@ -860,6 +988,87 @@ static int tpm_prepare(struct vault *v, uint64_t request_id)
 
 	if (ret && op_again(v))
 		ret = do_prepare(v, request_id);
+	return ret;
+}
+
+/*
+ * prepare_user() (ENTRY_USER, the user id typed): the try is a try from
+ * here. Unless the user or the lock is in a delay, COUNT it (one NV write:
+ * global failures + 1, last failure = now, pending = the user, exactly as
+ * an unprepared verify() does before its check), then Load the user's
+ * sealed code (and duress code) through the armed HMAC session. Left for
+ * ENTER: the Unseal alone. A user who is not enrolled is counted the same
+ * (nothing tells them apart before the verdict).
+ */
+static int do_prepare_user(struct vault *v, uint64_t request_id,
+			   unsigned int user_id)
+{
+	struct tpm_vault *t = v->priv;
+	const struct vault_urec *u;
+	uint64_t now;
+	TSS2_RC rc;
+	int ret;
+
+	ret = op_begin(v);
+	if (ret)
+		return ret;
+	if (t->prep_id == request_id && t->prep_user == user_id && user_id)
+		return 0;	/* the same notice again */
+	if (t->prep_id != request_id || t->prep_user) {
+		abandon(v);
+		t->prep_id = request_id;
+		t->prep_mono = mono_ms(t);
+	}
+	if (!request_id || user_id < 1 || user_id > SAFELOCK_USER_ID_MAX) {
+		t->prep_id = 0;
+		snprintf(v->errmsg, sizeof(v->errmsg), "malformed user id");
+		return -EINVAL;
+	}
+	ret = refused(v);
+	if (ret)
+		return ret;
+	t->prep_user = user_id;
+	rc = tracked_clock(t, &now);
+	if (rc)
+		return tpm_fail(v, "read TPM clock", rc);
+	/* in a delay: the VERIFY is denied unchecked, nothing to count */
+	if (retry_after(t->fails[user_id], t->global_fails, t->last_fail, now))
+		return 0;
+	rc = catch_up(t);
+	if (rc)
+		return tpm_fail(v, "settle an earlier try", rc);
+	t->prep_global = t->global_fails;
+	t->prep_last_fail = t->last_fail;
+	if (t->global_fails < UINT16_MAX)
+		t->global_fails++;
+	t->last_fail = now;
+	t->pending = user_id;
+	rc = write_throttle(t);
+	if (rc)	/* unknown whether it reached NV: keep counting it */
+		return tpm_fail(v, "count a prepared try", rc);
+	t->prep_counted = true;
+	t->prep_clock = now;
+	t->prep_mono = mono_ms(t);
+	tpm_point("prepare:counted");
+	u = &t->tab.users[user_id];
+	if (u->role == SAFELOCK_ROLE_NONE)
+		return 0;
+	/* best effort from here: verify() loads what is not loaded */
+	ret = load_armed(v, &u->code, &t->prep_obj);
+	if (!ret && u->duress.len)
+		ret = load_armed(v, &u->duress, &t->prep_obj2);
+	return ret;
+}
+
+static int tpm_prepare_user(struct vault *v, uint64_t request_id,
+			    unsigned int user_id)
+{
+	struct tpm_vault *t = v->priv;
+	int ret = do_prepare_user(v, request_id, user_id);
+
+	/* once counted, never counted again: the next VERIFY loads itself */
+	if (ret && !t->prep_counted && op_again(v))
+		ret = do_prepare_user(v, request_id, user_id);
 	return ret;
 }
 
@@ -884,20 +1093,7 @@ static void tpm_expire(struct vault *v)
 		return;
 	tpm_finish(v);
 	if (t->prep_id && mono_ms(t) - t->prep_mono >= VAULT_PREPARE_TTL_MS)
-		rollback(v);
-}
-
-/* A prepared try denied without a check: its count goes after the verdict. */
-static void defer_rollback(struct tpm_vault *t)
-{
-	t->after_global = t->prep_global;
-	t->after_last_fail = t->prep_last_fail;
-	t->after_rollback = true;
-	t->after_session = t->prep_session;
-	t->prep_session = ESYS_TR_NONE;
-	t->after_load = t->prep_load;
-	t->prep_load = ESYS_TR_NONE;
-	t->prep_id = 0;
+		abandon(v);
 }
 
 /*
@@ -905,26 +1101,24 @@ static void defer_rollback(struct tpm_vault *t)
  * with @admin false, check() with @admin true (never prepared; an
  * auditor's right code is GRANTED).
  *
- * Unprepared: ReadClock; in a delay nothing more. Otherwise one NV write
- * before the check, Load + StartAuthSession + PolicyAuthValue + Unseal:
- * 6 TPM commands before the verdict; flushes and one or two NV writes
- * after it (finish()).
+ * Prepared (prepare_user() for this request id and user): the count is in
+ * NV and the objects are loaded: the Unseal alone is left (two for a
+ * wrong code of a user with a duress code, or that code). Prepared in a
+ * delay: denied unchecked, nothing counted, no TPM command.
  *
- * Prepared (prepare() with this request id): the clock is the prepared
- * one plus the monotonic time since (no ReadClock); the count and the
- * session are done: Load + Unseal before a GRANTED, and the user's count
- * before a DENIED. A try the user's own delay refuses was counted for
- * nothing: denied unchecked, its count rolled back after the verdict.
+ * Unprepared: the tracked clock (no ReadClock); in a delay nothing more.
+ * Otherwise the count (one NV write), Load, Unseal through the armed
+ * sessions: 3 TPM commands before the verdict. After it (finish()):
+ * flushes, one or two NV writes, the sessions armed again.
  */
 static int do_check(struct vault *v, uint64_t request_id, unsigned int user_id,
 		    const char *code, size_t len, unsigned int *retry_after_ms,
 		    struct vault_result *res, bool admin)
 {
 	struct tpm_vault *t = v->priv;
-	ESYS_TR session = ESYS_TR_NONE;
-	uint64_t now, prev_fail;
-	unsigned int left, prev_global;
-	bool prepared;
+	uint64_t now, prev_fail = 0;
+	unsigned int left, prev_global = 0;
+	bool prepared, counted = false;
 	TSS2_RC rc;
 	int ret;
 
@@ -936,56 +1130,59 @@ static int do_check(struct vault *v, uint64_t request_id, unsigned int user_id,
 	t->after_opened_ok = false;
 	if (ret)
 		return ret;
-	prepared = !admin && t->prep_id && t->prep_id == request_id;
-	if (t->prep_id && !prepared)
-		rollback(v);	/* a stale preparation; kept counted on error */
+	prepared = !admin && t->prep_id && t->prep_id == request_id &&
+		   t->prep_user && t->prep_user == user_id;
+	if (prepared) {
+		counted = t->prep_counted;
+		prev_global = t->prep_global;
+		prev_fail = t->prep_last_fail;
+		t->prep_id = 0;
+		t->prep_user = 0;
+		t->prep_counted = false;
+		if (counted)
+			t->wrote = true;	/* this try is counted: never run again */
+	} else {
+		abandon(v);	/* a stale preparation: a failure if counted */
+	}
 	ret = refused(v);
 	if (ret) {
-		if (prepared)
-			defer_rollback(t);
+		if (counted)
+			goto counted_unchecked;
 		return ret;
 	}
 	if (user_id < 1 || user_id > SAFELOCK_USER_ID_MAX ||
 	    !safelock_code_valid(code, len)) {
 		snprintf(v->errmsg, sizeof(v->errmsg), "malformed user or code");
-		if (prepared)
-			defer_rollback(t);
-		return VAULT_DENIED;
+		ret = VAULT_DENIED;
+		if (counted)
+			goto counted_unchecked;
+		return ret;
 	}
-	if (prepared) {
-		now = t->prep_clock + (mono_ms(t) - t->prep_mono);
-		/* the delay as it was before this try was counted */
-		left = retry_after(t->fails[user_id], t->prep_global,
-				   t->prep_last_fail, now);
-	} else {
-		rc = read_clock(t, &now);
-		if (rc)
-			return tpm_fail(v, "read TPM clock", rc);
-		left = retry_after(t->fails[user_id], t->global_fails,
-				   t->last_fail, now);
+	rc = tracked_clock(t, &now);
+	if (rc) {
+		ret = tpm_fail(v, "read TPM clock", rc);
+		if (counted)
+			goto counted_unchecked;
+		return ret;
 	}
+	/* the delay as it was before this try was counted */
+	left = counted ? retry_after(t->fails[user_id], prev_global, prev_fail, now) :
+			 retry_after(t->fails[user_id], t->global_fails, t->last_fail, now);
 	if (left) {
 		*retry_after_ms = left;
 		snprintf(v->errmsg, sizeof(v->errmsg), "%s",
 			 left == VAULT_RETRY_DISABLED ?
 			 "code entry disabled: too many failures" :
 			 "in a delay: not checked");
-		if (prepared)
-			defer_rollback(t);
-		return VAULT_DENIED;
+		ret = VAULT_DENIED;
+		if (counted)
+			goto counted_unchecked;
+		flush_prepared(t);
+		return ret;
 	}
 
-	if (prepared) {
-		/* counted by prepare(): NV says pending, user unknown */
-		t->wrote = true;	/* this try is counted: never run again */
-		prev_global = t->prep_global;
-		prev_fail = t->prep_last_fail;
-		session = t->prep_session;
-		t->prep_session = ESYS_TR_NONE;
-		t->after_load = t->prep_load;
-		t->prep_load = ESYS_TR_NONE;
-		t->prep_id = 0;
-	} else {
+	if (!counted) {
+		flush_prepared(t);	/* loaded for a try not counted */
 		rc = catch_up(t);
 		if (rc)
 			return tpm_fail(v, "settle an earlier try", rc);
@@ -1007,14 +1204,14 @@ static int do_check(struct vault *v, uint64_t request_id, unsigned int user_id,
 		}
 	}
 	tpm_point("verify:counted");
+	t->after_arm = true;
 	if (t->cut_after_count) {
-		t->after_session = session;
 		snprintf(v->errmsg, sizeof(v->errmsg),
 			 "test: power cut after the count");
 		return -ECANCELED;
 	}
 
-	ret = check_code(v, user_id, code, len, session, res);
+	ret = check_code(v, user_id, code, len, res);
 	tpm_point("verify:checked");
 
 	if (ret == -EBUSY) {
@@ -1029,7 +1226,12 @@ static int do_check(struct vault *v, uint64_t request_id, unsigned int user_id,
 		 */
 		return admin ? -EBUSY : VAULT_DENIED;
 	}
-	/* settle in memory now, in NV after the verdict (finish()) */
+	/*
+	 * Settle in memory now, in NV after the verdict (finish()). NV says
+	 * pending = this user since the count: a cut before the settle is a
+	 * failure of this user, so whoever learns a DENIED has had it
+	 * counted without another write before the verdict.
+	 */
 	t->after_due = true;
 	t->after_user = user_id;
 	t->after_granted = ret == VAULT_GRANTED;
@@ -1058,23 +1260,33 @@ static int do_check(struct vault *v, uint64_t request_id, unsigned int user_id,
 		if (t->fails[user_id] < UINT8_MAX)
 			t->fails[user_id]++;
 		t->after_user_write = true;
-		/*
-		 * Prepared, the count carried the time of the first key: the
-		 * delay counts from ENTER, as unprepared (same settle write).
-		 */
+		/* the delay counts from ENTER, not from the count */
 		t->last_fail = now;
 		*retry_after_ms = retry_after(t->fails[user_id], t->global_fails,
 					      t->last_fail, now);
-		/*
-		 * Prepared, NV says pending = 0xffff: a cut after the verdict
-		 * would keep the global count but lose this user's. The user's
-		 * count is written before the verdict, so whoever learns a
-		 * DENIED has had it counted (1 NV write; a GRANTED needs none:
-		 * its count only matters to an attacker who already won).
-		 */
-		if (prepared && !write_user_fails(t, user_id))
-			t->after_user_write = false;
 	}
+	return ret;
+
+counted_unchecked:
+	/*
+	 * Counted at its user id, then refused unchecked (malformed, refused
+	 * table, in a delay that began meanwhile, no clock): a failure of the
+	 * user, settled after the verdict like a wrong code; never rolled
+	 * back.
+	 */
+	flush_prepared(t);
+	if (t->fails[user_id] < UINT8_MAX)
+		t->fails[user_id]++;
+	t->pending = user_id;
+	t->after_due = true;
+	t->after_user = user_id;
+	t->after_granted = false;
+	t->after_user_write = true;
+	t->after_global = t->global_fails;
+	t->after_last_fail = t->last_fail;
+	if (ret == VAULT_DENIED && !*retry_after_ms)
+		*retry_after_ms = retry_after(t->fails[user_id], t->global_fails,
+					      t->last_fail, t->last_fail);
 	return ret;
 }
 
@@ -1131,7 +1343,7 @@ static int do_throttle(struct vault *v, unsigned int user_id,
 			 "user id must be 1 to %d", SAFELOCK_USER_ID_MAX);
 		return -EINVAL;
 	}
-	rc = read_clock(t, &now);
+	rc = tracked_clock(t, &now);
 	if (rc)
 		return tpm_fail(v, "read TPM clock", rc);
 	st->user_failures = t->fails[user_id];
@@ -1196,7 +1408,7 @@ static int do_clock_ms(struct vault *v, uint64_t *ms)
 	ret = op_begin(v);
 	if (ret)
 		return ret;
-	rc = read_clock(t, ms);
+	rc = tracked_clock(t, ms);
 	if (rc)
 		return tpm_fail(v, "unable to read the TPM clock", rc);
 	return 0;
@@ -1254,6 +1466,7 @@ const struct vault_ops vault_tpm_ops = {
 	.close = tpm_close,
 	.enrol = tpm_enrol,
 	.prepare = tpm_prepare,
+	.prepare_user = tpm_prepare_user,
 	.cancel = tpm_cancel,
 	.expire = tpm_expire,
 	.verify = tpm_verify,

@@ -66,6 +66,9 @@
 /* pending: a try counted by prepare(), whose user is not known yet */
 #define PENDING_UNKNOWN		0xffff
 
+/* How long the TPM clock is tracked on the monotonic clock between reads */
+#define CLOCK_TRACK_MS		(10 * 60 * 1000)
+
 /* One sealed object on flash: its salt and the TPM's wrapped blob. */
 struct vault_slot {
 	uint8_t salt[SALT_SIZE];
@@ -114,6 +117,8 @@ struct tpm_vault {
 	char *state_dir;
 	bool wrote;			/* this operation changed the TPM */
 	bool in_recovery;		/* flushing after a memory-full error */
+	bool arming;			/* arm() runs: its sessions stay */
+	TSS2_RC last_rc;		/* of the last tpm_fail() */
 	ESYS_TR primary;
 	TPM2B_NAME primary_name;	/* as ESAPI holds it, checked */
 	/* not the pinned primary: no session may be salted with it */
@@ -141,18 +146,28 @@ struct tpm_vault {
 	uint64_t vouch_wall_s;
 	bool cut_after_count;
 	uint64_t (*test_monotonic_ms)(void);
-	/* prepare(): one try counted ahead of its VERIFY */
+	/*
+	 * The TPM clock tracked on the monotonic clock (tracked_clock()):
+	 * clock_base read at clock_base_mono; read again after CLOCK_TRACK_MS
+	 */
+	bool clock_tracked;
+	uint64_t clock_base, clock_base_mono;
+	/* armed sessions (arm()): salted HMAC for Loads, policy for Unseal */
+	ESYS_TR arm_hmac, arm_policy;
+	bool arm_fresh;			/* arm_policy has PolicyAuthValue, unused */
+	/* the entry under way (prepare(), prepare_user()) */
 	uint64_t prep_id;		/* its request id; 0: none */
-	uint64_t prep_mono;		/* monotonic ms when prepared */
-	uint64_t prep_clock;		/* TPM clock then */
+	unsigned int prep_user;		/* its user id once known; 0: not yet */
+	bool prep_counted;		/* its try is counted in NV */
+	uint64_t prep_mono;		/* monotonic ms of its last notice */
+	uint64_t prep_clock;		/* TPM clock at the count */
 	unsigned int prep_global;	/* global failures before the count */
 	uint64_t prep_last_fail;	/* last failure before the count */
-	ESYS_TR prep_session;		/* policy session, PolicyAuthValue done */
-	ESYS_TR prep_load;		/* salted HMAC session for Load */
+	ESYS_TR prep_obj, prep_obj2;	/* the user's code, duress code, loaded */
 	/* left by verify() for finish(), after the verdict */
-	ESYS_TR after_obj, after_obj2, after_session;	/* to flush */
-	ESYS_TR after_load;		/* salted HMAC session of the Loads */
-	bool after_rollback;		/* the prepared count, unchecked */
+	ESYS_TR after_obj, after_obj2;	/* to flush */
+	bool after_arm;			/* arm the sessions again */
+	bool after_rollback;		/* a count undone: nothing was checked */
 	bool after_due;			/* settle after_user in NV */
 	bool after_granted;
 	bool after_user_write;		/* FAILS_NV[after_user] changed */
@@ -268,6 +283,8 @@ bool op_again(struct vault *v);
 int tpm_finish(struct vault *v);
 /* Roll back a preparation (its count): 0 or -errno */
 int rollback(struct vault *v);
+void abandon(struct vault *v);
+void sessions_disarm(struct tpm_vault *t);
 TSS2_RC write_throttle(struct tpm_vault *t);
 TSS2_RC write_user_fails(struct tpm_vault *t, unsigned int user);
 unsigned int time_left(uint64_t d, uint64_t last, uint64_t now);

@@ -491,9 +491,8 @@ static int do_recovery_check(struct vault *v, const char *text,
 	ret = begin(v);
 	if (ret)
 		return ret;
-	/* a keypad preparation must not share its count with this one */
-	if (t->prep_id)
-		rollback(v);
+	/* a keypad entry left under way is over: a failure if counted */
+	abandon(v);
 	if (!t->tab.recovery.len) {
 		snprintf(v->errmsg, sizeof(v->errmsg), "no recovery secret");
 		return -ENOENT;
@@ -608,10 +607,14 @@ int tpm_wipe_steps(struct vault *v)
 	int ret;
 
 	t->prep_id = 0;
+	t->prep_user = 0;
+	t->prep_counted = false;
 	t->after_rollback = false;
 	t->after_due = false;
-	flush(t, &t->prep_session);
-	flush(t, &t->prep_load);
+	t->after_arm = false;
+	flush(t, &t->prep_obj);
+	flush(t, &t->prep_obj2);
+	sessions_disarm(t);
 	/* 1. the mark: open() finishes what is cut short from here on */
 	ret = nv_index(v, STATE_NV, STATE_SIZE, true, &t->state_nv);
 	if (ret < 0)

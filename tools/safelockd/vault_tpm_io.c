@@ -47,6 +47,10 @@ void tpm_point(const char *where)
 
 int tpm_fail(struct vault *v, const char *what, TSS2_RC rc)
 {
+	struct tpm_vault *t = v->priv;
+
+	if (t)
+		t->last_rc = rc;
 	snprintf(v->errmsg, sizeof(v->errmsg), "%s: %s (0x%x)", what,
 		 Tss2_RC_Decode(rc), rc);
 	return -EIO;
@@ -202,10 +206,14 @@ bool tpm_again(struct tpm_vault *t, TSS2_RC rc, unsigned int *tries)
 	    !t->in_recovery && !(*tries & MEMORY_RETRIED)) {
 		*tries |= MEMORY_RETRIED;
 		t->in_recovery = true;
-		if (b == TPM2_RC_OBJECT_MEMORY)
+		if (b == TPM2_RC_OBJECT_MEMORY) {
 			flush_foreign(t, TPM2_TRANSIENT_FIRST);
-		else
+		} else {
 			flush_foreign(t, TPM2_LOADED_SESSION_FIRST);
+			/* the armed sessions too, unless arming needs them */
+			if (!t->arming)
+				sessions_disarm(t);
+		}
 		t->in_recovery = false;
 		return !t->broken;
 	}
@@ -223,12 +231,13 @@ static void forget_handles(struct tpm_vault *t)
 	t->fails_nv = ESYS_TR_NONE;
 	t->state_nv = ESYS_TR_NONE;
 	t->anchor_nv = ESYS_TR_NONE;
-	t->prep_session = ESYS_TR_NONE;
-	t->prep_load = ESYS_TR_NONE;
-	t->after_load = ESYS_TR_NONE;
+	t->arm_hmac = ESYS_TR_NONE;
+	t->arm_policy = ESYS_TR_NONE;
+	t->arm_fresh = false;
+	t->prep_obj = ESYS_TR_NONE;
+	t->prep_obj2 = ESYS_TR_NONE;
 	t->after_obj = ESYS_TR_NONE;
 	t->after_obj2 = ESYS_TR_NONE;
-	t->after_session = ESYS_TR_NONE;
 	for (i = 0; i < HELD_MAX; i++)
 		t->held[i] = ESYS_TR_NONE;
 }
@@ -567,6 +576,7 @@ TSS2_RC nv_write(struct tpm_vault *t, ESYS_TR nv, const uint8_t *buf,
 		n = len > NV_CHUNK ? NV_CHUNK : len;
 		data.size = (UINT16)n;
 		memcpy(data.buffer, buf, n);
+		t->v->nv_writes++;
 		TPM_RUN(t, rc, Esys_NV_Write(t->ctx, ESYS_TR_RH_OWNER, nv,
 					     ESYS_TR_PASSWORD, ESYS_TR_NONE,
 					     ESYS_TR_NONE, &data, off));

@@ -9,13 +9,15 @@
  * a one-second tick retries registration and notices a change of
  * provisioning (an owner enrolled by `safelockctl init`).
  *
- * ENTRY_BEGIN (the first key of an entry, no digit) lets the vault prepare
- * the entry's try while the person types (vault_ops.prepare): what is left
- * after ENTER is then only the check itself. The verdict never depends on
+ * ENTRY_BEGIN (the first key of an entry, no digit) lets the vault arm its
+ * sessions, and ENTRY_USER (the entry's user id typed) count the try and
+ * load the user's code while the person types the code (vault_ops.prepare,
+ * prepare_user): what is left after ENTER is then only the check itself. The verdict never depends on
  * it: a VERIFY without notice, or for another id, is checked in full. The
  * work the vault can leave for after the verdict (vault_ops.finish) is done
  * once the VERDICT is sent. A preparation whose VERIFY never comes is
- * rolled back by vault_ops.expire from the one-second tick.
+ * ended by vault_ops.expire from the one-second tick (a try counted at its
+ * user id stays a failure).
  *
  * The same loop serves the admin socket (admin.c): at most one request per
  * round, after the kernel's messages, and none while an entry is being
@@ -58,8 +60,10 @@ struct verifier {
 	struct sl_genl nl;
 	bool registered;
 	bool reconnect;
-	bool prepare;		/* act on ENTRY_BEGIN (not --no-prepare) */
+	bool prepare;		/* act on ENTRY_BEGIN/USER (not --no-prepare) */
 	uint64_t begun;		/* the last ENTRY_BEGIN, not prepared yet */
+	uint32_t begun_user;	/* its ENTRY_USER's user id; 0: none yet */
+	bool prepared_begun;	/* prepare() done for begun */
 	unsigned long superseded;	/* notices dropped for a newer one */
 	bool verbose;
 	int provisioned;
@@ -110,6 +114,12 @@ static const struct nla_policy verify_policy[SAFELOCK_A_MAX + 1] = {
 static const struct nla_policy begin_policy[SAFELOCK_A_MAX + 1] = {
 	[SAFELOCK_A_DEVICE]	 = { .type = NLA_U32 },
 	[SAFELOCK_A_REQUEST_ID]	 = { .type = NLA_U64 },
+};
+
+static const struct nla_policy user_policy[SAFELOCK_A_MAX + 1] = {
+	[SAFELOCK_A_DEVICE]	 = { .type = NLA_U32 },
+	[SAFELOCK_A_REQUEST_ID]	 = { .type = NLA_U64 },
+	[SAFELOCK_A_USER_ID]	 = { .type = NLA_U32 },
 };
 
 static const struct nla_policy status_policy[SAFELOCK_A_MAX + 1] = {
@@ -192,28 +202,68 @@ static void handle_entry_begin(struct verifier *vf, struct nl_msg *msg)
 	if (vf->begun)
 		vf->superseded++;
 	vf->begun = nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]);
+	vf->begun_user = 0;
+	vf->prepared_begun = false;
 }
 
-/* Prepare the entry last begun, if no newer message is waiting. */
+/*
+ * The entry's user id is typed (ENTRY_USER): prepare_begun() lets the
+ * vault count the try and load the user's code. Only for the entry last
+ * begun: a notice of another is for an entry already over.
+ */
+static void handle_entry_user(struct verifier *vf, struct nl_msg *msg)
+{
+	struct nlattr *tb[SAFELOCK_A_MAX + 1];
+	uint32_t user;
+	int ret;
+
+	if (!vf->prepare || !vf->vault->ops->prepare_user)
+		return;
+	ret = genlmsg_parse(nlmsg_hdr(msg), 0, tb, SAFELOCK_A_MAX, user_policy);
+	if (ret < 0 || !tb[SAFELOCK_A_DEVICE] || !tb[SAFELOCK_A_REQUEST_ID] ||
+	    !tb[SAFELOCK_A_USER_ID]) {
+		fprintf(stderr, "safelockd: ignoring a malformed ENTRY_USER\n");
+		return;
+	}
+	user = nla_get_u32(tb[SAFELOCK_A_USER_ID]);
+	if (!vf->begun || nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]) != vf->begun ||
+	    user < 1 || user > SAFELOCK_USER_ID_MAX)
+		return;
+	vf->begun_user = user;
+}
+
+/*
+ * Prepare the entry last begun (at its user id, if the notice came), if
+ * no newer message is waiting.
+ */
 static void prepare_begun(struct verifier *vf)
 {
 	struct pollfd p = { .fd = sl_genl_fd(&vf->nl), .events = POLLIN };
 	unsigned long before = vf->vault->commands;
 	uint64_t req = vf->begun;
+	uint32_t user = vf->begun_user;
 	int ret;
 
-	if (!req || (p.fd >= 0 && poll(&p, 1, 0) > 0))
+	if (!req || (!user && vf->prepared_begun) || (p.fd >= 0 && poll(&p, 1, 0) > 0))
 		return;
-	vf->begun = 0;
-	ret = vf->vault->ops->prepare(vf->vault, req);
+	if (user) {
+		/* over once its user id is counted; a VERIFY comes next */
+		vf->begun = 0;
+		vf->begun_user = 0;
+		ret = vf->vault->ops->prepare_user(vf->vault, req, user);
+	} else {
+		/* still begun: its ENTRY_USER may follow */
+		ret = vf->vault->ops->prepare(vf->vault, req);
+	}
 	if (ret)
 		fprintf(stderr, "safelockd: request %llu: unable to prepare: %s\n",
 			(unsigned long long)req, vf->vault->errmsg);
 	else if (vf->verbose)
-		fprintf(stderr, "safelockd: request %llu: entry begun, prepared (%lu TPM commands; %lu older notices skipped)\n",
-			(unsigned long long)req, vf->vault->commands - before,
-			vf->superseded);
+		fprintf(stderr, "safelockd: request %llu: %s, prepared (%lu TPM commands; %lu older notices skipped)\n",
+			(unsigned long long)req, user ? "user id typed" : "entry begun",
+			vf->vault->commands - before, vf->superseded);
 	vf->superseded = 0;
+	vf->prepared_begun = !user;
 }
 
 /* Drop a preparation whose entry will not be checked. */
@@ -242,6 +292,8 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	admin_hold(vf->admin, false);
 	/* the entry noted as begun is over: this one, or one superseded */
 	vf->begun = 0;
+	vf->begun_user = 0;
+	vf->prepared_begun = false;
 	ret = genlmsg_parse(nlmsg_hdr(msg), 0, tb, SAFELOCK_A_MAX, verify_policy);
 	if (ret < 0 || !tb[SAFELOCK_A_DEVICE] || !tb[SAFELOCK_A_REQUEST_ID] ||
 	    !tb[SAFELOCK_A_NONCE]) {
@@ -380,6 +432,9 @@ static int on_msg(struct nl_msg *msg, void *arg)
 	else if (nlh->nlmsg_type == vf->nl.family &&
 		 gh->cmd == SAFELOCK_CMD_ENTRY_BEGIN)
 		handle_entry_begin(vf, msg);
+	else if (nlh->nlmsg_type == vf->nl.family &&
+		 gh->cmd == SAFELOCK_CMD_ENTRY_USER)
+		handle_entry_user(vf, msg);
 	return NL_SKIP;
 }
 

@@ -4,9 +4,11 @@
  * temporary state directory. The code is random digits made at run time.
  * Then the throttling: count before check (a simulated power cut), the
  * schedule, reboot, global counting, the DA backstop, the hard limit.
- * Then prepare() (the kernel's ENTRY_BEGIN): a prepared try behaves as an
- * unprepared one, leaves fewer TPM commands for after ENTER, is rolled
- * back when its VERIFY never comes, and stays counted across a power cut.
+ * Then prepare() and prepare_user() (the kernel's ENTRY_BEGIN and
+ * ENTRY_USER): a prepared try behaves as an unprepared one, leaves one TPM
+ * command for after ENTER, costs nothing before its user id, stays a
+ * failure when its VERIFY never comes, and stays counted across a power
+ * cut; a flood of abandoned entries writes NV only as the schedule allows.
  *
  * Usage: test_vault [TOOLS_DIR]   (SKIPs every test if swtpm is absent)
  */
@@ -33,9 +35,9 @@
 #include "swtpm.h"
 #include "tap.h"
 
-#define NTESTS 40
+#define NTESTS 45
 #define NTHROTTLE 14
-#define NPREPARE 12
+#define NPREPARE 17
 
 static struct swtpm sw;
 static struct vault_result vres;
@@ -106,7 +108,7 @@ struct outcome {
 
 /*
  * One try of @user with @code as request @req, prepared first if @prep
- * (as after an ENTRY_BEGIN for @req).
+ * (as after the ENTRY_BEGIN and ENTRY_USER of @req).
  */
 static bool try_as(struct vault *v, bool prep, uint64_t req, unsigned int user,
 		   const char *code, size_t len, struct outcome *o)
@@ -114,7 +116,7 @@ static bool try_as(struct vault *v, bool prep, uint64_t req, unsigned int user,
 	struct vault_throttle st;
 	unsigned long c;
 
-	if (prep && v->ops->prepare(v, req)) {
+	if (prep && (v->ops->prepare(v, req) || v->ops->prepare_user(v, req, user))) {
 		tap_diag("prepare: %s", v->errmsg);
 		return false;
 	}
@@ -152,6 +154,7 @@ static void preparing(struct vault *v, struct vault_config *cfg)
 	char c6[SAFELOCK_CODE_BUF], w[SAFELOCK_CODE_BUF];
 	struct outcome u[3], p[3], o;
 	struct vault_throttle st;
+	unsigned long c, cmds;
 	int first = tap_count;
 	unsigned int i;
 	bool ok;
@@ -171,8 +174,9 @@ static void preparing(struct vault *v, struct vault_config *cfg)
 	       u[1].uf == 2 && u[1].gf == 2 && u[2].uf == 0 && u[2].gf == 0 &&
 	       same(&u[0], &p[0]) && same(&u[1], &p[1]) && same(&u[2], &p[2]),
 	       "prepared wrong, wrong, right: same verdicts, retry-afters and counts as unprepared");
-	if (!tap_ok(ok && u[0].cmds == 7 && u[2].cmds == 7 && p[0].cmds == 3 &&
-		    p[2].cmds == 2,
+	/* armed sessions, tracked clock: count + Load + Unseal; prepared: Unseal */
+	if (!tap_ok(ok && u[0].cmds == 3 && u[2].cmds == 3 && p[0].cmds == 1 &&
+		    p[2].cmds == 1,
 		    "TPM commands after ENTER: %lu unprepared, prepared %lu (granted) or %lu (denied)",
 		    u[2].cmds, p[2].cmds, p[0].cmds))
 		tap_diag("unprepared %lu %lu %lu, prepared %lu %lu %lu",
@@ -185,57 +189,109 @@ static void preparing(struct vault *v, struct vault_config *cfg)
 		ok = attempt(v, 1010 + i, 6, w, 7, &o) && o.ret == VAULT_DENIED &&
 		     (i < 4 ? o.ra == 0 : o.ra > 0 && o.ra <= 60000);
 	}
+	c = v->nv_writes;
 	ok = ok && attempt(v, 1020, 6, c6, 7, &o);
-	tap_ok(ok && o.ret == VAULT_DENIED && o.ra > 0 && o.uf == 5 && o.gf == 5,
-	       "prepared, the right code in the delay is denied unchecked and its count rolled back (5/5)");
+	tap_ok(ok && o.ret == VAULT_DENIED && o.ra > 0 && o.uf == 5 && o.gf == 5 &&
+	       v->nv_writes == c,
+	       "prepared in the delay: the right code is denied unchecked, nothing counted or written (5/5, %lu NV writes)",
+	       v->nv_writes - c);
 	cfg->test_clock_offset_ms += 61 * 1000;
 	ok = reopen(v, cfg) && attempt(v, 1021, 6, c6, 7, &o);
 	tap_ok(ok && o.ret == VAULT_GRANTED && o.uf == 0 && o.gf == 0,
 	       "prepared, 61 s later the right code is granted; counts reset");
 
-	/* a preparation whose VERIFY never comes */
-	ok = v->ops->prepare(v, 1030) == 0 && counts(v, 6, 0, 1, &st);
-	tap_ok(ok, "a prepared try is counted at once (global 1) before any code is known");
+	/* an entry begun, never reaching its user id: nothing at all */
+	c = v->nv_writes;
+	ok = v->ops->prepare(v, 1029) == 0 && counts(v, 6, 0, 0, &st);
+	cmds = v->commands;
+	ok = ok && v->ops->prepare(v, 1030) == 0 && counts(v, 6, 0, 0, &st);
+	tap_ok(ok && v->nv_writes == c && v->commands == cmds,
+	       "entries begun but abandoned before the user id: nothing counted, no NV write (%lu), no TPM command at all",
+	       v->nv_writes - c);
+	/* its user id typed: a try from here, counted before any code */
+	ok = v->ops->prepare_user(v, 1030, 6) == 0 && counts(v, 6, 0, 1, &st);
+	tap_ok(ok && v->nv_writes == c + 1,
+	       "at the user id the try is counted (global 1) before any code is known: one NV write");
 	mono_skip += VAULT_PREPARE_TTL_MS - 1000;
 	v->ops->expire(v);
 	ok = counts(v, 6, 0, 1, &st);
 	mono_skip += 2000;
 	v->ops->expire(v);
-	tap_ok(ok && counts(v, 6, 0, 0, &st),
-	       "no VERIFY within %d s: rolled back, not counted",
+	tap_ok(ok && counts(v, 6, 1, 1, &st) && v->nv_writes == c + 1,
+	       "no VERIFY within %d s: abandoned, a failure of its user (1, global 1), never rolled back, no NV write",
 	       VAULT_PREPARE_TTL_MS / 1000);
 	ok = try_as(v, false, 1030, 6, c6, 7, &o);
-	tap_ok(ok && o.ret == VAULT_GRANTED && o.cmds == 7 && o.gf == 0,
-	       "its VERIFY after expiry still works, unprepared (%lu TPM commands)",
+	tap_ok(ok && o.ret == VAULT_GRANTED && o.cmds == 4 && o.gf == 0 && o.uf == 0,
+	       "its VERIFY after expiry still works, unprepared (%lu TPM commands: the abandoned try's write, count, Load, Unseal)",
 	       o.cmds);
 
-	/* a VERIFY for another id: the stale preparation is cancelled */
-	ok = v->ops->prepare(v, 1040) == 0 &&
+	/* a VERIFY for another id: the stale preparation is a failure */
+	ok = v->ops->prepare(v, 1040) == 0 && v->ops->prepare_user(v, 1040, 6) == 0 &&
 	     try_as(v, false, 1041, 6, w, 7, &o);
-	tap_ok(ok && o.ret == VAULT_DENIED && o.cmds > 2 && o.uf == 1 && o.gf == 1,
-	       "a VERIFY with another id works unprepared; the stale try is rolled back (global 1, not 2)");
+	tap_ok(ok && o.ret == VAULT_DENIED && o.cmds > 2 && o.uf == 2 && o.gf == 2,
+	       "a VERIFY with another id works unprepared; the stale try stays a failure (2, global 2)");
+	ok = try_as(v, false, 1042, 6, c6, 7, &o);
 
 	/* a cut right after a prepared denial: the user's count is in NV */
-	ok = v->ops->prepare(v, 1045) == 0 &&
+	ok = ok && o.ret == VAULT_GRANTED &&
+	     v->ops->prepare(v, 1045) == 0 && v->ops->prepare_user(v, 1045, 6) == 0 &&
 	     verify_opens(v, 1045, 6, w, 7, &o.ra, &vres) == VAULT_DENIED;
 	v->ops->close(v);	/* no finish(): power lost after the verdict */
 	ok = ok && sw_power_cut(&sw) && reopen(v, cfg);
-	tap_ok(ok && counts(v, 6, 2, 2, &st),
+	tap_ok(ok && counts(v, 6, 1, 1, &st),
 	       "power cut after a prepared denial: counted for the user and globally");
 	ok = try_as(v, false, 1046, 6, c6, 7, &o);
 	tap_ok(ok && o.ret == VAULT_GRANTED && o.uf == 0 && o.gf == 0,
 	       "then the right code is granted and the counts reset");
 
-	/* power cut while prepared: a failure at the next start */
-	ok = v->ops->prepare(v, 1050) == 0;
+	/* power cut while prepared: before the user id nothing, after it a failure */
+	ok = v->ops->prepare(v, 1049) == 0;
+	v->ops->close(v);
+	ok = ok && sw_power_cut(&sw) && reopen(v, cfg) && counts(v, 6, 0, 0, &st);
+	ok = ok && v->ops->prepare(v, 1050) == 0 && v->ops->prepare_user(v, 1050, 6) == 0;
 	v->ops->close(v);
 	ok = ok && sw_power_cut(&sw) && reopen(v, cfg);
-	tap_ok(ok && counts(v, 6, 0, 1, &st),
-	       "a prepared try cut by a power loss is counted as a failure after reboot (global 1)");
-	ok = v->ops->prepare(v, 1060) == 0 && v->ops->cancel(v, 1060) == 0 &&
-	     counts(v, 6, 0, 1, &st) && attempt(v, 1061, 6, c6, 7, &o);
+	tap_ok(ok && counts(v, 6, 1, 1, &st),
+	       "a try cut by a power loss after its user id is a failure after reboot (1, global 1); before it, nothing");
+	ok = v->ops->prepare(v, 1060) == 0 && v->ops->prepare_user(v, 1060, 6) == 0 &&
+	     counts(v, 6, 1, 2, &st) && v->ops->cancel(v, 1060) == 0 &&
+	     counts(v, 6, 1, 1, &st) && attempt(v, 1061, 6, c6, 7, &o);
 	tap_ok(ok && o.ret == VAULT_GRANTED && o.uf == 0 && o.gf == 0,
-	       "cancel() rolls back; then the right code is granted and the counts reset");
+	       "cancel() (the verifier refuses unchecked) rolls back; then the right code is granted and the counts reset");
+
+	/*
+	 * A keypad flood: 10,000 entries abandoned before their user id,
+	 * then 1,000 abandoned after it (every new entry ends the last).
+	 * NV writes: none for the first; for the second, two per try the
+	 * schedule lets count (the count, then the user's count written at
+	 * the next count), until the delay after 5 failures stops counting.
+	 */
+	c = v->nv_writes;
+	ok = true;
+	for (i = 0; i < 10000 && ok; i++)
+		ok = v->ops->prepare(v, 20000 + i) == 0;
+	tap_ok(ok && v->nv_writes == c && counts(v, 6, 0, 0, &st),
+	       "a flood of 10,000 entries abandoned before the user id: %lu NV writes, nothing counted",
+	       v->nv_writes - c);
+	c = v->nv_writes;
+	for (i = 0; i < 1000 && ok; i++)
+		ok = v->ops->prepare(v, 40000 + i) == 0 &&
+		     v->ops->prepare_user(v, 40000 + i, 1 + i % 9) == 0;
+	/* a new entry ends the last (expire() would move the tracked clock) */
+	ok = ok && v->ops->prepare(v, 49999) == 0 && counts(v, 6, 0, 5, &st);
+	tap_ok(ok && st.retry_after_ms > 0 && v->nv_writes - c <= 2 * 5,
+	       "a flood of 1,000 entries abandoned after the user id: 5 counted, then the delay; %lu NV writes (bound 10)",
+	       v->nv_writes - c);
+	/* the owner, answered at once in the delay; 61 s later, granted */
+	cmds = v->commands;
+	ok = attempt(v, 50000, 6, c6, 7, &o);
+	tap_ok(ok && o.ret == VAULT_DENIED && o.ra > 0 && v->commands - cmds <= 2,
+	       "a real entry during the flood's delay: denied unchecked with retry-after %u ms, %lu TPM commands",
+	       o.ra, v->commands - cmds);
+	cfg->test_clock_offset_ms += 61 * 1000;
+	ok = reopen(v, cfg) && attempt(v, 50001, 6, c6, 7, &o);
+	tap_ok(ok && o.ret == VAULT_GRANTED && o.gf == 0,
+	       "after the delay the owner's right code is granted; the lock-wide count reset");
 	goto out;
 broken:
 	while (tap_count < first + NPREPARE)
@@ -384,8 +440,8 @@ static uint64_t median(uint64_t *x, int n)
 
 /*
  * One verification, timed: NTIMED right codes unprepared (the whole
- * verify()), and NTIMED prepared (prepare() while "typing", then verify():
- * what is left after ENTER). Median and the TPM commands of each.
+ * verify()), and NTIMED prepared (prepare() and prepare_user() while
+ * "typing", then verify(): what is left after ENTER). Median and the TPM commands of each.
  */
 #define NTIMED 100
 
@@ -406,7 +462,8 @@ static void timing(struct vault *v, const char *code, size_t len)
 		v->ops->finish(v);
 	}
 	for (i = 0; i < NTIMED; i++) {
-		if (v->ops->prepare(v, 5000 + (uint64_t)i))
+		if (v->ops->prepare(v, 5000 + (uint64_t)i) ||
+		    v->ops->prepare_user(v, 5000 + (uint64_t)i, 1))
 			break;
 		c = v->commands;
 		t0 = sw_now_us();
@@ -416,7 +473,7 @@ static void timing(struct vault *v, const char *code, size_t len)
 		c_enter = v->commands - c;
 		v->ops->finish(v);
 	}
-	tap_ok(granted == 2 * NTIMED && c_full == 7 && c_enter == 2,
+	tap_ok(granted == 2 * NTIMED && c_full == 3 && c_enter == 1,
 	       "one verification with swtpm, median of %d: %.2f ms unprepared (%lu TPM commands), %.2f ms after ENTER prepared (%lu)",
 	       NTIMED, median(full, NTIMED) / 1000.0, c_full,
 	       median(enter, NTIMED) / 1000.0, c_enter);

@@ -575,6 +575,13 @@ enum safelock_attrs {
  * @SAFELOCK_CMD_DURESS_ALARM: (verifier, CAP_NET_ADMIN) DEVICE, USER_ID: a
  *	duress code was used where nothing opens (administration): raise the
  *	silent alarm and report %SAFELOCK_EVENT_DURESS; never moves the bolt
+ * @SAFELOCK_CMD_ENTRY_USER: (kernel to verifier) DEVICE, REQUEST_ID,
+ *	USER_ID: the entry announced by ENTRY_BEGIN with this REQUEST_ID has
+ *	its %SAFELOCK_USER_ID_DIGITS user id digits (a user id of 0 is not
+ *	announced).  Never carries a digit of the code.  Lets the verifier
+ *	count the try and load the user's sealed code before ENTER; the
+ *	VERIFY, if it comes, carries the user id again, and nothing may
+ *	depend on this notice
  * @__SAFELOCK_CMD_MAX: number of commands
  * @SAFELOCK_CMD_MAX: highest command
  */
@@ -590,6 +597,7 @@ enum safelock_cmds {
 	SAFELOCK_CMD_POLICY_GET,
 	SAFELOCK_CMD_FAULT_CLEAR,
 	SAFELOCK_CMD_DURESS_ALARM,
+	SAFELOCK_CMD_ENTRY_USER,
 
 	__SAFELOCK_CMD_MAX,
 	SAFELOCK_CMD_MAX = __SAFELOCK_CMD_MAX - 1
