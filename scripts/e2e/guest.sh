@@ -689,7 +689,7 @@ audit_trail() {
 	check "within 10 s of the flood safelockd answers an administrative request" \
 		wait_for 100 sh -c "./safelockctl --json status | grep -q '\"reachable\":true'"
 	echo "# flood: $(($(jfield last_seq) - seq0)) kernel events, $(since_mark | wc -l) seen by monitor, typed in $(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 10 }') s, safelockd answering $(awk -v a="$t1" -v b="$(uptime_ds)" 'BEGIN { print (b - a) / 10 }') s later"
-	echo "# flood: $(since_mark | grep -c '"event":"entry-started"') entries seen begun by monitor, $(($(grep -c "entry begun, prepared" /tmp/safelockd.log) - prep0)) prepared by safelockd"
+	echo "# flood: $(since_mark | grep -c '"event":"entry-started"') entries seen begun by monitor, $(($(grep -c "entry begun, prepared" /tmp/safelockd.log) - prep0)) prepared by safelockd at their first key"
 	check "after the flood the lock is at rest (LOCKED), nothing opened" sh -c "
 		[ \$(cat $SIM/sim_gpio0/value) = 0 ] && ! tail -n +$((MARK + 1)) /tmp/ev | grep -q '\"result\":\"granted\"'"
 	wait_state 100 LOCKED >/dev/null
@@ -925,13 +925,13 @@ cut_boot() {
 	done
 	check "4 wrong codes in a row: counted (status: 4 failures), no lockout yet" \
 		test "$(dfield global_failures)/$(dfield retry_after_ms)/$(state)" = "4/0/LOCKED"
-	# The fifth try: counted in TPM NV at its first key, before the check
-	# (safelockd --verbose says "prepared"); then safelockd is frozen so
-	# that the check never runs, ENTER, and the power goes.
-	prepared=$(grep -c "entry begun, prepared" /tmp/safelockd.log)
+	# The fifth try: counted in TPM NV at its user id, before the check
+	# (safelockd --verbose says "user id typed, prepared"); then safelockd
+	# is frozen so that the check never runs, ENTER, and the power goes.
+	prepared=$(grep -c "user id typed, prepared" /tmp/safelockd.log)
 	keys "002$WRONG"; keys_sync
-	check "the fifth try is counted before its check (safelockd: prepared)" \
-		wait_until 50 '[ "$(grep -c "entry begun, prepared" /tmp/safelockd.log)" -gt "$prepared" ]'
+	check "the fifth try is counted before its check (safelockd: user id typed, prepared)" \
+		wait_until 50 '[ "$(grep -c "user id typed, prepared" /tmp/safelockd.log)" -gt "$prepared" ]'
 	kill -STOP "$D"
 	keys E; keys_sync
 	check "ENTER: the kernel waits for the verdict (VERIFYING)" wait_state 20 VERIFYING

@@ -389,7 +389,9 @@ step_kill() {
 	rnd 3
 	case $R in
 	0) DETAIL=idle ;;
-	1) DETAIL="mid-entry"; opener; keys "$(printf '%03d' "$OU")$(echo "$OC" | cut -c1-4)"; keys_sync ;;
+	# an entry abandoned after its user id is a failure of that user
+	1) DETAIL="mid-entry"; opener; keys "$(printf '%03d' "$OU")$(echo "$OC" | cut -c1-4)"; keys_sync
+	   eval "FAILS_$OU=\$((FAILS_$OU + 1))" ;;
 	*) DETAIL="verifying"; opener
 	   _ok=0; may_open && _ok=1
 	   type_entry "$OU" "$OC"
@@ -433,7 +435,8 @@ step_reload() {
 	rnd 4
 	case $R in
 	0) DETAIL=idle ;;
-	1) DETAIL="mid-entry"; opener; keys "$(printf '%03d' "$OU")$(echo "$OC" | cut -c1-5)"; keys_sync ;;
+	1) DETAIL="mid-entry"; opener; keys "$(printf '%03d' "$OU")$(echo "$OC" | cut -c1-5)"; keys_sync
+	   eval "FAILS_$OU=\$((FAILS_$OU + 1))" ;;
 	2) DETAIL="verifying"; opener; may_open && { now; _t=$NOW; }
 	   keys "$(printf '%03d' "$OU")${OC}E"; keys_sync
 	   [ -n "${_t:-}" ] && { now; permit "$_t" "$NOW" reload-verifying; }

@@ -22,11 +22,19 @@
  * queued there bounds what was lost.
  *
  * The anchor (record count and chain hash, against truncation) goes to the
- * vault's NV after every AUDIT_ANCHOR_RECORDS records or AUDIT_ANCHOR_MS,
- * whichever comes first, and at a clean stop: an NV write per event would
- * wear a real TPM's NV out within days of a keypad flood. What a truncation
- * can remove unnoticed is therefore at most the records since the last
- * anchor.
+ * vault's NV after every AUDIT_ANCHOR_RECORDS records that matter or
+ * AUDIT_ANCHOR_MS after one, whichever comes first, and at a clean stop.
+ * What a truncation can remove unnoticed is therefore at most the records
+ * since the last anchor. An NV write per event would wear a real TPM's NV
+ * out within days of a keypad flood, and so would one per 64 of a
+ * stranger's key presses: the kernel's records anyone at the keypad can
+ * cause without a verdict (an entry begun, a state change, an entry
+ * cancelled, malformed or left without a verifier) never make an anchor
+ * due by their number, and by their age only after AUDIT_ANCHOR_NOISE_MS:
+ * at most 144 NV writes a day however fast the keys are pressed. What
+ * matters (verdicts, openings, alarms, faults, the vault's and the
+ * administration's records) is anchored within AUDIT_ANCHOR_MS; it comes
+ * no faster than the vault's throttle and the owner's code allow.
  *
  * Nothing here ever stops the lock: a log that cannot be written (full
  * disk, broken file) counts what it loses and says so in the next record
@@ -55,6 +63,7 @@
 
 #define AUDIT_ANCHOR_RECORDS	64
 #define AUDIT_ANCHOR_MS		30000
+#define AUDIT_ANCHOR_NOISE_MS	(10 * 60 * 1000)
 
 struct auditlog {
 	struct vault *vault;
@@ -63,6 +72,7 @@ struct auditlog {
 	bool journal_open;
 	char dir[4096];
 	uint64_t unanchored;		/* records since the last anchor */
+	uint64_t unanchored_sig;	/* of them, records that matter */
 	uint64_t anchor_ms;		/* CLOCK_MONOTONIC of the last anchor */
 	uint64_t lost;			/* not appended, all told (STATUS) */
 	uint64_t unsaid;		/* of them, while no log was open */
@@ -112,8 +122,31 @@ static void anchor(struct auditlog *al)
 		fprintf(stderr, "safelockd: unable to store the audit anchor: %s\n",
 			al->vault->errmsg[0] ? al->vault->errmsg : strerror(-ret));
 	al->unanchored = 0;
+	al->unanchored_sig = 0;
 	al->anchor_ms = mono_ms();
 	explicit_bzero(&a, sizeof(a));
+}
+
+/*
+ * Keypad noise: a kernel record anyone at the keypad can cause, as fast as
+ * keys can be pressed, without the vault's verdict. See the top comment.
+ */
+static bool noise(const struct audit_record *rec)
+{
+	if (rec->source != AUDIT_SRC_KERNEL)
+		return false;
+	switch (rec->type) {
+	case SAFELOCK_EVENT_STATE:
+	case SAFELOCK_EVENT_ENTRY_STARTED:
+		return true;
+	case SAFELOCK_EVENT_ATTEMPT:
+		return rec->result == SAFELOCK_RESULT_CANCELLED ||
+		       rec->result == SAFELOCK_RESULT_MALFORMED ||
+		       rec->result == SAFELOCK_RESULT_NO_VERIFIER ||
+		       rec->result == SAFELOCK_RESULT_NO_POLICY;
+	default:
+		return false;
+	}
 }
 
 static void append(struct auditlog *al, struct audit_record *rec)
@@ -135,7 +168,8 @@ static void append(struct auditlog *al, struct audit_record *rec)
 	}
 	if (al->journal_open)
 		journal_send(&al->journal, rec);
-	if (++al->unanchored >= AUDIT_ANCHOR_RECORDS)
+	al->unanchored++;
+	if (!noise(rec) && ++al->unanchored_sig >= AUDIT_ANCHOR_RECORDS)
 		anchor(al);
 }
 
@@ -628,7 +662,9 @@ void auditlog_tick(struct auditlog *al)
 {
 	if (al && !al->log)
 		reopen(al);
-	if (al && al->unanchored && mono_ms() - al->anchor_ms >= AUDIT_ANCHOR_MS)
+	if (al && al->unanchored &&
+	    mono_ms() - al->anchor_ms >= (al->unanchored_sig ? AUDIT_ANCHOR_MS :
+					  AUDIT_ANCHOR_NOISE_MS))
 		anchor(al);
 }
 

@@ -47,6 +47,7 @@ struct fake_vault {
 	struct vault_clock_anchor anchor;
 	uint64_t vouch_wall_s;
 	unsigned int anchors;		/* anchors written */
+	unsigned int audit_anchors;	/* audit anchors stored (anchor_store) */
 };
 
 extern const struct vault_ops fake_vault_ops;

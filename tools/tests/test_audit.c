@@ -35,7 +35,7 @@
 #include "libsafelock.h"
 #include "tap.h"
 
-#define NTESTS 52
+#define NTESTS 54
 
 #define REC		224
 #define OFF_USER	56
@@ -759,6 +759,50 @@ static size_t find_kseq(const struct collect *c, uint64_t kseq)
 }
 
 /*
+ * Anchors in TPM NV: a keypad flood (entries begun and cancelled, state
+ * changes: 10,000 entries, 40,000 records) makes none due by its number,
+ * so a stranger's key presses cannot wear the TPM's NV; 64 records that
+ * matter (denied verdicts) make one.
+ */
+static void test_anchor_noise(void)
+{
+	static const struct { uint32_t type, result; } entry[] = {
+		{ SAFELOCK_EVENT_ENTRY_STARTED, 0 },
+		{ SAFELOCK_EVENT_STATE, 0 },
+		{ SAFELOCK_EVENT_ATTEMPT, SAFELOCK_RESULT_CANCELLED },
+		{ SAFELOCK_EVENT_STATE, 0 },
+	};
+	const char *dir = newdir("anchor-noise");
+	struct auditlog *al = al_open(dir);
+	unsigned int before, i, k;
+	uint64_t seq = 1;
+
+	before = fv.audit_anchors;
+	for (i = 0; al && i < 10000; i++)
+		for (k = 0; k < 4; k++) {
+			struct audit_record r = lrec(0, seq++);
+
+			r.type = entry[k].type;
+			r.result = entry[k].result;
+			auditlog_event(al, 0, &r);
+		}
+	tap_ok(al && fv.audit_anchors == before,
+	       "a keypad flood of 10,000 abandoned entries (40,000 records): %u anchors written to NV",
+	       fv.audit_anchors - before);
+	before = fv.audit_anchors;
+	for (i = 0; al && i < 64; i++) {
+		struct audit_record r = lrec(0, seq++);
+
+		r.type = SAFELOCK_EVENT_ATTEMPT;
+		r.result = SAFELOCK_RESULT_DENIED;
+		auditlog_event(al, 0, &r);
+	}
+	tap_ok(al && fv.audit_anchors == before + 1,
+	       "64 verdicts: one anchor (%u)", fv.audit_anchors - before);
+	auditlog_close(al);
+}
+
+/*
  * A log that followed lock 0 (family 27) up to seq 10, then safelockd
  * stopped; returns the directory.
  */
@@ -1469,6 +1513,7 @@ int main(int argc, char **argv)
 	test_kseq_explained();
 	fake_vault_init(&fv_vault, &fv);
 	test_follow();
+	test_anchor_noise();
 	test_torn();
 	test_broken_head();
 	test_json();
