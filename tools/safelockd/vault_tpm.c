@@ -30,23 +30,23 @@
  *
  *  - THROTTLE_NV (32 bytes): magic, the global consecutive failures (every
  *    user), the user whose try is counted but not yet settled ("pending",
- *    0 for none, 0xffff for a try counted by prepare() whose user is not
- *    known yet), the TPM clock of the last failure, and the recovery
+ *    0 for none; 0xffff, written by older versions, for a try whose user
+ *    was not known yet), the TPM clock of the last failure, and the recovery
  *    secret's own consecutive failures and last failure.
  *  - FAILS_NV (1000 bytes): byte U is user U's consecutive failures
  *    (saturating at 255).
  *
  * One verify:
- *   1. ReadClock; if the user or the lock is in a delay (schedule.c,
- *      counted from the last failure on the TPM clock), deny at once with
- *      the time left: no TPM auth, no count.
+ *   1. The TPM clock (tracked, see below); if the user or the lock is in a
+ *      delay (schedule.c, counted from the last failure on the TPM clock),
+ *      deny at once with the time left: no TPM auth, no count.
  *   2. COUNT, before the check, one NV write: global failures + 1, last
  *      failure = now, pending = user. Power cut from here on: the try is
  *      a failure (open() settles a pending try as one).
- *   3. Check: Load, policy session, PolicyAuthValue, Unseal of the code's
- *      object; if that fails and the user has a duress code, Load and
- *      Unseal of the duress object in the same session (its policy state
- *      survives a failed authorization). The role comes from the table in
+ *   3. Check: Load and Unseal of the code's object through the armed
+ *      sessions; if that fails and the user has a duress code, Load and
+ *      Unseal of the duress object in the same policy session (its policy
+ *      state survives a failed authorization). The role comes from the table in
  *      memory: no TPM command.
  *   4. SETTLE, after the verdict is sent (finish()). Failure:
  *      FAILS_NV[user] + 1, then pending = 0. Success: FAILS_NV[user] = 0
@@ -71,25 +71,35 @@
  * met at the duress object, after the code's object said no, is a wrong
  * code: counted.
  *
- * What a person waits for is the TPM work after ENTER. The kernel's
- * ENTRY_BEGIN, at the first key of an entry, lets prepare() do steps 1-2
- * and the session start + PolicyAuthValue of step 3 while the person types:
- * ReadClock, the global delay (the user is unknown), the COUNT with pending
- * = 0xffff, and the salted policy session. At ENTER only Load and Unseal
- * remain: 2 TPM commands before a GRANTED, 3 before a DENIED (the user's
- * count: NV still says pending = 0xffff, which a power cut would settle on
- * the global count only), 4 before a duress code's GRANTED and 5 before a
- * DENIED for a user who has a duress code. Then:
- *  - a VERIFY with another id, or none (prepare() is optional), or a
- *    check(): the stale preparation is rolled back and the work is done
- *    unprepared;
- *  - no VERIFY within VAULT_PREPARE_TTL_MS, an entry cancelled, a VERIFY
- *    refused unchecked (malformed, in the user's delay, past its
- *    deadline): ROLLBACK, one NV write putting global failures and last
- *    failure back as they were. Safe because no code was checked for it;
- *    if the write is lost the try stays counted;
- *  - power cut, crash, close() or a lost TPM while prepared: the next start
- *    finds pending = 0xffff and keeps the global count (a failure).
+ * What a person waits for is the TPM work after ENTER, so what does not
+ * need the code happens before it. Two sessions stay armed between entries
+ * (arm(): the salted HMAC session of the Loads, the salted encrypting policy
+ * session with PolicyAuthValue, restarted after each use), and the TPM
+ * clock is tracked on the monotonic clock (tracked_clock(): one ReadClock
+ * every CLOCK_TRACK_MS). The kernel's ENTRY_BEGIN, at the first key of an
+ * entry, only makes sure they are armed: nothing is counted, so an entry
+ * abandoned before its user id costs no NV write. ENTRY_USER, once the user
+ * id is typed, makes it a try: prepare_user() does steps 1 and 2 (pending =
+ * the user) and Loads the user's objects. At ENTER the Unseal alone is
+ * left: 1 TPM command before the verdict, right or wrong (2 for a user with
+ * a duress code, wrong or duress); unprepared, 3 (count, Load, Unseal).
+ * Then:
+ *  - a VERIFY with another id or user, or none, or a check(): the stale
+ *    preparation is abandoned and the work done unprepared;
+ *  - abandoned (no VERIFY within VAULT_PREPARE_TTL_MS, a newer entry, a
+ *    VERIFY for another): a try counted at its user id stays a failure of
+ *    that user, never rolled back (NV says pending = the user; the next
+ *    count's catch_up() writes the user's count). A stranger's abandoned
+ *    entries are throttled like wrong codes, and so are their NV writes;
+ *  - the verifier refuses it unchecked for a reason of its own (deadline
+ *    passed, no policy, clock behind, a clean stop: cancel()): ROLLBACK,
+ *    one NV write; if lost, the try stays counted;
+ *  - user or lock in a delay at the user id: nothing is counted, and the
+ *    VERIFY is denied unchecked with the time left;
+ *  - power cut, crash, close() or a lost TPM after the count: the next
+ *    start finds pending = the user and counts the failure.
+ * A pending of 0xffff (PENDING_UNKNOWN), from a safelockd that counted at
+ * the first key, is settled as a failure of the global count only.
  * Per-user delays count from the last failure of ANY user: never shorter
  * than from the user's own last failure, and it keeps NV use at one byte a
  * user. The state is cached in memory (safelockd is the only writer) and
