@@ -152,10 +152,16 @@ static bool is_held(struct tpm_vault *t, TPM2_HANDLE handle)
 	return false;
 }
 
-/* Flush the loaded objects or sessions from @first on that we do not hold. */
-static void flush_foreign(struct tpm_vault *t, TPM2_HANDLE first)
+/*
+ * Flush the loaded objects or sessions from @first on that we do not hold:
+ * only transient objects (0x80) and sessions (0x02 loaded, 0x03 saved),
+ * never a persistent object or an NV index, even if a TPM listed one.
+ * The number flushed.
+ */
+static unsigned int flush_foreign(struct tpm_vault *t, TPM2_HANDLE first)
 {
 	TPMS_CAPABILITY_DATA *cap = NULL;
+	unsigned int n = 0;
 	ESYS_TR tr;
 	TSS2_RC rc;
 	UINT32 i;
@@ -166,8 +172,10 @@ static void flush_foreign(struct tpm_vault *t, TPM2_HANDLE first)
 				NULL, &cap);
 	for (i = 0; !rc && i < cap->data.handles.count; i++) {
 		TPM2_HANDLE h = cap->data.handles.handle[i];
+		TPM2_HANDLE type = h >> TPM2_HR_SHIFT;
 
-		if (is_held(t, h))
+		if ((type != TPM2_HT_TRANSIENT && type != TPM2_HT_HMAC_SESSION &&
+		     type != TPM2_HT_POLICY_SESSION) || is_held(t, h))
 			continue;
 		t->v->commands++;
 		if (Esys_TR_FromTPMPublic(t->ctx, h, ESYS_TR_NONE, ESYS_TR_NONE,
@@ -176,8 +184,11 @@ static void flush_foreign(struct tpm_vault *t, TPM2_HANDLE first)
 		t->v->commands++;
 		if (Esys_FlushContext(t->ctx, tr))
 			Esys_TR_Close(t->ctx, &tr);
+		else
+			n++;
 	}
 	Esys_Free(cap);
+	return n;
 }
 
 /* After a failed command: try it again? See the comment at the top. */
@@ -243,45 +254,6 @@ void tpm_disconnect(struct tpm_vault *t)
 }
 
 /*
- * Flush every handle GetCapability(TPM_CAP_HANDLES) lists from @first on
- * that is a transient object (0x80) or a session (0x02 loaded, 0x03
- * saved): never a persistent object, an NV index or anything else, even
- * if a TPM answered with one. The number flushed.
- */
-static unsigned int flush_all_of(struct tpm_vault *t, TPM2_HANDLE first)
-{
-	TPMS_CAPABILITY_DATA *cap = NULL;
-	unsigned int n = 0;
-	ESYS_TR tr;
-	TSS2_RC rc;
-	UINT32 i;
-
-	t->v->commands++;
-	rc = Esys_GetCapability(t->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				TPM2_CAP_HANDLES, first, TPM2_MAX_CAP_HANDLES,
-				NULL, &cap);
-	for (i = 0; !rc && i < cap->data.handles.count; i++) {
-		TPM2_HANDLE h = cap->data.handles.handle[i];
-		TPM2_HANDLE type = h >> TPM2_HR_SHIFT;
-
-		if (type != TPM2_HT_TRANSIENT && type != TPM2_HT_HMAC_SESSION &&
-		    type != TPM2_HT_POLICY_SESSION)
-			continue;
-		t->v->commands++;
-		if (Esys_TR_FromTPMPublic(t->ctx, h, ESYS_TR_NONE, ESYS_TR_NONE,
-					  ESYS_TR_NONE, &tr))
-			continue;
-		t->v->commands++;
-		if (Esys_FlushContext(t->ctx, tr))
-			Esys_TR_Close(t->ctx, &tr);
-		else
-			n++;
-	}
-	Esys_Free(cap);
-	return n;
-}
-
-/*
  * At every (re)connection, before the vault holds anything: flush what an
  * earlier safelockd (killed, or this one before the connection was lost)
  * left loaded. Through /dev/tpm0 (no resource manager) its transient
@@ -298,9 +270,10 @@ static void flush_leftovers(struct tpm_vault *t)
 {
 	unsigned int n;
 
-	n = flush_all_of(t, TPM2_TRANSIENT_FIRST);
-	n += flush_all_of(t, TPM2_LOADED_SESSION_FIRST);
-	n += flush_all_of(t, TPM2_ACTIVE_SESSION_FIRST);
+	/* nothing is held yet: forget_handles() ran */
+	n = flush_foreign(t, TPM2_TRANSIENT_FIRST);
+	n += flush_foreign(t, TPM2_LOADED_SESSION_FIRST);
+	n += flush_foreign(t, TPM2_ACTIVE_SESSION_FIRST);
 	if (n)
 		fprintf(stderr, "safelockd: vault: flushed %u transient objects and sessions left in the TPM\n",
 			n);
