@@ -180,7 +180,7 @@ stop_daemon() { kill "$D"; wait "$D"; }
 measure() {
 	awk 'function ts(l) { sub(/.*"timestamp_ns":/, "", l); sub(/,.*/, "", l); return l }
 		/"event":"state"/ && /"state":"VERIFYING"/ { enter = ts($0); bolt = "" }
-		/"event":"attempt"/ { verdict = ts($0); bolt = "";
+		/"event":"attempt"/ && !/"result":"cancelled"/ { verdict = ts($0); bolt = "";
 			res = $0; sub(/.*"result":"/, "", res); sub(/".*/, "", res);
 			rid = $0; sub(/.*"request_id":/, "", rid); sub(/[,}].*/, "", rid) }
 		/"event":"bolt"/ && /"value":1/ && bolt == "" { bolt = ts($0) }
@@ -263,10 +263,13 @@ summary() {
 			sortn(v, nv); sortn(b, nb); sortn(k, nb); sortn(vl, nvl); sortn(vf, nvl)
 			printf "bench: RESULT %-10s n=%d ENTER-to-verdict ms: p50 %.1f p95 %.1f p99 %.1f min %.1f max %.1f\n",
 				name, nv, pct(v, nv, 0.5), pct(v, nv, 0.95), pct(v, nv, 0.99), v[1], v[nv]
-			if (nb)
+			if (nb && nvl)
 				printf "bench: RESULT %-10s n=%d ENTER-to-bolt ms (grants): p50 %.1f p99 %.1f; split (p50): vault %.1f, safelockd and netlink %.1f, kernel verdict-to-bolt %.1f\n",
 					name, nb, pct(b, nb, 0.5), pct(b, nb, 0.99),
-					nvl ? pct(vl, nvl, 0.5) : -1, nvl ? pct(vf, nvl, 0.5) : -1, pct(k, nb, 0.5)
+					pct(vl, nvl, 0.5), pct(vf, nvl, 0.5), pct(k, nb, 0.5)
+			else if (nb)	# oneproc: verdict to line set
+				printf "bench: RESULT %-10s n=%d ENTER-to-bolt ms (grants): p50 %.1f p99 %.1f; verdict-to-line (p50) %.1f\n",
+					name, nb, pct(b, nb, 0.5), pct(b, nb, 0.99), pct(k, nb, 0.5)
 		}' "/tmp/ms-$1"
 	[ -e "/tmp/d-$1.log" ] || return 0
 	grep -o 'TPM commands: [0-9]* before the verdict, [0-9]* after' "/tmp/d-$1.log" |
@@ -395,17 +398,26 @@ one_entry flood quiet 2 right "$CODE2"
 QUIET=$(tail -n1 /tmp/ms-flood | awk '{ print $1 }')
 sleep 1
 mark 5 "flood begins: 10000 abandoned entries (2 digits, CLEAR) and 1 completed"
-before=$(grep -c '"event":"attempt"' "$ev")
+# (an abandoned entry is an ATTEMPT event too, its result "cancelled")
+before=$(grep -c '"result":"granted"' "$ev")
 t0=$(now_s)
-printf 'pause 1\nrepeat 5000 12C\npause 60\n002%sE\n' "$CODE2" >&5
-wait_count "$before" '"event":"attempt"' "$ev" || fail "no verdict for the entry in the flood"
-set -- $(measure "$ev")
-FLOODED=$1
-[ "$3" = granted ] || fail "the right code in the flood: $3"
-wait_state 200 LOCKED
+printf 'pause 1\nrepeat 5000 12C\npause 60\n002%sE\ndone /tmp/flood-half\n' "$CODE2" >&5
+n=3000; while [ ! -e /tmp/flood-half ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+# From here on a failure is reported and the bench goes on: what the
+# flood breaks is a result, and the other phases' results stand.
+FLOODED=-
+if [ ! -e /tmp/flood-half ]; then
+	say "flood: FAILED: the first half of the flood did not end"
+elif ! wait_count "$before" '"result":"granted"' "$ev"; then
+	say "flood: FAILED: no verdict for the right code typed in the flood"
+else
+	set -- $(measure "$ev")
+	if [ "$3" = granted ]; then FLOODED=$1; else say "flood: FAILED: the right code in the flood: $3"; fi
+fi
+wait_state 600 LOCKED
 printf 'pause 1\nrepeat 5000 12C\npause 60\ndone /tmp/flood-done\n' >&5
 n=3000; while [ ! -e /tmp/flood-done ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-[ -e /tmp/flood-done ] || fail "the flood did not end"
+[ -e /tmp/flood-done ] || say "flood: FAILED: the flood did not end"
 FLOOD_S=$(since "$t0")
 # safelockd catches up with the notices before the mark
 sleep 3
@@ -422,7 +434,7 @@ mark 7 "uflood begins: 200 abandoned entries (user id 002, CLEAR)"
 t0=$(now_s)
 printf 'pause 1\nrepeat 200 002C\npause 60\ndone /tmp/uflood-done\n' >&5
 n=600; while [ ! -e /tmp/uflood-done ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-[ -e /tmp/uflood-done ] || fail "the user-id flood did not end"
+[ -e /tmp/uflood-done ] || say "uflood: FAILED: the user-id flood did not end"
 UFLOOD_S=$(since "$t0")
 sleep 3
 mark 8 "uflood ends"
@@ -445,6 +457,7 @@ awk -v p="$(p50 /tmp/ms-prepared)" -v u="$(p50 /tmp/ms-unprepared)" -v b="$(p50 
 awk -v r="$(p50 /tmp/ms-prepared)" -v z="$(p50 /tmp/ms-tpm0)" 'BEGIN {
 	printf "bench: RESULT tpm device prepared ENTER-to-verdict p50: /dev/tpmrm0 %.1f ms, /dev/tpm0 %.1f ms (tpm0 / tpmrm0 = %.2f)\n", r, z, z / r }'
 awk -v q="$QUIET" -v f="$FLOODED" -v s="$FLOOD_S" 'BEGIN {
+	if (f == "-") { printf "bench: RESULT flood      a right code typed amid 10,000 abandoned entries: NOT MEASURED (see the flood lines above); alone %.1f ms\n", q; exit }
 	printf "bench: RESULT flood      a right code typed amid 10,000 abandoned entries (30,000 keys in %s s): ENTER-to-verdict %.1f ms, alone %.1f ms (%.2fx; goal <= 2x: %s)\n", s, f, q, f / q, f <= 2 * q ? "met" : "NOT met" }'
 # Idle wakeups. safelockd's: its own context switches (it blocks, it is
 # woken: one each). The kernel's: a wakeup of a kworker (or any task) on an
