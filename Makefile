@@ -14,7 +14,10 @@
 #   make check               every test: host, lint, then the VM suites
 #   make demo                a short scenario on a simulated board in a VM
 #   make lint                checkpatch, sparse, cppcheck, spec vs header
-#   make bench               ENTER-to-verdict latency in the VM
+#   make bench               in the VM: ENTER-to-verdict latency (prepared,
+#                            unprepared, /dev/tpm0, a single-process
+#                            baseline), NV writes per entry, idle wakeups,
+#                            safelockd's memory (scripts/bench.sh)
 #   make soak MINUTES=N      the fault soak in the VM, N minutes (default 30)
 #
 # Yocto's module.bbclass calls `make -C $(KERNEL_SRC) M=$(S) O=...`
@@ -84,8 +87,8 @@ demo: deps
 lint:
 	@scripts/lint.sh
 
-# ENTER-to-verdict latency in the test VM, with and without the verifier's
-# preparation at the first key (see scripts/bench.sh).
+# What a person waits for and what the lock costs, in the test VM (see
+# scripts/bench.sh): about 10 minutes.
 bench: deps
 	@scripts/bench.sh
 

@@ -119,7 +119,7 @@ if ! command -v cppcheck >/dev/null; then
 	result SKIP cppcheck "cppcheck not installed"
 else
 	out=$(cppcheck -q --error-exitcode=1 --enable=warning,portability,performance \
-		--inline-suppr -I uapi -I tools/lib tools scripts/demo 2>&1)
+		--inline-suppr -I uapi -I tools/lib tools scripts/demo scripts/bench 2>&1)
 	if [ $? -ne 0 ] || [ -n "$out" ]; then result FAIL "cppcheck tools/" "$out"
 	else result OK "cppcheck tools/"; fi
 fi

@@ -59,6 +59,8 @@
 # works, cached in ${XDG_CACHE_HOME:-$HOME/.cache}/safelock/kvm-probe),
 # SAFELOCK_VM_LOG=FILE (keep the full log there: console, the guest's dmesg,
 # the TPM shutdown check), SAFELOCK_VM_MEM (MiB, default 512),
+# SAFELOCK_VM_TPM_LOG=FILE (keep swtpm's log there: every TPM command and
+# response in hex, for counting what the TPM executed, scripts/bench.sh),
 # SAFELOCK_VM_APPEND (extra kernel command line), SAFELOCK_VM_KEEP=1 (keep the
 # run's directory: initramfs, console, kmsg and swtpm logs).
 set -uo pipefail
@@ -189,6 +191,7 @@ cleanup() {
 	[ -n "$QPID" ] && kill -9 "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
 	[ -n "$PRINTER" ] && kill "$PRINTER" 2>/dev/null
 	stop_swtpm
+	[ -z "${SAFELOCK_VM_TPM_LOG:-}" ] || cp "$WORK/swtpm.log" "$SAFELOCK_VM_TPM_LOG" 2>/dev/null
 	if [ -n "${SAFELOCK_VM_KEEP:-}" ]; then err "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT

@@ -10,6 +10,8 @@
  *                 digits each ended by ENTER (too short to be a code, so
  *                 the verifier is never asked and the lock never throttles:
  *                 a flood of events, not of tries); SEED makes it repeatable
+ *   repeat N KEYS type KEYS N times, with the pause between keys (the
+ *                 bench's floods of abandoned entries: "repeat 10000 12C")
  *   done PATH     create PATH once every key before this line is typed
  *
  * Exits at end of input, destroying the device.  Like the demo's keypad
@@ -100,6 +102,23 @@ static int touch(const char *path)
 	return 0;
 }
 
+/* Type the keys of @keys, @pause ms after each. */
+static int type(int fd, const char *keys, long pause)
+{
+	int i;
+
+	for (i = 0; keys[i]; i++) {
+		int code = keycode(keys[i]);
+
+		if (code < 0)
+			continue;
+		if (press(fd, code))
+			return -1;
+		pause_ms(pause);
+	}
+	return 0;
+}
+
 static int obey(int fd, char *line, long *pause)
 {
 	char path[200];
@@ -115,16 +134,13 @@ static int obey(int fd, char *line, long *pause)
 		return flood(fd, n, seed);
 	if (sscanf(line, "done %199s", path) == 1)
 		return touch(path);
-	for (i = 0; line[i]; i++) {
-		int code = keycode(line[i]);
-
-		if (code < 0)
-			continue;
-		if (press(fd, code))
-			return -1;
-		pause_ms(*pause);
+	if (sscanf(line, "repeat %ld %n", &n, &i) == 1 && i > 0) {
+		while (n-- > 0)
+			if (type(fd, line + i, *pause))
+				return -1;
+		return 0;
 	}
-	return 0;
+	return type(fd, line, *pause);
 }
 
 int main(int argc, char **argv)

@@ -156,10 +156,16 @@ static bool is_held(struct tpm_vault *t, TPM2_HANDLE handle)
 	return false;
 }
 
-/* Flush the loaded objects or sessions from @first on that we do not hold. */
-static void flush_foreign(struct tpm_vault *t, TPM2_HANDLE first)
+/*
+ * Flush the loaded objects or sessions from @first on that we do not hold:
+ * only transient objects (0x80) and sessions (0x02 loaded, 0x03 saved),
+ * never a persistent object or an NV index, even if a TPM listed one.
+ * The number flushed.
+ */
+static unsigned int flush_foreign(struct tpm_vault *t, TPM2_HANDLE first)
 {
 	TPMS_CAPABILITY_DATA *cap = NULL;
+	unsigned int n = 0;
 	ESYS_TR tr;
 	TSS2_RC rc;
 	UINT32 i;
@@ -170,8 +176,10 @@ static void flush_foreign(struct tpm_vault *t, TPM2_HANDLE first)
 				NULL, &cap);
 	for (i = 0; !rc && i < cap->data.handles.count; i++) {
 		TPM2_HANDLE h = cap->data.handles.handle[i];
+		TPM2_HANDLE type = h >> TPM2_HR_SHIFT;
 
-		if (is_held(t, h))
+		if ((type != TPM2_HT_TRANSIENT && type != TPM2_HT_HMAC_SESSION &&
+		     type != TPM2_HT_POLICY_SESSION) || is_held(t, h))
 			continue;
 		t->v->commands++;
 		if (Esys_TR_FromTPMPublic(t->ctx, h, ESYS_TR_NONE, ESYS_TR_NONE,
@@ -180,8 +188,11 @@ static void flush_foreign(struct tpm_vault *t, TPM2_HANDLE first)
 		t->v->commands++;
 		if (Esys_FlushContext(t->ctx, tr))
 			Esys_TR_Close(t->ctx, &tr);
+		else
+			n++;
 	}
 	Esys_Free(cap);
+	return n;
 }
 
 /* After a failed command: try it again? See the comment at the top. */
@@ -252,9 +263,36 @@ void tpm_disconnect(struct tpm_vault *t)
 }
 
 /*
+ * At every (re)connection, before the vault holds anything: flush what an
+ * earlier safelockd (killed, or this one before the connection was lost)
+ * left loaded. Through /dev/tpm0 (no resource manager) its transient
+ * objects and sessions outlive it and fill the TPM's few slots, so the
+ * next Load or StartAuthSession would fail with OBJECT_MEMORY or
+ * SESSION_MEMORY; tpm_again() recovers from that too, but only once a
+ * check is already under way, costing the person at the keypad the
+ * recovery. Through /dev/tpmrm0 the new connection's space is empty: 3
+ * GetCapability commands, nothing flushed. It also flushes another
+ * process's objects on /dev/tpm0: there safelockd must be the TPM's only
+ * user (Documentation/security/vault.rst, "Which TPM device").
+ */
+static void flush_leftovers(struct tpm_vault *t)
+{
+	unsigned int n;
+
+	/* nothing is held yet: forget_handles() ran */
+	n = flush_foreign(t, TPM2_TRANSIENT_FIRST);
+	n += flush_foreign(t, TPM2_LOADED_SESSION_FIRST);
+	n += flush_foreign(t, TPM2_ACTIVE_SESSION_FIRST);
+	if (n)
+		fprintf(stderr, "safelockd: vault: flushed %u transient objects and sessions left in the TPM\n",
+			n);
+}
+
+/*
  * A new ESAPI context on a new TCTI; the old one (if any) is finalised
  * after, so the TCTI library stays loaded in between (no dlopen of a new
- * file under safelockd's sandbox).
+ * file under safelockd's sandbox). Then what was left loaded is flushed
+ * (flush_leftovers()).
  */
 int tpm_connect(struct vault *v)
 {
@@ -276,6 +314,7 @@ int tpm_connect(struct vault *v)
 	t->tcti = tcti;
 	t->ctx = ctx;
 	t->broken = false;
+	flush_leftovers(t);
 	return 0;
 }
 
