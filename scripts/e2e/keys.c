@@ -6,10 +6,12 @@
  *   KEYS          type KEYS: digits, 'E' ENTER, 'C' CLEAR (ESC); anything
  *                 else is skipped; a pause between keys (default 60 ms)
  *   pause MS      the pause between keys from now on (0: none)
- *   flood N SEED  type N keys at once, no pause: random entries of 1 to 8
- *                 digits each ended by ENTER (too short to be a code, so
- *                 the verifier is never asked and the lock never throttles:
- *                 a flood of events, not of tries); SEED makes it repeatable
+ *   flood N SEED  type N keys at once, no pause: random entries of 1 or 2
+ *                 digits each ended by ENTER (short of a user id, so the
+ *                 verifier is never asked and nothing is counted: a flood
+ *                 of events, not of tries; an entry that reaches its user
+ *                 id is a try, throttled like a wrong code); SEED makes it
+ *                 repeatable
  *   repeat N KEYS type KEYS N times, with the pause between keys (the
  *                 bench's floods of abandoned entries: "repeat 10000 12C")
  *   done PATH     create PATH once every key before this line is typed
@@ -78,7 +80,7 @@ static int flood(int fd, long n, unsigned int seed)
 
 	srand(seed);
 	while (typed < n) {
-		int len = 1 + rand() % 8, i;
+		int len = 1 + rand() % 2, i;
 
 		for (i = 0; i < len && typed < n - 1; i++, typed++)
 			if (press(fd, keycode((char)('0' + rand() % 10))))
