@@ -3570,6 +3570,7 @@ TEST_F(board, clock_set_told)
 /* Wednesday 22:00-22:15 locked; the clock set to @told, and told. */
 #define QUARTER_AT_22(told) do {						\
 	uint8_t __week[SAFELOCK_TIME_LOCK_WEEK_SIZE] = { 0 };			\
+	struct safelock_event __ev;						\
 	char __ext[256];							\
 	week_lock(__week, 3, 88);						\
 	ASSERT_EQ(0, nl_time_lock(&self->v, self->b.index, __week, NULL, 0, 0,	\
@@ -3577,6 +3578,9 @@ TEST_F(board, clock_set_told)
 		TH_LOG("policy refused: %s", __ext);				\
 	SET_CLOCK(told);							\
 	ASSERT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));			\
+	/* the told jump's event, reported at once: not the one looked for */	\
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_CLOCK_JUMP, -1,	\
+				&__ev, 1000));					\
 } while (0)
 
 /*

@@ -76,6 +76,9 @@ struct auditlog {
 	uint64_t follow_seq[AUDIT_KSEQ_LOCKS];	/* the dump's SEQ, not yet said */
 	uint32_t follow_due;		/* bit = lock */
 	bool followed;			/* once since safelockd started */
+	/* the verifier follows the events too (auditlog_on_event()) */
+	void (*hook)(void *ctx, uint32_t device, uint32_t type, uint32_t value);
+	void *hook_ctx;
 };
 
 static struct auditlog *the_log;	/* for audit_admin()'s hook */
@@ -482,6 +485,8 @@ static int on_event(struct nl_msg *msg, void *arg)
 		 tb[SAFELOCK_A_REQUEST_ID] ?
 		 (unsigned long long)nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]) : 0ULL);
 	auditlog_event(al, get_u32(tb, SAFELOCK_A_DEVICE), &rec);
+	if (al->hook)
+		al->hook(al->hook_ctx, get_u32(tb, SAFELOCK_A_DEVICE), rec.type, rec.value);
 	return NL_SKIP;
 }
 
@@ -622,6 +627,32 @@ static void reopen(struct auditlog *al)
 		return;
 	fprintf(stderr, "safelockd: audit log %s open again; %llu records were not written meanwhile (a LOST record says so)\n",
 		al->dir, (unsigned long long)n);
+}
+
+void auditlog_on_event(struct auditlog *al,
+		       void (*fn)(void *ctx, uint32_t device, uint32_t type, uint32_t value),
+		       void *ctx)
+{
+	if (!al)
+		return;
+	al->hook = fn;
+	al->hook_ctx = ctx;
+}
+
+int64_t auditlog_due_ms(const struct auditlog *al)
+{
+	uint64_t now;
+
+	if (!al)
+		return -1;
+	/* a log that cannot be opened: tried once a second, as it always was */
+	if (!al->log)
+		return 1000;
+	if (!al->unanchored)
+		return -1;
+	now = mono_ms();
+	return al->anchor_ms + AUDIT_ANCHOR_MS > now ? (int64_t)(al->anchor_ms + AUDIT_ANCHOR_MS - now)
+						      : 0;
 }
 
 void auditlog_tick(struct auditlog *al)
