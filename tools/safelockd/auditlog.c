@@ -594,6 +594,9 @@ static void received(struct auditlog *al, int ret)
 			 (unsigned long long)al->last_kseq);
 		fprintf(stderr, "safelockd: audit: %s\n", text);
 		auditlog_vault(al, AUDIT_V_EVENTS_LOST, 0, 0, 0, text);
+		/* what the verifier follows may be among them */
+		if (al->hook)
+			al->hook(al->hook_ctx, 0, 0, 0);
 	} else if (ret && ret != -EAGAIN && ret != -EINTR) {
 		/* the family went away (module unloaded): follow it again later */
 		sl_genl_close(&al->ev);

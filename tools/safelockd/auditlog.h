@@ -65,7 +65,8 @@ void auditlog_tick(struct auditlog *al);
 int64_t auditlog_due_ms(const struct auditlog *al);
 /*
  * @fn sees every kernel event after it is logged (the verifier follows
- * new locks with it instead of polling their status).
+ * new locks with it instead of polling their status); type 0: events were
+ * lost, any of them.
  */
 void auditlog_on_event(struct auditlog *al,
 		       void (*fn)(void *ctx, uint32_t device, uint32_t type, uint32_t value),

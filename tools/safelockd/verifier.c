@@ -110,7 +110,6 @@ struct verifier {
 	/* the locks that have the policy of the vault (bit = device index) */
 	uint32_t pushed;
 	int32_t pushed_offset;	/* the UTC offset the locks were last given */
-	bool policy_loaded;	/* admin's policy was loaded at the last tick */
 	/* messages on the verifier socket that were not the kernel's */
 	struct ratelimit forged_rl;
 	unsigned long forged_total;
@@ -1139,14 +1138,14 @@ static uint64_t run_due(struct verifier *vf)
 /*
  * A kernel event, from the audit log's events socket: a lock that has just
  * taken this verifier in (a lock that appeared, or was probed again) has no
- * policy yet.
+ * policy yet. Type 0: events were lost, that one perhaps among them.
  */
 static void on_kernel_event(void *ctx, uint32_t device, uint32_t type, uint32_t value)
 {
 	struct verifier *vf = ctx;
 
 	(void)device;
-	if (type == SAFELOCK_EVENT_VERIFIER && value == 1 && vf->registered)
+	if (((type == SAFELOCK_EVENT_VERIFIER && value == 1) || !type) && vf->registered)
 		due_now(&vf->sync_due);
 }
 
