@@ -64,6 +64,7 @@ struct auditlog {
 	char dir[4096];
 	uint64_t unanchored;		/* records since the last anchor */
 	uint64_t anchor_ms;		/* CLOCK_MONOTONIC of the last anchor */
+	uint64_t reopen_ms;		/* ... of the last try to open the log */
 	uint64_t lost;			/* not appended, all told (STATUS) */
 	uint64_t unsaid;		/* of them, while no log was open */
 	char unsaid_why[AUDIT_TEXT_SIZE];	/* the LOST record's text */
@@ -648,20 +649,22 @@ int64_t auditlog_due_ms(const struct auditlog *al)
 
 	if (!al)
 		return -1;
+	now = mono_ms();
 	/* a log that cannot be opened: tried once a second, as it always was */
 	if (!al->log)
-		return 1000;
+		return al->reopen_ms + 1000 > now ? (int64_t)(al->reopen_ms + 1000 - now) : 0;
 	if (!al->unanchored)
 		return -1;
-	now = mono_ms();
 	return al->anchor_ms + AUDIT_ANCHOR_MS > now ? (int64_t)(al->anchor_ms + AUDIT_ANCHOR_MS - now)
 						      : 0;
 }
 
 void auditlog_tick(struct auditlog *al)
 {
-	if (al && !al->log)
+	if (al && !al->log) {
+		al->reopen_ms = mono_ms();
 		reopen(al);
+	}
 	if (al && al->unanchored && mono_ms() - al->anchor_ms >= AUDIT_ANCHOR_MS)
 		anchor(al);
 }

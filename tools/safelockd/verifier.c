@@ -784,11 +784,6 @@ static void disconnect(struct verifier *vf)
 }
 
 /*
- * The vault's policy to every lock that does not have it yet; to every
- * lock again when the time zone's offset changed (a DST transition), so
- * the schedule stays on the wall clock without a policy set.
- */
-/*
  * The wall clock second after @now at which @p's UTC offset changes (the
  * next DST transition), 0 if none within a year: looked for in steps of
  * six hours (zones change at most twice a year), then to the second.
@@ -816,6 +811,12 @@ static int64_t next_offset_change(const struct safelock_admin_policy *p, int64_t
 	return hi;
 }
 
+/*
+ * The vault's policy to every lock that does not have it yet; to every
+ * lock again when the time zone's offset changed (a DST transition), so
+ * the schedule stays on the wall clock without a policy set (at the
+ * transition next_offset_change() finds, or after a clock set).
+ */
 static void sync_policy(struct verifier *vf)
 {
 	const struct safelock_admin_policy *p;
