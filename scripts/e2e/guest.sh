@@ -9,7 +9,9 @@
 #   guest.sh main        boot 1: lifecycle, users and roles, opening by role
 #                        and duress, time delay, dual control, the courier
 #                        override, dual administration, the weekly schedule,
-#                        safelockd killed mid-request,
+#                        an idle minute (no wakeup of safelockd, no time
+#                        lock timer in the kernel), safelockd killed
+#                        mid-request,
 #                        the audit trail (tampering, a keypad flood), bad
 #                        input, the immediate time lock, code change,
 #                        recovery and wipe
