@@ -8,6 +8,7 @@
 
 #include <crypto/blake2s.h>
 #include <linux/device.h>
+#include <linux/hrtimer.h>
 #include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
@@ -58,6 +59,23 @@ static inline void safelock_blake2s(u8 *out, size_t outlen, const u8 *in, size_t
 	blake2s(key, keylen, in, inlen, out, outlen);
 #else
 	blake2s(out, in, key, outlen, inlen, keylen);
+#endif
+}
+
+/*
+ * 6.13: hrtimer_setup() sets the callback with the clock; hrtimer_init()
+ * went away later.  Kbuild says SAFELOCK_HRTIMER_SETUP when the header
+ * declares it.
+ */
+static inline void safelock_hrtimer_setup(struct hrtimer *timer,
+					  enum hrtimer_restart (*fn)(struct hrtimer *),
+					  clockid_t clock)
+{
+#ifdef SAFELOCK_HRTIMER_SETUP
+	hrtimer_setup(timer, fn, clock, HRTIMER_MODE_ABS);
+#else
+	hrtimer_init(timer, clock, HRTIMER_MODE_ABS);
+	timer->function = fn;
 #endif
 }
 

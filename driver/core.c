@@ -331,32 +331,93 @@ static void safelock_time_lock_settle(struct safelock *sl)
 	safelock_fsm_apply(sl, &out, SAFELOCK_STATE_LOCKED);
 }
 
-/* Read the clocks: time lock periods begin and end, jumps are reported. */
-static void safelock_clock_tick(struct safelock *sl)
+static void safelock_timer_at(struct hrtimer *timer, u64 at_ns)
+{
+	if (at_ns == U64_MAX)
+		hrtimer_cancel(timer);
+	else
+		hrtimer_start(timer, ns_to_ktime(min_t(u64, at_ns, KTIME_MAX)), HRTIMER_MODE_ABS);
+}
+
+/*
+ * No reading of the clocks is due before the next time lock boundary: arm
+ * for it and nothing else, so an idle lock never wakes.  The beginning of a
+ * period is timed on CLOCK_REALTIME, so that a wall clock set forward past
+ * it fires the timer at once even if nobody says the clock was set; the
+ * end of a running period on CLOCK_BOOTTIME, which no set moves.
+ */
+static void safelock_clock_arm(struct safelock *sl)
+{
+	struct safelock_clock_next next;
+
+	lockdep_assert_held(&sl->lock);
+	if (sl->gone)
+		return;
+	safelock_fsm_next_clock(&sl->fsm, ktime_get_real_ns(), ktime_get_boottime_ns(), &next);
+	safelock_timer_at(&sl->tl_real_timer, next.real_ns);
+	safelock_timer_at(&sl->tl_boot_timer, next.boot_ns);
+}
+
+/*
+ * Read the clocks: time lock periods begin and end, jumps are reported.
+ * Done at each boundary, when the verifier says the wall clock was set, and
+ * before every step that could open or let an entry count (a key, a
+ * verdict, the end of a delay, window, dual wait, penalty or relock), so
+ * that a wall clock set while nobody says so never opens during a locked
+ * period: at worst a jump is reported late, at the next reading.
+ */
+void safelock_clock_tick(struct safelock *sl)
 {
 	enum safelock_state before = sl->fsm.state;
 	struct safelock_fsm_out out;
 
 	lockdep_assert_held(&sl->lock);
+	if (sl->gone)
+		return;
 	safelock_fsm_clock(&sl->fsm, ktime_get_real_ns(), ktime_get_boottime_ns(), &out);
 	safelock_fsm_apply(sl, &out, before);
+	safelock_clock_arm(sl);
 }
 
-/* Every SAFELOCK_CLOCK_CHECK_MS, and at the end of a running locked period. */
+/* A time lock boundary, or the verifier says the wall clock was set. */
 static void safelock_clock_work(struct work_struct *work)
 {
-	struct safelock *sl = container_of(to_delayed_work(work), struct safelock, clock_work);
-	unsigned long delay = msecs_to_jiffies(SAFELOCK_CLOCK_CHECK_MS);
-	u32 left;
+	struct safelock *sl = container_of(work, struct safelock, clock_work);
 
 	mutex_lock(&sl->lock);
-	if (!sl->gone) {
-		safelock_clock_tick(sl);
-		left = sl->fsm.tl_active ? safelock_boot_ms_left(sl->fsm.tl_until_ns) : U32_MAX;
-		if (left < SAFELOCK_CLOCK_CHECK_MS)
-			delay = msecs_to_jiffies(left) + 1;
-		mod_delayed_work(system_wq, &sl->clock_work, delay);
-	}
+	safelock_clock_tick(sl);
+	mutex_unlock(&sl->lock);
+}
+
+/* Timer context: the reading itself needs sl->lock. */
+static enum hrtimer_restart safelock_tl_real_fired(struct hrtimer *timer)
+{
+	struct safelock *sl = container_of(timer, struct safelock, tl_real_timer);
+
+	queue_work(system_wq, &sl->clock_work);
+	return HRTIMER_NORESTART;
+}
+
+static enum hrtimer_restart safelock_tl_boot_fired(struct hrtimer *timer)
+{
+	struct safelock *sl = container_of(timer, struct safelock, tl_boot_timer);
+
+	queue_work(system_wq, &sl->clock_work);
+	return HRTIMER_NORESTART;
+}
+
+/**
+ * safelock_clock_set() - the wall clock was set: read the clocks now
+ * @sl: the lock
+ *
+ * The kernel tells modules nothing when CLOCK_REALTIME is set; the verifier
+ * does (%SAFELOCK_CMD_CLOCK_SET), so that the jump is reported at once and
+ * the next boundary is timed on the clock as it now reads.
+ */
+void safelock_clock_set(struct safelock *sl)
+{
+	mutex_lock(&sl->lock);
+	safelock_clock_tick(sl);
 	mutex_unlock(&sl->lock);
 }
 
@@ -394,6 +455,7 @@ static void safelock_phase_over(struct work_struct *work)
 	struct safelock_fsm_out out;
 
 	mutex_lock(&sl->lock);
+	safelock_clock_tick(sl);	/* a period that began ends the wait */
 	before = sl->fsm.state;
 	if (ktime_get_ns() < sl->phase_until_ns) {
 		mod_delayed_work(system_wq, &sl->phase_work, 1);	/* woken early */
@@ -415,6 +477,7 @@ static void safelock_dual_over(struct work_struct *work)
 	struct safelock_fsm_out out;
 
 	mutex_lock(&sl->lock);
+	safelock_clock_tick(sl);
 	before = sl->fsm.state;
 	if (ktime_get_ns() < sl->dual_until_ns) {
 		mod_delayed_work(system_wq, &sl->dual_work, 1);
@@ -483,6 +546,7 @@ int safelock_policy_set(struct safelock *sl, const struct safelock_verifier_id *
 			sl->fsm.policy_landed = true;
 			safelock_emit(sl, SAFELOCK_EVENT_POLICY, 0, 0, 0, 0);
 			safelock_fsm_apply(sl, &out, before);
+			safelock_clock_arm(sl);	/* the calendar may have changed */
 		}
 	}
 	mutex_unlock(&sl->lock);
@@ -740,6 +804,7 @@ static void safelock_penalty_over(struct work_struct *work)
 	struct safelock_fsm_out out;
 
 	mutex_lock(&sl->lock);
+	safelock_clock_tick(sl);
 	if (sl->fsm.state == SAFELOCK_STATE_PENALTY && ktime_get_ns() < sl->penalty_until_ns) {
 		/* Woken early: wait for the rest. */
 		mod_delayed_work(system_wq, &sl->penalty_work, 1);
@@ -757,6 +822,7 @@ static void safelock_relock(struct work_struct *work)
 	struct safelock_fsm_out out;
 
 	mutex_lock(&sl->lock);
+	safelock_clock_tick(sl);
 	before = sl->fsm.state;
 	safelock_fsm_relock(&sl->fsm, &out);
 	safelock_fsm_apply(sl, &out, before);
@@ -794,8 +860,7 @@ int safelock_verdict(struct safelock *sl, const struct safelock_verifier_id *fro
 	int ret = 0;
 
 	mutex_lock(&sl->lock);
-	if (!sl->gone)
-		safelock_clock_tick(sl);
+	safelock_clock_tick(sl);
 	if (sl->gone) {
 		NL_SET_ERR_MSG(extack, "device is gone");
 		ret = -ENODEV;
@@ -928,6 +993,7 @@ int safelock_lock_now(struct safelock *sl)
 	if (sl->gone) {
 		ret = -ENODEV;
 	} else {
+		safelock_clock_tick(sl);
 		before = sl->fsm.state;
 		ret = safelock_fsm_lock_now(&sl->fsm, safelock_door_is_open(sl), &out);
 		if (!ret)
@@ -1017,7 +1083,10 @@ static void safelock_stop(void *data)
 	cancel_delayed_work_sync(&sl->phase_work);
 	cancel_delayed_work_sync(&sl->dual_work);
 	cancel_delayed_work_sync(&sl->door_work);
-	cancel_delayed_work_sync(&sl->clock_work);
+	/* @gone keeps the clock work from arming them again */
+	hrtimer_cancel(&sl->tl_real_timer);
+	hrtimer_cancel(&sl->tl_boot_timer);
+	cancel_work_sync(&sl->clock_work);
 	cancel_delayed_work_sync(&sl->bolt_work);
 	cancel_delayed_work_sync(&sl->motor_work);
 	safelock_bolt_secure(sl);
@@ -1078,7 +1147,9 @@ static int safelock_probe(struct platform_device *pdev)
 	INIT_DELAYED_WORK(&sl->phase_work, safelock_phase_over);
 	INIT_DELAYED_WORK(&sl->dual_work, safelock_dual_over);
 	INIT_DELAYED_WORK(&sl->door_work, safelock_door_ajar);
-	INIT_DELAYED_WORK(&sl->clock_work, safelock_clock_work);
+	INIT_WORK(&sl->clock_work, safelock_clock_work);
+	safelock_hrtimer_setup(&sl->tl_real_timer, safelock_tl_real_fired, CLOCK_REALTIME);
+	safelock_hrtimer_setup(&sl->tl_boot_timer, safelock_tl_boot_fired, CLOCK_BOOTTIME);
 	INIT_DELAYED_WORK(&sl->bolt_work, safelock_bolt_check);
 	INIT_WORK(&sl->key_work, safelock_key_work);
 	safelock_fsm_init(&sl->fsm);
@@ -1104,8 +1175,8 @@ static int safelock_probe(struct platform_device *pdev)
 	sl->fsm.bolt_secure = !sl->bolt_sensed;
 	/*
 	 * The clocks' first reading, before anyone can open the device: a
-	 * jump from here on is reported, even one made before the clock
-	 * work first runs.
+	 * jump from here on is reported.  No policy yet: no timer is armed
+	 * until one brings a time lock.
 	 */
 	safelock_clock_tick(sl);
 	mutex_unlock(&sl->lock);
@@ -1122,9 +1193,6 @@ static int safelock_probe(struct platform_device *pdev)
 	/* two statements: the order of a call's arguments is unspecified */
 	present = safelock_verifier_present(&vault, &id);
 	safelock_sync_verifier(sl, present, vault, &id);
-	/* probe has read the clocks: the work takes over from the next check */
-	mod_delayed_work(system_wq, &sl->clock_work,
-			 msecs_to_jiffies(SAFELOCK_CLOCK_CHECK_MS));
 	dev_info(dev, "safelock%u: ready, %s\n", sl->index, safelock_state_name(sl->fsm.state));
 	return 0;
 }

@@ -991,6 +991,37 @@ static s64 safelock_tl_end(const struct safelock_policy *p, s64 now, s64 imm_unt
 	return t;
 }
 
+/*
+ * The first second from @now on that the schedule or a holiday locks, or
+ * S64_MAX if none ever does.  A week with any locked quarter has one within
+ * the next 8 days; past them only a holiday can be left.
+ */
+static s64 safelock_tl_next_begin(const struct safelock_policy *p, s64 now)
+{
+	s64 day, start, best = S64_MAX;
+	unsigned int i, q, bit;
+	s32 sod, wday;
+
+	if (!p->time_lock)
+		return S64_MAX;
+	day = safelock_div_floor(now + p->utc_offset_s, SAFELOCK_DAY_S, &sod);
+	for (i = 0; i <= 7; i++, day++) {
+		start = day * SAFELOCK_DAY_S - p->utc_offset_s;
+		if (safelock_tl_holiday(p, day))
+			return max(start, now);
+		safelock_div_floor(day + 4, 7, &wday);	/* 1970-01-01 was a Thursday */
+		for (q = i ? 0 : sod / SAFELOCK_QUARTER_S; q < SAFELOCK_QUARTERS; q++) {
+			bit = wday * SAFELOCK_QUARTERS + q;
+			if (p->week[bit / 8] & BIT(bit % 8))
+				return max(start + (s64)q * SAFELOCK_QUARTER_S, now);
+		}
+	}
+	for (i = 0; i < p->n_holidays && i < SAFELOCK_HOLIDAYS_MAX; i++)
+		if (p->holidays[i] >= day)
+			best = min(best, (s64)p->holidays[i] * SAFELOCK_DAY_S - p->utc_offset_s);
+	return best;
+}
+
 /* The immediate time lock, in CLOCK_REALTIME seconds as the clock now reads. */
 static s64 safelock_tl_imm_until(const struct safelock_fsm *fsm, s64 now, u64 boot_ns)
 {
@@ -1092,9 +1123,13 @@ static bool safelock_fsm_clock_read(struct safelock_fsm *fsm, u64 real_ns, u64 b
  * @boot_ns: CLOCK_BOOTTIME now (counts suspend)
  * @out: filled with what to do
  *
- * Called at least every %SAFELOCK_CLOCK_CHECK_MS.  A change of the wall
- * clock against CLOCK_BOOTTIME of more than %SAFELOCK_CLOCK_JUMP_NS is a
- * jump: reported, and never a way in.  A locked period that begins moves
+ * Called at each boundary safelock_fsm_next_clock() gives, when the wall
+ * clock was set (the verifier says so), and before every step that could
+ * open.  A change of the wall clock against CLOCK_BOOTTIME of more than
+ * %SAFELOCK_CLOCK_JUMP_NS since the last reading is a jump: reported (at
+ * that reading, so possibly well after the clock was set), and never a way
+ * in.  Nothing but a set moves one clock against the other, so readings
+ * far apart find no jump that is not one.  A locked period that begins moves
  * the lock to TIME_LOCKED from LOCKED, from an entry (cancelled), a pending
  * request (cancelled), a time delay, an open window or a dual wait; an
  * open lock and a penalty get there when they end.  The period ends at its
@@ -1108,6 +1143,43 @@ void safelock_fsm_clock(struct safelock_fsm *fsm, u64 real_ns, u64 boot_ns,
 	safelock_out_reset(out);
 	jumped = safelock_fsm_clock_read(fsm, real_ns, boot_ns, out);
 	safelock_tl_eval(fsm, real_ns, boot_ns, jumped, out);
+}
+
+/**
+ * safelock_fsm_next_clock() - when the clocks must next be read
+ * @fsm: the state machine
+ * @real_ns: CLOCK_REALTIME now
+ * @boot_ns: CLOCK_BOOTTIME now
+ * @next: filled with the next time lock boundary
+ *
+ * A running locked period is measured again at its CLOCK_BOOTTIME end
+ * (@next->boot_ns); otherwise the clocks matter next when the wall clock
+ * reaches the beginning of a locked period of the schedule, a holiday or the
+ * immediate time lock (@next->real_ns; now if one should already run).
+ * U64_MAX: never.  Between these moments only a change of the wall clock
+ * can make a reading differ: whoever sets the clock says so (CLOCK_SET), and
+ * every step that could open reads the clocks anyway.
+ */
+void safelock_fsm_next_clock(const struct safelock_fsm *fsm, u64 real_ns, u64 boot_ns,
+			     struct safelock_clock_next *next)
+{
+	s64 now = div_u64(real_ns, NSEC_PER_SEC), t;
+
+	next->boot_ns = U64_MAX;
+	next->real_ns = U64_MAX;
+	if (fsm->tl_active) {
+		next->boot_ns = fsm->tl_until_ns;
+		return;
+	}
+	if (now < safelock_tl_imm_until(fsm, now, boot_ns)) {
+		next->real_ns = real_ns;
+		return;
+	}
+	t = safelock_tl_next_begin(&fsm->policy, now);
+	if (t == now)
+		next->real_ns = real_ns;
+	else if (t != S64_MAX && t > 0)
+		next->real_ns = (u64)t * NSEC_PER_SEC;
 }
 
 /**

@@ -1773,6 +1773,248 @@ static void fsm_time_lock_for(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
 }
 
+/* ------------------------------------------------------------------ */
+/* When the clocks must next be read: the only wakeups of an idle lock */
+
+static struct safelock_clock_next next_of(const struct safelock_fsm *fsm, const struct clk *c)
+{
+	struct safelock_clock_next n;
+
+	safelock_fsm_next_clock(fsm, c->real, c->boot, &n);
+	return n;
+}
+
+/* No time lock at all: no timer, whatever the clock says. */
+static void fsm_next_clock_none(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct safelock_policy p;
+	struct clk c = clk_at(at(WED, 9, 0, 0));
+	struct safelock_clock_next n;
+
+	ready(&fsm);
+	n = next_of(&fsm, &c);
+	KUNIT_EXPECT_EQ(test, n.real_ns, U64_MAX);
+	KUNIT_EXPECT_EQ(test, n.boot_ns, U64_MAX);
+	/* the time lock on, but not one quarter and no holiday */
+	p = fsm.policy;
+	p.time_lock = true;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	n = next_of(&fsm, &c);
+	KUNIT_EXPECT_EQ(test, n.real_ns, U64_MAX);
+	KUNIT_EXPECT_EQ(test, n.boot_ns, U64_MAX);
+	/* a schedule with the time lock off: nothing either */
+	lock_quarters(&p, 3, 0, 96);
+	p.time_lock = false;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	n = next_of(&fsm, &c);
+	KUNIT_EXPECT_EQ(test, n.real_ns, U64_MAX);
+	/* a holiday that is over */
+	p = fsm.policy;
+	p.time_lock = true;
+	memset(p.week, 0, sizeof(p.week));
+	p.holidays[0] = WED - 1;
+	p.n_holidays = 1;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	n = next_of(&fsm, &c);
+	KUNIT_EXPECT_EQ(test, n.real_ns, U64_MAX);
+	KUNIT_EXPECT_EQ(test, n.boot_ns, U64_MAX);
+}
+
+/* A weekly period: its beginning on the wall clock, then its end on CLOCK_BOOTTIME. */
+static void fsm_next_clock_weekly(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct safelock_policy p;
+	struct clk c = clk_at(at(WED, 21, 10, 7));
+	struct safelock_clock_next n;
+
+	ready(&fsm);
+	p = fsm.policy;
+	lock_quarters(&p, 3, 88, 90);		/* Wednesday 22:00-22:30 */
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	n = next_of(&fsm, &c);
+	KUNIT_EXPECT_EQ(test, n.real_ns, at(WED, 22, 0, 0));
+	KUNIT_EXPECT_EQ(test, n.boot_ns, U64_MAX);
+	/* a second before it, nothing yet; at it, the period */
+	pass(&fsm, &c, at(WED, 21, 59, 59) / NSEC_PER_SEC - c.real / NSEC_PER_SEC, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	KUNIT_EXPECT_EQ(test, next_of(&fsm, &c).real_ns, at(WED, 22, 0, 0));
+	pass(&fsm, &c, 1, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	n = next_of(&fsm, &c);
+	KUNIT_EXPECT_EQ(test, n.real_ns, U64_MAX);
+	KUNIT_EXPECT_EQ(test, n.boot_ns, c.boot + NS(1800));
+	/* the wall clock set back or ahead changes nothing: a CLOCK_BOOTTIME end */
+	c.real -= NS(3600);
+	safelock_fsm_clock(&fsm, c.real, c.boot, &out);
+	KUNIT_EXPECT_TRUE(test, out.actions & SAFELOCK_ACT_CLOCK_JUMP);
+	KUNIT_EXPECT_EQ(test, next_of(&fsm, &c).boot_ns, fsm.tl_until_ns);
+	c.real += NS(3600);
+	safelock_fsm_clock(&fsm, c.real, c.boot, &out);
+	/* at its end: the next Wednesday */
+	pass(&fsm, &c, 1800, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	n = next_of(&fsm, &c);
+	KUNIT_EXPECT_EQ(test, n.real_ns, at(WED + 7, 22, 0, 0));
+	KUNIT_EXPECT_EQ(test, n.boot_ns, U64_MAX);
+	/* the week wraps: from Saturday, Sunday 00:00 */
+	lock_quarters(&p, 0, 0, 1);
+	c = clk_at(at(SAT, 23, 50, 0));
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, next_of(&fsm, &c).real_ns, at(SUN, 0, 0, 0));
+	/* the wall clock set into a period that did not begin: read at once */
+	c.real = at(WED, 22, 7, 0);
+	n = next_of(&fsm, &c);
+	KUNIT_EXPECT_EQ(test, n.real_ns, c.real);
+}
+
+/* Local time: the offset moves the boundaries on the wall clock. */
+static void fsm_next_clock_offset(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct safelock_policy p;
+	struct clk c = clk_at(at(WED, 12, 0, 0));
+
+	ready(&fsm);
+	p = fsm.policy;
+	lock_quarters(&p, 3, 88, 89);		/* Wednesday 22:00 local */
+	p.utc_offset_s = -5 * 3600;		/* is Thursday 03:00 UTC */
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, next_of(&fsm, &c).real_ns, at(WED + 1, 3, 0, 0));
+	p.utc_offset_s = 2 * 3600;		/* is Wednesday 20:00 UTC */
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, next_of(&fsm, &c).real_ns, at(WED, 20, 0, 0));
+	/* local Wednesday 22:00 has passed at 21:00 UTC: the next week's */
+	c = clk_at(at(WED, 21, 0, 0));
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, next_of(&fsm, &c).real_ns, at(WED + 7, 20, 0, 0));
+}
+
+/* Holidays: near, far beyond a week, in local time. */
+static void fsm_next_clock_holiday(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct safelock_policy p;
+	struct clk c = clk_at(at(WED, 12, 0, 0));
+	struct safelock_clock_next n;
+
+	ready(&fsm);
+	p = fsm.policy;
+	p.time_lock = true;
+	p.utc_offset_s = 3600;
+	p.holidays[0] = SAT + 40;
+	p.holidays[1] = SAT + 20;
+	p.holidays[2] = WED - 3;
+	p.n_holidays = 3;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	/* twenty days on: only the holidays can lock, the nearer first */
+	KUNIT_EXPECT_EQ(test, next_of(&fsm, &c).real_ns, NS((u64)(SAT + 20) * 86400 - 3600));
+	/* a week's quarter comes before it */
+	lock_quarters(&p, 5, 40, 41);		/* Friday 10:00 local */
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, next_of(&fsm, &c).real_ns, at(WED + 2, 9, 0, 0));
+	/* a holiday tomorrow comes before that */
+	p.holidays[2] = WED + 1;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_EXPECT_EQ(test, next_of(&fsm, &c).real_ns, at(WED, 23, 0, 0));
+	/* which is, at its beginning, a period to its end */
+	c.real = at(WED, 23, 0, 0);
+	safelock_fsm_clock(&fsm, c.real, c.boot, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_TIME_LOCKED);
+	n = next_of(&fsm, &c);
+	KUNIT_EXPECT_EQ(test, n.boot_ns, c.boot + NS(86400));
+	KUNIT_EXPECT_EQ(test, n.real_ns, U64_MAX);
+}
+
+/* The immediate time lock: at once, ended on CLOCK_BOOTTIME. */
+static void fsm_next_clock_immediate(struct kunit *test)
+{
+	struct safelock_fsm fsm;
+	struct safelock_fsm_out out;
+	struct clk c = clk_at(at(WED, 10, 0, 0));
+	struct safelock_clock_next n;
+
+	ready(&fsm);
+	KUNIT_EXPECT_EQ(test, lock_for(&fsm, &c, 600, &out), 0);
+	n = next_of(&fsm, &c);
+	KUNIT_EXPECT_EQ(test, n.boot_ns, c.boot + NS(600));
+	KUNIT_EXPECT_EQ(test, n.real_ns, U64_MAX);
+	pass(&fsm, &c, 600, &out);
+	KUNIT_EXPECT_EQ(test, fsm.state, SAFELOCK_STATE_LOCKED);
+	n = next_of(&fsm, &c);
+	KUNIT_EXPECT_EQ(test, n.boot_ns, U64_MAX);
+	KUNIT_EXPECT_EQ(test, n.real_ns, U64_MAX);
+	/* one the state machine has not seen begin yet: read now */
+	fsm.policy.time_lock_until_s = div_u64(c.real, NSEC_PER_SEC) + 60;
+	KUNIT_EXPECT_EQ(test, next_of(&fsm, &c).real_ns, c.real);
+}
+
+/*
+ * Read the clocks only when safelock_fsm_next_clock() says, for two weeks
+ * of a busy calendar: every period begins and ends exactly when reading
+ * them every second would have it.
+ */
+static void fsm_next_clock_follow(struct kunit *test)
+{
+	struct safelock_fsm fsm, *tick = kunit_kzalloc(test, sizeof(*tick), GFP_KERNEL);
+	struct safelock_fsm_out out;
+	struct safelock_policy p;
+	struct clk c = clk_at(at(WED, 0, 0, 0)), t;
+	struct safelock_clock_next n;
+	unsigned int reads = 0, begins = 0, ends = 0;
+	u64 to;
+
+	ready(&fsm);
+	p = fsm.policy;
+	lock_quarters(&p, 3, 88, 90);
+	lock_quarters(&p, 4, 0, 4);
+	lock_quarters(&p, 6, 95, 96);
+	lock_quarters(&p, 0, 0, 2);
+	p.utc_offset_s = 1800;
+	p.holidays[0] = WED + 9;
+	p.n_holidays = 1;
+	KUNIT_EXPECT_EQ(test, set_policy(&fsm, &p, &c, &out), 0);
+	KUNIT_ASSERT_NOT_NULL(test, tick);
+	*tick = fsm;
+	t = c;
+	while (reads < 100) {
+		n = next_of(&fsm, &c);
+		if (n.real_ns != U64_MAX)
+			to = n.real_ns - c.real;
+		else if (n.boot_ns != U64_MAX)
+			to = n.boot_ns - c.boot;
+		else
+			break;
+		KUNIT_ASSERT_GT(test, to, 0ULL);
+		if (c.real + to > at(WED + 14, 0, 0, 0))
+			break;
+		/* the second-by-second reference sees no change before it */
+		while (t.real + NS(1) < c.real + to) {
+			pass(tick, &t, 1, &out);
+			KUNIT_ASSERT_EQ(test, out.actions, 0u);
+		}
+		c.real += to;
+		c.boot += to;
+		safelock_fsm_clock(&fsm, c.real, c.boot, &out);
+		pass(tick, &t, 1, &out);
+		KUNIT_ASSERT_EQ(test, t.real, c.real);
+		KUNIT_EXPECT_EQ(test, tick->state, fsm.state);
+		KUNIT_EXPECT_EQ(test, tick->tl_active, fsm.tl_active);
+		begins += !!(out.actions & SAFELOCK_ACT_TLOCK_BEGIN);
+		ends += !!(out.actions & SAFELOCK_ACT_TLOCK_END);
+		reads++;
+	}
+	/* Wed, Thu 00:00, Sat-Sun across the wrap, each twice; the holiday */
+	KUNIT_EXPECT_EQ(test, begins, 7u);
+	KUNIT_EXPECT_EQ(test, ends, 7u);
+	KUNIT_EXPECT_EQ(test, reads, 14u);
+}
+
 static struct kunit_case safelock_fsm_cases[] = {
 	KUNIT_CASE(fsm_starts_unprovisioned),
 	KUNIT_CASE(fsm_unprovisioned_again),
@@ -1816,6 +2058,12 @@ static struct kunit_case safelock_fsm_cases[] = {
 	KUNIT_CASE(fsm_policy_must_land),
 	KUNIT_CASE(fsm_vault_damaged),
 	KUNIT_CASE(fsm_time_lock_for),
+	KUNIT_CASE(fsm_next_clock_none),
+	KUNIT_CASE(fsm_next_clock_weekly),
+	KUNIT_CASE(fsm_next_clock_offset),
+	KUNIT_CASE(fsm_next_clock_holiday),
+	KUNIT_CASE(fsm_next_clock_immediate),
+	KUNIT_CASE(fsm_next_clock_follow),
 	KUNIT_CASE(fsm_door_opens_while_opening),
 	KUNIT_CASE(fsm_state_names),
 	{ }

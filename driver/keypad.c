@@ -112,6 +112,13 @@ void safelock_key_work(struct work_struct *work)
 				 */
 				safelock_fsm_entry_timeout(&sl->fsm, &out);
 			} else {
+				/*
+				 * No timer reads the clocks between boundaries:
+				 * a wall clock set meanwhile that starts a locked
+				 * period is seen here, before the key counts.
+				 */
+				safelock_clock_tick(sl);
+				before = sl->fsm.state;
 				safelock_fsm_key(&sl->fsm, key, &out);
 				/* the key was taken: say so, the same for all */
 				if (out.actions)

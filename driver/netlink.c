@@ -581,6 +581,35 @@ static int safelock_nl_duress_alarm(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
+/* The verifier says the wall clock was set: read the clocks now. */
+static int safelock_nl_clock_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct safelock_verifier_id from;
+	struct safelock *sl;
+	unsigned int i;
+
+	if (!safelock_is_verifier(info->snd_portid, &from)) {
+		NL_SET_ERR_MSG(info->extack, "not the registered verifier");
+		return -EPERM;
+	}
+	if (info->attrs[SAFELOCK_A_DEVICE]) {
+		sl = safelock_nl_device(info);
+		if (!sl)
+			return -ENODEV;
+		safelock_clock_set(sl);
+		safelock_put(sl);
+		return 0;
+	}
+	for (i = 0; i < SAFELOCK_MAX_DEVICES; i++) {
+		sl = safelock_get_by_index(i);
+		if (!sl)
+			continue;
+		safelock_clock_set(sl);
+		safelock_put(sl);
+	}
+	return 0;
+}
+
 static const struct genl_ops safelock_genl_ops[] = {
 	{
 		.cmd = SAFELOCK_CMD_VERIFIER_REGISTER,
@@ -631,6 +660,14 @@ static const struct genl_ops safelock_genl_ops[] = {
 		.doit = safelock_nl_duress_alarm,
 		.policy = safelock_duress_policy,
 		.maxattr = ARRAY_SIZE(safelock_duress_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SAFELOCK_CMD_CLOCK_SET,
+		.doit = safelock_nl_clock_set,
+		/* the device only, and optional */
+		.policy = safelock_status_policy,
+		.maxattr = ARRAY_SIZE(safelock_status_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

@@ -12,6 +12,7 @@
 
 #include <linux/cdev.h>
 #include <linux/device.h>
+#include <linux/hrtimer.h>
 #include <linux/input.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -63,7 +64,6 @@
 #define SAFELOCK_ACT_OVERRIDE		BIT(28)	/* report: two overrides opened */
 
 #define SAFELOCK_CLOCK_JUMP_NS		(2LL * NSEC_PER_SEC)	/* more is a jump */
-#define SAFELOCK_CLOCK_CHECK_MS		1000	/* how often the clock is read */
 /* With no door limit set, the door may hold the bolt retracted this long. */
 #define SAFELOCK_DOOR_HOLD_MAX_S	3600
 #define SAFELOCK_ACT_BOLT_STOP		BIT(17)	/* abandon the move: stop driving */
@@ -216,6 +216,16 @@ struct safelock_fsm_out {
 	bool bolt_open;
 };
 
+/**
+ * struct safelock_clock_next - when the time lock next needs the clocks read
+ * @boot_ns: CLOCK_BOOTTIME end of the running locked period, or U64_MAX
+ * @real_ns: CLOCK_REALTIME beginning of the next locked period, or U64_MAX
+ */
+struct safelock_clock_next {
+	u64 boot_ns;
+	u64 real_ns;
+};
+
 void safelock_fsm_init(struct safelock_fsm *fsm);
 void safelock_fsm_wipe(struct safelock_fsm *fsm);
 void safelock_fsm_key(struct safelock_fsm *fsm, u8 key, struct safelock_fsm_out *out);
@@ -249,6 +259,8 @@ void safelock_fsm_clock(struct safelock_fsm *fsm, u64 real_ns, u64 boot_ns,
 int safelock_fsm_policy(struct safelock_fsm *fsm, const struct safelock_policy *policy,
 			u32 lock_for_s, u64 real_ns, u64 boot_ns, struct safelock_fsm_out *out);
 void safelock_fsm_time_lock_settle(struct safelock_fsm *fsm, struct safelock_fsm_out *out);
+void safelock_fsm_next_clock(const struct safelock_fsm *fsm, u64 real_ns, u64 boot_ns,
+			     struct safelock_clock_next *next);
 
 /**
  * struct safelock_verifier_id - one registration of a verifier
@@ -331,8 +343,10 @@ struct safelock_request {
  * @dual_work: fires when the second user of dual control is too late
  * @dual_until_ns: CLOCK_MONOTONIC end of the dual-control window
  * @door_work: fires when the door has stayed open past the limit
- * @clock_work: reads the clocks every %SAFELOCK_CLOCK_CHECK_MS: time lock
- *	periods, clock jumps
+ * @clock_work: reads the clocks: time lock periods, clock jumps
+ * @tl_real_timer: CLOCK_REALTIME, absolute: the next locked period begins
+ *	(a set of the wall clock moves it with the clock)
+ * @tl_boot_timer: CLOCK_BOOTTIME, absolute: the running period's end
  * @key_work: drains @keyq into the state machine
  * @key_lock: protects @keyq, @keyq_len, @keyq_lost (taken in atomic context)
  * @keyq: keys from the input handler, wiped as they are consumed
@@ -395,7 +409,9 @@ struct safelock {
 	struct delayed_work dual_work;
 	u64 dual_until_ns;
 	struct delayed_work door_work;
-	struct delayed_work clock_work;
+	struct work_struct clock_work;
+	struct hrtimer tl_real_timer;
+	struct hrtimer tl_boot_timer;
 	struct work_struct key_work;
 
 	/* protects the key queue; taken in atomic context */
@@ -441,6 +457,8 @@ void safelock_tamper_changed(struct safelock *sl, bool active);
 void safelock_battery_changed(struct safelock *sl, bool low);
 void safelock_bolt_sensor_changed(struct safelock *sl);
 int safelock_fault_clear(struct safelock *sl, struct netlink_ext_ack *extack);
+void safelock_clock_tick(struct safelock *sl);
+void safelock_clock_set(struct safelock *sl);
 
 /* actuator.c */
 int safelock_actuator_probe(struct safelock *sl);

@@ -9,7 +9,9 @@
 #   guest.sh main        boot 1: lifecycle, users and roles, opening by role
 #                        and duress, time delay, dual control, the courier
 #                        override, dual administration, the weekly schedule,
-#                        safelockd killed mid-request,
+#                        an idle minute (no wakeup of safelockd, no time
+#                        lock timer in the kernel), safelockd killed
+#                        mid-request,
 #                        the audit trail (tampering, a keypad flood), bad
 #                        input, the immediate time lock, code change,
 #                        recovery and wipe
@@ -349,6 +351,40 @@ policies() {
 	date -s "@$((real + ($(uptime_ds) - up0) / 10))" >/dev/null
 	check "the clock set and put right: reported as CLOCK_JUMP events" \
 		wait_until 100 '[ $(grep -c "\"event\":\"clock-jump\"" /tmp/ev) -ge 2 ]'
+}
+
+# ---- idle: nothing wakes ---------------------------------------------------
+# voluntary + involuntary context switches of process $1
+ctxt() { awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }' "/proc/$1/status"; }
+# the whole system's context switches since boot
+sys_ctxt() { awk '/^ctxt / { print $2 }' /proc/stat; }
+# safelock's time lock timers the kernel has pending
+tl_timers() { _n=$(grep -c 'safelock_tl_.*_fired' /proc/timer_list 2>/dev/null); echo "${_n:-0}"; }
+
+idle() {
+	section "idle: no wakeups"
+	check "the lock is at rest (LOCKED), safelockd registered, the policy in force" \
+		wait_until 50 '[ "$(state)" = LOCKED ] && registered'
+	# the audit log anchors what it has within 30 s (AUDIT_ANCHOR_MS):
+	# after that nothing is due
+	sleep 32
+	c0=$(ctxt "$D") s0=$(sys_ctxt) t0=$(uptime_ds)
+	sleep 60
+	c1=$(ctxt "$D") s1=$(sys_ctxt) t1=$(uptime_ds)
+	echo "# idle: safelockd $((c1 - c0)) context switches in $(((t1 - t0) / 10)) s;" \
+		"the whole guest $((s1 - s0)); time lock timers pending: $(tl_timers)"
+	check "an idle safelockd does not wake: no context switch in 60 s" test "$((c1 - c0))" = 0
+	check "no time lock set: the kernel has no time lock timer pending" test "$(tl_timers)" = 0
+	# ... and wakes for what is due: an admin request, a clock set
+	c0=$(ctxt "$D")
+	expect_rc "an admin request to the idle safelockd is answered" 0 $CTL status
+	mark
+	date -s "@$(($(date +%s) + 30))" >/dev/null
+	check "a clock set wakes safelockd, which tells the kernel: a CLOCK_JUMP event at once" \
+		wait_event 20 '"event":"clock-jump"'
+	date -s "@$(($(date +%s) - 30))" >/dev/null
+	check "... and back" wait_until 20 '[ $(since_mark | grep -c "\"event\":\"clock-jump\"") -ge 2 ]'
+	check "safelockd woke for them" test "$(ctxt "$D")" -gt "$c0"
 }
 
 daemon_dies() {
@@ -882,6 +918,7 @@ main_boot() {
 	opening
 	time_delay
 	policies
+	idle
 	daemon_dies
 	reload_states
 	audit_trail

@@ -3232,11 +3232,35 @@ static void restore_clock(FIXTURE_DATA(board) *self)
 	self->clock_saved = false;
 }
 
-#define SET_CLOCK(sec) do {							\
+/* CLOCK_SET, as safelockd sends it when its timerfd sees the clock set. */
+static int nl_clock_set(struct nl *nl, int64_t device, char *ext, size_t extlen)
+{
+	struct nl_msg m;
+
+	msg_start(&m, nl->family, SAFELOCK_CMD_CLOCK_SET, SAFELOCK_GENL_VERSION);
+	if (device >= 0)
+		msg_put_u32(&m, SAFELOCK_A_DEVICE, (uint32_t)device);
+	return nl_transact(nl, &m, ext, extlen, NULL);
+}
+
+/* Set the clock and nobody says so: the lock notices at its next reading. */
+#define SET_CLOCK_UNTOLD(sec) do {						\
 	int __ret = set_clock(self, (sec));					\
 	if (__ret == -EPERM)							\
 		SKIP(return, "cannot set CLOCK_REALTIME (CAP_SYS_TIME)");	\
 	ASSERT_EQ(0, __ret) TH_LOG("clock_settime: %s", strerror(-__ret));	\
+} while (0)
+
+/* Set the clock, and the registered verifier says so, as safelockd does. */
+#define SET_CLOCK(sec) do {							\
+	char __cext[256];							\
+	int __cret;								\
+	SET_CLOCK_UNTOLD(sec);							\
+	if (self->v.fd >= 0) {							\
+		__cret = nl_clock_set(&self->v, -1, __cext, sizeof(__cext));	\
+		ASSERT_EQ(0, __cret) TH_LOG("CLOCK_SET: %s (%s)",		\
+					    strerror(-__cret), __cext);		\
+	}									\
 } while (0)
 
 static void week_lock(uint8_t *week, unsigned int wday, unsigned int quarter)
@@ -3516,6 +3540,158 @@ TEST_F(board, clock_jump)
 	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
 	EXPECT_EQ(-ETIMEDOUT, next_event(&self->b, SAFELOCK_EVENT_TIME_LOCK, -1, &ev, 1500));
 	EXPECT_EQ(0, bolt(&self->b));
+}
+
+/*
+ * No tick reads the clocks: a set nobody reports is not seen while the lock
+ * idles; CLOCK_SET from the verifier reports it at once, from anyone else
+ * it is refused.
+ */
+TEST_F(board, clock_set_told)
+{
+	struct safelock_event ev;
+	struct nl other;
+	char ext[256];
+	uint64_t now;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	now = real_s();
+	SET_CLOCK_UNTOLD(now + 100);
+	EXPECT_EQ(-ETIMEDOUT, next_event(&self->b, SAFELOCK_EVENT_CLOCK_JUMP, -1, &ev, 2500))
+		TH_LOG("the clocks were read with nothing due (a tick?)");
+	ASSERT_EQ(0, nl_clock_set(&self->v, -1, ext, sizeof(ext))) TH_LOG("CLOCK_SET: %s", ext);
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_CLOCK_JUMP, -1, &ev, 300))
+		TH_LOG("CLOCK_SET did not read the clocks");
+	EXPECT_LE(98, (int32_t)ev.value);
+	EXPECT_GE(102, (int32_t)ev.value);
+	/* told twice: no second jump */
+	ASSERT_EQ(0, nl_clock_set(&self->v, self->b.index, ext, sizeof(ext)));
+	EXPECT_EQ(-ETIMEDOUT, next_event(&self->b, SAFELOCK_EVENT_CLOCK_JUMP, -1, &ev, 300));
+	EXPECT_EQ(-ENODEV, nl_clock_set(&self->v, 15, ext, sizeof(ext)));
+
+	nl_init(&other);
+	ASSERT_EQ(0, nl_open(&other));
+	EXPECT_EQ(-EPERM, nl_clock_set(&other, -1, ext, sizeof(ext)));
+	EXPECT_STREQ("not the registered verifier", ext);
+	nl_close(&other);
+	EXPECT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));
+}
+
+/* Wednesday 22:00-22:15 locked; the clock set to @told, and told. */
+#define QUARTER_AT_22(told) do {						\
+	uint8_t __week[SAFELOCK_TIME_LOCK_WEEK_SIZE] = { 0 };			\
+	struct safelock_event __ev;						\
+	char __ext[256];							\
+	week_lock(__week, 3, 88);						\
+	ASSERT_EQ(0, nl_time_lock(&self->v, self->b.index, __week, NULL, 0, 0,	\
+				  __ext, sizeof(__ext)))				\
+		TH_LOG("policy refused: %s", __ext);				\
+	SET_CLOCK(told);							\
+	ASSERT_EQ(SAFELOCK_STATE_LOCKED, state(&self->b));			\
+	/* the told jump's event, reported at once: not the one looked for */	\
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_CLOCK_JUMP, -1,	\
+				&__ev, 1000));					\
+} while (0)
+
+/*
+ * Set forward past a period's beginning, untold: the beginning is timed on
+ * CLOCK_REALTIME, so it fires at once all the same.
+ */
+TEST_F(board, time_lock_untold_forward)
+{
+	uint64_t t22 = day_on(3) * DAY_S + 22 * 3600;
+	struct safelock_event ev;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	QUARTER_AT_22(t22 - 600);
+	SET_CLOCK_UNTOLD(t22 + 60);
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_TIME_LOCKED, 1000))
+		TH_LOG("a set past 22:00 did not begin the period (state %d)", state(&self->b));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_CLOCK_JUMP, -1, &ev, 500));
+	EXPECT_LT(600, (int32_t)ev.value);
+	EXPECT_TRUE(keypad_quiet(_metadata, self));
+}
+
+/*
+ * Set back into a period, untold: no timer is due, but the first key reads
+ * the clocks before it counts.  The entry never reaches the verifier.
+ */
+TEST_F(board, time_lock_untold_key)
+{
+	uint64_t t22 = day_on(3) * DAY_S + 22 * 3600;
+	struct safelock_event ev;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	QUARTER_AT_22(t22 + QUARTER_S + 600);
+	SET_CLOCK_UNTOLD(t22 + 60);
+	/* nothing reads the clocks until something could open */
+	EXPECT_FALSE(wait_for(state(&self->b) != SAFELOCK_STATE_LOCKED, 1500));
+	ASSERT_EQ(0, type_keys(&self->b, "0"));
+	ASSERT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_CLOCK_JUMP, -1, &ev, 1000))
+		TH_LOG("the jump was not reported at the key");
+	EXPECT_GT(-600, (int32_t)ev.value);
+	ASSERT_EQ(0, read_event(&self->b, &ev, 500));
+	EXPECT_EQ(SAFELOCK_EVENT_TIME_LOCK, ev.type) TH_LOG("event %u after the jump", ev.type);
+	EXPECT_EQ(1, ev.value);
+	EXPECT_EQ(SAFELOCK_STATE_TIME_LOCKED, state(&self->b));
+	EXPECT_TRUE(keypad_quiet(_metadata, self)) TH_LOG("an entry was taken in a locked period");
+	EXPECT_EQ(0, bolt(&self->b));
+}
+
+/*
+ * Set back into a period while a request is with the verifier, untold: the
+ * grant is read against the clocks first, and opens nothing.
+ */
+TEST_F(board, time_lock_untold_verdict)
+{
+	uint64_t t22 = day_on(3) * DAY_S + 22 * 3600;
+	struct verify_req vr;
+	char code[16], ext[256];
+	int ret;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	QUARTER_AT_22(t22 + QUARTER_S + 600);
+	ENTER_AND_VERIFY(code, &vr);
+	SET_CLOCK_UNTOLD(t22 + 60);
+	ret = nl_verdict(&self->v, vr.device, vr.id, vr.nonce, SAFELOCK_RESULT_GRANTED,
+			 ext, sizeof(ext));
+	EXPECT_EQ(-ENOENT, ret) TH_LOG("grant in a locked period: %d (%s)", ret, ext);
+	EXPECT_EQ(SAFELOCK_STATE_TIME_LOCKED, state(&self->b));
+	EXPECT_FALSE(wait_for(bolt(&self->b) != 0, 1000)) TH_LOG("the bolt opened");
+}
+
+/*
+ * Set back into a period during a time delay, untold: the delay's end reads
+ * the clocks, and no window opens.
+ */
+TEST_F_TIMEOUT(board, time_lock_untold_delay, 60)
+{
+	uint8_t week[SAFELOCK_TIME_LOCK_WEEK_SIZE] = { 0 };
+	uint64_t t22 = day_on(3) * DAY_S + 22 * 3600;
+	struct nl_msg m;
+	char ext[256];
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	week_lock(week, 3, 88);
+	policy_start(&m, &self->v, self->b.index);
+	msg_put_u32(&m, SAFELOCK_A_TIME_DELAY_S, 3);
+	msg_put_u32(&m, SAFELOCK_A_OPEN_WINDOW_S, 60);
+	msg_put_u8(&m, SAFELOCK_A_TIME_LOCK, 1);
+	msg_put(&m, SAFELOCK_A_TIME_LOCK_WEEK, week, SAFELOCK_TIME_LOCK_WEEK_SIZE);
+	ASSERT_EQ(0, nl_transact(&self->v, &m, ext, sizeof(ext), NULL)) TH_LOG("policy: %s", ext);
+	SET_CLOCK(t22 + QUARTER_S + 600);
+	ASSERT_NE(0, grant_entry(_metadata, self, 1));
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_TIME_DELAY, 2000));
+	SET_CLOCK_UNTOLD(t22 + 60);
+	ASSERT_TRUE(wait_for(state(&self->b) != SAFELOCK_STATE_TIME_DELAY, 6000));
+	EXPECT_EQ(SAFELOCK_STATE_TIME_LOCKED, state(&self->b))
+		TH_LOG("the delay ended in state %d", state(&self->b));
+	EXPECT_FALSE(wait_for(bolt(&self->b) != 0, 500));
 }
 
 /* Every new policy attribute, wrong: refused with a reason, nothing changed. */

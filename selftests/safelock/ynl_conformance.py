@@ -851,9 +851,10 @@ def clock_jump(ctx, since, sign):
 
 
 def case_clock_jump(ctx):
-    """CLOCK_REALTIME set CLOCK_JUMP_S ahead, then back where it belongs:
-    one clock-jump event each (the value signed), and nothing else changes;
-    the clock is right again afterwards."""
+    """CLOCK_REALTIME set CLOCK_JUMP_S ahead, then back where it belongs,
+    each followed by clock-set from the verifier: one clock-jump event each
+    (the value signed), and nothing else changes; the clock is right again
+    afterwards; clock-set from another socket is refused."""
     real0 = time.clock_gettime(time.CLOCK_REALTIME)
     boot0 = time.clock_gettime(time.CLOCK_BOOTTIME)
 
@@ -863,11 +864,17 @@ def case_clock_jump(ctx):
     m = ctx.evs.mark()
     try:
         time.clock_settime(time.CLOCK_REALTIME, right_now() + CLOCK_JUMP_S)
+        # the kernel hears of a clock set from the verifier (safelockd's timerfd)
+        check(ctx.ver.do('clock-set', {}) is None, 'a reply')
         fwd = clock_jump(ctx, m, 1)
     finally:
         back = ctx.evs.mark()
         time.clock_settime(time.CLOCK_REALTIME, right_now())
+    check(ctx.ver.do('clock-set', {'device': 0}) is None, 'a reply')
     bwd = clock_jump(ctx, back, -1)
+    expect_nlerror('clock-set from a socket that is not the verifier',
+                   lambda: ctx.q.do('clock-set', {}),
+                   errno.EPERM, 'not the registered verifier')
     off = time.clock_gettime(time.CLOCK_REALTIME) - right_now()
     check(abs(off) < 0.5, f'the clock is {off:.3f} s off after the test')
     jumps = [x['msg'] for x in ctx.evs.msgs[m:] if x['msg'].get('event') == 'clock-jump']
@@ -1186,7 +1193,7 @@ CASES = [
     ('op', 'verify', case_verify),
     ('op', 'verdict', case_verdict),
     ('extra', 'immediate time lock: time-lock events', case_time_lock),
-    ('extra', 'wall clock set ahead and back: clock-jump events', case_clock_jump),
+    ('op', 'clock-set', case_clock_jump),
     ('extra', 'time-delay override by two users: override event', case_override),
     ('op', 'fault-clear', case_fault_clear),
     ('op', 'duress-alarm', case_duress_alarm),

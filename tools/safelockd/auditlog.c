@@ -74,6 +74,7 @@ struct auditlog {
 	uint64_t unanchored;		/* records since the last anchor */
 	uint64_t unanchored_sig;	/* of them, records that matter */
 	uint64_t anchor_ms;		/* CLOCK_MONOTONIC of the last anchor */
+	uint64_t reopen_ms;		/* ... of the last try to open the log */
 	uint64_t lost;			/* not appended, all told (STATUS) */
 	uint64_t unsaid;		/* of them, while no log was open */
 	char unsaid_why[AUDIT_TEXT_SIZE];	/* the LOST record's text */
@@ -86,6 +87,9 @@ struct auditlog {
 	uint64_t follow_seq[AUDIT_KSEQ_LOCKS];	/* the dump's SEQ, not yet said */
 	uint32_t follow_due;		/* bit = lock */
 	bool followed;			/* once since safelockd started */
+	/* the verifier follows the events too (auditlog_on_event()) */
+	void (*hook)(void *ctx, uint32_t device, uint32_t type, uint32_t value);
+	void *hook_ctx;
 };
 
 static struct auditlog *the_log;	/* for audit_admin()'s hook */
@@ -516,6 +520,8 @@ static int on_event(struct nl_msg *msg, void *arg)
 		 tb[SAFELOCK_A_REQUEST_ID] ?
 		 (unsigned long long)nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]) : 0ULL);
 	auditlog_event(al, get_u32(tb, SAFELOCK_A_DEVICE), &rec);
+	if (al->hook)
+		al->hook(al->hook_ctx, get_u32(tb, SAFELOCK_A_DEVICE), rec.type, rec.value);
 	return NL_SKIP;
 }
 
@@ -623,6 +629,9 @@ static void received(struct auditlog *al, int ret)
 			 (unsigned long long)al->last_kseq);
 		fprintf(stderr, "safelockd: audit: %s\n", text);
 		auditlog_vault(al, AUDIT_V_EVENTS_LOST, 0, 0, 0, text);
+		/* what the verifier follows may be among them */
+		if (al->hook)
+			al->hook(al->hook_ctx, 0, 0, 0);
 	} else if (ret && ret != -EAGAIN && ret != -EINTR) {
 		/* the family went away (module unloaded): follow it again later */
 		sl_genl_close(&al->ev);
@@ -658,13 +667,45 @@ static void reopen(struct auditlog *al)
 		al->dir, (unsigned long long)n);
 }
 
+void auditlog_on_event(struct auditlog *al,
+		       void (*fn)(void *ctx, uint32_t device, uint32_t type, uint32_t value),
+		       void *ctx)
+{
+	if (!al)
+		return;
+	al->hook = fn;
+	al->hook_ctx = ctx;
+}
+
+/* How long after the last anchor the records since are anchored. */
+static uint64_t anchor_wait_ms(const struct auditlog *al)
+{
+	return al->unanchored_sig ? AUDIT_ANCHOR_MS : AUDIT_ANCHOR_NOISE_MS;
+}
+
+int64_t auditlog_due_ms(const struct auditlog *al)
+{
+	uint64_t now;
+
+	if (!al)
+		return -1;
+	now = mono_ms();
+	/* a log that cannot be opened: tried once a second, as it always was */
+	if (!al->log)
+		return al->reopen_ms + 1000 > now ? (int64_t)(al->reopen_ms + 1000 - now) : 0;
+	if (!al->unanchored)
+		return -1;
+	return al->anchor_ms + anchor_wait_ms(al) > now ?
+	       (int64_t)(al->anchor_ms + anchor_wait_ms(al) - now) : 0;
+}
+
 void auditlog_tick(struct auditlog *al)
 {
-	if (al && !al->log)
+	if (al && !al->log) {
+		al->reopen_ms = mono_ms();
 		reopen(al);
-	if (al && al->unanchored &&
-	    mono_ms() - al->anchor_ms >= (al->unanchored_sig ? AUDIT_ANCHOR_MS :
-					  AUDIT_ANCHOR_NOISE_MS))
+	}
+	if (al && al->unanchored && mono_ms() - al->anchor_ms >= anchor_wait_ms(al))
 		anchor(al);
 }
 

@@ -57,8 +57,20 @@ void auditlog_follow_end(struct auditlog *al);
 void auditlog_event(struct auditlog *al, uint32_t device, struct audit_record *rec);
 /* The family went away: follow the events again once it is back. */
 void auditlog_events_close(struct auditlog *al);
-/* Once a second: open a log that could not be opened; anchor what waits. */
+/*
+ * Open a log that could not be opened; anchor what waits. Due in
+ * auditlog_due_ms() ms (0: now), -1: nothing to do until a record comes.
+ */
 void auditlog_tick(struct auditlog *al);
+int64_t auditlog_due_ms(const struct auditlog *al);
+/*
+ * @fn sees every kernel event after it is logged (the verifier follows
+ * new locks with it instead of polling their status); type 0: events were
+ * lost, any of them.
+ */
+void auditlog_on_event(struct auditlog *al,
+		       void (*fn)(void *ctx, uint32_t device, uint32_t type, uint32_t value),
+		       void *ctx);
 
 /* struct admin_server's audit_verify and audit_counts. */
 int auditlog_verify(void *ctx, struct safelock_admin_audit *out, char *what,

@@ -98,6 +98,10 @@ static const struct sandbox_syscall allowed[] = {
 	{ "rt_sigaction", X | A | R }, { "sigreturn", R },
 	{ "clock_gettime", X | A | R }, { "clock_gettime64", R },
 	{ "clock_getres", X | A | R }, { "clock_getres_time64", R },
+	/* the wall clock's timerfd, armed again after each set */
+	{ "timerfd_create", X | A | R }, { "timerfd_settime", X | A | R },
+	{ "timerfd_settime64", R }, { "timerfd_gettime", X | A | R },
+	{ "timerfd_gettime64", R },
 	{ "gettimeofday", X | A | R }, { "time", X },
 	{ "getpid", X | A | R }, { "gettid", X | A | R },
 	{ "getuid", X | A | R }, { "getuid32", R }, { "geteuid", X | A | R },

@@ -5,9 +5,24 @@
  * when the module is reloaded (or was not loaded yet).
  *
  * One poll() over the netlink socket and a signalfd. The socket also
- * follows nlctrl's "notify" group, so the family going away is seen at once;
- * a one-second tick retries registration and notices a change of
- * provisioning (an owner enrolled by `safelockctl init`).
+ * follows nlctrl's "notify" group, so the family going away is seen at once.
+ * Nothing is polled on a timer while nothing is due: an idle lock with a
+ * registered safelockd wakes neither (poll() without a timeout). What used
+ * to be a one-second tick is now deadlines, each only while it applies
+ * (run_due()): registration, retried with a backoff while not registered;
+ * provisioned(), retried with a backoff while the vault fails (its own
+ * reopen backoff, vault.h keep_trying), else asked again when something
+ * says so (an admin request, k_provisioned()); the code key, retried until
+ * the kernel takes it; the policy to the locks, when a lock takes this
+ * verifier in (the kernel's VERIFIER event, followed through the audit
+ * log's events socket), after an admin request, when the UTC offset
+ * changes (the next DST transition, computed), when the wall clock is set,
+ * and with a backoff while it cannot be loaded or pushed; a preparation's
+ * expiry, VAULT_PREPARE_TTL_MS after it was made; the audit log's anchor
+ * (auditlog_due_ms()). A timerfd on CLOCK_REALTIME (TFD_TIMER_CANCEL_ON_SET)
+ * sees the wall clock set, and safelockd tells the kernel
+ * (SAFELOCK_CMD_CLOCK_SET), which reads its clocks only at time lock
+ * boundaries otherwise.
  *
  * ENTRY_BEGIN (the first key of an entry, no digit) lets the vault arm its
  * sessions, and ENTRY_USER (the entry's user id typed) count the try and
@@ -16,16 +31,16 @@
  * it: a VERIFY without notice, or for another id, is checked in full. The
  * work the vault can leave for after the verdict (vault_ops.finish) is done
  * once the VERDICT is sent. A preparation whose VERIFY never comes is
- * ended by vault_ops.expire from the one-second tick (a try counted at its
- * user id stays a failure).
+ * ended by vault_ops.expire when its time is up (a try counted at its user
+ * id stays a failure).
  *
  * The same loop serves the admin socket (admin.c): at most one request per
  * round, after the kernel's messages, and none while an entry is being
  * typed. It is the kernel side of the admin server too (struct
  * admin_kernel_ops): the doors' state from STATUS_GET dumps (on a socket of
- * their own), the policy pushed with POLICY_SET from the registered socket
- * to every lock, at registration, after every change, and to a lock that
- * appears later (the tick dumps the locks every second).
+ * their own, when a request needs them), the policy pushed with POLICY_SET
+ * from the registered socket to every lock, at registration, after every
+ * change, and to a lock that appears later (its VERIFIER event).
  */
 #include <errno.h>
 #include <poll.h>
@@ -36,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <netlink/netlink.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -49,6 +65,23 @@
 
 
 #define MAX_LOCKS	32	/* device indices followed (the kernel has 16) */
+
+/* Retries of what failed: from RETRY_FIRST_MS, doubling up to a limit. */
+#define RETRY_FIRST_MS		1000
+#define REGISTER_MAX_MS		4000	/* a module loaded is taken in soon */
+#define RETRY_MAX_MS		30000	/* as the vault's own (VAULT_REOPEN_MAX_MS) */
+/* Without the events socket a new lock is looked for this often. */
+#define EVENTLESS_SYNC_MS	10000
+/* expire() measures from its own stamp, taken before ours */
+#define EXPIRE_SLACK_MS		50
+/* The clock timerfd's expiry: never reached, only cancelled by a set. */
+#define CLOCK_FAR_S		(366LL * 86400)
+
+/* One duty's deadline (CLOCK_MONOTONIC ms; 0: not due) and its backoff. */
+struct due {
+	uint64_t at;
+	uint32_t wait_ms;
+};
 
 struct lock_status {
 	uint32_t device;
@@ -81,11 +114,20 @@ struct verifier {
 	/* the locks that have the policy of the vault (bit = device index) */
 	uint32_t pushed;
 	int32_t pushed_offset;	/* the UTC offset the locks were last given */
-	bool policy_loaded;	/* admin's policy was loaded at the last tick */
 	/* messages on the verifier socket that were not the kernel's */
 	struct ratelimit forged_rl;
 	unsigned long forged_total;
 	struct codekey ck;	/* this socket's code key (codekey.c) */
+	/* what is due when (run_due()) */
+	struct due reg;		/* registration, while not registered */
+	struct due vault_due;	/* provisioned() again, while the vault fails */
+	struct due key_due;	/* the code key, until the kernel takes it */
+	struct due sync_due;	/* the policy to the locks */
+	int64_t offset_change_s;	/* wall clock second the UTC offset changes; 0 */
+	uint64_t prepared_ms;	/* when the last preparation was made; 0 none */
+	uint64_t prepared_req;	/* its request id */
+	bool no_events;		/* registered, but the events socket is not open */
+	int clock_fd;		/* timerfd: the wall clock was set */
 };
 
 static void report(struct verifier *vf, const char *fmt, const char *a,
@@ -133,6 +175,37 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ms(void)
+{
+	return now_ns() / 1000000;
+}
+
+static void due_now(struct due *d)
+{
+	d->at = mono_ms() ? mono_ms() : 1;
+	d->wait_ms = 0;
+}
+
+/* Failed: again after the next wait of the backoff. */
+static void due_retry(struct due *d, uint32_t max_ms)
+{
+	d->wait_ms = d->wait_ms ? d->wait_ms * 2 : RETRY_FIRST_MS;
+	if (d->wait_ms > max_ms)
+		d->wait_ms = max_ms;
+	d->at = mono_ms() + d->wait_ms;
+}
+
+static void due_done(struct due *d)
+{
+	d->at = 0;
+	d->wait_ms = 0;
+}
+
+static bool is_due(const struct due *d, uint64_t now)
+{
+	return d->at && now >= d->at;
 }
 
 /*
@@ -255,6 +328,8 @@ static void prepare_begun(struct verifier *vf)
 		/* still begun: its ENTRY_USER may follow */
 		ret = vf->vault->ops->prepare(vf->vault, req);
 	}
+	vf->prepared_ms = mono_ms();	/* expire() is due TTL from now */
+	vf->prepared_req = req;
 	if (ret)
 		fprintf(stderr, "safelockd: request %llu: unable to prepare: %s\n",
 			(unsigned long long)req, vf->vault->errmsg);
@@ -306,6 +381,9 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	in.req = nla_get_u64(tb[SAFELOCK_A_REQUEST_ID]);
 	memcpy(nonce, nla_data(tb[SAFELOCK_A_NONCE]), sizeof(nonce));
 	in.user = tb[SAFELOCK_A_USER_ID] ? nla_get_u32(tb[SAFELOCK_A_USER_ID]) : 0;
+	/* its VERIFY uses or cancels the preparation (vault.h): none to expire */
+	if (in.req == vf->prepared_req)
+		vf->prepared_ms = 0;
 	if (tb[SAFELOCK_A_CODE_SEALED]) {
 		in.len = codekey_open(&vf->ck, nonce, in.req, nla_data(tb[SAFELOCK_A_CODE_SEALED]),
 				      (size_t)nla_len(tb[SAFELOCK_A_CODE_SEALED]), code, sizeof(code));
@@ -321,7 +399,7 @@ static void handle_verify(struct verifier *vf, struct nl_msg *msg)
 	}
 	t_vault = now_ns();
 	vf->vault->errmsg[0] = '\0';
-	/* no vault call here: the tick loads a policy that could not be read */
+	/* no vault call here: sync_policy() loads a policy that could not be read */
 	in_force = policy_in_force(vf->pushed, in.dev, vf->admin->policy_loaded);
 	verify_decide(vf->vault, vf->admin, in_force, &in, &out);
 	safelock_wipe(code, sizeof(code));
@@ -604,7 +682,9 @@ static int push_locks(struct verifier *vf, const struct safelock_admin_policy *p
 		uint32_t bit = locks[i].device < 32 ? 1u << locks[i].device : 0;
 
 		present |= bit;
-		if (only_new && (vf->pushed & bit))
+		/* the lock's own word: one probed again lost what it had */
+		if (only_new && (vf->pushed & bit) &&
+		    (locks[i].flags & SAFELOCK_STATUS_POLICY))
 			continue;
 		ret = push_one(vf, locks[i].device, p, why, len);
 		if (ret == -ENODEV) {		/* went away meanwhile */
@@ -752,45 +832,145 @@ static void disconnect(struct verifier *vf)
 	vf->pushed = 0;
 	vf->begun = 0;
 	codekey_wipe(&vf->ck);
+	due_now(&vf->reg);
+	due_done(&vf->key_due);
+	due_done(&vf->sync_due);
+	vf->offset_change_s = 0;
+}
+
+/*
+ * The wall clock second after @now at which @p's UTC offset changes (the
+ * next DST transition), 0 if none within a year: looked for in steps of
+ * six hours (zones change at most twice a year), then to the second.
+ */
+static int64_t next_offset_change(const struct safelock_admin_policy *p, int64_t now)
+{
+	const int64_t step = 6 * 3600, horizon = 366LL * 86400;
+	int32_t off = policy_offset_at(p, now);
+	int64_t lo = now, hi, mid;
+
+	if (!p->time_zone[0])
+		return 0;
+	for (hi = now + step; hi <= now + horizon; lo = hi, hi += step)
+		if (policy_offset_at(p, hi) != off)
+			break;
+	if (hi > now + horizon)
+		return 0;
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (policy_offset_at(p, mid) != off)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return hi;
 }
 
 /*
  * The vault's policy to every lock that does not have it yet; to every
  * lock again when the time zone's offset changed (a DST transition), so
- * the schedule stays on the wall clock without a policy set.
+ * the schedule stays on the wall clock without a policy set (at the
+ * transition next_offset_change() finds, or after a clock set).
  */
 static void sync_policy(struct verifier *vf)
 {
 	const struct safelock_admin_policy *p;
 	char why[256];
+	int64_t now = (int64_t)time(NULL);
 	int32_t off;
 	int ret;
 
-	if (!vf->registered || !admin_policy_ready(vf->admin))
+	vf->offset_change_s = 0;	/* set again below once pushed */
+	if (!vf->registered) {
+		due_done(&vf->sync_due);
 		return;
+	}
+	if (!admin_policy_ready(vf->admin)) {
+		/* load_policy() noted the vault's error: tried again later */
+		due_retry(&vf->sync_due, RETRY_MAX_MS);
+		return;
+	}
 	p = admin_policy(vf->admin);
-	off = policy_offset_at(p, (int64_t)time(NULL));
+	off = policy_offset_at(p, now);
 	if (vf->pushed && off != vf->pushed_offset) {
 		fprintf(stderr, "safelockd: time zone %s: UTC offset now %+d s (was %+d s): pushing the policy again\n",
 			p->time_zone[0] ? p->time_zone : "(none)", off, vf->pushed_offset);
 		ret = push_locks(vf, p, NULL, false, why, sizeof(why));
-		if (ret && ret != -ENOTCONN)
-			report(vf, "unable to push the policy: %s%s (retrying)", why, "");
+	} else {
+		ret = push_locks(vf, p, NULL, true, why, sizeof(why));
+	}
+	if (ret && ret != -ENOTCONN) {
+		report(vf, "unable to push the policy: %s%s (retrying)", why, "");
+		due_retry(&vf->sync_due, RETRY_MAX_MS);
 		return;
 	}
-	ret = push_locks(vf, admin_policy(vf->admin), NULL, true, why, sizeof(why));
-	if (ret && ret != -ENOTCONN)
-		report(vf, "unable to push the policy: %s%s (retrying)", why, "");
+	due_done(&vf->sync_due);
+	/* the next DST transition pushes the offset again, nothing before */
+	vf->offset_change_s = next_offset_change(p, now);
 }
 
-/* The code key to the kernel, once per registration; retried every tick. */
+/* The code key to the kernel, once per registration; retried until taken. */
 static void give_key(struct verifier *vf)
 {
 	char why[300];
 
-	if (vf->registered && codekey_give_once(&vf->ck, "/dev", why, sizeof(why)))
+	if (vf->registered && codekey_give_once(&vf->ck, "/dev", why, sizeof(why))) {
 		report(vf, "unable to give the code key: %s%s (retrying; no code reaches safelockd until then)",
 		       why, "");
+		due_retry(&vf->key_due, RETRY_MAX_MS);
+		return;
+	}
+	due_done(&vf->key_due);
+}
+
+/* The kernel reads its clocks now: the wall clock was set (or may have been). */
+static void tell_clock(struct verifier *vf)
+{
+	struct nl_msg *msg;
+	int ret;
+
+	if (!vf->registered)
+		return;
+	msg = sl_genl_msg(&vf->nl, SAFELOCK_CMD_CLOCK_SET);
+	if (!msg) {
+		fprintf(stderr, "safelockd: unable to tell the kernel the clock was set: out of memory\n");
+		return;
+	}
+	ret = sl_genl_request(&vf->nl, msg);
+	/* an older module without CLOCK_SET reads its clocks every second */
+	if (ret && ret != -EOPNOTSUPP)
+		fprintf(stderr, "safelockd: unable to tell the kernel the clock was set: %s%s%s\n",
+			strerror(-ret), vf->nl.extack[0] ? ": " : "", vf->nl.extack);
+}
+
+/* Arm the clock timerfd: it reads ECANCELED when CLOCK_REALTIME is set. */
+static void clock_arm(struct verifier *vf)
+{
+	struct itimerspec its = { .it_value.tv_sec = time(NULL) + CLOCK_FAR_S };
+
+	if (vf->clock_fd >= 0 &&
+	    timerfd_settime(vf->clock_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET,
+			    &its, NULL)) {
+		fprintf(stderr, "safelockd: unable to follow the wall clock: %s (the kernel sees a set at its next reading)\n",
+			strerror(errno));
+		close(vf->clock_fd);
+		vf->clock_fd = -1;
+	}
+}
+
+/* The clock timerfd is readable: the wall clock was set (or its far end came). */
+static void clock_readable(struct verifier *vf)
+{
+	uint64_t n;
+
+	if (read(vf->clock_fd, &n, sizeof(n)) < 0 && errno != ECANCELED)
+		return;		/* EAGAIN: nothing after all */
+	clock_arm(vf);
+	if (vf->verbose)
+		fprintf(stderr, "safelockd: the wall clock was set: telling the kernel\n");
+	tell_clock(vf);
+	/* the UTC offset at the new time may be another, its next change too */
+	due_now(&vf->sync_due);
 }
 
 static void try_register(struct verifier *vf)
@@ -820,6 +1000,11 @@ static void try_register(struct verifier *vf)
 	ret = vf->vault->ops->provisioned(vf->vault);
 	vf->vault_ret = ret;
 	admin_vault_result(vf->admin, ret);
+	/* a vault that fails is asked again, with a backoff, until it answers */
+	if (ret < 0)
+		due_retry(&vf->vault_due, RETRY_MAX_MS);
+	else
+		due_done(&vf->vault_due);
 	/* a vault that cannot be read is DAMAGED, never "no owner" */
 	prov = vault_state(ret);
 	if (ret < 0)
@@ -853,8 +1038,11 @@ static void try_register(struct verifier *vf)
 	vf->registered = true;
 	vf->provisioned = prov;
 	vf->last_err[0] = '\0';
+	due_done(&vf->reg);
 	give_key(vf);
 	sync_policy(vf);
+	/* a set while nobody followed the clock is reported now, not later */
+	tell_clock(vf);
 }
 
 /*
@@ -897,35 +1085,41 @@ static void audit_later(struct verifier *vf)
 }
 
 /*
- * Once a second: keep PROVISIONED up to date, give a lock that appeared
- * (or a policy that could not be read before) the vault's policy. A vault
- * not open yet is tried again by provisioned() (with its own backoff).
+ * Not registered: register (try_register()), and with no kernel to register
+ * with, open the vault all the same for an audit log that waits for it.
  */
-static void tick(struct verifier *vf)
+static void register_due(struct verifier *vf)
+{
+	try_register(vf);
+	if (vf->audit_late && !vf->registered) {
+		vf->vault_ret = vf->vault->ops->provisioned(vf->vault);
+		admin_vault_result(vf->admin, vf->vault_ret);
+	}
+	if (vf->audit_late && vf->vault_ret >= 0)
+		audit_later(vf);
+	if (!vf->registered)
+		due_retry(&vf->reg, REGISTER_MAX_MS);
+}
+
+/*
+ * The vault failed (or has not opened yet): keep PROVISIONED up to date.
+ * provisioned() also retries opening a vault that is not open yet, with a
+ * backoff of its own.
+ */
+static void vault_due(struct verifier *vf)
 {
 	int prov, ret;
 
-	if (vf->vault->ops->expire)
-		vf->vault->ops->expire(vf->vault);
-	auditlog_tick(vf->audit);
-	if (!vf->registered) {
-		try_register(vf);
-		/* no kernel to register with: the vault is tried all the same */
-		if (vf->audit_late && !vf->registered) {
-			vf->vault_ret = vf->vault->ops->provisioned(vf->vault);
-			admin_vault_result(vf->admin, vf->vault_ret);
-		}
-		if (vf->audit_late && vf->vault_ret >= 0)
-			audit_later(vf);
-		return;
-	}
 	ret = vf->vault->ops->provisioned(vf->vault);
 	vf->vault_ret = ret;
 	admin_vault_result(vf->admin, ret);
+	if (ret < 0)
+		due_retry(&vf->vault_due, RETRY_MAX_MS);
+	else
+		due_done(&vf->vault_due);
 	if (vf->audit_late && ret >= 0)
 		audit_later(vf);
 	prov = vault_state(ret);
-	give_key(vf);
 	if (prov != vf->provisioned) {
 		fprintf(stderr, "safelockd: vault %s (was %s): telling the kernel\n",
 			vault_state_name((uint8_t)prov),
@@ -934,12 +1128,84 @@ static void tick(struct verifier *vf)
 			auditlog_vault(vf->audit, AUDIT_V_VAULT_ERROR, 0, SAFELOCK_RESULT_DENIED,
 				       (uint32_t)-ret, "vault damaged or unreadable: told the kernel");
 		try_register(vf);
-	} else {
-		sync_policy(vf);
 	}
 }
 
-#define NPFD	(3 + ADMIN_MAX_CLIENTS + 1)
+static uint64_t earliest(uint64_t next, uint64_t at)
+{
+	return at && at < next ? at : next;
+}
+
+/*
+ * Do what is due now; return when something is next due (CLOCK_MONOTONIC
+ * ms), UINT64_MAX for nothing: poll() then waits without a timeout.
+ */
+static uint64_t run_due(struct verifier *vf)
+{
+	uint64_t now = mono_ms(), next = UINT64_MAX, expire_at;
+	int64_t left, wall;
+
+	expire_at = vf->prepared_ms ? vf->prepared_ms + VAULT_PREPARE_TTL_MS + EXPIRE_SLACK_MS : 0;
+	if (expire_at && now >= expire_at) {
+		vf->prepared_ms = 0;
+		expire_at = 0;
+		if (vf->vault->ops->expire)
+			vf->vault->ops->expire(vf->vault);
+	}
+	if (auditlog_due_ms(vf->audit) == 0)
+		auditlog_tick(vf->audit);
+	if (!vf->registered) {
+		if (is_due(&vf->reg, now))
+			register_due(vf);
+	} else {
+		if (is_due(&vf->vault_due, now))
+			vault_due(vf);
+		if (is_due(&vf->key_due, now))
+			give_key(vf);
+		wall = (int64_t)time(NULL);
+		if (is_due(&vf->sync_due, now) ||
+		    (vf->offset_change_s && wall >= vf->offset_change_s))
+			sync_policy(vf);
+		/* without the kernel's events, a new lock is only seen this way */
+		if (vf->registered && vf->no_events && !vf->sync_due.at)
+			vf->sync_due.at = now + EVENTLESS_SYNC_MS;
+	}
+
+	now = mono_ms();
+	next = earliest(next, expire_at);
+	left = auditlog_due_ms(vf->audit);
+	if (left >= 0)
+		next = earliest(next, now + (uint64_t)left);
+	if (!vf->registered) {
+		next = earliest(next, vf->reg.at);
+		return next;
+	}
+	next = earliest(next, vf->vault_due.at);
+	next = earliest(next, vf->key_due.at);
+	next = earliest(next, vf->sync_due.at);
+	if (vf->offset_change_s) {
+		wall = (int64_t)time(NULL);
+		next = earliest(next, now + (vf->offset_change_s > wall ?
+					     (uint64_t)(vf->offset_change_s - wall) * 1000 : 0));
+	}
+	return next;
+}
+
+/*
+ * A kernel event, from the audit log's events socket: a lock that has just
+ * taken this verifier in (a lock that appeared, or was probed again) has no
+ * policy yet. Type 0: events were lost, that one perhaps among them.
+ */
+static void on_kernel_event(void *ctx, uint32_t device, uint32_t type, uint32_t value)
+{
+	struct verifier *vf = ctx;
+
+	(void)device;
+	if (((type == SAFELOCK_EVENT_VERIFIER && value == 1) || !type) && vf->registered)
+		due_now(&vf->sync_due);
+}
+
+#define NPFD	(4 + ADMIN_MAX_CLIENTS + 1)
 
 int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 {
@@ -947,11 +1213,12 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 		.vault = vault, .nl = { .family = -1 }, .q_family = -1,
 		.prepare = !opts->no_prepare, .verbose = opts->verbose,
 		.forged_rl = { .window_ms = 60000, .burst = 10 },
+		.clock_fd = -1,
 	};
 	struct signalfd_siginfo si;
 	struct pollfd pfd[NPFD];
 	char err[320];
-	uint64_t next = 0, now;
+	uint64_t next, now;
 	sigset_t mask;
 	int sfd, n, na, timeout, rc = 0;
 
@@ -972,6 +1239,7 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 	}
 	if (vf.audit)
 		auditlog_vault(vf.audit, AUDIT_V_START, 0, 0, 0, "safelockd started");
+	auditlog_on_event(vf.audit, on_kernel_event, &vf);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -983,6 +1251,12 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* the wall clock set: the kernel hears it from us (tell_clock()) */
+	vf.clock_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (vf.clock_fd < 0)
+		fprintf(stderr, "safelockd: unable to follow the wall clock: %s (the kernel sees a set at its next reading)\n",
+			strerror(errno));
+	clock_arm(&vf);
 	if (opts->admin_socket &&
 	    admin_listen(vf.admin, opts->admin_socket, opts->admin_group, err, sizeof(err))) {
 		fprintf(stderr, "safelockd: unable to serve administration: %s\n", err);
@@ -990,30 +1264,31 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 		goto out;
 	}
 	/* everything that needs privileges is open: the sandbox closes the rest */
-	tick(&vf);
-	next = now_ns() + 1000000000ULL;
+	due_now(&vf.reg);
+	run_due(&vf);
 	if (opts->sandbox && sandbox_enter(opts->sandbox, err, sizeof(err))) {
 		fprintf(stderr, "safelockd: unable to enter the sandbox: %s\n", err);
 		rc = 1;
 		goto out;
 	}
 	for (;;) {
-		now = now_ns();
-		if (now >= next) {
-			tick(&vf);
-			next = now_ns() + 1000000000ULL;
-			now = now_ns();
-		}
+		next = run_due(&vf);
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = sl_genl_fd(&vf.nl), .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = vf.registered ? auditlog_events_fd(vf.audit) : -1,
 					  .events = POLLIN };
-		na = admin_pollfds(vf.admin, pfd + 3, NPFD - 3);
-		timeout = next > now ? (int)((next - now) / 1000000) + 1 : 0;
+		pfd[3] = (struct pollfd){ .fd = vf.clock_fd, .events = POLLIN };
+		vf.no_events = vf.registered && pfd[2].fd < 0;
+		na = admin_pollfds(vf.admin, pfd + 4, NPFD - 4);
+		/* nothing due: no timeout, no wakeup */
+		now = mono_ms();
+		timeout = next == UINT64_MAX ? -1 :
+			  next <= now ? 0 :
+			  next - now > 86400000 ? 86400000 : (int)(next - now);
 		n = admin_poll_timeout(vf.admin);
-		if (n >= 0 && n < timeout)
+		if (n >= 0 && (timeout < 0 || n < timeout))
 			timeout = n;
-		n = poll(pfd, 3 + na, timeout);
+		n = poll(pfd, 4 + na, timeout);
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "safelockd: unable to poll: %s\n", strerror(errno));
 			rc = 1;
@@ -1042,19 +1317,22 @@ int verifier_run(struct vault *vault, const struct verifier_opts *opts)
 		}
 		if (vf.reconnect) {
 			disconnect(&vf);
-			next = 0;
 			continue;
 		}
 		prepare_begun(&vf);
 		/* then the events, for the audit log */
 		if (pfd[2].revents & (POLLIN | POLLERR))
 			auditlog_events_receive(vf.audit);
+		if (pfd[3].revents & POLLIN)
+			clock_readable(&vf);
 		/* then at most one admin request; back to poll() after it */
-		admin_service(vf.admin, pfd + 3, na);
-		if (vf.reconnect) {
+		if (admin_service(vf.admin, pfd + 4, na))
+			due_now(&vf.sync_due);	/* it may have changed the policy */
+		/* a vault op failed (a verify, an admin request): ask it again */
+		if (!vf.admin->vault_ok && !vf.vault_due.at)
+			due_retry(&vf.vault_due, RETRY_MAX_MS);
+		if (vf.reconnect)
 			disconnect(&vf);
-			next = 0;
-		}
 	}
 out:
 	/* a clean stop: no code will be checked for a prepared entry */
@@ -1065,6 +1343,8 @@ out:
 	auditlog_close(vf.audit);
 	free(vf.admin);
 	close(sfd);
+	if (vf.clock_fd >= 0)
+		close(vf.clock_fd);
 	codekey_wipe(&vf.ck);
 	return rc;
 }

@@ -4,9 +4,11 @@
  * tests/sandbox_child) runs sandboxed: /proc/PID/status says seccomp filter
  * mode, no_new_privs, only CAP_NET_ADMIN (none when not started as root),
  * the new uid; the state directory is the user's; admin requests are served
- * and the once-a-second registration retries (no module on the host) run
- * under the filter without being killed; SIGTERM ends it cleanly; and a
- * forbidden call (an AF_INET socket) kills the process with SIGSYS.
+ * and the registration retries (no module on the host) run under the filter
+ * without being killed, backing off instead of waking every second (its
+ * voluntary context switches counted), yet an admin request still wakes it
+ * at once; SIGTERM ends it cleanly; and a forbidden call (an AF_INET
+ * socket) kills the process with SIGSYS.
  *
  * As root it drops to "nobody"; otherwise it stays the user it is (no
  * capability then) and the uid tests are skipped.
@@ -31,7 +33,7 @@
 #include "admin.h"
 #include "tap.h"
 
-#define NTESTS 16
+#define NTESTS 18
 
 static char helper[512], dir[64], sock_path[128], state[128], logf[128];
 static const char *user;
@@ -284,6 +286,28 @@ static void test_loop(void)
 		w = waitpid(pid, &status, WNOHANG);
 	if (!tap_ok(w == 0, "alive after 2.5 s of registration retries under the filter"))
 		show_log();
+	if (w == 0) {
+		long c0, c1;
+
+		/*
+		 * Retries 1, 2, then 4 s apart (REGISTER_MAX_MS): at most 3
+		 * wakeups in 8 s, where a one-second tick makes 8 or more.
+		 */
+		proc_status(pid, "voluntary_ctxt_switches", v, sizeof(v));
+		c0 = atol(v);
+		usleep(8000000);
+		proc_status(pid, "voluntary_ctxt_switches", v, sizeof(v));
+		c1 = atol(v);
+		tap_ok(c1 - c0 <= 3, "unregistered, the loop retries with a backoff: %ld wakeups in 8 s",
+		       c1 - c0);
+		memset(&rq, 0, sizeof(rq));
+		rq.op = ADMIN_OP_STATUS;
+		tap_ok(fd >= 0 && admin(fd, &rq, &rep) == 0,
+		       "... and wakes at once for an admin request");
+	} else {
+		tap_skip("wakeups", "the loop died");
+		tap_skip("wakeups", "the loop died");
+	}
 	if (fd >= 0)
 		close(fd);
 	if (w == 0) {

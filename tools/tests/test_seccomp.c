@@ -41,7 +41,8 @@ static const char *const need_x86_64[] = {
 	"exit_group", "fcntl", "getpid", "gettid", "clock_gettime",
 	"clock_nanosleep", "nanosleep", "unlink", "rename", "mkdir", "fsync",
 	"fdatasync", "ftruncate", "getdents64", "pread64", "pwrite64", "flock",
-	"getuid", "geteuid", "uname", "statx", NULL,
+	"getuid", "geteuid", "uname", "statx", "timerfd_create", "timerfd_settime",
+	NULL,
 };
 
 /* aarch64: only the *at calls, ppoll and pselect6, no legacy ones */
@@ -55,7 +56,7 @@ static const char *const need_aarch64[] = {
 	"clock_nanosleep", "unlinkat", "renameat", "renameat2", "mkdirat",
 	"faccessat", "readlinkat", "fsync", "fdatasync", "ftruncate",
 	"getdents64", "pread64", "pwrite64", "flock", "getuid", "geteuid",
-	"uname", "statx", NULL,
+	"uname", "statx", "timerfd_create", "timerfd_settime", NULL,
 };
 
 /* armhf (EABI): the 32-bit variants, and 64-bit time */
@@ -72,7 +73,7 @@ static const char *const need_arm[] = {
 	"clock_getres_time64", "gettimeofday", "unlink", "rename", "fsync",
 	"fdatasync", "ftruncate64", "getdents64", "pread64", "pwrite64",
 	"flock", "getuid32", "geteuid32", "getgid32", "getegid32", "uname",
-	NULL,
+	"timerfd_create", "timerfd_settime", "timerfd_settime64", NULL,
 };
 
 static const struct arch_case arches[] = {

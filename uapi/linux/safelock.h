@@ -582,6 +582,15 @@ enum safelock_attrs {
  *	count the try and load the user's sealed code before ENTER; the
  *	VERIFY, if it comes, carries the user id again, and nothing may
  *	depend on this notice
+ * @SAFELOCK_CMD_CLOCK_SET: (verifier, CAP_NET_ADMIN) optionally DEVICE
+ *	(without it, every lock): the wall clock (CLOCK_REALTIME) was set.  The
+ *	lock reads its clocks at once, reports %SAFELOCK_EVENT_CLOCK_JUMP if
+ *	they moved apart, begins a locked period the clock now falls in, and
+ *	times its next time lock boundary on the clock as it now reads.  The
+ *	kernel tells modules nothing of a clock set and reads the clocks only
+ *	at boundaries and before each step that could open; without this
+ *	command a jump is reported at the next such reading.  Never opens
+ *	anything and never ends a locked period
  * @__SAFELOCK_CMD_MAX: number of commands
  * @SAFELOCK_CMD_MAX: highest command
  */
@@ -598,6 +607,7 @@ enum safelock_cmds {
 	SAFELOCK_CMD_FAULT_CLEAR,
 	SAFELOCK_CMD_DURESS_ALARM,
 	SAFELOCK_CMD_ENTRY_USER,
+	SAFELOCK_CMD_CLOCK_SET,
 
 	__SAFELOCK_CMD_MAX,
 	SAFELOCK_CMD_MAX = __SAFELOCK_CMD_MAX - 1
