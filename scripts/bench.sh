@@ -9,8 +9,9 @@
 # and prints, one "bench: RESULT" line each:
 #   - ENTER-to-verdict (p50, p95, p99, min, max) and, for the grants,
 #     ENTER-to-bolt split into the vault, the rest of safelockd and
-#     netlink, and the kernel, for N entries (default 20) prepared at the
-#     first key, N with `safelockd --no-prepare`, N prepared on /dev/tpm0;
+#     netlink, and the kernel, for N entries (default 20) prepared while
+#     typed (sessions armed at the first key, the try counted and the
+#     user's code loaded at the user id), N with `safelockd --no-prepare`, N prepared on /dev/tpm0;
 #     the TPM commands left after ENTER, before and after the verdict;
 #   - the single-process baseline (scripts/bench/oneproc.c: evdev, the
 #     same vault code, a GPIO line; N entries) and the ratios of the

@@ -14,7 +14,7 @@
 #
 #   idle baseline  60 s with nothing of safelock loaded: the system's
 #                  context switches (/proc/stat ctxt), timer interrupts
-#   prepared       N entries, safelockd preparing at ENTRY_BEGIN
+#   prepared       N entries, safelockd preparing at ENTRY_BEGIN and ENTRY_USER
 #   unprepared     N entries, safelockd --no-prepare
 #   tpm0           a safelockd on /dev/tpm0 (no resource manager) SIGKILLed
 #                  with an entry prepared; then N entries, prepared, with
@@ -277,12 +277,12 @@ summary() {
 		END { s = ""; for (k in b) s = s sprintf(" %s (x%d)", k, b[k])
 			t = ""; for (k in a) t = t sprintf(" %s (x%d)", k, a[k])
 			printf "bench: RESULT %-10s TPM commands after ENTER, before the verdict:%s; after the verdict:%s\n", name, s, t }'
-	grep -o 'prepared ([0-9]* TPM commands)' "/tmp/d-$1.log" | sort | uniq -c |
-		awk -v name="$1" '{ n = $1; sub(/^ *[0-9]+ /, ""); printf "bench: RESULT %-10s at ENTRY_BEGIN (while typing): %d entries %s\n", name, n, $0 }'
+	grep -o '\(entry begun\|user id typed\), prepared ([0-9]* TPM commands)' "/tmp/d-$1.log" | sort | uniq -c |
+		awk -v name="$1" '{ n = $1; sub(/^ *[0-9]+ /, ""); printf "bench: RESULT %-10s while typing: %d notices: %s\n", name, n, $0 }'
 }
 
 mark 1 "prepared begins"
-say "mode prepared: safelockd acts on ENTRY_BEGIN"
+say "mode prepared: safelockd acts on ENTRY_BEGIN and ENTRY_USER"
 phase prepared
 mark 2 "prepared ends: $N completed entries"
 mark 3 "unprepared begins"
