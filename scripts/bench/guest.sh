@@ -277,8 +277,8 @@ summary() {
 		END { s = ""; for (k in b) s = s sprintf(" %s (x%d)", k, b[k])
 			t = ""; for (k in a) t = t sprintf(" %s (x%d)", k, a[k])
 			printf "bench: RESULT %-10s TPM commands after ENTER, before the verdict:%s; after the verdict:%s\n", name, s, t }'
-	grep -o '\(entry begun\|user id typed\), prepared ([0-9]* TPM commands)' "/tmp/d-$1.log" | sort | uniq -c |
-		awk -v name="$1" '{ n = $1; sub(/^ *[0-9]+ /, ""); printf "bench: RESULT %-10s while typing: %d notices: %s\n", name, n, $0 }'
+	grep -o '\(entry begun\|user id typed\), prepared ([0-9]* TPM commands' "/tmp/d-$1.log" | sort | uniq -c |
+		awk -v name="$1" '{ n = $1; sub(/^ *[0-9]+ /, ""); printf "bench: RESULT %-10s while typing: %d notices: %s)\n", name, n, $0 }'
 }
 
 mark 1 "prepared begins"
