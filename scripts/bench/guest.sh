@@ -349,7 +349,9 @@ awk '/^oneproc: entry/ { print $8, $11, "-" }' /tmp/oneproc.out >/tmp/ms-oneproc
 # Idle: the lock LOCKED, safelockd registered, nobody typing.
 say "idle: ${IDLE_S} s with the lock LOCKED and safelockd registered"
 daemon idle
-sleep 2
+# its start-up records (significant) are anchored 30 s after its start: a
+# lock at rest is one whose log is anchored too (as the e2e's idle check)
+sleep 32
 i_c0=$(ctxt) i_t0=$(timers) i_d0=$(pswitches "$D")
 sleep "$IDLE_S"
 i_c1=$(ctxt) i_t1=$(timers) i_d1=$(pswitches "$D")
