@@ -26,7 +26,7 @@ enum kmsg_check {
 
 /*
  * Is @nlh, received from @src, the kernel's message of generic netlink
- * family @family (or of nlctrl)? A VERIFY or ENTRY_BEGIN is acted on only
+ * family @family (or of nlctrl)? A VERIFY, ENTRY_BEGIN or ENTRY_USER is acted on only
  * when this says KMSG_KERNEL: any process with CAP_NET_ADMIN can unicast a
  * message to safelockd's port, but only the kernel sends from port 0.
  */
