@@ -26,9 +26,10 @@ enum kmsg_check {
 
 /*
  * Is @nlh, received from @src, the kernel's message of generic netlink
- * family @family (or of nlctrl)? A VERIFY, ENTRY_BEGIN or ENTRY_USER is acted on only
- * when this says KMSG_KERNEL: any process with CAP_NET_ADMIN can unicast a
- * message to safelockd's port, but only the kernel sends from port 0.
+ * family @family (or of nlctrl)? A VERIFY, ENTRY_BEGIN or ENTRY_USER is
+ * acted on only when this says KMSG_KERNEL: any process with CAP_NET_ADMIN
+ * can unicast a message to safelockd's port, but only the kernel sends from
+ * port 0.
  */
 enum kmsg_check kernel_msg_check(const struct sockaddr_nl *src,
 				 const struct nlmsghdr *nlh, int family);
