@@ -845,6 +845,34 @@ static int uncount(struct vault *v, unsigned int global, uint64_t last)
 	return 0;
 }
 
+/*
+ * COUNT a try of @user_id at @now before its check, one NV write (a settle
+ * that failed earlier first): global failures + 1, last failure = @now,
+ * pending = @user_id. The counts before it go to @prev_global and
+ * @prev_fail. If the write fails, whether it reached NV is unknown: the
+ * try stays counted in memory.
+ */
+static int count_try(struct vault *v, unsigned int user_id, uint64_t now,
+		     unsigned int *prev_global, uint64_t *prev_fail)
+{
+	struct tpm_vault *t = v->priv;
+	TSS2_RC rc;
+
+	rc = catch_up(t);
+	if (rc)
+		return tpm_fail(v, "settle an earlier try", rc);
+	*prev_global = t->global_fails;
+	*prev_fail = t->last_fail;
+	if (t->global_fails < UINT16_MAX)
+		t->global_fails++;
+	t->last_fail = now;
+	t->pending = user_id;
+	rc = write_throttle(t);
+	if (rc)
+		return tpm_fail(v, "count the try", rc);
+	return 0;
+}
+
 static void flush_prepared(struct tpm_vault *t)
 {
 	flush(t, &t->prep_obj);
@@ -1044,18 +1072,9 @@ static int do_prepare_user(struct vault *v, uint64_t request_id,
 	/* in a delay: the VERIFY is denied unchecked, nothing to count */
 	if (retry_after(t->fails[user_id], t->global_fails, t->last_fail, now))
 		return 0;
-	rc = catch_up(t);
-	if (rc)
-		return tpm_fail(v, "settle an earlier try", rc);
-	t->prep_global = t->global_fails;
-	t->prep_last_fail = t->last_fail;
-	if (t->global_fails < UINT16_MAX)
-		t->global_fails++;
-	t->last_fail = now;
-	t->pending = user_id;
-	rc = write_throttle(t);
-	if (rc)	/* unknown whether it reached NV: keep counting it */
-		return tpm_fail(v, "count a prepared try", rc);
+	ret = count_try(v, user_id, now, &t->prep_global, &t->prep_last_fail);
+	if (ret)
+		return ret;
 	t->prep_counted = true;
 	t->prep_clock = now;
 	t->prep_mono = mono_ms(t);
@@ -1193,20 +1212,8 @@ static int do_check(struct vault *v, uint64_t request_id, unsigned int user_id,
 
 	if (!counted) {
 		flush_prepared(t);	/* loaded for a try not counted */
-		rc = catch_up(t);
-		if (rc)
-			return tpm_fail(v, "settle an earlier try", rc);
-		/* count: a failure until settled otherwise */
-		prev_global = t->global_fails;
-		prev_fail = t->last_fail;
-		if (t->global_fails < UINT16_MAX)
-			t->global_fails++;
-		t->last_fail = now;
-		t->pending = user_id;
-		rc = write_throttle(t);
-		if (rc) {
-			/* unknown whether it reached NV: keep counting it */
-			ret = tpm_fail(v, "count the try", rc);
+		ret = count_try(v, user_id, now, &prev_global, &prev_fail);
+		if (ret) {
 			*retry_after_ms = retry_after(t->fails[user_id],
 						      t->global_fails,
 						      t->last_fail, now);
