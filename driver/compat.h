@@ -10,6 +10,7 @@
 #include <linux/device.h>
 #include <linux/hrtimer.h>
 #include <linux/jiffies.h>
+#include <linux/leds.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 
@@ -76,6 +77,31 @@ static inline void safelock_hrtimer_setup(struct hrtimer *timer,
 #else
 	hrtimer_init(timer, clock, HRTIMER_MODE_ABS);
 	timer->function = fn;
+#endif
+}
+
+/*
+ * 6.5: led_trigger_blink() and led_trigger_blink_oneshot() take the delays
+ * by value, no longer by pointer.  Kbuild says SAFELOCK_LED_BLINK_BY_VALUE
+ * when the header's prototype does.
+ */
+static inline void safelock_led_blink(struct led_trigger *trig, unsigned long on_ms,
+				      unsigned long off_ms)
+{
+#ifdef SAFELOCK_LED_BLINK_BY_VALUE
+	led_trigger_blink(trig, on_ms, off_ms);
+#else
+	led_trigger_blink(trig, &on_ms, &off_ms);
+#endif
+}
+
+static inline void safelock_led_oneshot(struct led_trigger *trig, unsigned long on_ms,
+					unsigned long off_ms)
+{
+#ifdef SAFELOCK_LED_BLINK_BY_VALUE
+	led_trigger_blink_oneshot(trig, on_ms, off_ms, 0);
+#else
+	led_trigger_blink_oneshot(trig, &on_ms, &off_ms, 0);
 #endif
 }
 

@@ -34,6 +34,7 @@ static void safelock_release(struct kref *ref)
 	struct safelock *sl = container_of(ref, struct safelock, ref);
 
 	mutex_destroy(&sl->lock);
+	kfree(sl->signals);
 	kfree(sl);
 }
 
@@ -273,9 +274,11 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 	}
 	if (a & SAFELOCK_ACT_ENTRY_USER)
 		safelock_netlink_entry_user(sl, sl->entry_id, out->user_id);
-	if (a & SAFELOCK_ACT_EV_ATTEMPT)
+	if (a & SAFELOCK_ACT_EV_ATTEMPT) {
 		safelock_emit(sl, SAFELOCK_EVENT_ATTEMPT, out->result, user_id, req_id,
 			      out->retry_after_ms);
+		safelock_signal_verdict(sl, out->result);
+	}
 	if (a & SAFELOCK_ACT_DURESS) {
 		safelock_emit(sl, SAFELOCK_EVENT_DURESS, 0, user_id, req_id, 0);
 		safelock_alarm_raise(sl);
@@ -290,6 +293,7 @@ void safelock_fsm_apply(struct safelock *sl, const struct safelock_fsm_out *out,
 	}
 	if (sl->fsm.state != before)
 		safelock_emit(sl, SAFELOCK_EVENT_STATE, 0, 0, 0, before);
+	safelock_signal_sync(sl);
 	/* An entry that ends without a request leaves no id behind. */
 	if ((a & SAFELOCK_ACT_ENTRY_STOP) && !(a & SAFELOCK_ACT_VERIFY))
 		sl->entry_id = 0;
@@ -601,6 +605,7 @@ void safelock_battery_changed(struct safelock *sl, bool low)
 {
 	lockdep_assert_held(&sl->lock);
 	safelock_emit(sl, SAFELOCK_EVENT_BATTERY, 0, 0, 0, low);
+	safelock_signal_battery(sl, low);
 }
 
 /* Bolt events come from the actuator, which knows when the line moved. */
@@ -1181,6 +1186,9 @@ static int safelock_probe(struct platform_device *pdev)
 	safelock_clock_tick(sl);
 	mutex_unlock(&sl->lock);
 	ret = safelock_publish(sl);
+	if (ret)
+		return ret;
+	ret = safelock_signal_probe(sl);
 	if (ret)
 		return ret;
 	ret = safelock_cdev_probe(sl);

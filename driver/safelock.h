@@ -296,6 +296,8 @@ struct safelock_request {
 	u64 answered_id;
 };
 
+struct safelock_signals;
+
 /**
  * struct safelock - one lock controller
  * @dev: the platform device
@@ -328,6 +330,7 @@ struct safelock_request {
  * @alarm_on: the alarm output is raised
  * @alarm_ms: how long the alarm stays raised
  * @alarm_work: drops the alarm after @alarm_ms
+ * @signals: the LED triggers (signal.c); NULL without them
  * @verify_timeout_ms: how long the verifier has to answer
  * @entry_timeout_ms: longest pause between two keys
  * @keypad_name: name of the input device that is the keypad, or NULL
@@ -394,6 +397,7 @@ struct safelock {
 	bool alarm_on;
 	u32 alarm_ms;
 	struct delayed_work alarm_work;
+	struct safelock_signals *signals;
 	u32 verify_timeout_ms;
 	u32 entry_timeout_ms;
 	const char *keypad_name;
@@ -474,6 +478,19 @@ bool safelock_tamper_is_active(struct safelock *sl);
 bool safelock_battery_is_low(struct safelock *sl);
 void safelock_feedback_pulse(struct safelock *sl);
 void safelock_alarm_set(struct safelock *sl, bool on);
+
+/* signal.c: the lock's signals as LED triggers, if the kernel has them */
+#if IS_ENABLED(CONFIG_LEDS_TRIGGERS)
+int safelock_signal_probe(struct safelock *sl);
+void safelock_signal_verdict(struct safelock *sl, u32 result);
+void safelock_signal_sync(struct safelock *sl);
+void safelock_signal_battery(struct safelock *sl, bool low);
+#else
+static inline int safelock_signal_probe(struct safelock *sl) { return 0; }
+static inline void safelock_signal_verdict(struct safelock *sl, u32 result) { }
+static inline void safelock_signal_sync(struct safelock *sl) { }
+static inline void safelock_signal_battery(struct safelock *sl, bool low) { }
+#endif
 
 /* keypad.c */
 int safelock_keypad_probe(struct safelock *sl);

@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1083,7 +1084,7 @@ static int gpio_sim_create(struct board *b)
 		return -errno;
 	b->sim_bank = true;
 	snprintf(path, sizeof(path), "%s/bank0/num_lines", b->cfg);
-	ret = write_str(path, "21");	/* lines 0-3 and 16-20 (as on the DT board) */
+	ret = write_str(path, "27");	/* lines 0-3, 16-20 as on the DT board; LEDs 21-26 */
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), "%s/bank0/label", b->cfg);
@@ -1363,7 +1364,7 @@ static void board_params(const struct board *b, unsigned int relock_ms, unsigned
 			 unsigned int entry_ms, char *params, size_t len)
 {
 	snprintf(params, len,
-		 "chip=%s relock_ms=%u verify_timeout_ms=%u entry_timeout_ms=%u%s%s %s",
+		 "chip=%s relock_ms=%u verify_timeout_ms=%u entry_timeout_ms=%u leds=0%s%s %s",
 		 b->label, relock_ms, verify_ms, entry_ms,
 		 b->motor ? " bolt=motor" : "", b->sensor ? " bolt_sensor=1" : "", b->extra);
 	if (b->bolt_params)
@@ -3023,6 +3024,409 @@ TEST_F(board, key_feedback)
 	EXPECT_TRUE(wait_for(line_value(&self->b, FEEDBACK_LINE) == 0, 1000))
 		TH_LOG("the feedback pulse did not end");
 	ASSERT_EQ(0, type_keys(&self->b, "C"));
+}
+
+/* ---- the lock's signals: LED triggers, on gpio-sim lines behind leds-gpio ---- */
+
+#define LED_LINE0	21	/* ok, denied, penalty, delay, window, battery: 21-26 */
+
+enum { SIG_OK, SIG_DENIED, SIG_PENALTY, SIG_DELAY, SIG_WINDOW, SIG_BATTERY, NSIGS };
+
+static const char * const sig_names[NSIGS] = {
+	"ok", "denied", "penalty", "delay", "window", "battery",
+};
+
+struct led_edge {
+	uint8_t sig;
+	uint8_t level;
+	uint32_t ms;		/* since the recorder started */
+};
+
+/* What a child saw on the LED lines, in memory the parent shares. */
+struct led_rec {
+	volatile int stop;
+	volatile unsigned int n;
+	pid_t pid;
+	uint64_t t0_ms;
+	struct led_edge e[2048];
+};
+
+/* The LED that follows signal @sig, in /sys/class/leds; false if none. */
+static bool led_dir(struct board *b, int sig, char *path, size_t len)
+{
+	snprintf(path, len, "/sys/class/leds/%s:%s",
+		 b->dt_board ? "safelock-board" : "safelock-tb", sig_names[sig]);
+	return exists(path);
+}
+
+/* Make signal @sig's LED follow this lock's trigger, as a user could. */
+static int led_follow(struct board *b, int sig)
+{
+	char path[256], trig[64];
+
+	if (!led_dir(b, sig, path, sizeof(path) - 8))
+		return -ENOENT;
+	strcat(path, "/trigger");
+	snprintf(trig, sizeof(trig), "safelock%u-%s", b->index, sig_names[sig]);
+	return write_str(path, trig);
+}
+
+/* Start recording every edge of the six LED lines, every ~2 ms. */
+static struct led_rec *led_watch(struct board *b)
+{
+	struct led_rec *r;
+	int last[NSIGS], i, v;
+
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	r->t0_ms = now_ms();
+	for (i = 0; i < NSIGS; i++)
+		last[i] = 0;
+	r->pid = fork();
+	if (r->pid < 0) {
+		munmap(r, sizeof(*r));
+		return NULL;
+	}
+	if (r->pid)
+		return r;
+	while (!r->stop && now_ms() < r->t0_ms + 120000) {
+		for (i = 0; i < NSIGS; i++) {
+			v = line_value(b, LED_LINE0 + i);
+			if (v < 0 || v == last[i] || r->n >= ARRAY_SIZE(r->e))
+				continue;
+			r->e[r->n] = (struct led_edge){ i, v, now_ms() - r->t0_ms };
+			__atomic_store_n(&r->n, r->n + 1, __ATOMIC_RELEASE);
+			last[i] = v;
+		}
+		usleep(2000);
+	}
+	_exit(0);
+}
+
+static void led_watch_end(struct led_rec *r)
+{
+	if (!r)
+		return;
+	r->stop = 1;
+	waitpid(r->pid, NULL, 0);
+	munmap(r, sizeof(*r));
+}
+
+/* Edges of @sig seen so far, from @from_ms on (recorder time). */
+static unsigned int led_edges(const struct led_rec *r, int sig, uint32_t from_ms)
+{
+	unsigned int i, n = 0, end = __atomic_load_n(&r->n, __ATOMIC_ACQUIRE);
+
+	for (i = 0; i < end; i++)
+		n += r->e[i].sig == sig && r->e[i].ms >= from_ms;
+	return n;
+}
+
+/*
+ * The pulses of @sig: on[k] the length of the k-th time on, off[k] the
+ * time off after it (0 for the last, still running or never ended).
+ * Returns how many pulses ended; a line still on at the end is @on_now.
+ */
+static unsigned int led_pulses(const struct led_rec *r, int sig, uint32_t *on, uint32_t *off,
+			       unsigned int max, bool *on_now)
+{
+	unsigned int i, k = 0, end = __atomic_load_n(&r->n, __ATOMIC_ACQUIRE);
+	uint32_t rise = 0, fall = 0;
+	bool up = false, seen_fall = false;
+
+	for (i = 0; i < end; i++) {
+		const struct led_edge *e = &r->e[i];
+
+		if (e->sig != sig)
+			continue;
+		if (e->level) {
+			if (seen_fall && k > 0 && k <= max)
+				off[k - 1] = e->ms - fall;
+			rise = e->ms;
+			up = true;
+		} else if (up) {
+			if (k < max) {
+				on[k] = e->ms - rise;
+				off[k] = 0;
+			}
+			k++;
+			fall = e->ms;
+			seen_fall = true;
+			up = false;
+		}
+	}
+	if (on_now)
+		*on_now = up;
+	return k;
+}
+
+/* Under TCG a timer is late by tens of ms, never early by much. */
+#define NEAR(ms, want) ((ms) + 60 >= (want) && (ms) <= (want) * 3 / 2 + 150)
+
+static void led_dump(struct __test_metadata *_metadata, const struct led_rec *r)
+{
+	unsigned int i, end = __atomic_load_n(&r->n, __ATOMIC_ACQUIRE);
+
+	for (i = 0; i < end && i < 40; i++)
+		TH_LOG("  %6u ms %s %s", r->e[i].ms, sig_names[r->e[i].sig],
+		       r->e[i].level ? "on" : "off");
+}
+
+/* Say what was measured: the note and the docs quote these lines. */
+static void led_report(int sig, const uint32_t *on, const uint32_t *off, unsigned int n,
+		       unsigned int max)
+{
+	char buf[256];
+	size_t len = 0;
+	unsigned int k;
+
+	len += snprintf(buf + len, sizeof(buf) - len, "signal %s: %u pulses, on", sig_names[sig], n);
+	for (k = 0; k < n && k < max && len < sizeof(buf); k++)
+		len += snprintf(buf + len, sizeof(buf) - len, " %u", on[k]);
+	if (len < sizeof(buf))
+		len += snprintf(buf + len, sizeof(buf) - len, " ms; off");
+	for (k = 0; k + 1 < n && k < max && len < sizeof(buf); k++)
+		len += snprintf(buf + len, sizeof(buf) - len, " %u", off[k]);
+	ksft_print_msg("%s ms\n", buf);
+}
+
+#define NEED_LEDS() do {							\
+	char __p[256];								\
+	if (!led_dir(&self->b, SIG_OK, __p, sizeof(__p)))			\
+		SKIP(return, "no LED %s (CONFIG_LEDS_GPIO, CONFIG_LEDS_TRIGGERS)", __p); \
+} while (0)
+
+/*
+ * The lock registers one trigger per signal, named after its index, and
+ * none for the silent alarm; the test board's LEDs name them as their
+ * default trigger, as a board's linux,default-trigger does.
+ */
+TEST_F(board, signal_triggers)
+{
+	char path[256], buf[4096], want[64];
+	int s;
+
+	NEED_BOARD();
+	NEED_LEDS();
+	for (s = 0; s < NSIGS; s++) {
+		ASSERT_TRUE(led_dir(&self->b, s, path, sizeof(path) - 8));
+		strcat(path, "/trigger");
+		ASSERT_EQ(0, read_str(path, buf, sizeof(buf)));
+		snprintf(want, sizeof(want), "[safelock%u-%s]", self->b.index, sig_names[s]);
+		if (!self->b.dt_board)
+			EXPECT_NE(NULL, strstr(buf, want)) TH_LOG("%s: %s", path, buf);
+		snprintf(want, sizeof(want), "safelock%u-alarm", self->b.index);
+		EXPECT_EQ(NULL, strstr(buf, want)) TH_LOG("a trigger for the silent alarm");
+		EXPECT_EQ(0, led_follow(&self->b, s));
+		EXPECT_EQ(0, line_value(&self->b, LED_LINE0 + s)) TH_LOG("%s lit at rest", sig_names[s]);
+	}
+	/* A reload brings them back, and the LEDs follow again. */
+	ASSERT_EQ(0, board_rebind(&self->b)) TH_LOG("%s", self->b.err);
+	ASSERT_TRUE(led_dir(&self->b, SIG_OK, path, sizeof(path) - 8));
+	strcat(path, "/trigger");
+	ASSERT_EQ(0, read_str(path, buf, sizeof(buf)));
+	snprintf(want, sizeof(want), self->b.dt_board ? "safelock%u-ok" : "[safelock%u-ok]",
+		 self->b.index);
+	EXPECT_NE(NULL, strstr(buf, want)) TH_LOG("after a reload: %s", buf);
+}
+
+/* Follow every signal, start recording: a test's first steps. */
+#define LEDS_UP(rec) do {							\
+	int __s;								\
+	NEED_LEDS();								\
+	for (__s = 0; __s < NSIGS; __s++)					\
+		ASSERT_EQ(0, led_follow(&self->b, __s));			\
+	rec = led_watch(&self->b);						\
+	ASSERT_NE(NULL, rec);							\
+} while (0)
+
+/*
+ * One verdict's signals: nothing from the first key until the verdict,
+ * then exactly one pulse of the expected length on one LED, and nothing
+ * on the others.  @duress grants with the duress flag.
+ */
+static void verdict_signal(struct __test_metadata *_metadata, FIXTURE_DATA(board) *self,
+			   uint32_t result, bool duress, int sig, uint32_t want_ms)
+{
+	uint32_t on[4] = { 0 }, off[4], verdict_ms;
+	struct verify_req vr;
+	struct led_rec *r;
+	char code[16], ext[256];
+	bool on_now;
+	int s;
+
+	LEDS_UP(r);
+	random_code(code, NULL);
+	ASSERT_EQ(0, type_entry(&self->b, 1, code));
+	ASSERT_EQ(0, nl_wait_verify(&self->v, &vr, 5000));
+	usleep(300000);		/* VERIFYING a while: still nothing */
+	verdict_ms = now_ms() - r->t0_ms;
+	for (s = 0; s < NSIGS; s++)
+		EXPECT_EQ(0, led_edges(r, s, 0)) TH_LOG("%s moved before the verdict", sig_names[s]);
+	ASSERT_EQ(0, nl_verdict_ex(&self->v, vr.device, vr.id, vr.nonce, result, 0, duress,
+				   ext, sizeof(ext))) TH_LOG("verdict refused: %s", ext);
+	usleep((want_ms + 800) * 1000);
+	EXPECT_EQ(1, led_pulses(r, sig, on, off, 4, &on_now)) led_dump(_metadata, r);
+	ksft_print_msg("signal %s%s: one pulse, on %u ms (documented %u)\n", sig_names[sig],
+		       duress ? " (duress)" : "", on[0], want_ms);
+	EXPECT_FALSE(on_now);
+	EXPECT_TRUE(NEAR(on[0], want_ms)) TH_LOG("%s on for %u ms, want %u", sig_names[sig],
+						   on[0], want_ms);
+	for (s = 0; s < NSIGS; s++)
+		if (s != sig)
+			EXPECT_EQ(0, led_edges(r, s, verdict_ms))
+				TH_LOG("%s moved at a %s verdict", sig_names[s], result_name(result));
+	led_watch_end(r);
+}
+
+TEST_F(board, signal_granted)
+{
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	verdict_signal(_metadata, self, SAFELOCK_RESULT_GRANTED, false, SIG_OK, 1000);
+}
+
+/* A duress code opens exactly as a normal one does: the same one pulse. */
+TEST_F(board, signal_duress)
+{
+	struct safelock_event ev;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	verdict_signal(_metadata, self, SAFELOCK_RESULT_GRANTED, true, SIG_OK, 1000);
+	EXPECT_EQ(0, next_event(&self->b, SAFELOCK_EVENT_DURESS, -1, &ev, 1000))
+		TH_LOG("not a duress grant");
+}
+
+TEST_F(board, signal_denied)
+{
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	verdict_signal(_metadata, self, SAFELOCK_RESULT_DENIED, false, SIG_DENIED, 250);
+}
+
+/* A lockout blinks 250/750 while it lasts, then goes dark. */
+TEST_F(board, signal_penalty)
+{
+	uint32_t on[8], off[8];
+	struct verify_req vr;
+	struct led_rec *r;
+	char code[16], ext[256];
+	unsigned int n, k;
+	bool on_now;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	LEDS_UP(r);
+	ENTER_AND_VERIFY(code, &vr);
+	ASSERT_EQ(0, nl_verdict_retry(&self->v, vr.device, vr.id, vr.nonce,
+				      SAFELOCK_RESULT_DENIED, 3500, ext, sizeof(ext))) TH_LOG("%s", ext);
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_PENALTY, 2000));
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_LOCKED, 6000));
+	usleep(1200000);
+	n = led_pulses(r, SIG_PENALTY, on, off, 8, &on_now);
+	led_report(SIG_PENALTY, on, off, n, 8);
+	EXPECT_LE(3, n) led_dump(_metadata, r);
+	EXPECT_GE(5, n) led_dump(_metadata, r);
+	/* the last pulse may be cut short where the lockout ends */
+	for (k = 0; k + 1 < n && k < 8; k++) {
+		EXPECT_TRUE(NEAR(on[k], 250)) TH_LOG("pulse %u on %u ms", k, on[k]);
+		EXPECT_TRUE(NEAR(off[k], 750)) TH_LOG("pulse %u off %u ms", k, off[k]);
+	}
+	EXPECT_FALSE(on_now) TH_LOG("still lit after the lockout");
+	EXPECT_EQ(0, line_value(&self->b, LED_LINE0 + SIG_PENALTY));
+	led_watch_end(r);
+}
+
+/*
+ * A time delay blinks 500/500 while it runs; the open window is steadily
+ * lit while it is open and goes dark when a code opens the lock.
+ */
+TEST_F(board, signal_delay_window)
+{
+	uint32_t on[8], off[8], t_window, t_open;
+	struct led_rec *r;
+	char ext[256];
+	unsigned int n, k;
+	bool on_now;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	ASSERT_EQ(0, nl_policy_set(&self->v, self->b.index, 3, 60, -1, -1, ext, sizeof(ext)))
+		TH_LOG("policy refused: %s", ext);
+	LEDS_UP(r);
+	ASSERT_NE(0, grant_entry(_metadata, self, 1));
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_TIME_DELAY, 2000));
+	ASSERT_TRUE(wait_for(state(&self->b) == SAFELOCK_STATE_OPEN_WINDOW, 6000));
+	t_window = now_ms() - r->t0_ms;
+	n = led_pulses(r, SIG_DELAY, on, off, 8, &on_now);
+	led_report(SIG_DELAY, on, off, n, 8);
+	EXPECT_LE(2, n) led_dump(_metadata, r);
+	for (k = 0; k + 1 < n && k < 8; k++) {
+		EXPECT_TRUE(NEAR(on[k], 500)) TH_LOG("delay pulse %u on %u ms", k, on[k]);
+		EXPECT_TRUE(NEAR(off[k], 500)) TH_LOG("delay pulse %u off %u ms", k, off[k]);
+	}
+	EXPECT_TRUE(wait_for(line_value(&self->b, LED_LINE0 + SIG_WINDOW) == 1, 500));
+	EXPECT_TRUE(wait_for(line_value(&self->b, LED_LINE0 + SIG_DELAY) == 0, 700))
+		TH_LOG("the delay still shows in the window");
+	usleep(1000000);
+	EXPECT_EQ(1, line_value(&self->b, LED_LINE0 + SIG_WINDOW)) TH_LOG("the window light is not steady");
+	EXPECT_EQ(0, led_pulses(r, SIG_WINDOW, on, off, 8, &on_now)) led_dump(_metadata, r);
+	EXPECT_TRUE(on_now);
+	ASSERT_NE(0, grant_entry(_metadata, self, 1));
+	ASSERT_TRUE(wait_for(bolt(&self->b) == 1, 2000));
+	t_open = now_ms() - r->t0_ms;
+	ksft_print_msg("signal window: on steadily for %u ms, until the opening\n",
+		       t_open - t_window);
+	EXPECT_TRUE(wait_for(line_value(&self->b, LED_LINE0 + SIG_WINDOW) == 0, 500));
+	EXPECT_EQ(0, led_edges(r, SIG_DELAY, t_window + 700));
+	EXPECT_GT(t_open, t_window);
+	led_watch_end(r);
+}
+
+/*
+ * A low battery flashes 100 ms every 2 s while it lasts; an LED that
+ * starts to follow it then flashes at once; a good battery goes dark.
+ */
+TEST_F(board, signal_battery)
+{
+	uint32_t on[8], off[8], t_follow;
+	struct led_rec *r;
+	char path[256];
+	unsigned int n, k;
+	bool on_now;
+
+	NEED_BOARD();
+	REGISTER_VERIFIER();
+	LEDS_UP(r);
+	ASSERT_EQ(0, set_line(&self->b, BATTERY_LINE, true));
+	usleep(4600000);
+	n = led_pulses(r, SIG_BATTERY, on, off, 8, &on_now);
+	led_report(SIG_BATTERY, on, off, n, 8);
+	EXPECT_LE(2, n) led_dump(_metadata, r);
+	EXPECT_GE(3, n) led_dump(_metadata, r);
+	for (k = 0; k < n && k < 8; k++) {
+		EXPECT_TRUE(NEAR(on[k], 100)) TH_LOG("battery pulse %u on %u ms", k, on[k]);
+		if (k + 1 < n)
+			EXPECT_TRUE(NEAR(off[k], 1900)) TH_LOG("battery pulse %u off %u ms", k, off[k]);
+	}
+	/* An LED taken off the trigger and put back shows it again. */
+	ASSERT_TRUE(led_dir(&self->b, SIG_BATTERY, path, sizeof(path) - 8));
+	strcat(path, "/trigger");
+	ASSERT_EQ(0, write_str(path, "none"));
+	t_follow = now_ms() - r->t0_ms;
+	ASSERT_EQ(0, led_follow(&self->b, SIG_BATTERY));
+	EXPECT_TRUE(wait_for(led_edges(r, SIG_BATTERY, t_follow) > 0, 2500))
+		TH_LOG("an LED that follows the trigger late does not show the low battery");
+	ASSERT_EQ(0, set_line(&self->b, BATTERY_LINE, false));
+	usleep(300000);
+	t_follow = now_ms() - r->t0_ms;
+	usleep(2500000);
+	EXPECT_EQ(0, led_edges(r, SIG_BATTERY, t_follow)) led_dump(_metadata, r);
+	EXPECT_EQ(0, line_value(&self->b, LED_LINE0 + SIG_BATTERY));
+	led_watch_end(r);
 }
 
 /* Once the door has been opened, closing it relocks; the timer waits. */

@@ -13,8 +13,10 @@
  * boards the driver must refuse.  With faulty=1 the door and the bolt
  * sensor are instead lines 0 and 1 of the board's own chip, whose values
  * (door_open, sensor_open) and read errors (read_error, a mask of lines)
- * are module parameters a test writes at run time.  Test-only: never
- * installed.
+ * are module parameters a test writes at run time.  With leds=N, a
+ * leds-gpio device drives lines 21-26 from safelockN's triggers (ok,
+ * denied, penalty, delay, window, battery), as a board's LEDs and buzzer
+ * would.  Test-only: never installed.
  */
 #include <linux/gpio/driver.h>
 #include <linux/gpio/machine.h>
@@ -22,6 +24,7 @@
 #include <linux/irq.h>
 #include <linux/irq_sim.h>
 #include <linux/irqdomain.h>
+#include <linux/leds.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/property.h>
@@ -87,6 +90,10 @@ MODULE_PARM_DESC(bolt_retries, "bolt-retries property (-1: none)");
 static bool faulty;
 module_param(faulty, bool, 0444);
 MODULE_PARM_DESC(faulty, "the door and the bolt sensor on the board's own chip, reads can fail");
+
+static int leds = -1;
+module_param(leds, int, 0444);
+MODULE_PARM_DESC(leds, "lines 21-26: LEDs following safelockN's triggers (-1: none)");
 
 /* ---- the faulty chip: two input lines whose reads fail on demand ---- */
 
@@ -255,6 +262,72 @@ static int safelock_tb_faulty_up(void)
 static struct gpiod_lookup_table *safelock_tb_lookup;
 static struct platform_device *safelock_tb_pdev;
 
+/* ---- the LEDs: leds-gpio on lines 21-26, one per signal ---- */
+
+#define SAFELOCK_TB_LED_LINE	21
+#define SAFELOCK_TB_LEDS_ID	5	/* "leds-gpio.5" */
+
+static const char * const safelock_tb_signals[] = {
+	"ok", "denied", "penalty", "delay", "window", "battery",
+};
+
+#define SAFELOCK_TB_NLEDS	ARRAY_SIZE(safelock_tb_signals)
+
+static struct gpiod_lookup_table *safelock_tb_led_lookup;
+static struct platform_device *safelock_tb_leds;
+static char safelock_tb_led_names[SAFELOCK_TB_NLEDS][24];
+static char safelock_tb_led_triggers[SAFELOCK_TB_NLEDS][32];
+/* static: a deferred probe of leds-gpio reads them after init returns */
+static struct gpio_led safelock_tb_led[SAFELOCK_TB_NLEDS];
+
+static void safelock_tb_leds_down(void)
+{
+	if (!IS_ERR_OR_NULL(safelock_tb_leds))
+		platform_device_unregister(safelock_tb_leds);
+	safelock_tb_leds = NULL;
+	if (safelock_tb_led_lookup)
+		gpiod_remove_lookup_table(safelock_tb_led_lookup);
+	kfree(safelock_tb_led_lookup);
+	safelock_tb_led_lookup = NULL;
+}
+
+static int safelock_tb_leds_up(void)
+{
+	struct gpio_led_platform_data pdata = {
+		.num_leds = SAFELOCK_TB_NLEDS,
+		.leds = safelock_tb_led,
+	};
+	struct gpiod_lookup_table *t;
+	unsigned int i;
+
+	t = kzalloc(struct_size(t, table, SAFELOCK_TB_NLEDS + 1), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	t->dev_id = "leds-gpio." __stringify(SAFELOCK_TB_LEDS_ID);
+	for (i = 0; i < SAFELOCK_TB_NLEDS; i++) {
+		t->table[i] = (struct gpiod_lookup)GPIO_LOOKUP_IDX(chip,
+			SAFELOCK_TB_LED_LINE + i, NULL, i, GPIO_ACTIVE_HIGH);
+		snprintf(safelock_tb_led_names[i], sizeof(safelock_tb_led_names[i]),
+			 "safelock-tb:%s", safelock_tb_signals[i]);
+		snprintf(safelock_tb_led_triggers[i], sizeof(safelock_tb_led_triggers[i]),
+			 "safelock%d-%s", leds, safelock_tb_signals[i]);
+		safelock_tb_led[i].name = safelock_tb_led_names[i];
+		safelock_tb_led[i].default_trigger = safelock_tb_led_triggers[i];
+	}
+	gpiod_add_lookup_table(t);
+	safelock_tb_led_lookup = t;
+	safelock_tb_leds = platform_device_register_data(NULL, "leds-gpio",
+							 SAFELOCK_TB_LEDS_ID,
+							 &pdata, sizeof(pdata));
+	if (IS_ERR(safelock_tb_leds)) {
+		int ret = PTR_ERR(safelock_tb_leds);
+
+		safelock_tb_leds_down();
+		return ret;
+	}
+	return 0;
+}
+
 static void safelock_tb_line_idx(struct gpiod_lookup *l, u16 hwnum, const char *con_id,
 				 unsigned int idx)
 {
@@ -325,8 +398,17 @@ static int __init safelock_tb_init(void)
 		if (ret)
 			return ret;
 	}
+	if (leds >= 0) {
+		int ret = safelock_tb_leds_up();
+
+		if (ret) {
+			safelock_tb_faulty_down();
+			return ret;
+		}
+	}
 	t = kzalloc(struct_size(t, table, SAFELOCK_TB_LINES), GFP_KERNEL);
 	if (!t) {
+		safelock_tb_leds_down();
 		safelock_tb_faulty_down();
 		return -ENOMEM;
 	}
@@ -347,6 +429,7 @@ static int __init safelock_tb_init(void)
 	if (IS_ERR(safelock_tb_pdev)) {
 		gpiod_remove_lookup_table(t);
 		kfree(t);
+		safelock_tb_leds_down();
 		safelock_tb_faulty_down();
 		return PTR_ERR(safelock_tb_pdev);
 	}
@@ -359,6 +442,7 @@ static void __exit safelock_tb_exit(void)
 	platform_device_unregister(safelock_tb_pdev);
 	gpiod_remove_lookup_table(safelock_tb_lookup);
 	kfree(safelock_tb_lookup);
+	safelock_tb_leds_down();
 	safelock_tb_faulty_down();
 }
 module_exit(safelock_tb_exit);
