@@ -392,7 +392,7 @@ static void ctl4(struct run *r, const char *fd3, const char *fd4, const char *co
 	int i, fd, st;
 	pid_t pid;
 
-	for (i = 0; args[i] && i < 12; i++)
+	for (i = 0; i < 12 && args[i]; i++)
 		argv[3 + i] = (char *)args[i];
 	snprintf(in, sizeof(in), "%s/fd3", tmp);
 	snprintf(out, sizeof(out), "%s/out", tmp);
