@@ -237,11 +237,32 @@ static int prepare_split(struct ctl_config *cfg, unsigned int m, unsigned int n,
 	return 0;
 }
 
+/*
+ * Everything for the split first (--shares, or @m of @n), then @req; on
+ * success the new secret shown once, split or not. 0 or an exit status
+ * (EXIT_PENDING: a recovery delay started, nothing shown).
+ */
+static int send_and_show(struct ctl_config *cfg, struct safelock_admin_req *req,
+			 struct safelock_admin_reply *rep, unsigned int m, unsigned int n,
+			 const char *verb, const char *object, const char *done)
+{
+	struct recovery_split split, *sp = NULL;
+	int ret;
+
+	ret = prepare_split(cfg, m, n, &split, &sp, verb);
+	if (!ret)
+		ret = admin_run(cfg, req, rep, verb, object);
+	if (!ret)
+		ret = print_recovery(cfg, rep, done, verb, sp);
+	if (sp)
+		recovery_split_free(sp);
+	return ret;
+}
+
 int cmd_init(struct ctl_config *cfg)
 {
 	struct safelock_admin_req *req = admin_req_new(ADMIN_OP_INIT);
 	struct safelock_admin_reply *rep = admin_reply_new();
-	struct recovery_split split, *sp = NULL;
 	int ret;
 
 	if (!req || !rep) {
@@ -251,15 +272,9 @@ int cmd_init(struct ctl_config *cfg)
 	ret = read_new_code_into(cfg, req->new_code, "New code for the owner (user 001)",
 				 "initialise", "the vault");
 	if (!ret)
-		ret = prepare_split(cfg, 1, 1, &split, &sp, "initialise");
-	if (!ret)
-		ret = admin_run(cfg, req, rep, "initialise", "the vault");
-	if (!ret)
-		ret = print_recovery(cfg, rep, "Initialised: user 001 is the owner.",
-				     "initialise", sp);
+		ret = send_and_show(cfg, req, rep, 1, 1, "initialise", "the vault",
+				    "Initialised: user 001 is the owner.");
 out:
-	if (sp)
-		recovery_split_free(sp);
 	admin_req_free(req);
 	admin_reply_free(rep);
 	return ret;
@@ -274,7 +289,6 @@ int cmd_recovery_split(struct ctl_config *cfg)
 {
 	struct safelock_admin_req *req = NULL;
 	struct safelock_admin_reply *rep = NULL;
-	struct recovery_split split, *sp = NULL;
 	int ret;
 
 	if (!cfg->shares_m)
@@ -289,16 +303,9 @@ int cmd_recovery_split(struct ctl_config *cfg)
 	}
 	ret = admin_fill_auth(cfg, req, "split", "the recovery secret");
 	if (!ret)
-		ret = prepare_split(cfg, 1, 1, &split, &sp, "split");
-	if (!ret)
-		ret = admin_run(cfg, req, rep, "split", "the recovery secret");
-	if (!ret)
-		ret = print_recovery(cfg, rep,
-				     "A new recovery secret: the old one, and every share of it, no longer work.",
-				     "split", sp);
+		ret = send_and_show(cfg, req, rep, 1, 1, "split", "the recovery secret",
+				    "A new recovery secret: the old one, and every share of it, no longer work.");
 out:
-	if (sp)
-		recovery_split_free(sp);
 	admin_req_free(req);
 	admin_reply_free(rep);
 	return ret;
@@ -346,7 +353,6 @@ int cmd_recover(struct ctl_config *cfg)
 {
 	struct safelock_admin_req *req;
 	struct safelock_admin_reply *rep;
-	struct recovery_split split, *sp = NULL;
 	unsigned int m, n;
 	char wait[64];
 	struct out o;
@@ -368,9 +374,8 @@ int cmd_recover(struct ctl_config *cfg)
 					 "recover", "the vault");
 	/* the new secret is split as the old one was, unless --shares says */
 	if (!ret)
-		ret = prepare_split(cfg, m, n, &split, &sp, "recover");
-	if (!ret)
-		ret = admin_run(cfg, req, rep, "recover", "the vault");
+		ret = send_and_show(cfg, req, rep, m, n, "recover", "the vault",
+				    "Recovered: the owner (user 001) has a new code.");
 	if (ret == EXIT_PENDING) {
 		out_init(&o, cfg);
 		format_duration_ms(rep->retry_after_ms, wait, sizeof(wait));
@@ -385,14 +390,8 @@ int cmd_recover(struct ctl_config *cfg)
 			       "to complete it. Any user's code cancels it meanwhile\n"
 			       "(safelockctl recover --cancel --as USER).\n", wait);
 		}
-	} else if (!ret) {
-		ret = print_recovery(cfg, rep,
-				     "Recovered: the owner (user 001) has a new code.",
-				     "recover", sp);
 	}
 out:
-	if (sp)
-		recovery_split_free(sp);
 	admin_req_free(req);
 	admin_reply_free(rep);
 	return ret;

@@ -816,10 +816,31 @@ static int store_recovery_start(struct admin_server *srv, struct req_ctx *c,
 	return 0;
 }
 
+/*
+ * A new recovery secret into the reply (RECOVER, RECOVERY_NEW); the
+ * vault keeps the old one on failure, and the message says so after
+ * @what (what is done, and what is not).
+ */
+static int new_secret(struct admin_server *srv, struct req_ctx *c, const char *what)
+{
+	char text[SAFELOCK_RECOVERY_TEXT_SIZE];
+	int ret;
+
+	ret = srv->vault->ops->recovery_new(srv->vault, text);
+	if (ret) {
+		safelock_wipe(text, sizeof(text));
+		vault_fail(srv, c, ret, "make a new recovery secret");
+		return fail(c, c->rep->status, "%s (the old one still works): %s", what,
+			    srv->vault->errmsg);
+	}
+	memcpy(c->rep->recovery, text, sizeof(c->rep->recovery));
+	safelock_wipe(text, sizeof(text));
+	return 0;
+}
+
 static int op_recover(struct admin_server *srv, struct req_ctx *c)
 {
 	struct safelock_admin_req *r = c->req;
-	char text[SAFELOCK_RECOVERY_TEXT_SIZE];
 	uint64_t start, now, delay, left;
 	bool clock_ok;
 	int ret;
@@ -879,17 +900,8 @@ static int op_recover(struct admin_server *srv, struct req_ctx *c)
 		store_recovery_start(srv, c, 0);
 	c->rep->status = 0;
 	c->rep->message[0] = '\0';
-	ret = srv->vault->ops->recovery_new(srv->vault, text);
-	if (ret) {
-		safelock_wipe(text, sizeof(text));
-		vault_fail(srv, c, ret, "make a new recovery secret");
-		return fail(c, c->rep->status,
-			    "the owner's code is changed, but no new recovery secret was made (the old one still works): %s",
-			    srv->vault->errmsg);
-	}
-	memcpy(c->rep->recovery, text, sizeof(c->rep->recovery));
-	safelock_wipe(text, sizeof(text));
-	return 0;
+	return new_secret(srv, c,
+			  "the owner's code is changed, but no new recovery secret was made");
 }
 
 static int op_recover_cancel(struct admin_server *srv, struct req_ctx *c)
@@ -1227,7 +1239,6 @@ static int op_time_lock_now(struct admin_server *srv, struct req_ctx *c)
  */
 static int op_recovery_new(struct admin_server *srv, struct req_ctx *c)
 {
-	char text[SAFELOCK_RECOVERY_TEXT_SIZE];
 	int ret;
 
 	c->act.target = 1;
@@ -1237,17 +1248,7 @@ static int op_recovery_new(struct admin_server *srv, struct req_ctx *c)
 		ret = store_recovery_start(srv, c, 0);
 	if (ret)
 		return ret;
-	ret = srv->vault->ops->recovery_new(srv->vault, text);
-	if (ret) {
-		safelock_wipe(text, sizeof(text));
-		vault_fail(srv, c, ret, "make a new recovery secret");
-		return fail(c, c->rep->status,
-			    "no new recovery secret was made (the old one still works): %s",
-			    srv->vault->errmsg);
-	}
-	memcpy(c->rep->recovery, text, sizeof(c->rep->recovery));
-	safelock_wipe(text, sizeof(text));
-	return 0;
+	return new_secret(srv, c, "no new recovery secret was made");
 }
 
 static const struct op_desc op_descs[ADMIN_OP_MAX] = {
