@@ -12,6 +12,7 @@ pkg-config gzip
 linux-source-6.1 linux-source-6.12 linux-headers-amd64
 qemu-system-x86 swtpm swtpm-tools
 libtss2-dev libnl-3-dev libnl-genl-3-dev libkmod-dev libseccomp-dev
+libgfshare-dev
 busybox-static sparse cppcheck python3-yaml python3-jsonschema python3-docutils scdoc
 dt-schema dkms
 systemd-journal-remote
@@ -19,7 +20,12 @@ gcc-aarch64-linux-gnu qemu-system-arm device-tree-compiler
 libc6-dev:arm64 libnl-3-dev:arm64 libnl-genl-3-dev:arm64 libtss2-dev:arm64 libssl-dev:arm64
 libkmod-dev:arm64
 libseccomp-dev:arm64
+libgfshare2:arm64
 "
+# libgfshare-dev is not Multi-Arch: same (its :arm64 replaces the amd64
+# one), so the arm64 build takes the arm64 runtime library, libgfshare2:arm64,
+# with the amd64 package's header: scripts/arm64/check.sh adds the link and
+# the pkg-config file the -dev package would have.
 # The arm64 suite (scripts/arm64/) cross-builds against Debian's arm64
 # libraries and boots an arm64 busybox (busybox-static:arm64 conflicts with
 # the amd64 one: scripts/arm64/busybox.sh fetches it with apt-get download).

@@ -64,7 +64,15 @@ say "tools (cross, Debian arm64 libraries)"
 mkdir -p "$WORK/src"
 cp -r "$TOP/tools" "$TOP/uapi" "$WORK/src/"
 make -C "$WORK/src/tools" clean >/dev/null 2>&1
-quiet "$WORK/tools.log" env PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig \
+# libgfshare-dev:arm64 cannot sit beside the amd64 one (not Multi-Arch:
+# same): the arm64 library of libgfshare2:arm64, the header of the amd64
+# -dev (the same file), and the .so link and .pc file the -dev would give.
+gfs=$WORK/gfshare-arm64
+mkdir -p "$gfs/pkgconfig"
+ln -sf /usr/lib/aarch64-linux-gnu/libgfshare.so.2 "$gfs/libgfshare.so"
+printf 'Name: libgfshare\nDescription: libgfshare2:arm64\nVersion: 2.0.0\nLibs: -L%s -lgfshare\nCflags:\n' \
+	"$gfs" >"$gfs/pkgconfig/libgfshare.pc"
+quiet "$WORK/tools.log" env PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig:$gfs/pkgconfig \
 	PKG_CONFIG_PATH= make -C "$WORK/src/tools" -j"$(nproc)" CC=${CROSS}gcc AR=${CROSS}ar all
 
 say "kselftest (cross)"

@@ -9,8 +9,9 @@ _safelockctl_auth="--as --code-fd --as2 --code2-fd"
 _safelockctl_opts() {
 	case $1 in
 	monitor) echo "-n --count -t --timeout" ;;
-	init) echo "--new-code-fd" ;;
-	recover) echo "--recovery-fd --new-code-fd --cancel --as --code-fd" ;;
+	init) echo "--new-code-fd --shares" ;;
+	recover) echo "--recovery-fd --new-code-fd --cancel --as --code-fd --shares" ;;
+	"recovery split") echo "--as --code-fd --shares" ;;
 	wipe) echo "--as --code-fd --recovery --recovery-fd -y --yes" ;;
 	"user add") echo "$_safelockctl_auth --role --new-code-fd" ;;
 	"user del"|"user list"|"user set-role") echo "$_safelockctl_auth" ;;
@@ -31,6 +32,7 @@ _safelockctl_opts() {
 _safelockctl_subs() {
 	case $1 in
 	user) echo "add del list set-role" ;;
+	recovery) echo "split" ;;
 	code) echo "change" ;;
 	duress) echo "set clear" ;;
 	policy) echo "get set" ;;
@@ -47,7 +49,8 @@ _safelockctl_takes_arg() {
 	--code2-fd|--new-code-fd|--recovery-fd|--role|--time-delay|--open-window|\
 	--dual-control|--dual-window|--dual-admin|--courier-override|--relock|\
 	--door-limit|--recovery-delay|--time-lock|--lock|--unlock|--holiday|\
-	--no-holiday|--audit-dir|--since|--user|--format|--modules-dir|--modprobe-dir)
+	--no-holiday|--audit-dir|--since|--user|--format|--modules-dir|--modprobe-dir|\
+	--shares)
 		return 0 ;;
 	esac
 	return 1
@@ -55,7 +58,7 @@ _safelockctl_takes_arg() {
 
 _safelockctl() {
 	local cur prev words=() i w cmd="" group="" nargs=0
-	local commands="status monitor lock init recover wipe user code duress policy time-lock fault audit doctor help"
+	local commands="status monitor lock init recover recovery wipe user code duress policy time-lock fault audit doctor help"
 	local roles="manager user auditor courier"
 
 	cur=${COMP_WORDS[COMP_CWORD]}
@@ -97,6 +100,8 @@ _safelockctl() {
 		COMPREPLY=($(compgen -W "board" -- "$cur")); return ;;
 	--format)
 		COMPREPLY=($(compgen -W "json" -- "$cur")); return ;;
+	--shares)
+		COMPREPLY=($(compgen -W "2/3 3/5 1/1" -- "$cur")); return ;;
 	--lock|--unlock)
 		COMPREPLY=($(compgen -W "'mon-fri 18:00-08:00' 'sat,sun all' daily" -- "$cur")); return ;;
 	--audit-dir|--modules-dir|--modprobe-dir)

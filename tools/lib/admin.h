@@ -14,7 +14,7 @@
  * Codes and the recovery secret travel in requests only, as ASCII, and are
  * wiped by both sides after use. A reply never carries a code; the only
  * secret ever sent back is the recovery secret, once, in the reply to
- * ADMIN_OP_INIT and ADMIN_OP_RECOVER.
+ * ADMIN_OP_INIT, ADMIN_OP_RECOVER and ADMIN_OP_RECOVERY_NEW.
  *
  * Authorisation: each op lists who may do it. "auth" means the request's
  * auth[0] (and auth[1] when the policy's dual_admin is on: two different
@@ -117,6 +117,14 @@ enum safelock_admin_op {
 	 * 604800) from now; it can be extended, never shortened or lifted.
 	 */
 	ADMIN_OP_TIME_LOCK_NOW,
+	/*
+	 * auth[0]: the owner (never dual: there is one owner). A new
+	 * recovery secret in reply.recovery; the old one stops working at
+	 * once (its shares with it: safelockctl splits the secret among
+	 * trustees, safelockd never sees a share). Changes nothing if the
+	 * vault cannot make and store the new one. Audited.
+	 */
+	ADMIN_OP_RECOVERY_NEW,
 	ADMIN_OP_MAX,
 };
 
@@ -220,7 +228,7 @@ struct safelock_admin_reply {
 	int32_t status;			/* 0 or -errno */
 	uint32_t retry_after_ms;	/* with -EAGAIN or -EINPROGRESS */
 	char message[256];		/* with an error: the reason, one line */
-	char recovery[SAFELOCK_RECOVERY_TEXT_SIZE];	/* INIT, RECOVER */
+	char recovery[SAFELOCK_RECOVERY_TEXT_SIZE];	/* INIT, RECOVER, RECOVERY_NEW */
 	struct safelock_admin_status status_info;
 	struct safelock_admin_policy policy;
 	struct safelock_admin_audit audit;

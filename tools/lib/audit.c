@@ -124,6 +124,7 @@ static const char *const vault_names[] = {
 	[AUDIT_V_NO_POLICY]	= "no-policy",
 	[AUDIT_V_EVENTS_RESTART] = "events-restart",
 	[AUDIT_V_CLOCK_BEHIND]	= "clock-behind",
+	[AUDIT_V_RECOVERY_NEW]	= "recovery-new",
 };
 _Static_assert(ARRAY_SIZE(vault_names) == AUDIT_V_MAX, "vault event names");
 

@@ -84,6 +84,11 @@ enum audit_vault_event {
 	 * be read); user_id the user, result DENIED.
 	 */
 	AUDIT_V_CLOCK_BEHIND,
+	/*
+	 * The owner made a new recovery secret (safelockctl recovery split):
+	 * the old one and its shares stopped working. user_id 001.
+	 */
+	AUDIT_V_RECOVERY_NEW,
 	AUDIT_V_MAX,
 };
 

@@ -72,6 +72,7 @@ static const struct catalog_entry catalog[] = {
 	{ V, "no-policy",	"a82870dcf9dd43518363ed22ada71aca", 3 },
 	{ V, "events-restart",	"59af47a5e1c047b79a96c79dc8e270da", 5 },
 	{ V, "clock-behind",	"7bc9a9c5c6d744f99006a7b4b0b83615", 3 },
+	{ V, "recovery-new",	"ad9e8b26a353494091fc02d5ed0bce52", 4 },
 	{ L, "file-start",	"adb5e6ab76f34c3ca6d8d922e180baa0", 6 },
 	{ L, "file-end",	"2f14daaf15bc417ba7b7c0c94163cd78", 6 },
 	{ L, "lost",		"463751dad5cb46b3b246118013de1a24", 3 },

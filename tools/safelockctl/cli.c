@@ -72,7 +72,7 @@ enum {
 	O_DUAL_ADMIN, O_COURIER, O_RELOCK, O_DOOR_LIMIT, O_RECOVERY_DELAY,
 	O_TIME_LOCK, O_LOCK, O_UNLOCK, O_CLEAR_SCHEDULE, O_HOLIDAY,
 	O_NO_HOLIDAY, O_CLEAR_HOLIDAYS, O_ZONE, O_AUDIT_DIR, O_SINCE, O_USER,
-	O_FORMAT, O_MODULES_DIR, O_MODPROBE_DIR,
+	O_FORMAT, O_MODULES_DIR, O_MODPROBE_DIR, O_SHARES,
 };
 
 struct ctl_option {
@@ -100,6 +100,7 @@ static const struct ctl_option options[] = {
 	{ "new-code-fd", 1, O_NEW_CODE_FD, "N", "read the new code from file descriptor N (no confirmation)", false },
 	{ "recovery", 0, O_RECOVERY, NULL, "authorise with the recovery secret (asked for)", false },
 	{ "recovery-fd", 1, O_RECOVERY_FD, "N", "read the recovery secret from file descriptor N", false },
+	{ "shares", 1, O_SHARES, "M/N", "split the recovery secret into N trustees' shares, any M recover (1/1: none)", false },
 	{ "cancel", 0, O_CANCEL, NULL, "cancel a running recovery delay (any user's code)", false },
 	{ "yes", 0, O_YES, NULL, "do not ask for confirmation", false },
 	{ "role", 1, O_ROLE, "ROLE", "manager, user (default), auditor or courier", false },
@@ -154,16 +155,25 @@ static const struct ctl_command commands[] = {
 	  "A jump in the sequence numbers is reported as \"lost N events\"." },
 	{ NULL, "lock", cmd_lock, "", 0, 0, NO_OPTS,
 	  "throw the bolt now (never opens)", NULL },
-	{ NULL, "init", cmd_init, "", 0, 0, OPTS("new-code-fd"),
+	{ NULL, "init", cmd_init, "", 0, 0, OPTS("new-code-fd", "shares"),
 	  "enrol the owner, show the recovery secret once",
 	  "The door must be open. The owner's new code is asked for twice (or read\n"
-	  "from --new-code-fd). The recovery secret is printed once: write it down." },
+	  "from --new-code-fd). The recovery secret is printed once: write it down.\n"
+	  "With --shares M/N it is printed as N shares, one per trustee, any M of\n"
+	  "which recover." },
 	{ NULL, "recover", cmd_recover, "", 0, 0,
-	  OPTS("recovery-fd", "new-code-fd", "cancel", "as", "code-fd"),
+	  OPTS("recovery-fd", "new-code-fd", "cancel", "as", "code-fd", "shares"),
 	  "a new owner code by the recovery secret",
 	  "With a recovery delay in the policy, the first run starts the delay\n"
 	  "(exit status 12) and a run after it completes the recovery; any user's\n"
-	  "code cancels it: recover --cancel --as USER." },
+	  "code cancels it: recover --cancel --as USER. Trustees' shares are taken\n"
+	  "instead of the secret (one a line); the new secret is split the same way\n"
+	  "unless --shares says otherwise." },
+	{ "recovery", "split", cmd_recovery_split, "", 0, 0, OPTS("as", "code-fd", "shares"),
+	  "a new recovery secret, split among trustees",
+	  "The owner (--as 1) makes a new recovery secret, shown once as --shares\n"
+	  "M/N: N shares, any M of which recover (1/1: one secret). The old secret\n"
+	  "and every old share stop working." },
 	{ NULL, "wipe", cmd_wipe, "", 0, 0, OPTS("as", "code-fd", "recovery", "recovery-fd", "yes"),
 	  "erase every user, code and key",
 	  "The door must be open; authorised by the owner (--as 1) or the recovery\n"
@@ -509,6 +519,11 @@ static int parse_option(struct ctl_config *cfg, int c, const char *arg)
 		return 0;
 	case O_CANCEL:
 		cfg->cancel = true;
+		return 0;
+	case O_SHARES:
+		if (parse_shares(arg, &cfg->shares_m, &cfg->shares_n))
+			return usage_error("--shares needs M/N, any M of N shares recover, 2 <= M <= N <= %d (or 1/1: no split), not '%s'",
+					   SHARE_MAX_N, arg);
 		return 0;
 	case O_YES:
 		cfg->yes = true;

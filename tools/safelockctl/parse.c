@@ -442,3 +442,22 @@ const char *schedule_day_name(int day)
 {
 	return day >= 0 && day < 7 ? day_names[day] : "?";
 }
+
+int parse_shares(const char *s, unsigned int *m, unsigned int *n)
+{
+	const char *slash = strchr(s, '/');
+	char head[8];
+	long a, b;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(head))
+		return -1;
+	memcpy(head, s, (size_t)(slash - s));
+	head[slash - s] = '\0';
+	a = parse_num(head, 1, SHARE_MAX_N);
+	b = parse_num(slash + 1, 1, SHARE_MAX_N);
+	if (a < 0 || b < 0 || a > b || (a == 1 && b != 1))
+		return -1;
+	*m = (unsigned int)a;
+	*n = (unsigned int)b;
+	return 0;
+}

@@ -172,35 +172,17 @@ int read_new_code(int fd, const char *what, char *buf)
 	return ret;
 }
 
-/* 32 Crockford base32 symbols, dashes anywhere between them. */
-static bool recovery_valid(const char *s)
-{
-	size_t symbols = 0;
-
-	for (; *s; s++) {
-		if (*s == '-')
-			continue;
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= 'a' && *s <= 'z')))
-			return false;
-		symbols++;
-	}
-	return symbols == SAFELOCK_RECOVERY_BITS / 5;
-}
-
-int read_recovery(int fd, char *buf)
+/* The form is checked by the caller (recovery.c): every error there says what. */
+int read_recovery(int fd, const char *prompt, char *buf, size_t len)
 {
 	int ret;
 
 	if (fd >= 0)
-		ret = read_line(fd, buf, SAFELOCK_RECOVERY_TEXT_SIZE);
+		ret = read_line(fd, buf, len);
 	else
-		ret = ask_tty("Recovery secret: ", false, buf,
-			      SAFELOCK_RECOVERY_TEXT_SIZE);
-	if (ret == -ENODATA || (!ret && !recovery_valid(buf)))
-		ret = -EINVAL;
+		ret = ask_tty(prompt, false, buf, len);
 	if (ret)
-		safelock_wipe(buf, SAFELOCK_RECOVERY_TEXT_SIZE);
+		safelock_wipe(buf, len);
 	return ret;
 }
 

@@ -56,6 +56,7 @@ struct ctl_config {
 	unsigned int as_user, as2_user;	/* 0: not given */
 	int code_fd, code2_fd, new_code_fd, recovery_fd;	/* -1: prompt */
 	bool use_recovery;		/* wipe/recover: by recovery secret */
+	unsigned int shares_m, shares_n;	/* --shares M/N; 0: not given */
 	bool yes, cancel;
 	uint32_t role;			/* enum safelock_role; 0: not given */
 
@@ -106,6 +107,8 @@ const char *role_name(uint32_t role);
 /* "90", "90s", "15m", "2h", "1d", "1h30m", "500ms": milliseconds, or -1 */
 long long parse_duration_ms(const char *s);
 int parse_onoff(const char *s);			/* 1, 0, or -1 */
+/* "3/5": any 3 of 5 shares; 2 <= M <= N <= SHARE_MAX_N, or 1/1. 0 or -1 */
+int parse_shares(const char *s, unsigned int *m, unsigned int *n);
 /* "2026-12-25": days since 1970-01-01, or -1 */
 long parse_date(const char *s);
 void format_date(long days, char *buf, size_t len);
@@ -179,8 +182,58 @@ const char *tone_off(const struct out *o, int tone);
 /* prompt.c: secrets from a file descriptor or the terminal, never argv */
 int read_code(int fd, const char *prompt, char *buf);
 int read_new_code(int fd, const char *what, char *buf);
-int read_recovery(int fd, char *buf);
+/* one line of a secret or share, unchecked: 0, -ENODATA (none), -errno */
+int read_recovery(int fd, const char *prompt, char *buf, size_t len);
 int confirm(const struct ctl_config *cfg, const char *what, const char *word);
+
+/*
+ * recovery.c: the recovery secret as typed, and its split among trustees
+ * (M of N, Shamir over GF(256) with libgfshare). See recovery.c.
+ */
+#define RECOVERY_SYMBOLS	32	/* SAFELOCK_RECOVERY_BITS / 5 */
+#define RECOVERY_BYTES		20
+#define SHARE_SYMBOLS		44
+#define SHARE_TEXT_SIZE		(SHARE_SYMBOLS + SHARE_SYMBOLS / 4)
+#define SHARE_MAX_N		31
+#define RECOVERY_LINE_MAX	128	/* a typed secret or share, separators included */
+
+struct recovery_share {
+	uint8_t m, n, x;		/* any m of n recover; this is number x */
+	uint32_t id;			/* the split's, 25 bits */
+	uint8_t data[RECOVERY_BYTES];
+};
+
+struct recovery_split {
+	unsigned int m, n;
+	uint32_t id;
+	void *ctx;			/* libgfshare's */
+	unsigned char pool[(SHARE_MAX_N - 1) * RECOVERY_BYTES];	/* getrandom(), drawn ahead */
+	size_t used;
+	bool starved;
+};
+
+enum { RECOVERY_IS_SECRET = 1, RECOVERY_IS_SHARE = 2 };
+/*
+ * A typed secret or share: RECOVERY_IS_SECRET with the canonical secret
+ * in @canon, RECOVERY_IS_SHARE with @sh filled, or -EINVAL with the
+ * reason in @why. Pure.
+ */
+int recovery_parse(const char *in, char canon[SAFELOCK_RECOVERY_TEXT_SIZE],
+		   struct recovery_share *sh, char *why, size_t len);
+void recovery_share_text(const struct recovery_share *sh, char out[SHARE_TEXT_SIZE]);
+/* @k shares (as typed) into the canonical secret: 0, or -errno with @why */
+int recovery_combine(const struct recovery_share *sh, unsigned int k,
+		     char canon[SAFELOCK_RECOVERY_TEXT_SIZE], char *why, size_t len);
+/*
+ * Everything a split needs (random numbers, memory) before anything is
+ * sent; then the split of a secret safelockd made cannot fail half-way.
+ */
+int recovery_split_prepare(struct recovery_split *sp, unsigned int m, unsigned int n,
+			   char *why, size_t len);
+/* @out: sp->n shares */
+int recovery_split_do(struct recovery_split *sp, const char *secret,
+		      struct recovery_share *out, char *why, size_t len);
+void recovery_split_free(struct recovery_split *sp);
 
 /* lifecycle.c */
 int read_new_code_into(struct ctl_config *cfg, char *dst, const char *what,
@@ -213,6 +266,7 @@ int cmd_lock(struct ctl_config *cfg);
 int cmd_init(struct ctl_config *cfg);
 int cmd_recover(struct ctl_config *cfg);
 int cmd_wipe(struct ctl_config *cfg);
+int cmd_recovery_split(struct ctl_config *cfg);
 int cmd_user_add(struct ctl_config *cfg);
 int cmd_user_del(struct ctl_config *cfg);
 int cmd_user_list(struct ctl_config *cfg);

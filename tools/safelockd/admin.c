@@ -26,6 +26,7 @@
  *   CODE_CHANGE, DURESS_SET   the user themselves
  *   POLICY_SET                owner or manager, dual
  *   FAULT_CLEAR, TIME_LOCK_NOW owner or manager, dual
+ *   RECOVERY_NEW              the owner (never dual: there is one owner)
  *
  * Wrong codes answer -EACCES (with the retry-after the vault set), a code
  * tried during a penalty -EAGAIN with the time left (nothing is checked
@@ -815,10 +816,31 @@ static int store_recovery_start(struct admin_server *srv, struct req_ctx *c,
 	return 0;
 }
 
+/*
+ * A new recovery secret into the reply (RECOVER, RECOVERY_NEW); the
+ * vault keeps the old one on failure, and the message says so after
+ * @what (what is done, and what is not).
+ */
+static int new_secret(struct admin_server *srv, struct req_ctx *c, const char *what)
+{
+	char text[SAFELOCK_RECOVERY_TEXT_SIZE];
+	int ret;
+
+	ret = srv->vault->ops->recovery_new(srv->vault, text);
+	if (ret) {
+		safelock_wipe(text, sizeof(text));
+		vault_fail(srv, c, ret, "make a new recovery secret");
+		return fail(c, c->rep->status, "%s (the old one still works): %s", what,
+			    srv->vault->errmsg);
+	}
+	memcpy(c->rep->recovery, text, sizeof(c->rep->recovery));
+	safelock_wipe(text, sizeof(text));
+	return 0;
+}
+
 static int op_recover(struct admin_server *srv, struct req_ctx *c)
 {
 	struct safelock_admin_req *r = c->req;
-	char text[SAFELOCK_RECOVERY_TEXT_SIZE];
 	uint64_t start, now, delay, left;
 	bool clock_ok;
 	int ret;
@@ -878,17 +900,8 @@ static int op_recover(struct admin_server *srv, struct req_ctx *c)
 		store_recovery_start(srv, c, 0);
 	c->rep->status = 0;
 	c->rep->message[0] = '\0';
-	ret = srv->vault->ops->recovery_new(srv->vault, text);
-	if (ret) {
-		safelock_wipe(text, sizeof(text));
-		vault_fail(srv, c, ret, "make a new recovery secret");
-		return fail(c, c->rep->status,
-			    "the owner's code is changed, but no new recovery secret was made (the old one still works): %s",
-			    srv->vault->errmsg);
-	}
-	memcpy(c->rep->recovery, text, sizeof(c->rep->recovery));
-	safelock_wipe(text, sizeof(text));
-	return 0;
+	return new_secret(srv, c,
+			  "the owner's code is changed, but no new recovery secret was made");
 }
 
 static int op_recover_cancel(struct admin_server *srv, struct req_ctx *c)
@@ -1216,6 +1229,28 @@ static int op_time_lock_now(struct admin_server *srv, struct req_ctx *c)
 	return 0;
 }
 
+/*
+ * A new recovery secret by the owner's code (re-split among trustees: the
+ * shares are made by safelockctl from the secret in the reply). The
+ * vault's recovery_new() keeps the old secret unless the new one is
+ * sealed and stored, so a failure changes nothing. A recovery delay
+ * running is cancelled first (as any user's code may): started with the
+ * old secret, it must not shorten the delay of the new one.
+ */
+static int op_recovery_new(struct admin_server *srv, struct req_ctx *c)
+{
+	int ret;
+
+	c->act.target = 1;
+	NEED_VAULT_OP(srv, c, recovery_new, "make a recovery secret");
+	ret = need_policy(srv, c);
+	if (!ret && policy_recovery_start(&srv->policy))
+		ret = store_recovery_start(srv, c, 0);
+	if (ret)
+		return ret;
+	return new_secret(srv, c, "no new recovery secret was made");
+}
+
 static const struct op_desc op_descs[ADMIN_OP_MAX] = {
 	[ADMIN_OP_STATUS] = { "status", "read the status", AUTH_NONE, 0, false, false, op_status },
 	[ADMIN_OP_INIT] = { "init", "initialise", AUTH_NONE, 0, false, true, op_init },
@@ -1245,6 +1280,8 @@ static const struct op_desc op_descs[ADMIN_OP_MAX] = {
 				   true, op_fault_clear },
 	[ADMIN_OP_TIME_LOCK_NOW] = { "time-lock-now", "start a time lock", AUTH_ROLES, MANAGERS,
 				     true, true, op_time_lock_now },
+	[ADMIN_OP_RECOVERY_NEW] = { "recovery-new", "make a new recovery secret", AUTH_ROLES,
+				    R(OWNER), false, true, op_recovery_new },
 };
 
 /* ----------------------------------------------------------------- */

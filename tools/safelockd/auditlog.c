@@ -340,6 +340,7 @@ static void admin_hook(const struct admin_act *a)
 		[ADMIN_OP_POLICY_SET] = AUDIT_V_POLICY_SET,
 		[ADMIN_OP_FAULT_CLEAR] = AUDIT_V_FAULT_CLEAR,
 		[ADMIN_OP_TIME_LOCK_NOW] = AUDIT_V_POLICY_SET,
+		[ADMIN_OP_RECOVERY_NEW] = AUDIT_V_RECOVERY_NEW,
 	};
 	struct auditlog *al = the_log;
 	char text[AUDIT_TEXT_SIZE], users[16];

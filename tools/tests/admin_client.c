@@ -39,6 +39,7 @@ static const char *const ops[ADMIN_OP_MAX] = {
 	[ADMIN_OP_DURESS_SET] = "duress-set", [ADMIN_OP_POLICY_GET] = "policy-get",
 	[ADMIN_OP_POLICY_SET] = "policy-set", [ADMIN_OP_AUDIT_VERIFY] = "audit-verify",
 	[ADMIN_OP_FAULT_CLEAR] = "fault-clear", [ADMIN_OP_TIME_LOCK_NOW] = "time-lock-now",
+	[ADMIN_OP_RECOVERY_NEW] = "recovery-new",
 };
 
 static const char *const roles[SAFELOCK_ROLE_MAX] = {

@@ -27,7 +27,7 @@
 #include "fake_vault.h"
 #include "tap.h"
 
-#define NTESTS 182
+#define NTESTS 188
 
 /* ----------------------------------------------------------------- */
 /* The fake kernel                                                   */
@@ -1156,6 +1156,69 @@ static void test_recover(void)
 	call();
 }
 
+/* A new recovery secret by the owner's code (safelockctl recovery split). */
+static void test_recovery_new(void)
+{
+	char old[SAFELOCK_RECOVERY_TEXT_SIZE], c[16];
+	struct safelock_admin_policy p;
+
+	snprintf(old, sizeof(old), "%s", fv.recovery);
+	req(ADMIN_OP_RECOVERY_NEW);
+	auth(0, 5);
+	call();
+	tap_ok(rep.status == -EPERM && !rep.recovery[0] && !strcmp(fv.recovery, old) &&
+	       audited == 1, "RECOVERY_NEW by a courier: -EPERM, the secret unchanged, audited");
+	random_code(c);
+	req(ADMIN_OP_RECOVERY_NEW);
+	auth_code(0, 1, c);
+	call();
+	tap_ok(rep.status == -EACCES && !strcmp(fv.recovery, old),
+	       "RECOVERY_NEW with a wrong owner code: refused, the secret unchanged");
+	fv.fail_op = "recovery_new";
+	fv.fail_err = -EIO;
+	req(ADMIN_OP_RECOVERY_NEW);
+	auth(0, 1);
+	call();
+	fv.fail_op = NULL;
+	tap_ok(rep.status == -EIO && !rep.recovery[0] && !strcmp(fv.recovery, old) &&
+	       strstr(rep.message, "the old one still works") && audited == 1,
+	       "RECOVERY_NEW whose vault fails: the old secret stays, nothing sent back, audited");
+
+	/* a recovery delay started with the old secret ends with it */
+	p = srv->policy;
+	memset(p.reserved, 0, sizeof(p.reserved));
+	p.recovery_delay_s = 3600;
+	req(ADMIN_OP_POLICY_SET);
+	auth(0, 1);
+	rq.policy = p;
+	call();
+	random_code(c);
+	req(ADMIN_OP_RECOVER);
+	snprintf(rq.recovery, sizeof(rq.recovery), "%s", old);
+	new_code(c);
+	call();
+	tap_ok(rep.status == -EINPROGRESS && policy_recovery_start(&fv.policy),
+	       "a recovery delay started with the old secret");
+	req(ADMIN_OP_RECOVERY_NEW);
+	auth(0, 1);
+	call();
+	tap_ok(rep.status == 0 && strlen(rep.recovery) == 39 && !strcmp(rep.recovery, fv.recovery) &&
+	       strcmp(fv.recovery, old) && !policy_recovery_start(&fv.policy) && audited == 1,
+	       "RECOVERY_NEW by the owner: a new secret in the reply, the pending recovery cancelled, audited");
+	advance_s(3601);
+	req(ADMIN_OP_RECOVER);
+	snprintf(rq.recovery, sizeof(rq.recovery), "%s", old);
+	new_code(c);
+	call();
+	tap_ok(rep.status == -EACCES && !strcmp(fv.users[1].code, codes[1]),
+	       "the old secret no longer works");
+	p.recovery_delay_s = 0;
+	req(ADMIN_OP_POLICY_SET);
+	auth(0, 1);
+	rq.policy = p;
+	call();
+}
+
 static void test_wipe(void)
 {
 	unsigned int checks = fv.checks, prov_calls;
@@ -1723,6 +1786,7 @@ int main(void)
 	test_kernel_ops();
 	test_audit_hook();
 	test_recover();
+	test_recovery_new();
 	test_wipe();
 	test_vault_down();
 	test_older_backend();

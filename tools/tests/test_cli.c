@@ -27,7 +27,7 @@
 #include "libsafelock.h"
 #include "tap.h"
 
-#define NTESTS 141
+#define NTESTS 143
 
 static char ctl[4096], daemon_bin[4096], tools_dir[4096], tmpdir[64], sock[96];
 
@@ -457,11 +457,37 @@ static void test_codes(void)
 	       "a code with a letter: exit 2, nothing sent");
 	exchange(CTL("--socket", sock, "recover", "--recovery-fd", "3", "--new-code-fd", "4"),
 		 FDS({ 3, "ABCD-EFGH\n" }, { 4, "12345678\n" }), NULL, &f, &r);
-	tap_ok(expect(&r, 2, r.err, "a recovery secret is 32 letters and digits") && f.n == 0,
-	       "a short recovery secret: exit 2, nothing sent");
+	tap_ok(expect(&r, 2, r.err, "safelockctl: unable to recover the vault: the recovery secret: 8 letters and digits: a recovery secret has 32 and a trustee's share 44\n") &&
+	       f.n == 0, "a short recovery secret: exit 2, says how long, nothing sent");
 }
 
 static const char *const secret = "ABCDEFGHJKMNPQRSTVWXYZ0123456789";
+
+/*
+ * Trustees' shares are random: all but their first three symbols (M, N,
+ * the share's number) become '*' for the golden files. How many masked.
+ */
+static int mask_shares(char *s)
+{
+	size_t i, j, len = strlen(s);
+	int n = 0;
+	bool share;
+
+	for (i = 0; i + 54 <= len; i++) {
+		share = true;
+		for (j = 0; j < 54 && share; j++)
+			share = j % 5 == 4 ? s[i + j] == '-' :
+				(s[i + j] >= '0' && s[i + j] <= '9') || (s[i + j] >= 'A' && s[i + j] <= 'Z');
+		if (!share)
+			continue;
+		for (j = 3; j < 54; j++)
+			if (j % 5 != 4)
+				s[i + j] = '*';
+		n++;
+		i += 53;
+	}
+	return n;
+}
 
 static void test_lifecycle(void)
 {
@@ -486,6 +512,21 @@ static void test_lifecycle(void)
 	tap_ok(r.status == 0 && golden_check("init.json", r.out) && json_lines_valid(r.out),
 	       "init --json: the secret as a field (golden/init.json)");
 
+	snprintf(reply(0, ADMIN_OP_INIT, 0, NULL)->recovery, SAFELOCK_RECOVERY_TEXT_SIZE,
+		 "%s", secret);
+	exchange(CTL("--socket", sock, "init", "--shares", "3/5", "--new-code-fd", "3"),
+		 FDS({ 3, "12345678\n" }), NULL, &f, &r);
+	tap_ok(r.status == 0 && f.n == 1 && mask_shares(r.out) == 5 &&
+	       !strstr(r.out, "ABCD-EFGH") && golden_check("init-shares.txt", r.out),
+	       "init --shares 3/5: five shares, never the secret (golden/init-shares.txt)");
+	snprintf(reply(0, ADMIN_OP_INIT, 0, NULL)->recovery, SAFELOCK_RECOVERY_TEXT_SIZE,
+		 "%s", secret);
+	exchange(CTL("--socket", sock, "--json", "init", "--shares", "3/5", "--new-code-fd", "3"),
+		 FDS({ 3, "12345678\n" }), NULL, &f, &r);
+	tap_ok(r.status == 0 && mask_shares(r.out) == 5 && json_lines_valid(r.out) &&
+	       golden_check("init-shares.json", r.out),
+	       "init --shares 3/5 --json: the shares as a list (golden/init-shares.json)");
+
 	reply(0, ADMIN_OP_INIT, -EPERM, "the door must be open to initialise the vault");
 	exchange(CTL("--socket", sock, "init", "--new-code-fd", "3"), FDS({ 3, "12345678\n" }),
 		 NULL, &f, &r);
@@ -498,9 +539,9 @@ static void test_lifecycle(void)
 		 FDS({ 3, "abcd-efgh-jkmn-pqrs-tvwx-yz01-2345-6789\n" }, { 4, "87654321\n" }),
 		 NULL, &f, &r);
 	w = want_req(ADMIN_OP_RECOVER);
-	strcpy(w->recovery, "abcd-efgh-jkmn-pqrs-tvwx-yz01-2345-6789");
+	strcpy(w->recovery, "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789");
 	strcpy(w->new_code, "87654321");
-	tap_ok(req_is(&f, 0, w), "recover: the secret as typed and the new code");
+	tap_ok(req_is(&f, 0, w), "recover: the secret typed in lower case, sent canonical, and the new code");
 	tap_ok(expect(&r, 12, r.out, "Recovery waits for its delay: run the same command again in 1 d"),
 	       "recover during a delay: exit 12, says when to come back");
 	snprintf(reply(0, ADMIN_OP_RECOVER, 0, NULL)->recovery, SAFELOCK_RECOVERY_TEXT_SIZE,
@@ -508,7 +549,7 @@ static void test_lifecycle(void)
 	exchange(CTL("--socket", sock, "recover", "--recovery-fd", "3", "--new-code-fd", "3"),
 		 FDS({ 3, "ABCDEFGHJKMNPQRSTVWXYZ0123456789\n87654321\n" }), NULL, &f, &r);
 	w = want_req(ADMIN_OP_RECOVER);
-	strcpy(w->recovery, secret);
+	strcpy(w->recovery, "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789");
 	strcpy(w->new_code, "87654321");
 	tap_ok(req_is(&f, 0, w) && expect(&r, 0, r.out, "Recovered: the owner (user 001) has a new code.") &&
 	       strstr(r.out, "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"),
@@ -533,7 +574,7 @@ static void test_lifecycle(void)
 	exchange(CTL("--socket", sock, "--json", "wipe", "--recovery-fd", "3", "--yes"),
 		 FDS({ 3, secret }), NULL, &f, &r);
 	w = want_req(ADMIN_OP_WIPE);
-	strcpy(w->recovery, secret);
+	strcpy(w->recovery, "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789");
 	tap_ok(req_is(&f, 0, w) && expect(&r, 0, r.out, "{\"wiped\":true}\n"),
 	       "wipe --recovery-fd: WIPE with the recovery secret, JSON answer");
 }

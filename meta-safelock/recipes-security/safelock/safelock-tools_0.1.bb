@@ -12,8 +12,12 @@ LIC_FILES_CHKSUM = "file://tools/Makefile;beginline=1;endline=1;md5=daad6f7f7a0a
 # libnl: libnl-genl-3.0; kmod: libkmod (safelockctl doctor); tpm2-tss:
 # tss2-esys, tss2-tctildr, tss2-mu, tss2-rc; openssl: libcrypto;
 # libseccomp: safelockd's sandbox; scdoc: the man pages, rendered at build
-# time.
-DEPENDS = "libnl kmod tpm2-tss openssl libseccomp scdoc-native"
+# time; libgfshare: safelockctl splits the recovery secret among trustees
+# (Shamir over GF(256)). No libgfshare recipe was found in oe-core or
+# meta-oe:
+# the layer that builds this one must provide it (Debian's source,
+# autotools, one library and a pkg-config file).
+DEPENDS = "libnl kmod tpm2-tss openssl libseccomp scdoc-native libgfshare"
 
 # bash-completion.bbclass: the completion goes to ${PN}-bash-completion.
 inherit pkgconfig systemd bash-completion
