@@ -133,7 +133,7 @@ struct ctl_option {
 static const struct ctl_option options[] = {
 	{ "device", 1, O_DEVICE, "PATH", "the lock's character device (default " SAFELOCK_DEFAULT_DEVICE ")", true },
 	{ "socket", 1, O_SOCKET, "PATH", "safelockd's admin socket (default " SAFELOCK_ADMIN_SOCKET ")", true },
-	{ "json", 0, O_JSON, NULL, "JSON output (one object per line for monitor and audit)", true },
+	{ "json", 0, O_JSON, NULL, "JSON output (one object per line for monitor and audit); errors as JSON on stderr", true },
 	{ "color", 1, O_COLOR, "WHEN", "auto (default: on a terminal, unless NO_COLOR is set), always, never", true },
 	{ "help", 0, O_HELP, NULL, "help, for safelockctl or a command", true },
 	{ "version", 0, O_VERSION, NULL, "version", true },
