@@ -1492,81 +1492,6 @@ out:
 
 /* Export -------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at @s (of @n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
-/*
- * @s as the inside of a JSON string: quotes, backslashes and control
- * characters escaped, invalid UTF-8 replaced by U+FFFD. Length, or -1.
- */
-static int json_string(const char *s, char *out, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, o = 0;
-
-	while (i < n) {
-		char esc[8];
-		const char *add = esc;
-		size_t alen, l = utf8_len(u + i, n - i);
-
-		if (l > 1) {
-			add = s + i;
-			alen = l;
-		} else if (!l) {
-			add = "\\ufffd";
-			alen = 6;
-			l = 1;
-		} else if (u[i] == '"' || u[i] == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)u[i];
-			alen = 2;
-		} else if (u[i] == '\n' || u[i] == '\t' || u[i] == '\r') {
-			esc[0] = '\\';
-			esc[1] = u[i] == '\n' ? 'n' : u[i] == '\t' ? 't' : 'r';
-			alen = 2;
-		} else if (u[i] < 0x20 || u[i] == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\u%04x", u[i]);
-			alen = 6;
-		} else {
-			add = s + i;
-			alen = 1;
-		}
-		if (o + alen >= len)
-			return -1;
-		memcpy(out + o, add, alen);
-		o += alen;
-		i += l;
-	}
-	out[o] = '\0';
-	return (int)o;
-}
-
 /* ISO 8601 UTC with nanoseconds: 2026-11-26T23:08:19.123456789Z */
 static void iso_time(int64_t ns, char *buf, size_t len)
 {
@@ -1612,7 +1537,7 @@ int audit_format_json(const struct audit_record *rec, char *buf, size_t len)
 		     safelock_result_name(rec->result), rec->user_id, rec->value);
 	if (n < 0 || (size_t)n >= len)
 		goto fail;
-	t = json_string(text, buf + n, len - (size_t)n);
+	t = safelock_json_escape(text, buf + n, len - (size_t)n);
 	if (t < 0 || (size_t)(n + t) + 3 > len)
 		goto fail;
 	memcpy(buf + n + t, "\"}", 3);

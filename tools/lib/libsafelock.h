@@ -5,6 +5,7 @@
  *  - name tables for the enums of <linux/safelock.h>;
  *  - event formatting (one human line, or one JSON object per line);
  *  - code handling: validation, constant-time comparison, wiping;
+ *  - text from outside: UTF-8 decoding, the JSON string escaper;
  *  - a small generic netlink client over libnl-genl-3.
  */
 #ifndef LIBSAFELOCK_H
@@ -50,6 +51,29 @@ void safelock_wipe(void *p, size_t len);
  * The buffer is wiped on any error.
  */
 int safelock_read_code(int fd, char *buf, size_t *len);
+
+/* Text on its way out (text.c) ---------------------------------------- */
+
+/*
+ * Length of the valid UTF-8 sequence at @s (@n bytes left), its code point
+ * in *@cp if @cp is not NULL; 0 if the bytes are not UTF-8 (an overlong
+ * form, a surrogate, beyond U+10FFFF, cut short).
+ */
+size_t safelock_utf8_len(const unsigned char *s, size_t n, uint32_t *cp);
+/*
+ * A character that must not reach a terminal or a log line as it is: C0
+ * and C1 controls, DEL, the line and paragraph separators U+2028/9 and
+ * the bidirectional overrides (U+202A-E, U+2066-9), which can make text
+ * look like something else.
+ */
+bool safelock_unsafe_char(uint32_t cp);
+/*
+ * @s as the inside of a JSON string into @out (@len bytes): '"' and '\'
+ * escaped, \n \t \r, every other unsafe character as \u00XX (\u2028...),
+ * each byte that is not UTF-8 as \ufffd. The length, or -1 if @len is
+ * too small (6 * strlen(s) + 1 always does).
+ */
+int safelock_json_escape(const char *s, char *out, size_t len);
 
 /* Generic netlink client ---------------------------------------------- */
 

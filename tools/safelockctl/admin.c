@@ -51,19 +51,22 @@ void admin_reply_free(struct safelock_admin_reply *rep)
 	}
 }
 
-int admin_call(const char *path, struct safelock_admin_req *req,
-	       struct safelock_admin_reply *rep, char *err, size_t errlen)
+/*
+ * The connection of this run, once admin_reach() (or the first request)
+ * made it: every request goes over it (policy set sends two); safelockd
+ * serves a connection until it closes.
+ */
+static int admin_fd = -1;
+
+/* A connected socket, or -errno. */
+static int admin_open(const char *path)
 {
 	struct timeval tv = { .tv_sec = ADMIN_TIMEOUT_S };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	ssize_t n;
 	int fd, ret;
 
-	err[0] = '\0';
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path too long: %s", path);
+	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -75,18 +78,30 @@ int admin_call(const char *path, struct safelock_admin_req *req,
 		close(fd);
 		return ret;
 	}
+	return fd;
+}
+
+/* One request and its reply on @fd: 0 or -errno, @err says more. */
+static int admin_exchange(int fd, struct safelock_admin_req *req,
+			  struct safelock_admin_reply *rep, char *err, size_t errlen)
+{
+	ssize_t n;
+	int ret;
+
+	err[0] = '\0';
 	n = send(fd, req, sizeof(*req), MSG_NOSIGNAL);
 	ret = n < 0 ? -errno : 0;
 	safelock_wipe(req->auth, sizeof(req->auth));
 	safelock_wipe(req->new_code, sizeof(req->new_code));
 	safelock_wipe(req->recovery, sizeof(req->recovery));
-	if (ret) {
-		close(fd);
-		return ret;
+	if (ret == -EPIPE || ret == -ECONNRESET) {
+		snprintf(err, errlen, "safelockd closed the connection before the request");
+		return -ECONNRESET;
 	}
+	if (ret)
+		return ret;
 	n = recv(fd, rep, sizeof(*rep), MSG_TRUNC);
 	ret = n < 0 ? -errno : 0;
-	close(fd);
 	if (ret == -EAGAIN || ret == -EWOULDBLOCK) {
 		snprintf(err, errlen, "safelockd did not answer within %d s",
 			 ADMIN_TIMEOUT_S);
@@ -114,18 +129,66 @@ int admin_call(const char *path, struct safelock_admin_req *req,
 	return 0;
 }
 
+int admin_call(const char *path, struct safelock_admin_req *req,
+	       struct safelock_admin_reply *rep, char *err, size_t errlen)
+{
+	int fd = admin_open(path), ret;
+
+	err[0] = '\0';
+	if (fd < 0)
+		return fd;
+	ret = admin_exchange(fd, req, rep, err, errlen);
+	close(fd);
+	return ret;
+}
+
+/* safelockd cannot be reached at all: one message, whatever the command. */
+static int reach_error(const struct ctl_config *cfg, int err)
+{
+	char object[sizeof(((struct sockaddr_un *)NULL)->sun_path) + 16];
+	const char *hint = "";
+	int code = EXIT_NODAEMON;
+
+	switch (-err) {
+	case ENOENT:
+	case ECONNREFUSED:
+	case ENOTDIR:
+		hint = " (is safelockd running?)";
+		break;
+	case EACCES:
+	case EPERM:
+		hint = " (is this user in safelockd's admin group?)";
+		code = EXIT_PERM;
+		break;
+	}
+	snprintf(object, sizeof(object), "safelockd at %s", cfg->socket);
+	return ctl_fail(code, "reach", object, "%s%s", strerror(-err), hint);
+}
+
+int admin_reach(const struct ctl_config *cfg)
+{
+	int fd;
+
+	if (admin_fd >= 0)
+		return 0;
+	fd = admin_open(cfg->socket);
+	if (fd < 0)
+		return reach_error(cfg, fd);
+	admin_fd = fd;
+	return 0;
+}
+
 static int fill_one(struct safelock_admin_auth *a, unsigned int user, int fd,
 		    const char *verb, const char *object)
 {
-	char code[SAFELOCK_CODE_BUF], prompt[64];
+	char code[SAFELOCK_CODE_BUF], prompt[64], subject[64], why[256];
 	int ret;
 
 	snprintf(prompt, sizeof(prompt), "Code of user %03u: ", user);
-	ret = read_code(fd, prompt, code);
+	snprintf(subject, sizeof(subject), "the code of user %03u", user);
+	ret = read_code(fd, prompt, subject, code, why, sizeof(why));
 	if (ret == -EINVAL)
-		return ctl_fail(EXIT_USAGE, verb, object,
-				"the code of user %03u must be %d to %d digits",
-				user, SAFELOCK_CODE_MIN_DIGITS, SAFELOCK_CODE_MAX_DIGITS);
+		return ctl_fail(EXIT_USAGE, verb, object, "%s", why);
 	if (ret == -ENOTTY)
 		return ctl_fail(EXIT_USAGE, verb, object,
 				"no terminal to ask for the code of user %03u: use --code-fd N",
@@ -142,40 +205,13 @@ static int fill_one(struct safelock_admin_auth *a, unsigned int user, int fd,
 int admin_fill_auth(struct ctl_config *cfg, struct safelock_admin_req *req,
 		    const char *verb, const char *object)
 {
-	int ret;
+	int ret = admin_reach(cfg);
 
-	if (cfg->as_user) {
+	if (!ret && cfg->as_user)
 		ret = fill_one(&req->auth[0], cfg->as_user, cfg->code_fd, verb, object);
-		if (ret)
-			return ret;
-	}
-	if (cfg->as2_user)
-		return fill_one(&req->auth[1], cfg->as2_user, cfg->code2_fd, verb, object);
-	return 0;
-}
-
-static int connect_error(const struct ctl_config *cfg, int err, const char *text,
-			 const char *verb, const char *object)
-{
-	switch (-err) {
-	case ENOENT:
-	case ECONNREFUSED:
-	case ENOTDIR:
-		return ctl_fail(EXIT_NODAEMON, verb, object,
-				"cannot reach safelockd at %s: %s (is safelockd running?)",
-				cfg->socket, strerror(-err));
-	case EACCES:
-	case EPERM:
-		return ctl_fail(EXIT_PERM, verb, object,
-				"cannot reach safelockd at %s: %s (is this user in safelockd's admin group?)",
-				cfg->socket, strerror(-err));
-	case ETIMEDOUT:
-	case ECONNRESET:
-		return ctl_fail(EXIT_NODAEMON, verb, object, "%s", text);
-	default:
-		return ctl_fail(EXIT_FAIL, verb, object, "%s",
-				text[0] ? text : strerror(-err));
-	}
+	if (!ret && cfg->as2_user)
+		ret = fill_one(&req->auth[1], cfg->as2_user, cfg->code2_fd, verb, object);
+	return ret;
 }
 
 int admin_run(struct ctl_config *cfg, struct safelock_admin_req *req,
@@ -187,10 +223,17 @@ int admin_run(struct ctl_config *cfg, struct safelock_admin_req *req,
 	const char *why;
 	int ret, st;
 
-	ret = admin_call(cfg->socket, req, rep, err, sizeof(err));
+	ret = admin_reach(cfg);
+	if (ret) {
+		safelock_wipe(req, sizeof(*req));
+		return ret;
+	}
+	ret = admin_exchange(admin_fd, req, rep, err, sizeof(err));
 	safelock_wipe(req, sizeof(*req));
+	if (ret == -ETIMEDOUT || ret == -ECONNRESET)
+		return ctl_fail(EXIT_NODAEMON, verb, object, "%s", err);
 	if (ret)
-		return connect_error(cfg, ret, err, verb, object);
+		return ctl_fail(EXIT_FAIL, verb, object, "%s", err[0] ? err : strerror(-ret));
 	st = -rep->status;
 	if (!st)
 		return 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "audit.h"
 #include "audit_names.h"
@@ -21,8 +22,12 @@ struct reader {
 	bool table;		/* human table, else JSON lines */
 	struct audit_record *ring;	/* --count: the last N */
 	size_t n, next;
+	size_t printed;
 	int err;
 };
+
+#define TABLE_HEADER \
+	"INDEX  TIME                SOURCE EVENT          SEQ     USER RESULT      TEXT"
 
 static void print_record(struct reader *rd, const struct audit_record *r)
 {
@@ -36,8 +41,11 @@ static void print_record(struct reader *rd, const struct audit_record *r)
 			return;
 		}
 		printf("%s\n", line);
+		rd->printed++;
 		return;
 	}
+	if (!rd->printed++)	/* the header over the first record only */
+		out_table_begin(&rd->o, "records", TABLE_HEADER);
 	localtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	snprintf(seq, sizeof(seq), r->kseq ? "#%llu" : "-", (unsigned long long)r->kseq);
@@ -75,7 +83,9 @@ static int each(void *ctx, const struct audit_record *r)
 static int read_log(struct ctl_config *cfg, bool table, const char *verb)
 {
 	struct reader rd = { .cfg = cfg, .table = table };
+	bool missing = false;
 	char err[256] = "";
+	struct stat st;
 	size_t i, n, first;
 	int ret;
 
@@ -87,10 +97,16 @@ static int read_log(struct ctl_config *cfg, bool table, const char *verb)
 		if (!rd.ring)
 			return ctl_fail(EXIT_FAIL, verb, cfg->audit_dir, "out of memory");
 	}
-	if (table)
-		out_table_begin(&rd.o, "records",
-				"INDEX  TIME                SOURCE EVENT          SEQ     USER RESULT      TEXT");
-	ret = audit_read(cfg->audit_dir, each, &rd, err, sizeof(err));
+	/*
+	 * No directory yet: safelockd makes it when it first starts, so a new
+	 * system has no records, which is no error (the directory is named).
+	 */
+	if (stat(cfg->audit_dir, &st) < 0 && errno == ENOENT) {
+		missing = true;
+		ret = 0;
+	} else {
+		ret = audit_read(cfg->audit_dir, each, &rd, err, sizeof(err));
+	}
 	if (!ret && rd.ring) {
 		n = rd.next < (size_t)cfg->count ? rd.next : (size_t)cfg->count;
 		first = rd.next - n;
@@ -98,6 +114,18 @@ static int read_log(struct ctl_config *cfg, bool table, const char *verb)
 			print_record(&rd, &rd.ring[(first + i) % (size_t)cfg->count]);
 	}
 	free(rd.ring);
+	if (!ret && !rd.err && !rd.printed && table) {
+		if (cfg->since_s >= 0 || cfg->filter_user)
+			printf("No audit records match --since or --user");
+		else
+			printf("No audit records yet");
+		if (missing) {
+			printf(": ");
+			out_text(stdout, cfg->audit_dir);
+			printf(" does not exist (safelockd makes it when it first starts)");
+		}
+		printf(".\n");
+	}
 	fflush(stdout);
 	if (ret || rd.err)
 		return ctl_fail(abs(ret ? ret : rd.err) == EACCES ? EXIT_PERM : EXIT_FAIL,

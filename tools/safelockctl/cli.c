@@ -15,35 +15,81 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/un.h>
 
 #include "libsafelock.h"
 #include "safelockctl.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* --json given: errors as one JSON object on stderr (see report()) */
+static bool json_errors;
+
+/*
+ * Every message of safelockctl ends here: "safelockctl: TEXT" with TEXT
+ * escaped (out_text(): it may quote the user, the lock or safelockd), or
+ * under --json {"error":{"message":TEXT,"exit_status":N}} (or "warning",
+ * without a status), one line on stderr either way. @code 0: a warning.
+ */
+static int report(int code, const char *prefix, const char *suffix,
+		  const char *fmt, va_list ap)
+{
+	char msg[8192];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "%s", prefix);
+	if (n >= 0 && (size_t)n < sizeof(msg))
+		vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	n = (int)strlen(msg);
+	snprintf(msg + n, sizeof(msg) - (size_t)n, "%s", suffix);
+	fflush(stdout);		/* what was printed comes first */
+	if (json_errors) {
+		fprintf(stderr, "{\"%s\":{\"message\":", code ? "error" : "warning");
+		json_string(stderr, msg);
+		if (code)
+			fprintf(stderr, ",\"exit_status\":%d", code);
+		fputs("}}\n", stderr);
+	} else {
+		fputs("safelockctl: ", stderr);
+		out_text(stderr, msg);
+		fputc('\n', stderr);
+	}
+	return code;
+}
+
 int usage_error(const char *fmt, ...)
 {
 	va_list ap;
+	int ret;
 
-	fputs("safelockctl: unable to parse arguments: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ret = report(EXIT_USAGE, "unable to parse arguments: ", " (see --help)", fmt, ap);
 	va_end(ap);
-	fputs(" (see --help)\n", stderr);
-	return EXIT_USAGE;
+	return ret;
 }
 
 int ctl_fail(int code, const char *verb, const char *object,
 	     const char *fmt, ...)
 {
+	char prefix[512];
+	va_list ap;
+	int ret;
+
+	snprintf(prefix, sizeof(prefix), "unable to %s%s%s: ", verb,
+		 object && *object ? " " : "", object ? object : "");
+	va_start(ap, fmt);
+	ret = report(code, prefix, "", fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+void ctl_warn(const char *fmt, ...)
+{
 	va_list ap;
 
-	fprintf(stderr, "safelockctl: unable to %s %s: ", verb, object);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report(0, "warning: ", "", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return code;
 }
 
 int errno_exit(int err)
@@ -87,7 +133,7 @@ struct ctl_option {
 static const struct ctl_option options[] = {
 	{ "device", 1, O_DEVICE, "PATH", "the lock's character device (default " SAFELOCK_DEFAULT_DEVICE ")", true },
 	{ "socket", 1, O_SOCKET, "PATH", "safelockd's admin socket (default " SAFELOCK_ADMIN_SOCKET ")", true },
-	{ "json", 0, O_JSON, NULL, "JSON output (one object per line for monitor and audit)", true },
+	{ "json", 0, O_JSON, NULL, "JSON output (one object per line for monitor and audit); errors as JSON on stderr", true },
 	{ "color", 1, O_COLOR, "WHEN", "auto (default: on a terminal, unless NO_COLOR is set), always, never", true },
 	{ "help", 0, O_HELP, NULL, "help, for safelockctl or a command", true },
 	{ "version", 0, O_VERSION, NULL, "version", true },
@@ -104,15 +150,15 @@ static const struct ctl_option options[] = {
 	{ "cancel", 0, O_CANCEL, NULL, "cancel a running recovery delay (any user's code)", false },
 	{ "yes", 0, O_YES, NULL, "do not ask for confirmation", false },
 	{ "role", 1, O_ROLE, "ROLE", "manager, user (default), auditor or courier", false },
-	{ "time-delay", 1, O_TIME_DELAY, "DUR", "delay between an accepted code and the open window, 0 to 2h", false },
-	{ "open-window", 1, O_OPEN_WINDOW, "DUR", "how long the open window lasts, 1min to 30min", false },
+	{ "time-delay", 1, O_TIME_DELAY, "DUR", "delay between an accepted code and the open window, {range}", false },
+	{ "open-window", 1, O_OPEN_WINDOW, "DUR", "how long the open window lasts, {range}", false },
 	{ "dual-control", 1, O_DUAL_CONTROL, "on|off", "opening needs the codes of two users", false },
-	{ "dual-window", 1, O_DUAL_WINDOW, "DUR", "time for the second code, 10s to 5min", false },
+	{ "dual-window", 1, O_DUAL_WINDOW, "DUR", "time for the second code, {range}", false },
 	{ "dual-admin", 1, O_DUAL_ADMIN, "on|off", "administration needs two users (--as and --as2)", false },
 	{ "courier-override", 1, O_COURIER, "on|off", "two couriers or managers may skip the time delay", false },
-	{ "relock", 1, O_RELOCK, "DUR", "how long the bolt stays retracted, 500ms to 10min, or 'board'", false },
-	{ "door-limit", 1, O_DOOR_LIMIT, "DUR|off", "report a door open longer than this, 5s to 1h", false },
-	{ "recovery-delay", 1, O_RECOVERY_DELAY, "DUR", "delay before a recovery completes, 0 to 7d", false },
+	{ "relock", 1, O_RELOCK, "DUR", "how long the bolt stays retracted, {range}, or 'board'", false },
+	{ "door-limit", 1, O_DOOR_LIMIT, "DUR|off", "report a door open longer than this, {range}", false },
+	{ "recovery-delay", 1, O_RECOVERY_DELAY, "DUR", "delay before a recovery completes, {range}", false },
 	{ "time-lock", 1, O_TIME_LOCK, "on|off", "apply the weekly schedule and holidays", false },
 	{ "lock", 1, O_LOCK, "SPEC", "add locked periods: \"mon-fri 18:00-08:00\", \"sat,sun all\"", false },
 	{ "unlock", 1, O_UNLOCK, "SPEC", "remove locked periods (same form as --lock)", false },
@@ -128,6 +174,68 @@ static const struct ctl_option options[] = {
 	{ "modules-dir", 1, O_MODULES_DIR, "DIR", "look for the module in DIR, not /lib/modules/$(uname -r) (diagnosing an image)", false },
 	{ "modprobe-dir", 1, O_MODPROBE_DIR, "DIR", "modprobe configuration in DIR, not the system's (diagnosing an image)", false },
 };
+
+#define SEC	1000LL
+#define MIN	(60 * SEC)
+#define HOUR	(60 * MIN)
+#define DAY	(24 * HOUR)
+
+/*
+ * Every duration limit, by the option's (or the command's) name: "{range}"
+ * in its help and its parse errors both print them with
+ * format_duration_range(), so the two always say the same.
+ */
+static const struct dur_limit {
+	const char *name;
+	long long min_ms, max_ms, unit_ms;
+} dur_limits[] = {
+	{ "time-delay", 0, 2 * HOUR, SEC },
+	{ "open-window", 1 * MIN, 30 * MIN, SEC },
+	{ "dual-window", 10 * SEC, 5 * MIN, SEC },
+	{ "relock", 500, 10 * MIN, 1 },
+	{ "door-limit", 5 * SEC, 1 * HOUR, SEC },
+	{ "recovery-delay", 0, 7 * DAY, SEC },
+	{ "time-lock now", TIME_LOCK_MIN_MS, TIME_LOCK_MAX_MS, SEC },
+};
+
+static const struct dur_limit *find_dur_limit(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(dur_limits); i++)
+		if (!strcmp(dur_limits[i].name, name))
+			return &dur_limits[i];
+	return NULL;
+}
+
+/* @help with "{range}" replaced by @name's limits. */
+static const char *expand_help(const char *name, const char *help, char *buf,
+			       size_t len)
+{
+	const struct dur_limit *l = find_dur_limit(name);
+	const char *at = strstr(help, "{range}");
+	char range[72];
+
+	if (!l || !at)
+		return help;
+	format_duration_range(l->min_ms, l->max_ms, range, sizeof(range));
+	snprintf(buf, len, "%.*s%s%s", (int)(at - help), help, range, at + 7);
+	return buf;
+}
+
+int parse_duration_arg(const char *name, const char *what, const char *arg,
+		       long long *ms)
+{
+	const struct dur_limit *l = find_dur_limit(name);
+	char err[256];
+
+	if (!l)
+		return usage_error("%s: no limits known", what);
+	if (parse_duration_range(arg, l->min_ms, l->max_ms, l->unit_ms, ms, err,
+				 sizeof(err)))
+		return usage_error("%s %s", what, err);
+	return 0;
+}
 
 static const struct ctl_option *find_option(int val)
 {
@@ -208,7 +316,7 @@ static const struct ctl_command commands[] = {
 	  "with --zone (kept by every later policy set); safelockd follows its DST\n"
 	  "transitions. Without a zone the stored UTC offset is used as it is." },
 	{ "time-lock", "now", cmd_time_lock_now, "DURATION", 1, 1, OPTS(AUTH),
-	  "no code opens for DURATION (1min to 7d)", NULL },
+	  "no code opens for DURATION ({range})", NULL },
 	{ "fault", "clear", cmd_fault_clear, "", 0, 0, OPTS(AUTH),
 	  "clear a bolt fault after inspection", NULL },
 	{ "audit", "show", cmd_audit_show, "", 0, 0, OPTS("audit-dir", "since", "count", "user"),
@@ -314,13 +422,13 @@ static void print_entry(FILE *f, const char *lhs, int width, const char *help)
 
 static void print_option(FILE *f, const struct ctl_option *o)
 {
-	char lhs[64], shopt[8] = "    ";
+	char lhs[64], shopt[8] = "    ", help[256];
 
 	if (o->val < 128)
 		snprintf(shopt, sizeof(shopt), "-%c, ", o->val);
 	snprintf(lhs, sizeof(lhs), "%s--%s%s%s", shopt, o->name,
 		 o->arg ? " " : "", o->arg ? o->arg : "");
-	print_entry(f, lhs, 28, o->help);
+	print_entry(f, lhs, 28, expand_help(o->name, o->help, help, sizeof(help)));
 }
 
 static void usage(FILE *f)
@@ -335,12 +443,13 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n");
 	for (i = 0; i < ARRAY_SIZE(commands); i++) {
-		char lhs[80];
+		char lhs[80], help[256];
 
 		command_name(&commands[i], name, sizeof(name));
 		snprintf(lhs, sizeof(lhs), "%s%s%s", name,
 			 commands[i].args[0] ? " " : "", commands[i].args);
-		print_entry(f, lhs, 27, commands[i].help);
+		print_entry(f, lhs, 27, expand_help(name, commands[i].help, help,
+						    sizeof(help)));
 	}
 	fprintf(f, "\nGlobal options:\n");
 	for (i = 0; i < ARRAY_SIZE(options); i++)
@@ -365,13 +474,15 @@ static void group_usage(FILE *f, const char *group)
 	fprintf(f, "Usage: safelockctl %s SUBCOMMAND [ARGS] [OPTIONS]\n\nSubcommands:\n",
 		group);
 	for (i = 0; i < ARRAY_SIZE(commands); i++) {
-		char lhs[80];
+		char lhs[80], help[256], name[64];
 
 		if (!commands[i].group || strcmp(commands[i].group, group))
 			continue;
+		command_name(&commands[i], name, sizeof(name));
 		snprintf(lhs, sizeof(lhs), "%s%s%s", commands[i].name,
 			 commands[i].args[0] ? " " : "", commands[i].args);
-		print_entry(f, lhs, 21, commands[i].help);
+		print_entry(f, lhs, 21, expand_help(name, commands[i].help, help,
+						    sizeof(help)));
 	}
 	fprintf(f, "\nRun 'safelockctl %s SUBCOMMAND --help' for its options.\n", group);
 }
@@ -379,14 +490,15 @@ static void group_usage(FILE *f, const char *group)
 static void command_usage(FILE *f, const struct ctl_command *c)
 {
 	const char *const *o;
-	char name[64];
+	char name[64], buf[256];
+	const char *help;
 	size_t i;
 
 	command_name(c, name, sizeof(name));
+	help = expand_help(name, c->help, buf, sizeof(buf));
 	fprintf(f, "Usage: safelockctl %s%s%s%s\n\n%c%s.\n", name,
 		c->args[0] ? " " : "", c->args, c->opts[0] ? " [OPTIONS]" : "",
-		c->help[0] - ('a' <= c->help[0] && c->help[0] <= 'z' ? 32 : 0),
-		c->help + 1);
+		help[0] - ('a' <= help[0] && help[0] <= 'z' ? 32 : 0), help + 1);
 	if (c->details)
 		fprintf(f, "\n%s\n", c->details);
 	if (c->opts[0]) {
@@ -435,16 +547,17 @@ static int parse_fd(const char *opt, const char *arg, int *fd)
 	return 0;
 }
 
-static int parse_dur_s(const char *opt, const char *arg, long long min,
-		       long long max, long long *out)
+static int parse_dur_s(const char *opt, const char *arg, long long *out)
 {
-	long long ms = parse_duration_ms(arg);
+	char what[64];
+	long long ms;
+	int ret;
 
-	if (ms < 0 || ms % 1000 || ms / 1000 < min || ms / 1000 > max)
-		return usage_error("--%s needs a duration of whole seconds from %llds to %llds, not '%s'",
-				   opt, min, max, arg);
-	*out = ms / 1000;
-	return 0;
+	snprintf(what, sizeof(what), "--%s", opt);
+	ret = parse_duration_arg(opt, what, arg, &ms);
+	if (!ret)
+		*out = ms / 1000;
+	return ret;
 }
 
 static int parse_switch(const char *opt, const char *arg, int *out)
@@ -470,6 +583,10 @@ static int parse_option(struct ctl_config *cfg, int c, const char *arg)
 	case O_SOCKET:
 		if (!*arg)
 			return usage_error("empty socket path");
+		if (strlen(arg) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+			return usage_error("--socket: a socket path has at most %zu bytes, not %zu: '%s'",
+					   sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1,
+					   strlen(arg), arg);
 		cfg->socket = arg;
 		return 0;
 	case O_JSON:
@@ -536,30 +653,26 @@ static int parse_option(struct ctl_config *cfg, int c, const char *arg)
 			return usage_error("there is one owner, user 001, made by init");
 		return 0;
 	case O_TIME_DELAY:
-		return parse_dur_s(o->name, arg, 0, 7200, &cfg->time_delay_s);
+		return parse_dur_s(o->name, arg, &cfg->time_delay_s);
 	case O_OPEN_WINDOW:
-		return parse_dur_s(o->name, arg, 60, 1800, &cfg->open_window_s);
+		return parse_dur_s(o->name, arg, &cfg->open_window_s);
 	case O_DUAL_WINDOW:
-		return parse_dur_s(o->name, arg, 10, 300, &cfg->dual_window_s);
+		return parse_dur_s(o->name, arg, &cfg->dual_window_s);
 	case O_RECOVERY_DELAY:
-		return parse_dur_s(o->name, arg, 0, 604800, &cfg->recovery_delay_s);
+		return parse_dur_s(o->name, arg, &cfg->recovery_delay_s);
 	case O_DOOR_LIMIT:
 		if (!strcmp(arg, "off") || !strcmp(arg, "0")) {
 			cfg->door_limit_s = 0;
 			return 0;
 		}
-		return parse_dur_s(o->name, arg, 5, 3600, &cfg->door_limit_s);
+		return parse_dur_s(o->name, arg, &cfg->door_limit_s);
 	case O_RELOCK:
 		/* back to the board's own relock-ms property */
 		if (!strcmp(arg, "board")) {
 			cfg->relock_ms = 0;
 			return 0;
 		}
-		v = parse_duration_ms(arg);
-		if (v < 500 || v > 600000)
-			return usage_error("--relock needs a duration from 500ms to 10min, or 'board', not '%s'", arg);
-		cfg->relock_ms = v;
-		return 0;
+		return parse_duration_arg(o->name, "--relock", arg, &cfg->relock_ms);
 	case O_DUAL_CONTROL:
 		return parse_switch(o->name, arg, &cfg->dual_control);
 	case O_DUAL_ADMIN:
@@ -689,6 +802,21 @@ int ctl_main(int argc, char **argv)
 	lopts[ARRAY_SIZE(options)] = (struct option){ NULL, 0, NULL, 0 };
 
 	opterr = 0;	/* our own messages */
+	/*
+	 * --json anywhere makes every error JSON, one met before it too: a
+	 * first pass over a copy of argv (getopt_long() reorders what it scans).
+	 */
+	{
+		char **copy = calloc((size_t)argc + 1, sizeof(*copy));
+
+		for (c = 0; copy && c < argc; c++)
+			copy[c] = argv[c];
+		while (copy && (c = getopt_long(argc, copy, shortopts, lopts, &idx)) != -1)
+			if (c == O_JSON)
+				json_errors = cfg.json = true;
+		free(copy);
+		optind = 0;	/* glibc: start over */
+	}
 	while ((c = getopt_long(argc, argv, shortopts, lopts, &idx)) != -1) {
 		const struct ctl_option *o;
 
@@ -702,8 +830,12 @@ int ctl_main(int argc, char **argv)
 			continue;
 		}
 		if (c == O_VERSION) {
-			printf("safelockctl %s (safelock ABI %d)\n",
-			       SAFELOCK_TOOLS_VERSION, SAFELOCK_ABI_VERSION);
+			if (cfg.json)
+				printf("{\"version\":\"%s\",\"abi_version\":%d}\n",
+				       SAFELOCK_TOOLS_VERSION, SAFELOCK_ABI_VERSION);
+			else
+				printf("safelockctl %s (safelock ABI %d)\n",
+				       SAFELOCK_TOOLS_VERSION, SAFELOCK_ABI_VERSION);
 			return 0;
 		}
 		seen[o - options]++;

@@ -218,8 +218,8 @@ int cmd_status(struct ctl_config *cfg)
 	}
 	close(fd);
 	if (info.abi_version != SAFELOCK_ABI_VERSION)
-		fprintf(stderr, "safelockctl: warning: driver ABI %u, this tool knows %d\n",
-			info.abi_version, SAFELOCK_ABI_VERSION);
+		ctl_warn("driver ABI %u, this tool knows %d", info.abi_version,
+			 SAFELOCK_ABI_VERSION);
 	rep = admin_reply_new();
 	vault = vault_status(cfg, rep, vault_err, sizeof(vault_err));
 	out_init(&o, cfg);

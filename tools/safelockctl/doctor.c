@@ -50,21 +50,21 @@ static void report(struct doctor *d, struct check *c)
 	int tone = !strcmp(c->result, "ok") ? TONE_GOOD :
 		   !strcmp(c->result, "FAIL") ? TONE_BAD :
 		   !strcmp(c->result, "warn") ? TONE_WARN : TONE_NONE;
-	char result[32];
 
-	snprintf(result, sizeof(result), "%s%-4s%s", tone_on(&d->o, tone), c->result,
-		 tone_off(&d->o, tone));
 	out_row_begin(&d->o);
 	out_cell(&d->o, "check", 9, c->name);
-	out_cell(&d->o, "result", 4, d->o.json ? c->result : result);
+	out_cell_tone(&d->o, "result", 4, c->result, tone);
 	out_cell(&d->o, "detail", 0, c->detail);
 	if (d->o.json) {
 		out_cell(&d->o, "fix", 0, c->fix);
 		out_cell_num(&d->o, "exit", 0, (unsigned long long)c->exit);
 	}
 	out_row_end(&d->o);
-	if (!d->o.json && c->fix[0])
-		fprintf(d->o.f, "%-15sfix: %s\n", "", c->fix);
+	if (!d->o.json && c->fix[0]) {
+		fprintf(d->o.f, "%-15sfix: ", "");
+		out_text(d->o.f, c->fix);
+		fputc('\n', d->o.f);
+	}
 	if (c->exit && !d->exit)
 		d->exit = c->exit;
 }

@@ -15,19 +15,19 @@
 int read_new_code_into(struct ctl_config *cfg, char *dst, const char *what,
 		       const char *verb, const char *object)
 {
-	char code[SAFELOCK_CODE_BUF];
-	int ret;
+	char code[SAFELOCK_CODE_BUF], why[256];
+	int ret = admin_reach(cfg);
 
-	ret = read_new_code(cfg->new_code_fd, what, code);
+	if (ret)
+		return ret;
+	ret = read_new_code(cfg->new_code_fd, what, code, why, sizeof(why));
 	switch (ret) {
 	case 0:
 		memcpy(dst, code, strlen(code) + 1);
 		safelock_wipe(code, sizeof(code));
 		return 0;
 	case -EINVAL:
-		return ctl_fail(EXIT_USAGE, verb, object,
-				"the new code must be %d to %d digits",
-				SAFELOCK_CODE_MIN_DIGITS, SAFELOCK_CODE_MAX_DIGITS);
+		return ctl_fail(EXIT_USAGE, verb, object, "%s", why);
 	case -EBADMSG:
 		return ctl_fail(EXIT_USAGE, verb, object, "the two new codes differ");
 	case -ENOTTY:
@@ -51,9 +51,12 @@ static int read_recovery_into(struct ctl_config *cfg, char *dst, unsigned int *m
 	struct recovery_share sh[SHARE_MAX_N];
 	char line[RECOVERY_LINE_MAX], why[256], prompt[64];
 	unsigned int k = 0, need = 1;
-	int ret = 0;
+	int ret;
 
 	*m = *n = 0;
+	ret = admin_reach(cfg);
+	if (ret)
+		return ret;
 	while (k < need && !ret) {
 		if (k)
 			snprintf(prompt, sizeof(prompt), "Share %u of the %u needed: ", k + 1, need);
@@ -409,6 +412,9 @@ int cmd_wipe(struct ctl_config *cfg)
 		return usage_error("wipe takes --as or --recovery, not both");
 	if (!cfg->as_user && !cfg->use_recovery)
 		return usage_error("wipe needs --as 1 (the owner) or --recovery");
+	ret = admin_reach(cfg);
+	if (ret)
+		return ret;
 	ret = confirm(cfg, "This erases every user, code, recovery secret and key of the vault:\n"
 		      "the lock becomes unprovisioned, and only init makes it usable again.",
 		      "wipe");

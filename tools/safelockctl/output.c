@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "libsafelock.h"
 #include "safelockctl.h"
 
 #define LABEL_WIDTH 18
@@ -22,22 +23,70 @@ void out_init(struct out *o, const struct ctl_config *cfg)
 	o->color = cfg->use_color && !cfg->json;
 }
 
+size_t text_escape(const char *s, char *out, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, o = 0;
+
+	if (!len)
+		return 0;
+	while (i < n) {
+		char esc[12];
+		const char *add = esc;
+		uint32_t cp = 0;
+		size_t alen, l = safelock_utf8_len(u + i, n - i, &cp);
+
+		if (!l) {
+			snprintf(esc, sizeof(esc), "\\x%02x", u[i]);
+			l = 1;
+		} else if (cp == '\\') {
+			snprintf(esc, sizeof(esc), "\\\\");
+		} else if (cp == '\n' || cp == '\t' || cp == '\r') {
+			snprintf(esc, sizeof(esc), "\\%c", cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r');
+		} else if (safelock_unsafe_char(cp)) {
+			snprintf(esc, sizeof(esc), cp < 0x80 ? "\\x%02x" : "\\u%04x",
+				 (unsigned int)cp);
+		} else {
+			add = s + i;
+		}
+		alen = add == esc ? strlen(esc) : l;
+		if (o + alen >= len)
+			break;		/* cut at a whole character */
+		memcpy(out + o, add, alen);
+		o += alen;
+		i += l;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+void out_text(FILE *f, const char *s)
+{
+	size_t cap = strlen(s) * 6 + 1;
+	char small[512], *buf = cap <= sizeof(small) ? small : malloc(cap);
+
+	if (!buf) {		/* out of memory: the visible part only */
+		buf = small;
+		cap = sizeof(small);
+	}
+	text_escape(s, buf, cap);
+	fputs(buf, f);
+	if (buf != small)
+		free(buf);
+}
+
 void json_string(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	size_t cap = strlen(s) * 6 + 1;
+	char small[512], *buf = cap <= sizeof(small) ? small : malloc(cap);
 
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", f);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);	/* UTF-8 passes through */
-	}
-	fputc('"', f);
+	/* out of memory: an empty string, still JSON */
+	if (!buf || safelock_json_escape(s, buf, cap) < 0)
+		fputs("\"\"", f);
+	else
+		fprintf(f, "\"%s\"", buf);
+	if (buf != small)
+		free(buf);
 }
 
 const char *tone_on(const struct out *o, int tone)
@@ -98,10 +147,13 @@ void out_tone(struct out *o, const char *key, const char *label,
 	      const char *value, int tone)
 {
 	out_key(o, key, label);
-	if (o->json)
+	if (o->json) {
 		json_string(o->f, value);
-	else
-		fprintf(o->f, "%s%s%s\n", tone_on(o, tone), value, tone_off(o, tone));
+		return;
+	}
+	fputs(tone_on(o, tone), o->f);
+	out_text(o->f, value);
+	fprintf(o->f, "%s\n", tone_off(o, tone));
 }
 
 void out_num(struct out *o, const char *key, const char *label,
@@ -208,7 +260,8 @@ void out_list_item(struct out *o, const char *value)
 		json_string(o->f, value);
 		return;
 	}
-	fprintf(o->f, "%s%s", o->list_first ? "" : ", ", value);
+	fputs(o->list_first ? "" : ", ", o->f);
+	out_text(o->f, value);
 	o->list_first = false;
 }
 
@@ -269,6 +322,13 @@ void out_row_end(struct out *o)
 
 void out_cell(struct out *o, const char *key, int width, const char *value)
 {
+	out_cell_tone(o, key, width, value, TONE_NONE);
+}
+
+void out_cell_tone(struct out *o, const char *key, int width, const char *value,
+		   int tone)
+{
+	char text[sizeof(o->row)];
 	int n;
 
 	if (o->json) {
@@ -278,8 +338,9 @@ void out_cell(struct out *o, const char *key, int width, const char *value)
 	}
 	if (o->rowlen >= sizeof(o->row) - 1)
 		return;
-	n = snprintf(o->row + o->rowlen, sizeof(o->row) - o->rowlen, "%-*s ",
-		     width, value);
+	text_escape(value, text, sizeof(text));
+	n = snprintf(o->row + o->rowlen, sizeof(o->row) - o->rowlen, "%s%-*s%s ",
+		     tone_on(o, tone), width, text, tone_off(o, tone));
 	if (n > 0)
 		o->rowlen += (size_t)n < sizeof(o->row) - o->rowlen ?
 			     (size_t)n : sizeof(o->row) - o->rowlen - 1;

@@ -147,6 +147,67 @@ void format_duration_ms(unsigned long long ms, char *buf, size_t len)
 #undef PART
 }
 
+void format_duration_arg(long long ms, char *buf, size_t len)
+{
+	static const struct { const char *unit; long long ms; } units[] = {
+		{ "d", 86400000 }, { "h", 3600000 }, { "min", 60000 },
+		{ "s", 1000 }, { "ms", 1 },
+	};
+	size_t i, n = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (ms <= 0) {
+		snprintf(buf, len, "0");
+		return;
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]) && n < len; i++) {
+		if (ms < units[i].ms)
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, "%lld%s", ms / units[i].ms,
+				      units[i].unit);
+		ms %= units[i].ms;
+	}
+}
+
+void format_duration_range(long long min_ms, long long max_ms, char *buf,
+			   size_t len)
+{
+	char lo[32], hi[32];
+
+	format_duration_arg(min_ms, lo, sizeof(lo));
+	format_duration_arg(max_ms, hi, sizeof(hi));
+	snprintf(buf, len, "%s to %s", lo, hi);
+}
+
+int parse_duration_range(const char *s, long long min_ms, long long max_ms,
+			 long long unit_ms, long long *ms, char *err, size_t errlen)
+{
+	long long v = parse_duration_ms(s);
+	char range[72], unit[32];
+
+	format_duration_range(min_ms, max_ms, range, sizeof(range));
+	if (v < 0) {
+		snprintf(err, errlen, "needs a duration from %s (90s, 15min, 1h30min), not '%s'",
+			 range, s);
+		return -1;
+	}
+	if (v < min_ms || v > max_ms) {
+		snprintf(err, errlen, "'%s' is too %s: it is from %s", s,
+			 v < min_ms ? "short" : "long", range);
+		return -1;
+	}
+	if (unit_ms > 1 && v % unit_ms) {
+		format_duration_arg(unit_ms, unit, sizeof(unit));
+		snprintf(err, errlen, "'%s' is not a whole number of %s: it is from %s",
+			 s, unit_ms == 1000 ? "seconds" : unit, range);
+		return -1;
+	}
+	*ms = v;
+	return 0;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
 static long days_from_civil(long y, unsigned int m, unsigned int d)
 {

@@ -292,17 +292,16 @@ int cmd_time_lock_now(struct ctl_config *cfg)
 {
 	struct safelock_admin_req *req = NULL;
 	struct safelock_admin_reply *rep = NULL;
-	long long ms = parse_duration_ms(cfg->args[0]);
 	char until[64], dur[64];
 	struct out o;
 	struct tm tm;
+	long long ms;
 	time_t end;
 	int ret;
 
-	if (ms < 0 || ms % 1000 || ms < 60000 || ms > 604800000LL)
-		return usage_error("DURATION must be whole seconds from 1min to 7d, not '%s'",
-				   cfg->args[0]);
-	ret = need_as(cfg, "time-lock now");
+	ret = parse_duration_arg("time-lock now", "DURATION", cfg->args[0], &ms);
+	if (!ret)
+		ret = need_as(cfg, "time-lock now");
 	if (ret)
 		return ret;
 	req = admin_req_new(ADMIN_OP_TIME_LOCK_NOW);

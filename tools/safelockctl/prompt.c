@@ -128,41 +128,97 @@ static int ask_tty(const char *prompt, bool echo, char *buf, size_t len)
 	return ret;
 }
 
-/* A code into @buf (SAFELOCK_CODE_BUF): 0, -EINVAL (not 6-12 digits), -errno */
-int read_code(int fd, const char *prompt, char *buf)
+/*
+ * The code on @line, checked: 0 with the digits moved to the start of
+ * @line, or -EINVAL with what is wrong in @why, after @subject ("the new
+ * code: ..."). Blanks (spaces, tabs) around the digits and the CR of a
+ * CRLF line end are dropped. Anything else is refused, blanks between
+ * digits too: "123456 654321" is two codes on one line, not a code, and a
+ * wrong code costs a try against the lockout. A non-digit is named: it
+ * cannot be part of any code.
+ */
+static int check_code(char *line, const char *subject, char *why, size_t whylen)
+{
+	size_t start = strspn(line, " \t"), n = strlen(line), i;
+
+	while (n > start && (line[n - 1] == ' ' || line[n - 1] == '\t' ||
+			     line[n - 1] == '\r'))
+		n--;
+	if (n == start) {
+		snprintf(why, whylen, "%s: no code given (%s)", subject,
+			 strpbrk(line, " \t") ? "only blanks" : "an empty line");
+		return -EINVAL;
+	}
+	for (i = start; i < n; i++) {
+		size_t l;
+
+		if (line[i] >= '0' && line[i] <= '9')
+			continue;
+		if (line[i] == ' ' || line[i] == '\t') {
+			snprintf(why, whylen, "%s: a %s at character %zu: a code is %d to %d digits, without spaces",
+				 subject, line[i] == ' ' ? "space" : "tab", i + 1,
+				 SAFELOCK_CODE_MIN_DIGITS, SAFELOCK_CODE_MAX_DIGITS);
+			return -EINVAL;
+		}
+		/* as it is: the message is escaped as a whole when printed */
+		l = safelock_utf8_len((const unsigned char *)line + i, n - i, NULL);
+		snprintf(why, whylen, "%s: '%.*s' at character %zu is not a digit: a code is %d to %d digits",
+			 subject, (int)(l ? l : 1), line + i, i + 1,
+			 SAFELOCK_CODE_MIN_DIGITS, SAFELOCK_CODE_MAX_DIGITS);
+		return -EINVAL;
+	}
+	if (!safelock_code_valid(line + start, n - start)) {
+		snprintf(why, whylen, "%s: %zu digit%s: a code is %d to %d digits",
+			 subject, n - start, n - start == 1 ? "" : "s",
+			 SAFELOCK_CODE_MIN_DIGITS, SAFELOCK_CODE_MAX_DIGITS);
+		return -EINVAL;
+	}
+	memmove(line, line + start, n - start);
+	line[n - start] = '\0';
+	return 0;
+}
+
+int read_code(int fd, const char *prompt, const char *subject, char *buf,
+	      char *why, size_t whylen)
 {
 	char line[LINE_MAX_LEN];
-	size_t len;
 	int ret;
 
+	why[0] = '\0';
 	if (fd >= 0)
-		return safelock_read_code(fd, buf, &len);
-	ret = ask_tty(prompt, false, line, sizeof(line));
-	if (!ret) {
-		len = strlen(line);
-		if (safelock_code_valid(line, len))
-			memcpy(buf, line, len + 1);
-		else
-			ret = -EINVAL;
+		ret = read_line(fd, line, sizeof(line));
+	else
+		ret = ask_tty(prompt, false, line, sizeof(line));
+	if (ret == -ENODATA) {
+		snprintf(why, whylen, "%s: no code given (end of input)", subject);
+		ret = -EINVAL;
+	} else if (ret == -EINVAL) {
+		snprintf(why, whylen, "%s: a line longer than %d characters: a code is %d to %d digits",
+			 subject, LINE_MAX_LEN - 1, SAFELOCK_CODE_MIN_DIGITS,
+			 SAFELOCK_CODE_MAX_DIGITS);
+	} else if (!ret) {
+		ret = check_code(line, subject, why, whylen);
+		if (!ret)
+			memcpy(buf, line, strlen(line) + 1);
 	}
 	safelock_wipe(line, sizeof(line));
 	if (ret)
 		safelock_wipe(buf, SAFELOCK_CODE_BUF);
-	return ret == -ENODATA ? -EINVAL : ret;
+	return ret;
 }
 
 /* A new code, typed twice on a terminal: -EBADMSG if the two differ. */
-int read_new_code(int fd, const char *what, char *buf)
+int read_new_code(int fd, const char *what, char *buf, char *why, size_t whylen)
 {
 	char again[SAFELOCK_CODE_BUF], prompt[128];
 	int ret;
 
 	snprintf(prompt, sizeof(prompt), "%s (%d to %d digits): ", what,
 		 SAFELOCK_CODE_MIN_DIGITS, SAFELOCK_CODE_MAX_DIGITS);
-	ret = read_code(fd, prompt, buf);
+	ret = read_code(fd, prompt, "the new code", buf, why, whylen);
 	if (ret || fd >= 0)
 		return ret;
-	ret = read_code(-1, "Repeat it: ", again);
+	ret = read_code(-1, "Repeat it: ", "the repeated new code", again, why, whylen);
 	if (!ret && (strlen(again) != strlen(buf) ||
 		     !safelock_ct_equal(again, buf, strlen(buf))))
 		ret = -EBADMSG;

@@ -98,6 +98,18 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int ctl_fail(int code, const char *verb, const char *object,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int errno_exit(int err);
+/* "safelockctl: warning: ..." (JSON under --json) */
+void ctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * @arg of option or command @name (its limits in cli.c's table) as
+ * milliseconds; @what names it in the error ("--time-delay", "DURATION").
+ * 0 or EXIT_USAGE with the message printed.
+ */
+int parse_duration_arg(const char *name, const char *what, const char *arg,
+		       long long *ms);
+/* time-lock now DURATION */
+#define TIME_LOCK_MIN_MS	60000LL
+#define TIME_LOCK_MAX_MS	(7 * 86400000LL)
 
 /* parse.c: strict parsers, -1 / false on bad input (pure, unit-tested) */
 long parse_num(const char *s, long min, long max);
@@ -114,6 +126,22 @@ long parse_date(const char *s);
 void format_date(long days, char *buf, size_t len);
 /* "4 min 10 s" */
 void format_duration_ms(unsigned long long ms, char *buf, size_t len);
+/*
+ * A duration as it is typed, parse_duration_ms() reads it back: "0",
+ * "500ms", "90s", "15min", "2h", "7d", "1h30min". The one formatter of
+ * every duration limit, in --help and in the errors alike.
+ */
+void format_duration_arg(long long ms, char *buf, size_t len);
+/* "1min to 7d" */
+void format_duration_range(long long min_ms, long long max_ms, char *buf,
+			   size_t len);
+/*
+ * @s as a duration from @min_ms to @max_ms in whole @unit_ms: 0, or -1 and
+ * what is wrong in @err, to follow the argument's name: "'30s' is too
+ * short: it is from 1min to 7d".
+ */
+int parse_duration_range(const char *s, long long min_ms, long long max_ms,
+			 long long unit_ms, long long *ms, char *err, size_t errlen);
 /*
  * "mon-fri 18:00-08:00", "sat,sun all": set (or clear, with @set false)
  * the quarter hours of the week map. 0, or -1 with the reason in @err.
@@ -174,14 +202,38 @@ void out_cell(struct out *o, const char *key, int width, const char *value);
 void out_cell_num(struct out *o, const char *key, int width, unsigned long long v);
 void out_cell_bool(struct out *o, const char *key, int width, bool v,
 		   const char *yes, const char *no);
+/* the same cell in a colour on a terminal: TONE_* */
+void out_cell_tone(struct out *o, const char *key, int width, const char *value,
+		   int tone);
+/*
+ * Text from the lock, the audit log, safelockd or the user, for people:
+ * printable UTF-8 as it is; a backslash as \\, newline, tab and CR as
+ * \n \t \r, other controls and each byte that is not UTF-8 as \xHH, the
+ * unsafe characters above U+007F (safelock_unsafe_char()) as \uHHHH. No
+ * line can be forged, no escape sequence reaches the terminal.
+ * text_escape() cuts at a whole character and returns the length;
+ * out_text() prints it all. Every human value goes through them: out_*(),
+ * out_cell*(), the error messages of cli.c.
+ */
+size_t text_escape(const char *s, char *out, size_t len);
+void out_text(FILE *f, const char *s);
+/* @s as a JSON string, quotes included: safelock_json_escape() */
 void json_string(FILE *f, const char *s);
 enum { TONE_NONE, TONE_GOOD, TONE_WARN, TONE_BAD };
 const char *tone_on(const struct out *o, int tone);
 const char *tone_off(const struct out *o, int tone);
 
 /* prompt.c: secrets from a file descriptor or the terminal, never argv */
-int read_code(int fd, const char *prompt, char *buf);
-int read_new_code(int fd, const char *what, char *buf);
+/*
+ * A code into @buf (SAFELOCK_CODE_BUF), from @fd or, if @fd < 0, the
+ * terminal (@prompt): 0; -EINVAL with "@subject: what is wrong" in @why
+ * (end of input, an empty line, a non-digit and where, the length);
+ * -ENOTTY (no terminal to ask); other -errno.
+ */
+int read_code(int fd, const char *prompt, const char *subject, char *buf,
+	      char *why, size_t whylen);
+/* The same for a new code, asked twice on a terminal: -EBADMSG if they differ */
+int read_new_code(int fd, const char *what, char *buf, char *why, size_t whylen);
 /* one line of a secret or share, unchecked: 0, -ENODATA (none), -errno */
 int read_recovery(int fd, const char *prompt, char *buf, size_t len);
 int confirm(const struct ctl_config *cfg, const char *what, const char *word);
@@ -257,6 +309,15 @@ int admin_run(struct ctl_config *cfg, struct safelock_admin_req *req,
 	      const char *object);
 int admin_fill_auth(struct ctl_config *cfg, struct safelock_admin_req *req,
 		    const char *verb, const char *object);
+/*
+ * Connect to safelockd, once per run: 0, or an exit status with
+ * "unable to reach safelockd at PATH: reason" printed. Every command that
+ * asks for a code or a secret calls it first (admin_fill_auth(),
+ * read_new_code_into(), the recovery secret, wipe's confirmation), so
+ * nothing is asked of a user when it cannot be sent; admin_run() sends
+ * over the same connection.
+ */
+int admin_reach(const struct ctl_config *cfg);
 void print_status_vault(struct out *o, const struct safelock_admin_status *s);
 
 /* commands */

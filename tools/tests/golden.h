@@ -97,8 +97,19 @@ static inline const char *json_str(const char *p)
 	if (*p++ != '"')
 		return NULL;
 	while (*p != '"') {
-		if ((unsigned char)*p < 0x20)
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20)
 			return NULL;
+		if (c >= 0x80) {	/* UTF-8, as RFC 8259 requires */
+			int k = c >= 0xf5 ? -1 : c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : -1;
+
+			if (k < 0)
+				return NULL;
+			while (k--)
+				if (((unsigned char)*++p & 0xc0) != 0x80)
+					return NULL;
+		}
 		if (*p == '\\') {
 			p++;
 			if (*p == 'u') {

@@ -29,7 +29,12 @@ ok() {	# ok STATUS NAME [DIAG]
 }
 skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 
-echo "1..10"
+# Pages of SEE ALSO that are not ours, each with the Debian package that
+# ships it: a page is real if man finds it here, or is one of these.
+known_pages="modprobe.d(5):kmod journalctl(1):systemd systemd.exec(5):systemd
+tpm2(1):tpm2-tools tpm2_getcap(1):tpm2-tools"
+
+echo "1..11"
 for page in safelockctl safelockd; do
 	if ! command -v scdoc >/dev/null; then
 		skip "$page.8: scdoc renders it" "scdoc not installed (scripts/deps.sh installs it)"
@@ -57,6 +62,22 @@ for page in safelockctl safelockd; do
 	[ -x "$bin" ] && [ -z "$missing" ]
 	ok $? "$page.8: every option of $page --help is documented" "missing:$missing"
 done
+
+# SEE ALSO names pages that exist (tpm2-tools(1) did not: the package's
+# pages are tpm2(1) and one per tool).
+missing=
+for page in safelockctl safelockd; do
+	for ref in $(awk '/^# SEE ALSO/{on=1; next} /^# /{on=0} on' "$src/$page.8.scd" |
+		     grep -oE '\*[a-z0-9_.-]+\*\([0-9]\)' | tr -d '*'); do
+		name=${ref%(*} sec=${ref#*(}
+		sec=${sec%)}
+		case $name in safelockctl|safelockd) [ -f "$src/$name.$sec.scd" ] && continue ;; esac
+		command -v man >/dev/null && man -w "$sec" "$name" >/dev/null 2>&1 && continue
+		grep -qF "$ref:" <<<"$known_pages" || missing="$missing $page.8:$ref"
+	done
+done
+[ -z "$missing" ]
+ok $? "SEE ALSO: every page named exists (man -w, or a known Debian page)" "unknown:$missing"
 
 if [ -f "$tmp/safelockctl.txt" ]; then
 	missing=
