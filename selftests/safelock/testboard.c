@@ -305,8 +305,10 @@ static int safelock_tb_leds_up(void)
 		return -ENOMEM;
 	t->dev_id = "leds-gpio." __stringify(SAFELOCK_TB_LEDS_ID);
 	for (i = 0; i < SAFELOCK_TB_NLEDS; i++) {
-		t->table[i] = (struct gpiod_lookup)GPIO_LOOKUP_IDX(chip,
-			SAFELOCK_TB_LED_LINE + i, NULL, i, GPIO_ACTIVE_HIGH);
+		t->table[i].key = chip;
+		t->table[i].chip_hwnum = SAFELOCK_TB_LED_LINE + i;
+		t->table[i].idx = i;
+		t->table[i].flags = GPIO_ACTIVE_HIGH;
 		snprintf(safelock_tb_led_names[i], sizeof(safelock_tb_led_names[i]),
 			 "safelock-tb:%s", safelock_tb_signals[i]);
 		snprintf(safelock_tb_led_triggers[i], sizeof(safelock_tb_led_triggers[i]),
