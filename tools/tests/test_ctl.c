@@ -14,7 +14,7 @@
 #include "../safelockctl/safelockctl.h"
 #include "golden.h"
 
-#define NTESTS 26
+#define NTESTS 28
 
 static bool bit(const uint8_t *week, int day, int q)
 {
@@ -231,6 +231,20 @@ static void test_output(void)
 	c.vault.clock_behind_s = 94608000;	/* three years: an RTC that lost its time */
 	check_both("status-delay", status_fn, &c,
 		   "status, time delay, entry disabled, recovery pending, clock behind the TPM's bound");
+	/* the window's time left, and a low battery, as the lock's signals show them */
+	c.info.lines |= SAFELOCK_LINE_BATTERY;
+	c.st.state = SAFELOCK_STATE_OPEN_WINDOW;
+	c.st.timer_ms = 95000;
+	c.st.flags = SAFELOCK_STATUS_VERIFIER | SAFELOCK_STATUS_KEYPAD |
+		     SAFELOCK_STATUS_POLICY | SAFELOCK_STATUS_BATTERY_LOW;
+	c.vault.retry_after_ms = 0;
+	c.vault.vault_ok = 1;
+	c.vault.recovery_pending = 0;
+	c.vault.recovery_left_s = 0;
+	c.vault.clock_behind_s = 0;
+	check_both("status-window", status_fn, &c, "status, open window, battery low");
+	c.info.lines &= ~SAFELOCK_LINE_BATTERY;
+	c.vault.vault_ok = 0;
 	c.st.state = SAFELOCK_STATE_LOCKED;
 	c.st.timer_ms = 0;
 	c.st.flags = SAFELOCK_STATUS_VERIFIER | SAFELOCK_STATUS_KEYPAD |
