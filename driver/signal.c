@@ -105,6 +105,20 @@ static int safelock_signal_activate(struct led_classdev *led)
 	return 0;
 }
 
+/*
+ * Dark now, blinking or not.  LED_OFF alone can leave a software blink
+ * lit: since 6.6 the LED core's delayed work replays the blink timer's
+ * last "on" after the "off" it was asked for.  A blink that is never on
+ * stops the timer first (del_timer_sync) and leaves "off" as the value
+ * the work sets.
+ */
+static void safelock_signal_dark(struct safelock_trigger *t)
+{
+	if (t->pat->off_ms)
+		safelock_led_blink(&t->trig, 0, 1);
+	led_trigger_event(&t->trig, LED_OFF);
+}
+
 static void safelock_signal_level(struct safelock *sl, enum safelock_signal_id id, bool on)
 {
 	struct safelock_trigger *t;
@@ -119,7 +133,7 @@ static void safelock_signal_level(struct safelock *sl, enum safelock_signal_id i
 	if (on)
 		safelock_signal_show(t, NULL);
 	else
-		led_trigger_event(&t->trig, LED_OFF);
+		safelock_signal_dark(t);
 }
 
 /**
